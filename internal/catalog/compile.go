@@ -1,0 +1,406 @@
+package catalog
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gaissmai/bart"
+
+	"github.com/outflow-dev/outflow/internal/catalog/domainset"
+)
+
+var slugRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
+// Index is a compiled catalog: validated, with its matchers built. It is
+// read-only and safe for concurrent use.
+type Index struct {
+	Sources  map[string]*Source
+	Entities map[string]*Entity
+	Lists    map[string]*List
+	Assets   []*Asset
+	At       time.Time // the date ownership links were resolved for
+
+	domains  *domainset.Set
+	labels   map[string]uint32
+	asns     map[uint32]uint32
+	prefixes bart.Table[uint32]
+	certOrgs map[string]uint32
+	apps     map[string]uint32
+	sdks     map[string]uint32
+	programs map[string]uint32
+	ouis     [3]map[uint64]uint32 // by prefix length 36, 28, 24 bits
+}
+
+// Options tune Compile.
+type Options struct {
+	// At is the date ownership is resolved for; zero means now.
+	At time.Time
+	// SizeHint is the expected number of domain names, to size the table.
+	SizeHint int
+}
+
+// Compile validates a loaded catalog and builds its matchers. Problems name
+// the file and line of every bad fact; the index is nil when there is one.
+func Compile(r *Raw, opt Options) (*Index, error) {
+	if opt.At.IsZero() {
+		opt.At = time.Now()
+	}
+	ix := &Index{
+		Sources: r.Sources, Entities: r.Entities, Lists: r.Lists, At: opt.At,
+		domains:  domainset.New(max(opt.SizeHint, len(r.Assets))),
+		labels:   map[string]uint32{},
+		asns:     map[uint32]uint32{},
+		certOrgs: map[string]uint32{},
+		apps:     map[string]uint32{},
+		sdks:     map[string]uint32{},
+		programs: map[string]uint32{},
+	}
+	for i := range ix.ouis {
+		ix.ouis[i] = map[uint64]uint32{}
+	}
+	var probs Problems
+	add := func(pos Pos, f string, a ...any) { probs = append(probs, Problem{pos, fmt.Sprintf(f, a...)}) }
+
+	for _, s := range sortedSources(r.Sources) {
+		if !slugRE.MatchString(s.ID) {
+			add(s.Pos, "source id %q is not a lowercase slug", s.ID)
+		}
+		if s.Title == "" {
+			add(s.Pos, "source %s has no title", s.ID)
+		}
+		if s.Date.IsZero() {
+			add(s.Pos, "source %s has no date", s.ID)
+		}
+	}
+	checkSource := func(pos Pos, what, id string) {
+		if id == "" {
+			add(pos, "%s has no source", what)
+		} else if r.Sources[id] == nil {
+			add(pos, "%s cites unknown source %q", what, id)
+		}
+	}
+	checkStatus := func(pos Pos, what string, s Status) {
+		if s != "" && !validStatus[s] {
+			add(pos, "%s: status %q is not one of verified, listed, corroborated, single-source, unverified", what, s)
+		}
+	}
+
+	ents := sortedEntities(r.Entities)
+	for _, e := range ents {
+		what := "entity " + e.ID
+		if !slugRE.MatchString(e.ID) {
+			add(e.Pos, "entity id %q is not a lowercase slug", e.ID)
+		}
+		if e.Name == "" {
+			add(e.Pos, "%s has no name", what)
+		}
+		if !validCountry(e.Jurisdiction) {
+			add(e.Pos, "%s: jurisdiction %q is not an ISO 3166 alpha-2 code", what, e.Jurisdiction)
+		}
+		if e.Incorporated != "" && !validCountry(e.Incorporated) {
+			add(e.Pos, "%s: incorporated %q is not an ISO 3166 alpha-2 code", what, e.Incorporated)
+		}
+		for _, ro := range e.Roles {
+			if !validRoles[ro] {
+				add(e.Pos, "%s: unknown role %q", what, ro)
+			}
+		}
+		checkSource(e.Pos, what, e.Source)
+		if e.AsOf.IsZero() {
+			add(e.Pos, "%s has no as_of date", what)
+		}
+		checkStatus(e.Pos, what, e.Status)
+		for i := range e.Parents {
+			p := &e.Parents[i]
+			p.Child = e.ID
+			if r.Entities[p.ID] == nil {
+				add(e.Pos, "%s: parent %q is not in the catalog", what, p.ID)
+			}
+			if p.Share < 0 || p.Share > 100 {
+				add(e.Pos, "%s: parent %s share %v is not a percentage", what, p.ID, p.Share)
+			}
+			checkSource(e.Pos, what+" parent "+p.ID, p.Source)
+			if p.AsOf.IsZero() {
+				add(e.Pos, "%s: parent %s has no as_of date", what, p.ID)
+			}
+			checkStatus(e.Pos, what+" parent "+p.ID, p.Status)
+		}
+	}
+	for _, l := range sortedLists(r.Lists) {
+		what := "list " + l.ID
+		if !slugRE.MatchString(l.ID) {
+			add(l.Pos, "list id %q is not a lowercase slug", l.ID)
+		}
+		if l.Name == "" || l.Issuer == "" {
+			add(l.Pos, "%s needs a name and an issuer", what)
+		}
+		if l.Date.IsZero() {
+			add(l.Pos, "%s has no date", what)
+		}
+		checkSource(l.Pos, what, l.Source)
+		checkStatus(l.Pos, what, l.Status)
+		for _, c := range l.Countries {
+			if !validCountry(c) {
+				add(l.Pos, "%s: country %q is not an ISO 3166 alpha-2 code", what, c)
+			}
+		}
+		for i := range l.Entries {
+			en := &l.Entries[i]
+			pos := Pos{l.Pos.File, en.Line}
+			if r.Entities[en.Entity] == nil {
+				add(pos, "%s: entity %q is not in the catalog", what, en.Entity)
+			}
+			if en.Added.IsZero() {
+				add(pos, "%s: entry %s has no added date", what, en.Entity)
+			}
+			if en.Source != "" {
+				checkSource(pos, what+" entry "+en.Entity, en.Source)
+			}
+			checkStatus(pos, what+" entry "+en.Entity, en.Status)
+		}
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	for _, e := range ents {
+		if err := ix.resolveChain(e); err != nil {
+			add(e.Pos, "%v", err)
+		}
+	}
+	ix.memberships(ents)
+
+	claims := map[string]*Asset{}
+	for i, a := range r.Assets {
+		a.Entity = r.Entities[r.assetEnt[i]]
+		if a.Entity == nil {
+			add(a.Pos, "entity %q is not in the catalog", r.assetEnt[i])
+			continue
+		}
+		if a.Source == nil {
+			add(a.Pos, "%s %s has no source", a.Kind, a.Value)
+			continue
+		}
+		if s := r.Sources[a.Source.ID]; s == nil {
+			add(a.Pos, "%s %s cites unknown source %q", a.Kind, a.Value, a.Source.ID)
+			continue
+		} else {
+			a.Source = s
+		}
+		if a.AsOf.IsZero() {
+			add(a.Pos, "%s %s has no as_of date", a.Kind, a.Value)
+		}
+		if a.Role != "" && !validRoles[a.Role] {
+			add(a.Pos, "%s %s: unknown role %q", a.Kind, a.Value, a.Role)
+		}
+		if a.Status == "" {
+			a.Status = Listed
+		} else if !validStatus[a.Status] {
+			add(a.Pos, "%s %s: unknown status %q", a.Kind, a.Value, a.Status)
+		}
+		key, err := canonical(a.Kind, a.Value)
+		if err != nil {
+			add(a.Pos, "%s %q: %v", a.Kind, a.Value, err)
+			continue
+		}
+		a.Value = key
+		if a.Role == "" {
+			a.Role = defaultRole(a.Kind, a.Entity)
+		}
+		ck := string(a.Kind) + "\x00" + key
+		if prev := claims[ck]; prev != nil {
+			switch {
+			case prev.Entity == a.Entity:
+				continue // the same fact from a second source: keep the first
+			case prev.Pos.File != a.Pos.File && layerOf(prev.Pos) != layerOf(a.Pos):
+				// a later layer overrides the built-in claim
+			case strings.HasPrefix(prev.Note, "shared:") && strings.HasPrefix(a.Note, "shared:"):
+				continue
+			default:
+				add(a.Pos, "%s %s is claimed by %s and by %s (%s); say why in a note starting \"shared:\" on both rows, or remove one",
+					a.Kind, key, a.Entity.ID, prev.Entity.ID, prev.Pos)
+				continue
+			}
+		}
+		claims[ck] = a
+	}
+	// Index the winning claims in a stable order.
+	for _, a := range r.Assets {
+		if a.Entity == nil || a.Source == nil {
+			continue
+		}
+		if claims[string(a.Kind)+"\x00"+a.Value] != a {
+			continue
+		}
+		id := uint32(len(ix.Assets))
+		ix.Assets = append(ix.Assets, a)
+		if err := ix.insert(a, id); err != nil {
+			add(a.Pos, "%s %q: %v", a.Kind, a.Value, err)
+		}
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	return ix, nil
+}
+
+// layerOf is the top directory of a position: layers are named apart.
+func layerOf(p Pos) string {
+	if i := strings.IndexByte(p.File, '/'); i >= 0 {
+		return p.File[:i]
+	}
+	return ""
+}
+
+func defaultRole(k AssetKind, e *Entity) Role {
+	switch k {
+	case KindSDK:
+		return RoleSDK
+	case KindOUI:
+		return RoleDevice
+	case KindASN, KindPrefix:
+		for _, r := range e.Roles {
+			if r == RoleHost || r == RoleCarrier {
+				return r
+			}
+		}
+		return RoleService
+	}
+	return RoleService
+}
+
+func (ix *Index) resolveChain(e *Entity) error {
+	seen := map[string]bool{}
+	cur := e
+	e.Chain = e.Chain[:0]
+	for cur != nil {
+		if seen[cur.ID] {
+			return fmt.Errorf("entity %s: ownership cycle through %s", e.ID, cur.ID)
+		}
+		seen[cur.ID] = true
+		e.Chain = append(e.Chain, cur)
+		var next *Entity
+		for _, p := range cur.Parents {
+			if !p.Current(ix.At) {
+				continue
+			}
+			if p.Controlling() {
+				if next == nil {
+					next = ix.Entities[p.ID]
+				}
+			} else {
+				e.Minority = append(e.Minority, p)
+			}
+		}
+		cur = next
+	}
+	if len(e.Chain) > 1 {
+		parent := e.Chain[1]
+		parent.Children = append(parent.Children, e)
+	}
+	return nil
+}
+
+func (ix *Index) memberships(ents []*Entity) {
+	byEntity := map[string][]Membership{}
+	var countryLists []*List
+	for _, l := range sortedLists(ix.Lists) {
+		for i := range l.Entries {
+			en := &l.Entries[i]
+			byEntity[en.Entity] = append(byEntity[en.Entity], Membership{List: l, Entry: en})
+		}
+		if len(l.Countries) > 0 {
+			countryLists = append(countryLists, l)
+		}
+	}
+	for _, e := range ents {
+		for _, link := range e.Chain {
+			for _, m := range byEntity[link.ID] {
+				m.Entity = link
+				e.Memberships = append(e.Memberships, m)
+			}
+		}
+		// Jurisdiction lists apply to the ultimate parent's country.
+		top := e.Chain[len(e.Chain)-1]
+		for _, l := range countryLists {
+			for _, c := range l.Countries {
+				if c == top.Jurisdiction || c == e.Jurisdiction {
+					e.Memberships = append(e.Memberships, Membership{List: l, Entity: top})
+					break
+				}
+			}
+		}
+	}
+}
+
+func (ix *Index) insert(a *Asset, id uint32) error {
+	switch a.Kind {
+	case KindDomain:
+		_, err := ix.domains.Add(a.Value, id)
+		return err
+	case KindLabel:
+		ix.labels[a.Value] = id
+	case KindASN:
+		n, _ := strconv.ParseUint(strings.TrimPrefix(a.Value, "AS"), 10, 32)
+		ix.asns[uint32(n)] = id
+	case KindPrefix:
+		p, err := netip.ParsePrefix(a.Value)
+		if err != nil {
+			return err
+		}
+		ix.prefixes.Insert(p, id)
+	case KindCertOrg:
+		ix.certOrgs[a.Value] = id
+	case KindAndroidApp, KindIOSApp:
+		ix.apps[a.Value] = id
+	case KindSDK:
+		ix.sdks[a.Value] = id
+	case KindProgram:
+		ix.programs[a.Value] = id
+	case KindOUI:
+		v, bits, _ := parseOUI(a.Value)
+		ix.ouis[ouiSlot(bits)][v] = id
+	}
+	return nil
+}
+
+func ouiSlot(bits int) int {
+	switch bits {
+	case 36:
+		return 0
+	case 28:
+		return 1
+	}
+	return 2
+}
+
+func sortedSources(m map[string]*Source) []*Source {
+	out := make([]*Source, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func sortedEntities(m map[string]*Entity) []*Entity {
+	out := make([]*Entity, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func sortedLists(m map[string]*List) []*List {
+	out := make([]*List, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}

@@ -1,0 +1,15 @@
+// Package catalog loads, validates and indexes outflow's catalog of
+// entities: organisations with their jurisdiction, owners, the official
+// lists they are on, and the assets (domains, ASNs and prefixes, certificate
+// organisations, app and SDK identifiers, MAC OUIs) by which traffic, apps
+// and devices are attributed to them. Every asset carries its source and
+// as-of date.
+//
+// The catalog is data, not code: YAML files for entities, lists and sources,
+// CSV tables for assets (docs/catalog.md). The built-in layer is embedded in
+// the binary; an organisation's own directory is loaded on top of it and may
+// add or replace entities and lists by id.
+//
+// It is part of the core and must never import a source, sink or command
+// package (capture, resolver, appaudit, store, report, web, cmd).
+package catalog

@@ -1,0 +1,330 @@
+package catalog
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Problem is one thing wrong in a catalog file.
+type Problem struct {
+	Pos Pos
+	Msg string
+}
+
+func (p Problem) Error() string {
+	if p.Pos.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", p.Pos.File, p.Pos.Line, p.Msg)
+	}
+	return p.Pos.File + ": " + p.Msg
+}
+
+// Problems is every problem found in a load; it is returned as the error.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	var b strings.Builder
+	for i, p := range ps {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(p.Error())
+	}
+	return b.String()
+}
+
+// Layer is one directory tree of catalog files: the built-in one or an
+// organisation's own.
+type Layer struct {
+	Name string // shown before file names in errors ("builtin", a directory)
+	FS   fs.FS
+}
+
+// Raw is a loaded, not yet compiled, catalog.
+type Raw struct {
+	Sources  map[string]*Source
+	Entities map[string]*Entity
+	Lists    map[string]*List
+	Assets   []*Asset
+	assetEnt []string // entity id of each asset, resolved in Compile
+}
+
+// MaxFileSize bounds one catalog file, so a hostile directory cannot make
+// the loader read without end.
+const MaxFileSize = 256 << 20
+
+// Load reads the layers in order; later layers add to and override earlier
+// ones. It returns every problem it finds, not only the first.
+func Load(layers ...Layer) (*Raw, error) {
+	r := &Raw{Sources: map[string]*Source{}, Entities: map[string]*Entity{}, Lists: map[string]*List{}}
+	var probs Problems
+	for _, l := range layers {
+		probs = append(probs, r.loadLayer(l)...)
+	}
+	if len(probs) > 0 {
+		return r, probs
+	}
+	return r, nil
+}
+
+func (r *Raw) loadLayer(l Layer) Problems {
+	var probs Problems
+	name := func(p string) string {
+		if l.Name == "" {
+			return p
+		}
+		return path.Join(l.Name, p)
+	}
+	files := map[string][]string{}
+	err := fs.WalkDir(l.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			probs = append(probs, Problem{Pos{File: name(p)}, err.Error()})
+			return nil
+		}
+		if d.IsDir() {
+			return nil
+		}
+		dir := path.Dir(p)
+		switch {
+		case p == "sources.yaml" || strings.HasSuffix(p, "/sources.yaml"):
+			files["sources"] = append(files["sources"], p)
+		case path.Base(dir) == "entities" && isYAML(p):
+			files["entities"] = append(files["entities"], p)
+		case path.Base(dir) == "lists" && isYAML(p):
+			files["lists"] = append(files["lists"], p)
+		case path.Base(dir) == "assets" && strings.HasSuffix(p, ".csv"):
+			files["assets"] = append(files["assets"], p)
+		}
+		return nil
+	})
+	if err != nil {
+		return append(probs, Problem{Pos{File: l.Name}, err.Error()})
+	}
+	read := func(p string) ([]byte, bool) {
+		f, err := l.FS.Open(p)
+		if err != nil {
+			probs = append(probs, Problem{Pos{File: name(p)}, err.Error()})
+			return nil, false
+		}
+		defer f.Close()
+		b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+		if err != nil {
+			probs = append(probs, Problem{Pos{File: name(p)}, err.Error()})
+			return nil, false
+		}
+		if len(b) > MaxFileSize {
+			probs = append(probs, Problem{Pos{File: name(p)}, fmt.Sprintf("larger than %d bytes", MaxFileSize)})
+			return nil, false
+		}
+		return b, true
+	}
+	// Sources first: entities, lists and assets cite them.
+	for _, kind := range []string{"sources", "entities", "lists", "assets"} {
+		sort.Strings(files[kind])
+		for _, p := range files[kind] {
+			b, ok := read(p)
+			if !ok {
+				continue
+			}
+			switch kind {
+			case "sources":
+				probs = append(probs, r.parseSources(name(p), b)...)
+			case "entities":
+				probs = append(probs, r.parseEntity(name(p), b)...)
+			case "lists":
+				probs = append(probs, r.parseList(name(p), b)...)
+			case "assets":
+				probs = append(probs, r.parseAssets(name(p), b)...)
+			}
+		}
+	}
+	return probs
+}
+
+func isYAML(p string) bool { return strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml") }
+
+// decodeStrict decodes YAML into v, refusing unknown keys; errors carry the
+// file and line. It also returns the document node for line look-ups.
+func decodeStrict(file string, b []byte, v any) (*yaml.Node, Problems) {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		return nil, yamlProblems(file, err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, yamlProblems(file, err)
+	}
+	return &doc, nil
+}
+
+func yamlProblems(file string, err error) Problems {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		var ps Problems
+		for _, e := range te.Errors {
+			ps = append(ps, lineProblem(file, e))
+		}
+		return ps
+	}
+	if errors.Is(err, io.EOF) {
+		return Problems{{Pos{File: file}, "empty file"}}
+	}
+	return Problems{lineProblem(file, err.Error())}
+}
+
+// lineProblem turns yaml's "line N: msg" into a positioned problem.
+func lineProblem(file, msg string) Problem {
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	var line int
+	if n, _ := fmt.Sscanf(msg, "line %d:", &line); n == 1 {
+		if i := strings.Index(msg, ":"); i >= 0 {
+			msg = strings.TrimSpace(msg[i+1:])
+		}
+	}
+	return Problem{Pos{File: file, Line: line}, msg}
+}
+
+// seqLines returns the line of each item of the sequence under key in the
+// document's top mapping.
+func seqLines(doc *yaml.Node, key string) []int {
+	if doc == nil || len(doc.Content) == 0 {
+		return nil
+	}
+	m := doc.Content[0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key && m.Content[i+1].Kind == yaml.SequenceNode {
+			var ls []int
+			for _, it := range m.Content[i+1].Content {
+				ls = append(ls, it.Line)
+			}
+			return ls
+		}
+	}
+	return nil
+}
+
+func (r *Raw) parseSources(file string, b []byte) Problems {
+	var f struct {
+		Sources []*Source `yaml:"sources"`
+	}
+	doc, probs := decodeStrict(file, b, &f)
+	if probs != nil {
+		return probs
+	}
+	lines := seqLines(doc, "sources")
+	for i, s := range f.Sources {
+		s.Pos = Pos{file, at(lines, i)}
+		r.Sources[s.ID] = s
+	}
+	return nil
+}
+
+func at(ls []int, i int) int {
+	if i < len(ls) {
+		return ls[i]
+	}
+	return 0
+}
+
+func (r *Raw) parseEntity(file string, b []byte) Problems {
+	e := new(Entity)
+	if _, probs := decodeStrict(file, b, e); probs != nil {
+		return probs
+	}
+	e.Pos = Pos{file, 1}
+	r.Entities[e.ID] = e // a later layer replaces an entity whole
+	return nil
+}
+
+func (r *Raw) parseList(file string, b []byte) Problems {
+	l := new(List)
+	doc, probs := decodeStrict(file, b, l)
+	if probs != nil {
+		return probs
+	}
+	l.Pos = Pos{file, 1}
+	lines := seqLines(doc, "entries")
+	for i := range l.Entries {
+		l.Entries[i].Line = at(lines, i)
+	}
+	r.Lists[l.ID] = l
+	return nil
+}
+
+// AssetColumns is the header every asset table starts with.
+var AssetColumns = []string{"entity", "kind", "value", "role", "name", "source", "as_of", "status", "note"}
+
+func (r *Raw) parseAssets(file string, b []byte) Problems {
+	cr := csv.NewReader(bytes.NewReader(b))
+	cr.Comment = '#'
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	head, err := cr.Read()
+	if err != nil {
+		return Problems{{Pos{File: file, Line: 1}, "no header: " + err.Error()}}
+	}
+	if strings.Join(head, ",") != strings.Join(AssetColumns, ",") {
+		return Problems{{Pos{File: file, Line: 1}, "header must be " + strings.Join(AssetColumns, ",")}}
+	}
+	var probs Problems
+	srcCache := map[string]*Source{}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				line = pe.Line
+			}
+			probs = append(probs, Problem{Pos{file, line}, err.Error()})
+			if len(probs) > 100 {
+				return append(probs, Problem{Pos{File: file}, "too many problems, stopped"})
+			}
+			continue
+		}
+		if len(rec) != len(AssetColumns) {
+			probs = append(probs, Problem{Pos{file, line}, fmt.Sprintf("%d fields, want %d", len(rec), len(AssetColumns))})
+			continue
+		}
+		a := &Asset{
+			Kind:   AssetKind(rec[1]),
+			Value:  strings.TrimSpace(rec[2]),
+			Role:   Role(rec[3]),
+			Name:   rec[4],
+			Status: Status(rec[7]),
+			Note:   rec[8],
+			Pos:    Pos{file, line},
+		}
+		src, ok := srcCache[rec[5]]
+		if !ok {
+			src = r.Sources[rec[5]]
+			if src == nil && rec[5] != "" {
+				src = &Source{ID: rec[5]} // resolved and checked in Compile
+			}
+			srcCache[rec[5]] = src
+		}
+		a.Source = src
+		if rec[6] != "" {
+			d, err := ParseDate(rec[6])
+			if err != nil {
+				probs = append(probs, Problem{a.Pos, "as_of: " + err.Error()})
+			}
+			a.AsOf = d
+		}
+		r.Assets = append(r.Assets, a)
+		r.assetEnt = append(r.assetEnt, rec[0])
+	}
+	return probs
+}
