@@ -1,0 +1,154 @@
+// Package plaincsv reads outflow's own inventory CSV, the format to use when
+// no other exporter fits:
+//
+//	device,owner,platform,app_id,app_name,version,publisher,tags
+//	LAPTOP-042,alice@example.com,windows,WeChat,WeChat,3.9.12,Tencent,sales;emea
+//
+// device and app_id are required; owner, platform, app_name, version,
+// publisher, tags (separated by ";", "|" or ","), kind and seen (RFC 3339 or
+// Unix seconds) are optional, in any order, matched case-insensitively.
+//
+// It must never import another format's package; only the inventory model
+// and csvtab.
+package plaincsv
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/outflow-dev/outflow/internal/inventory"
+	"github.com/outflow-dev/outflow/internal/inventory/csvtab"
+)
+
+// Parser reads plain inventory CSV.
+type Parser struct{}
+
+var _ inventory.Parser = Parser{}
+
+// Format implements inventory.Parser.
+func (Parser) Format() inventory.Format { return inventory.FormatPlainCSV }
+
+// Column aliases, folded with csvtab.Norm.
+var (
+	colDevice    = []string{"device", "deviceid", "hostname", "host", "serial", "serialnumber"}
+	colOwner     = []string{"owner", "user", "email", "username"}
+	colPlatform  = []string{"platform", "os"}
+	colAppID     = []string{"appid", "bundleid", "packagename", "package"}
+	colName      = []string{"appname", "name", "displayname"}
+	colVersion   = []string{"version", "appversion"}
+	colPublisher = []string{"publisher", "vendor", "author"}
+	colTags      = []string{"tags", "groups"}
+	colKind      = []string{"kind"}
+	colSeen      = []string{"seen", "lastseen", "timestamp"}
+)
+
+// Sniff implements inventory.Parser: a header naming device and app_id.
+func (Parser) Sniff(head []byte) int {
+	h, ok := csvtab.HeadHeader(head)
+	if !ok || !h.Has("device") || !h.Has("appid") {
+		return 0
+	}
+	if h.Has("platform") {
+		return 95
+	}
+	return 85
+}
+
+// Parse implements inventory.Parser.
+func (Parser) Parse(ctx context.Context, r io.Reader, name string, visit inventory.Visit) error {
+	in := inventory.NewInterner(0)
+	return csvtab.Scan(ctx, r, name, inventory.FormatPlainCSV, in, visit, func(h csvtab.Header) (csvtab.RowFunc, error) {
+		c := cols{
+			device: h.Index(colDevice...), owner: h.Index(colOwner...), platform: h.Index(colPlatform...),
+			appID: h.Index(colAppID...), name: h.Index(colName...), version: h.Index(colVersion...),
+			publisher: h.Index(colPublisher...), tags: h.Index(colTags...), kind: h.Index(colKind...),
+			seen: h.Index(colSeen...),
+		}
+		if c.device < 0 || c.appID < 0 {
+			return nil, errors.New("need columns device and app_id")
+		}
+		rp := &rowParser{cols: c, in: in, platforms: map[string]string{}, tags: map[string][]string{}}
+		return rp.row, nil
+	})
+}
+
+type cols struct {
+	device, owner, platform, appID, name, version, publisher, tags, kind, seen int
+}
+
+type rowParser struct {
+	cols
+	in        *inventory.Interner
+	platforms map[string]string   // raw -> normalised
+	tags      map[string][]string // raw -> split, shared by all rows of a device
+}
+
+var (
+	errNoDevice = errors.New("empty device")
+	errNoAppID  = errors.New("empty app_id")
+)
+
+func (p *rowParser) row(f [][]byte, line int) (inventory.Item, bool, error) {
+	dev, id := csvtab.Field(f, p.device), csvtab.Field(f, p.appID)
+	if len(dev) == 0 {
+		return inventory.Item{}, false, errNoDevice
+	}
+	if len(id) == 0 {
+		return inventory.Item{}, false, errNoAppID
+	}
+	it := inventory.Item{
+		Device:    p.in.Bytes(dev),
+		Owner:     p.in.Bytes(csvtab.Field(f, p.owner)),
+		Platform:  p.platform(csvtab.Field(f, p.cols.platform)),
+		AppID:     p.in.Bytes(id),
+		Name:      p.in.Bytes(csvtab.Field(f, p.name)),
+		Version:   p.in.Bytes(csvtab.Field(f, p.version)),
+		Publisher: p.in.Bytes(csvtab.Field(f, p.publisher)),
+		Tags:      p.tagList(csvtab.Field(f, p.cols.tags)),
+	}
+	if k := csvtab.Field(f, p.kind); len(k) > 0 {
+		it.Kind = p.in.Bytes(k)
+	} else {
+		it.Kind = inventory.DefaultKind(it.Platform)
+	}
+	if s := csvtab.Field(f, p.seen); len(s) > 0 {
+		t, err := inventory.ParseTime(string(s))
+		if err != nil {
+			return inventory.Item{}, false, err
+		}
+		it.Seen = t
+	}
+	return it, true, nil
+}
+
+func (p *rowParser) platform(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if s, ok := p.platforms[string(b)]; ok {
+		return s
+	}
+	s := p.in.String(inventory.NormalizePlatform(string(b)))
+	if len(p.platforms) < 256 {
+		p.platforms[string(b)] = s
+	}
+	return s
+}
+
+func (p *rowParser) tagList(b []byte) []string {
+	if len(b) == 0 {
+		return nil
+	}
+	if t, ok := p.tags[string(b)]; ok {
+		return t
+	}
+	t := inventory.SplitTags(string(b))
+	for i := range t {
+		t[i] = p.in.String(t[i])
+	}
+	if len(p.tags) < 1<<14 {
+		p.tags[string(b)] = t
+	}
+	return t
+}
