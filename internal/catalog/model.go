@@ -50,10 +50,10 @@ type Role string
 
 // Roles an asset can give its entity.
 const (
-	RoleService    Role = "app-owner"   // runs the service or app the device uses
-	RoleSDK        Role = "sdk-owner"   // its code is embedded in someone's app
-	RoleHost       Role = "host"        // hosts or serves others' content (cloud, CDN)
-	RoleCarrier    Role = "carrier"     // carries traffic (telecom operator)
+	RoleService    Role = "app-owner" // runs the service or app the device uses
+	RoleSDK        Role = "sdk-owner" // its code is embedded in someone's app
+	RoleHost       Role = "host"      // hosts or serves others' content (cloud, CDN)
+	RoleCarrier    Role = "carrier"   // carries traffic (telecom operator)
 	RoleDevice     Role = "device-maker"
 	RoleChip       Role = "chip-maker" // made a component, says nothing of the data's owner
 	RoleSigner     Role = "signer"     // signed an app
@@ -190,8 +190,8 @@ const (
 	KindCertOrg    AssetKind = "cert-org"
 	KindAndroidApp AssetKind = "android-app"
 	KindIOSApp     AssetKind = "ios-app"
-	KindSDK        AssetKind = "sdk" // Java/Kotlin package prefix
-	KindOUI        AssetKind = "oui" // MA-L, MA-M or MA-S prefix, hex with its bit length
+	KindSDK        AssetKind = "sdk"     // Java/Kotlin package prefix
+	KindOUI        AssetKind = "oui"     // MA-L, MA-M or MA-S prefix, hex with its bit length
 	KindProgram    AssetKind = "program" // desktop program publisher or name
 )
 

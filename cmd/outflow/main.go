@@ -1,0 +1,48 @@
+// Command outflow shows what an organisation's devices send to companies
+// and states of concern, and stops it. Each subcommand is its own package
+// under internal/cli; this file only dispatches.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/outflow-dev/outflow/internal/cli"
+	"github.com/outflow-dev/outflow/internal/cli/catalogcmd"
+)
+
+func commands() []cli.Command {
+	return []cli.Command{
+		catalogcmd.Command(),
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, cli.OSEnv(), os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, env *cli.Env, args []string) int {
+	cmds := commands()
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintln(env.Stderr, "usage: outflow COMMAND [ARGS]\n\ncommands:")
+		for _, c := range cmds {
+			fmt.Fprintf(env.Stderr, "  %-10s %s\n", c.Name, c.Summary)
+		}
+		if len(args) == 0 {
+			return cli.ExitFailure
+		}
+		return cli.ExitOK
+	}
+	for _, c := range cmds {
+		if c.Name == args[0] {
+			return c.Run(ctx, env, args[1:])
+		}
+	}
+	return env.Errorf(cli.ExitFailure, "unknown command %q (outflow help lists them)", args[0])
+}
