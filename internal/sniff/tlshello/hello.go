@@ -147,26 +147,37 @@ func ParseClientHello(stream []byte) (h ClientHello, need int, err error) {
 			return h, 0, err
 		}
 	}
-	// The message spans records: gather it on the stack.
+	err = parseSpanning(stream, &h, &need)
+	return h, need, err
+}
+
+// parseSpanning handles a ClientHello split over several records by
+// gathering it into a stack buffer; it is a separate function so that the
+// common single-record path keeps a small stack frame.
+//
+//go:noinline
+func parseSpanning(stream []byte, h *ClientHello, need *int) error {
 	var hdr [4]byte
-	if need, err := gather(stream, hdr[:]); err != nil {
-		return h, need, err
+	n, err := gather(stream, hdr[:])
+	if err != nil {
+		*need = n
+		return err
 	}
 	if hdr[0] != typeClientHello {
-		return h, 0, ErrNotClientHello
+		return ErrNotClientHello
 	}
 	msgLen := int(hdr[1])<<16 | int(hdr[2])<<8 | int(hdr[3])
 	if msgLen > MaxClientHello {
-		return h, 0, malformed("ClientHello too large", 6)
+		return malformed("ClientHello too large", 6)
 	}
 	var buf [MaxClientHello + 4]byte
 	msg := buf[:4+msgLen]
-	if need, err := gather(stream, msg); err != nil {
-		return h, need, err
+	if n, err := gather(stream, msg); err != nil {
+		*need = n
+		return err
 	}
 	// Offsets in errors are relative to the reassembled message here.
-	err = parseClientHelloBody(msg[4:], 4, &h)
-	return h, 0, err
+	return parseClientHelloBody(msg[4:], 4, h)
 }
 
 // checkRecordStart cheaply rejects streams that cannot be TLS handshakes.
@@ -207,10 +218,16 @@ func gather(stream, dst []byte) (need int, err error) {
 		}
 		end := off + 5 + recLen
 		if end > len(stream) {
-			if want := len(dst) - n; want <= recLen {
+			want := len(dst) - n
+			if want > recLen {
+				return end, ErrNeedMore
+			}
+			if off+5+want > len(stream) {
 				return off + 5 + want, ErrNeedMore
 			}
-			return end, ErrNeedMore
+			// The rest of the message has arrived even though its
+			// record has not ended.
+			end = off + 5 + want
 		}
 		n += copy(dst[n:], stream[off+5:end])
 		off = end
