@@ -1,6 +1,7 @@
 package axml
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -93,6 +94,7 @@ func (p *StringPool) IsUTF8() bool { return p != nil && p.utf8 }
 
 // Get decodes string i. Like ResStringPool::stringAt it fails for an index
 // out of range, an entry past the pool end, or a string without its NUL.
+// The result stops at the first embedded NUL, as aapt prints it.
 func (p *StringPool) Get(i int) (string, error) {
 	if p == nil || i < 0 || i >= p.count {
 		return "", fmt.Errorf("string #%d out of range (pool has %d)", i, p.Len())
@@ -128,7 +130,17 @@ func (p *StringPool) get16(i int, off uint64) (string, error) {
 	for k := range units {
 		units[k] = u16(p.pool, pos+2*k)
 	}
-	return string(utf16.Decode(units)), nil
+	return cutNUL(string(utf16.Decode(units))), nil
+}
+
+// cutNUL drops everything from the first NUL on: aapt prints strings as C
+// strings and androguard cuts them the same way, so an embedded NUL (a
+// packer trick to hide a suffix) does not leak into names.
+func cutNUL(s string) string {
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 func (p *StringPool) get8(i int, off uint64) (string, error) {
@@ -165,6 +177,9 @@ func (p *StringPool) get8(i int, off uint64) (string, error) {
 		return "", fmt.Errorf("string #%d at %d: not NUL-terminated", i, off)
 	}
 	s := p.pool[pos : pos+n]
+	if i := bytes.IndexByte(s, 0); i >= 0 {
+		s = s[:i]
+	}
 	if utf8.Valid(s) {
 		return string(s), nil
 	}
