@@ -1,0 +1,129 @@
+package decode
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/outflow-dev/outflow/internal/capture/pcapfile"
+)
+
+const shared = "../../../../shared/testdata/pcap"
+
+func sharedDir(t testing.TB) string {
+	if _, err := os.Stat(shared); err != nil {
+		t.Skipf("shared test data not found at %s (it sits beside the repository as ../shared): %v", shared, err)
+	}
+	return shared
+}
+
+// TestSharedCapturesDecode decodes every packet of every shared capture:
+// every link type there must be read, and nearly every frame must be IP.
+func TestSharedCapturesDecode(t *testing.T) {
+	dir := sharedDir(t)
+	files, _ := filepath.Glob(filepath.Join(dir, "*.pcap*"))
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			r, err := pcapfile.Open(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			d, err := New(r.LinkType())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p Packet
+			var n, ip, ports int
+			for {
+				data, _, err := r.Next()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				n++
+				if d.Decode(data, &p) == nil {
+					ip++
+					if p.SrcPort != 0 || p.Fragment {
+						ports++
+					}
+				}
+			}
+			if n == 0 || ip*10 < n*8 {
+				t.Errorf("%d packets, only %d decoded as IP", n, ip)
+			}
+			if ports*10 < ip*7 {
+				t.Errorf("%d IP packets, only %d with TCP/UDP ports", ip, ports)
+			}
+		})
+	}
+}
+
+func TestUnknownLinkType(t *testing.T) {
+	_, err := New(layers.LinkType(147))
+	var u UnsupportedLinkError
+	if !errors.As(err, &u) || u.Link != 147 {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func buildUDP(t testing.TB, frag bool) []byte {
+	eth := &layers.Ethernet{SrcMAC: []byte{0x34, 0xd2, 0x62, 1, 2, 3}, DstMAC: []byte{2, 0, 0, 0, 0, 1}, EthernetType: layers.EthernetTypeIPv4}
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: []byte{192, 168, 1, 10}, DstIP: []byte{8, 8, 8, 8}, Id: 77}
+	if frag {
+		ip.Flags = layers.IPv4MoreFragments
+	}
+	udp := &layers.UDP{SrcPort: 5353, DstPort: 53}
+	_ = udp.SetNetworkLayerForChecksum(ip)
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true}, eth, ip, udp, gopacket.Payload("hello")); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestDecodeFields(t *testing.T) {
+	d, _ := New(layers.LinkTypeEthernet)
+	for _, frag := range []bool{false, true} {
+		var p Packet
+		if err := d.Decode(buildUDP(t, frag), &p); err != nil {
+			t.Fatal(err)
+		}
+		if p.Src.String() != "192.168.1.10" || p.Dst.String() != "8.8.8.8" || p.SrcPort != 5353 || p.DstPort != 53 ||
+			string(p.Payload) != "hello" || !p.HasMAC || p.SrcMAC[0] != 0x34 || p.Fragment != frag {
+			t.Errorf("frag=%v: decoded %+v", frag, p)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(uint8(1), buildUDP(f, false))
+	f.Add(uint8(101), []byte{0x45, 0, 0, 20, 0, 0, 0x20, 0, 64, 17, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8})
+	f.Add(uint8(113), make([]byte, 16))
+	f.Fuzz(func(t *testing.T, link uint8, data []byte) {
+		d, err := New(layers.LinkType(link))
+		if err != nil {
+			return
+		}
+		var p Packet
+		_ = d.Decode(data, &p)
+	})
+}
+
+func BenchmarkDecode(b *testing.B) {
+	d, _ := New(layers.LinkTypeEthernet)
+	frame := buildUDP(b, false)
+	var p Packet
+	b.ReportAllocs()
+	b.SetBytes(int64(len(frame)))
+	for i := 0; i < b.N; i++ {
+		_ = d.Decode(frame, &p)
+	}
+}

@@ -1,0 +1,154 @@
+// Package pcapfile reads pcap and pcapng captures, from files or standard
+// input, through gopacket's pcapgo readers in zero-copy mode, and reports
+// read errors with the file, the packet number and the byte offset.
+//
+// It must never import the flow tracker, the catalog or any sink.
+package pcapfile
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// Reader yields the packets of one capture.
+type Reader struct {
+	Name     string
+	Size     int64 // total bytes, or -1 for a stream
+	count    *countingReader
+	f        *os.File
+	pcap     *pcapgo.Reader
+	ng       *pcapgo.NgReader
+	link     layers.LinkType
+	packets  int
+	Snaplen  uint32
+	IsPcapNG bool
+}
+
+// Error is a read error positioned in the capture.
+type Error struct {
+	Name   string
+	Packet int   // 1-based number of the packet that could not be read
+	Offset int64 // bytes consumed when reading stopped
+	Err    error
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s: packet %d (byte offset %d): %v", e.Name, e.Packet, e.Offset, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// Open opens a capture file; "-" is standard input.
+func Open(path string) (*Reader, error) {
+	if path == "-" {
+		return NewReader("stdin", os.Stdin, -1)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	size := int64(-1)
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		size = st.Size()
+	}
+	r, err := NewReader(path, f, size)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r.f = f
+	return r, nil
+}
+
+// NewReader reads a capture from r, telling pcap from pcapng by the magic
+// number.
+func NewReader(name string, r io.Reader, size int64) (*Reader, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	cr := &countingReader{r: br} // counts what the decoder consumed, not read-ahead
+	magic, err := br.Peek(4)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a capture file: %w", name, shortRead(err))
+	}
+	rd := &Reader{Name: name, Size: size, count: cr}
+	switch {
+	case magic[0] == 0x0a && magic[1] == 0x0d && magic[2] == 0x0d && magic[3] == 0x0a:
+		ng, err := pcapgo.NewNgReader(cr, pcapgo.NgReaderOptions{SkipUnknownVersion: true})
+		if err != nil {
+			return nil, fmt.Errorf("%s: pcapng header: %w", name, err)
+		}
+		rd.ng, rd.link, rd.IsPcapNG = ng, ng.LinkType(), true
+	default:
+		p, err := pcapgo.NewReader(cr)
+		if err != nil {
+			return nil, fmt.Errorf("%s: not a pcap or pcapng file (magic %x): %w", name, magic, err)
+		}
+		rd.pcap, rd.link, rd.Snaplen = p, p.LinkType(), p.Snaplen()
+	}
+	return rd, nil
+}
+
+func shortRead(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// LinkType is the capture's link-layer header type.
+func (r *Reader) LinkType() layers.LinkType { return r.link }
+
+// BytesRead is how far the underlying input has been read (for progress).
+func (r *Reader) BytesRead() int64 { return r.count.n }
+
+// Packets is the number of packets read so far.
+func (r *Reader) Packets() int { return r.packets }
+
+// Next returns the next packet. The data is valid until the next call.
+// At the end it returns io.EOF; a truncated or corrupt capture gives an
+// *Error naming the packet and offset.
+func (r *Reader) Next() ([]byte, gopacket.CaptureInfo, error) {
+	var (
+		data []byte
+		ci   gopacket.CaptureInfo
+		err  error
+	)
+	if r.ng != nil {
+		data, ci, err = r.ng.ZeroCopyReadPacketData()
+	} else {
+		data, ci, err = r.pcap.ZeroCopyReadPacketData()
+	}
+	if err != nil {
+		if err == io.EOF {
+			return nil, ci, io.EOF
+		}
+		return nil, ci, &Error{Name: r.Name, Packet: r.packets + 1, Offset: r.count.n, Err: shortRead(err)}
+	}
+	r.packets++
+	return data, ci, nil
+}
+
+// Close closes the file, if Open opened one.
+func (r *Reader) Close() error {
+	if r.f != nil {
+		return r.f.Close()
+	}
+	return nil
+}
