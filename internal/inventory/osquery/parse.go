@@ -200,17 +200,17 @@ var errLong = fmt.Errorf("line longer than %d bytes", MaxLine)
 // lineParser holds the state for one input: positions, header metadata,
 // interned strings and reused buffers.
 type lineParser struct {
-	name string
-	line int
+	name  string
+	line  int
 	meta  inventory.Meta
 	query []byte // from a "# table:" header
 	in    *inventory.Interner
-	s    scanner
-	long []byte
-	ev   event
-	buf  []byte
-	tags map[string][]string
-	n    int
+	s     scanner
+	long  []byte
+	ev    event
+	buf   []byte
+	tags  map[string][]string
+	n     int
 }
 
 func newLineParser(name string) *lineParser {

@@ -50,7 +50,9 @@ func TestResultLog(t *testing.T) {
 		Version: "3.9.12.17", Publisher: "Tencent"}
 	with := func(base inventory.Item, f func(*inventory.Item)) inventory.Item { f(&base); return base }
 	want := []inventory.Item{
-		with(mac, func(it *inventory.Item) { it.AppID, it.Name, it.Version = "com.zhiliaoapp.musically", "TikTok", "34.5.3" }),
+		with(mac, func(it *inventory.Item) {
+			it.AppID, it.Name, it.Version = "com.zhiliaoapp.musically", "TikTok", "34.5.3"
+		}),
 		with(mac, func(it *inventory.Item) { it.AppID, it.Name, it.Version = "com.tencent.xinWeChat", "WeChat", "3.8.9" }),
 		with(mac, func(it *inventory.Item) { it.Name, it.Version = "Helper", "1.0" }),
 		with(win, func(it *inventory.Item) { it.Source, it.Seen = "results.log:2", at(1748856660) }),
