@@ -12,11 +12,13 @@ import (
 
 	"github.com/outflow-dev/outflow/internal/cli"
 	"github.com/outflow-dev/outflow/internal/cli/catalogcmd"
+	"github.com/outflow-dev/outflow/internal/cli/scancmd"
 )
 
 func commands() []cli.Command {
 	return []cli.Command{
 		catalogcmd.Command(),
+		scancmd.Command(),
 	}
 }
 

@@ -1,0 +1,572 @@
+package flow
+
+import (
+	"errors"
+	"net/netip"
+	"time"
+
+	"github.com/outflow-dev/outflow/internal/capture/decode"
+	"github.com/outflow-dev/outflow/internal/sniff/httphost"
+	"github.com/outflow-dev/outflow/internal/sniff/quic"
+	"github.com/outflow-dev/outflow/internal/sniff/tlshello"
+)
+
+// Config bounds the tracker.
+type Config struct {
+	// Local are the inside networks; devices live there. Default: the
+	// private, link-local and unique-local ranges.
+	Local []netip.Prefix
+	// MaxFlows bounds the table; when full the least recently seen flow is
+	// evicted early (counted in Stats.Evicted).
+	MaxFlows int
+	// Idle timeouts, in capture time.
+	TCPIdle, UDPIdle, ClosedIdle time.Duration
+	// MaxDNS bounds the remembered DNS answers.
+	MaxDNS int
+	// DNSGrace keeps an answer this long past its TTL: devices use
+	// addresses after the TTL runs out.
+	DNSGrace time.Duration
+	// Interesting, if set, tells which names the catalog knows, so that
+	// the name kept from a CNAME chain is the one that attributes.
+	Interesting func(name string) bool
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		Local: []netip.Prefix{
+			netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("172.16.0.0/12"),
+			netip.MustParsePrefix("192.168.0.0/16"), netip.MustParsePrefix("100.64.0.0/10"),
+			netip.MustParsePrefix("169.254.0.0/16"), netip.MustParsePrefix("fc00::/7"),
+			netip.MustParsePrefix("fe80::/10"),
+		},
+		MaxFlows: 200_000, TCPIdle: 5 * time.Minute, UDPIdle: 2 * time.Minute, ClosedIdle: 10 * time.Second,
+		MaxDNS: 200_000, DNSGrace: 10 * time.Minute,
+	}
+}
+
+// Stats counts what the tracker did.
+type Stats struct {
+	Packets, NotIP, Decoded   uint64
+	Flows                     uint64 // flows created
+	Evicted                   uint64 // flows evicted early because the table was full
+	DNSAnswers, DNSEvicted    uint64
+	Fragments, FragOrphans    uint64
+	HellosTooLarge            uint64
+	Reassembled               uint64 // ClientHellos that spanned several segments
+}
+
+// Sink receives finished flows. The flow is only valid during the call.
+type Sink func(*Flow)
+
+// Tracker is the flow table. It is not safe for concurrent use.
+type Tracker struct {
+	cfg   Config
+	sink  Sink
+	flows map[Key]int32 // index into slab
+	slab  []Flow
+	free  []int32
+	lru   lru
+	dns   *dnsMemory
+	devs  *Devices
+	frags map[fragKey]fragEntry
+	now   int64
+	sweep int64
+	qpool assemblerPool
+	peers peerMemory
+	Stats Stats
+}
+
+type fragKey struct {
+	src, dst netip.Addr
+	id       uint32
+	proto    uint8
+}
+
+type fragEntry struct {
+	key     Key
+	hasKey  bool
+	pending uint64 // bytes of fragments seen before the first one
+	pendPk  uint64
+	seen    int64
+}
+
+// New returns a tracker that hands finished flows to sink.
+func New(cfg Config, sink Sink) *Tracker {
+	if cfg.MaxFlows <= 0 {
+		cfg.MaxFlows = DefaultConfig().MaxFlows
+	}
+	t := &Tracker{
+		cfg: cfg, sink: sink,
+		flows: make(map[Key]int32, 1024),
+		dns:   newDNSMemory(cfg.MaxDNS, cfg.DNSGrace),
+		devs:  newDevices(),
+		frags: map[fragKey]fragEntry{},
+	}
+	t.lru.ensure()
+	t.peers.init(cfg.MaxDNS)
+	return t
+}
+
+// Devices is what the tracker learned of the inside devices.
+func (t *Tracker) Devices() *Devices { return t.devs }
+
+// IsLocal reports whether an address is inside.
+func (t *Tracker) IsLocal(a netip.Addr) bool {
+	for _, p := range t.cfg.Local {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// Packet feeds one decoded packet of wireLen bytes seen at ts.
+func (t *Tracker) Packet(p *decode.Packet, wireLen int, ts time.Time) {
+	now := ts.UnixNano()
+	if now > t.now {
+		t.now = now
+	}
+	t.Stats.Packets++
+	if t.sweep == 0 {
+		t.sweep = t.now
+	}
+	if t.now-t.sweep > int64(10*time.Second) {
+		t.expire(t.now)
+		t.sweep = t.now
+	}
+	if p.Fragment {
+		if t.fragment(p, wireLen, now) {
+			return
+		}
+	}
+	if p.Proto != TCP && p.Proto != UDP {
+		return
+	}
+	src := netip.AddrPortFrom(p.Src, p.SrcPort)
+	dst := netip.AddrPortFrom(p.Dst, p.DstPort)
+	if p.Proto == UDP {
+		if t.udpService(p, src, dst, now) {
+			// DHCP and mDNS teach device names; still counted as flows below
+		}
+	}
+	k, _ := makeKey(src, dst, uint8(p.Proto))
+	idx, ok := t.flows[k]
+	var f *Flow
+	if !ok {
+		f, idx = t.newFlow(k, p, src, dst, now)
+	} else {
+		f = &t.slab[idx]
+		t.lru.touch(t.slab, idx)
+	}
+	out := f.Device == p.Src && f.DevicePort == p.SrcPort
+	if out {
+		f.BytesOut += uint64(wireLen)
+		f.PacketsOut++
+		if p.HasMAC && !f.HasMAC {
+			f.DeviceMAC, f.HasMAC = p.SrcMAC, true
+		}
+	} else {
+		f.BytesIn += uint64(wireLen)
+		f.PacketsIn++
+	}
+	f.Last = now
+	if p.Proto == TCP && p.TCPFlags&(decode.FIN|decode.RST) != 0 {
+		f.fin++
+	}
+	t.learn(f, p, out)
+}
+
+func (t *Tracker) newFlow(k Key, p *decode.Packet, src, dst netip.AddrPort, now int64) (*Flow, int32) {
+	if len(t.flows) >= t.cfg.MaxFlows {
+		if old := t.lru.oldest(); old >= 0 {
+			t.finish(old)
+			t.Stats.Evicted++
+		}
+	}
+	var idx int32
+	if n := len(t.free); n > 0 {
+		idx = t.free[n-1]
+		t.free = t.free[:n-1]
+	} else {
+		t.slab = append(t.slab, Flow{})
+		idx = int32(len(t.slab) - 1)
+	}
+	f := &t.slab[idx]
+	hello, cert := f.hello[:0], f.cert[:0]
+	*f = Flow{hello: hello, cert: cert, First: now, Last: now, Proto: uint8(p.Proto)}
+	// The device is the inside side; else the initiator (sender of the
+	// first packet seen, corrected for a SYN-ACK seen first).
+	dev, peer := src, dst
+	sl, dl := t.IsLocal(src.Addr()), t.IsLocal(dst.Addr())
+	switch {
+	case dl && !sl:
+		dev, peer = dst, src
+	case sl == dl && p.Proto == TCP && p.TCPFlags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK:
+		dev, peer = dst, src
+	case sl == dl && p.Proto == UDP && src.Port() < 1024 && dst.Port() >= 1024:
+		dev, peer = dst, src // a server port answering
+	}
+	f.Device, f.DevicePort, f.Peer, f.PeerPort = dev.Addr(), dev.Port(), peer.Addr(), peer.Port()
+	if n, q, ok := t.dns.lookup(f.Device, f.Peer, now); ok {
+		f.DNSName, f.DNSQuery = n, q
+	}
+	t.flows[k] = idx
+	t.lru.push(t.slab, idx)
+	t.Stats.Flows++
+	return f, idx
+}
+
+// learn extracts names from the payload while the flow still needs them.
+func (t *Tracker) learn(f *Flow, p *decode.Packet, out bool) {
+	if len(p.Payload) == 0 {
+		if p.Proto == TCP && p.TCPFlags&decode.SYN != 0 {
+			if out {
+				f.cliSeq, f.cliNext = p.Seq+1, true
+			} else {
+				f.srvSeq, f.srvNext = p.Seq+1, true
+			}
+		}
+		return
+	}
+	switch f.Proto {
+	case TCP:
+		if out {
+			t.clientStream(f, p)
+		} else {
+			t.serverStream(f, p)
+		}
+	case UDP:
+		if out && !f.helloDone {
+			t.quicInitial(f, p.Payload)
+		}
+		if f.PeerPort == 853 && f.Hidden == NotHidden && out && quic.LooksLikeInitial(p.Payload) {
+			f.Hidden = HiddenDoQ
+		}
+	}
+}
+
+func (t *Tracker) clientStream(f *Flow, p *decode.Packet) {
+	seq := p.Seq
+	if !f.cliNext {
+		f.cliSeq, f.cliNext = seq, true
+	}
+	if seq != f.cliSeq {
+		if int32(seq-f.cliSeq) > 0 {
+			// a gap: give up on reassembly of what is pending
+			f.cliSeq = seq + uint32(len(p.Payload))
+			f.hello = f.hello[:0]
+		}
+		return
+	}
+	f.cliSeq += uint32(len(p.Payload))
+	if f.helloDone && f.httpDone {
+		return
+	}
+	if !f.httpDone {
+		f.httpDone = true
+		if r, err := httphost.Parse(p.Payload); err == nil && r.Host != "" {
+			f.HTTPHost = r.Host
+			f.helloDone = true
+			return
+		}
+	}
+	if f.helloDone {
+		return
+	}
+	data := p.Payload
+	if len(f.hello) > 0 {
+		if len(f.hello)+len(data) > tlshello.MaxClientHello+5 {
+			f.helloDone = true
+			f.hello = f.hello[:0]
+			t.Stats.HellosTooLarge++
+			return
+		}
+		f.hello = append(f.hello, data...)
+		data = f.hello
+	}
+	h, _, err := tlshello.ParseClientHello(data)
+	switch {
+	case err == nil:
+		f.helloDone = true
+		t.hello(f, &h)
+		if len(f.hello) > 0 {
+			t.Stats.Reassembled++
+		}
+		f.hello = f.hello[:0]
+	case errors.Is(err, tlshello.ErrNeedMore):
+		if len(f.hello) == 0 {
+			f.hello = append(f.hello, data...)
+		}
+	default:
+		f.helloDone = true
+		f.hello = f.hello[:0]
+	}
+}
+
+func (t *Tracker) hello(f *Flow, h *tlshello.ClientHello) {
+	f.SNI = h.SNI
+	if h.SNI != "" && !h.ECH {
+		t.peers.add(f.Peer, h.SNI, "")
+	}
+	if alpn := h.ALPN(); len(alpn) > 0 {
+		f.ALPN = alpn[0]
+	}
+	switch {
+	case h.ECH:
+		f.Hidden = HiddenECH
+	case h.ESNI:
+		f.Hidden = HiddenESNI
+	case f.PeerPort == 853:
+		f.Hidden = HiddenDoT
+	case isDoHName(h.SNI):
+		f.Hidden = HiddenDoH
+	}
+	// Only TLS 1.2 shows the certificate; a client offering 1.3 may still
+	// get 1.2, so keep looking at the server's flight either way.
+}
+
+func (t *Tracker) serverStream(f *Flow, p *decode.Packet) {
+	if f.certDone || !f.helloDone || f.SNI == "" && f.HTTPHost != "" {
+		return
+	}
+	seq := p.Seq
+	if !f.srvNext {
+		f.srvSeq, f.srvNext = seq, true
+	}
+	if seq != f.srvSeq {
+		if int32(seq-f.srvSeq) > 0 {
+			f.certDone = true
+			f.cert = f.cert[:0]
+		}
+		return
+	}
+	f.srvSeq += uint32(len(p.Payload))
+	if len(f.cert)+len(p.Payload) > tlshello.MaxCertificateStream {
+		f.certDone = true
+		f.cert = f.cert[:0]
+		return
+	}
+	f.cert = append(f.cert, p.Payload...)
+	c, _, err := tlshello.ParseServerCertificate(f.cert)
+	switch {
+	case err == nil:
+		f.certDone = true
+		if len(c.Organization) > 0 {
+			f.CertOrg = c.Organization[0]
+		}
+		f.CertCN = c.CommonName
+		t.peers.add(f.Peer, "", f.CertOrg)
+		f.cert = f.cert[:0]
+	case errors.Is(err, tlshello.ErrNeedMore):
+	default:
+		f.certDone = true
+		f.cert = f.cert[:0]
+	}
+}
+
+func (t *Tracker) quicInitial(f *Flow, payload []byte) {
+	if f.quic == nil {
+		if !quic.LooksLikeInitial(payload) {
+			f.helloDone = true
+			return
+		}
+		f.quic = t.qpool.get()
+	}
+	err := f.quic.Add(payload)
+	f.quicTries++
+	switch {
+	case err == nil && f.quic.Done():
+		info := f.quic.Info()
+		f.QUICSNI = info.Hello.SNI
+		if f.QUICSNI != "" && !info.Hello.ECH {
+			t.peers.add(f.Peer, f.QUICSNI, "")
+		}
+		if alpn := info.Hello.ALPN(); len(alpn) > 0 {
+			f.ALPN = alpn[0]
+		}
+		if info.Hello.ECH {
+			f.Hidden = HiddenECH
+		} else if isDoHName(f.QUICSNI) {
+			f.Hidden = HiddenDoH
+		}
+		t.dropQUIC(f)
+	case errors.Is(err, quic.ErrNeedMore) && f.quicTries < 8:
+	default:
+		t.dropQUIC(f)
+	}
+}
+
+func (t *Tracker) dropQUIC(f *Flow) {
+	f.helloDone = true
+	if f.quic != nil {
+		t.qpool.put(f.quic)
+		f.quic = nil
+	}
+}
+
+// fragment accounts a non-first fragment to its datagram's flow. It
+// returns true when the packet is fully handled.
+func (t *Tracker) fragment(p *decode.Packet, wireLen int, now int64) bool {
+	t.Stats.Fragments++
+	fk := fragKey{p.Src, p.Dst, p.FragID, uint8(p.Proto)}
+	e := t.frags[fk]
+	e.seen = now
+	if p.FragOffset == 0 {
+		// The first fragment carries the ports: handled as a packet, and
+		// fragments that came before it are added to its flow.
+		src := netip.AddrPortFrom(p.Src, p.SrcPort)
+		dst := netip.AddrPortFrom(p.Dst, p.DstPort)
+		e.key, _ = makeKey(src, dst, uint8(p.Proto))
+		e.hasKey = true
+		pending, pk := e.pending, e.pendPk
+		e.pending, e.pendPk = 0, 0
+		t.frags[fk] = e
+		if pending > 0 {
+			defer t.addTo(e.key, p.Src, pending, pk)
+		}
+		return false
+	}
+	if len(t.frags) > 65536 {
+		t.expireFrags(now)
+	}
+	if e.hasKey {
+		t.addTo(e.key, p.Src, uint64(wireLen), 1)
+	} else {
+		e.pending += uint64(wireLen)
+		e.pendPk++
+	}
+	t.frags[fk] = e
+	return true
+}
+
+func (t *Tracker) addTo(k Key, src netip.Addr, bytes, pkts uint64) {
+	idx, ok := t.flows[k]
+	if !ok {
+		t.Stats.FragOrphans++
+		return
+	}
+	f := &t.slab[idx]
+	if f.Device == src {
+		f.BytesOut += bytes
+		f.PacketsOut += pkts
+	} else {
+		f.BytesIn += bytes
+		f.PacketsIn += pkts
+	}
+}
+
+func (t *Tracker) expireFrags(now int64) {
+	for k, e := range t.frags {
+		if now-e.seen > int64(30*time.Second) {
+			if !e.hasKey {
+				t.Stats.FragOrphans++
+			}
+			delete(t.frags, k)
+		}
+	}
+}
+
+// expire hands idle flows to the sink. The LRU is ordered by last
+// activity; timeouts differ by state, so it walks past flows that are old
+// but not yet idle long enough for their state.
+func (t *Tracker) expire(now int64) {
+	for idx := t.lru.head; idx >= 0; {
+		f := &t.slab[idx]
+		next := f.next
+		age := now - f.Last
+		if age <= int64(t.cfg.ClosedIdle) {
+			break
+		}
+		limit := t.cfg.UDPIdle
+		if f.Proto == TCP {
+			limit = t.cfg.TCPIdle
+			if f.fin > 0 {
+				limit = t.cfg.ClosedIdle
+			}
+		}
+		if age > int64(limit) {
+			t.finish(idx)
+		}
+		idx = next
+	}
+	t.expireFrags(now)
+	t.dns.expire(now)
+}
+
+func (t *Tracker) finish(idx int32) {
+	f := &t.slab[idx]
+	if f.DNSName == "" {
+		// the answer may have come after the first packet
+		if n, q, ok := t.dns.lookup(f.Device, f.Peer, f.Last); ok {
+			f.DNSName, f.DNSQuery = n, q
+		}
+	}
+	t.dropQUIC(f)
+	if f.SNI == "" && f.QUICSNI == "" && f.HTTPHost == "" && f.DNSName == "" {
+		f.PeerName, f.CertOrg = t.peers.lookup(f.Peer)
+	}
+	if f.Hidden == NotHidden && f.PeerPort == 443 && f.SNI == "" && f.QUICSNI == "" && dohAddrs[f.Peer] {
+		f.Hidden = HiddenDoH
+	}
+	k, _ := makeKey(netip.AddrPortFrom(f.Device, f.DevicePort), netip.AddrPortFrom(f.Peer, f.PeerPort), f.Proto)
+	t.lru.remove(t.slab, idx)
+	delete(t.flows, k)
+	if f.HasMAC {
+		t.devs.mac(f.Device, f.DeviceMAC)
+	}
+	if t.sink != nil {
+		t.sink(f)
+	}
+	if cap(f.hello) > 4096 {
+		f.hello = nil
+	}
+	if cap(f.cert) > 4096 {
+		f.cert = nil
+	}
+	t.free = append(t.free, idx)
+}
+
+// Flush hands every remaining flow to the sink (end of input).
+func (t *Tracker) Flush() {
+	for {
+		idx := t.lru.oldest()
+		if idx < 0 {
+			return
+		}
+		t.finish(idx)
+	}
+}
+
+// Active is the number of flows in the table.
+func (t *Tracker) Active() int { return len(t.flows) }
+
+var dohNames = map[string]bool{
+	"dns.google": true, "dns.google.com": true, "cloudflare-dns.com": true, "mozilla.cloudflare-dns.com": true,
+	"one.one.one.one": true, "1dot1dot1dot1.cloudflare-dns.com": true, "chrome.cloudflare-dns.com": true,
+	"dns.quad9.net": true, "dns9.quad9.net": true, "dns10.quad9.net": true, "dns11.quad9.net": true,
+	"doh.opendns.com": true, "doh.cleanbrowsing.org": true, "dns.adguard.com": true, "dns.adguard-dns.com": true,
+	"dns.nextdns.io": true, "doh.dns.sb": true, "dns.alidns.com": true, "doh.pub": true, "dns.pub": true,
+	"doh.360.cn": true, "dns.twnic.tw": true, "doh.mullvad.net": true, "dns.controld.com": true,
+}
+
+// dohAddrs are the anycast addresses of public DNS-over-HTTPS resolvers:
+// HTTPS to them without a visible name is taken as DoH.
+var dohAddrs = func() map[netip.Addr]bool {
+	m := map[netip.Addr]bool{}
+	for _, a := range []string{"1.1.1.1", "1.0.0.1", "8.8.8.8", "8.8.4.4", "9.9.9.9", "149.112.112.112", "94.140.14.14",
+		"2606:4700:4700::1111", "2606:4700:4700::1001", "2001:4860:4860::8888", "2001:4860:4860::8844", "2620:fe::fe"} {
+		m[netip.MustParseAddr(a)] = true
+	}
+	return m
+}()
+
+func firstOf(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// isDoHName reports well-known DNS-over-HTTPS endpoints.
+func isDoHName(n string) bool { return dohNames[n] }

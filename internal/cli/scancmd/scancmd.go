@@ -1,0 +1,162 @@
+// Package scancmd is `outflow scan`: packet captures (or a live interface)
+// to a per-device report of what went to whom.
+//
+// It must never import another subcommand's package.
+package scancmd
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+
+	"github.com/outflow-dev/outflow/internal/attribute"
+	"github.com/outflow-dev/outflow/internal/cli"
+	"github.com/outflow-dev/outflow/internal/report/scanreport"
+	"github.com/outflow-dev/outflow/internal/scan"
+)
+
+// Command returns `outflow scan`.
+func Command() cli.Command {
+	return cli.Command{Name: "scan", Summary: "read packet captures and report, per device, which companies of concern it talked to", Run: Run}
+}
+
+const usage = `scan [flags] CAPTURE...   (pcap or pcapng; - for standard input)
+       scan --interface IFACE [--bpf EXPR] [flags]
+
+exit status: 0 no entity of concern, 3 entities of concern found, 1 usage error, 2 unreadable input`
+
+// Options are scan's flags, for callers such as `outflow demo`.
+type Options struct {
+	JSON, CSV, All bool
+	Output         string
+	Local          cli.Strings
+	MaxFlows       int
+	Interface      string
+	BPF            string
+	Catalog        cli.CatalogFlags
+	NoProgress     bool
+}
+
+// Run is the command.
+func Run(ctx context.Context, env *cli.Env, args []string) int {
+	fs := cli.NewFlags(env, "scan", usage)
+	var o Options
+	o.Catalog.Register(fs)
+	fs.BoolVar(&o.JSON, "json", false, "write the report as JSON (docs/output.md)")
+	fs.BoolVar(&o.CSV, "csv", false, "write one CSV row per device and entity")
+	fs.BoolVar(&o.All, "all", false, "also list flows to no entity of concern")
+	fs.StringVar(&o.Output, "o", "", "write the report to this file")
+	fs.Var(&o.Local, "local", "inside network CIDR (repeatable; default the private ranges)")
+	fs.IntVar(&o.MaxFlows, "max-flows", 0, "flow table size (default 200000); bounds memory")
+	fs.StringVar(&o.Interface, "interface", "", "capture live on this interface (Linux AF_PACKET; needs CAP_NET_RAW)")
+	fs.StringVar(&o.BPF, "bpf", "", "with --interface: a BPF filter expression (compiled with tcpdump -ddd)")
+	fs.BoolVar(&o.NoProgress, "no-progress", false, "never draw a progress bar")
+	files, code, ok := cli.Parse(fs, args)
+	if !ok {
+		return code
+	}
+	if len(files) == 0 && o.Interface == "" {
+		fs.Usage()
+		return cli.ExitFailure
+	}
+	if o.JSON && o.CSV {
+		return env.Errorf(cli.ExitFailure, "scan: --json and --csv exclude each other")
+	}
+	return Scan(ctx, env, o, files)
+}
+
+// Scan runs a scan with options.
+func Scan(ctx context.Context, env *cli.Env, o Options, files []string) int {
+	ix, err := o.Catalog.Open(env)
+	if err != nil {
+		return env.Errorf(cli.ExitFailure, "catalog: %v", err)
+	}
+	cfg := scan.DefaultConfig()
+	cfg.All = o.All
+	if len(o.Local) > 0 {
+		cfg.Flow.Local = nil
+		for _, l := range o.Local {
+			p, err := netip.ParsePrefix(l)
+			if err != nil {
+				return env.Errorf(cli.ExitFailure, "scan: --local %q: %v", l, err)
+			}
+			cfg.Flow.Local = append(cfg.Flow.Local, p.Masked())
+		}
+	}
+	if o.MaxFlows > 0 {
+		cfg.Flow.MaxFlows = o.MaxFlows
+	}
+	cfg.Flow.Interesting = func(n string) bool { return ix.LookupDomain(n) != nil }
+	at := attribute.New(ix)
+	var total int64
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil && st.Mode().IsRegular() {
+			total += st.Size()
+		}
+	}
+	bar := newProgress(env.Stderr, total, o.NoProgress)
+	var done int64
+	cfg.Progress = func(read int64, packets uint64) { bar.update(done+read, packets) }
+	s := scan.New(cfg, at)
+	failed := false
+	if o.Interface != "" {
+		if err := live(ctx, env, s, o); err != nil {
+			fmt.Fprintf(env.Stderr, "outflow: scan: %v\n", err)
+			failed = true
+		}
+	}
+	for _, f := range files {
+		err := s.ReadFile(ctx, f)
+		if st, e := os.Stat(f); e == nil {
+			done += st.Size()
+		}
+		if err != nil {
+			failed = true
+			fmt.Fprintf(env.Stderr, "outflow: scan: %v\n", err)
+			if errors.Is(err, context.Canceled) {
+				break
+			}
+		}
+	}
+	bar.finish()
+	rep := s.Finish(env.Now())
+	w := env.Stdout
+	var fh *os.File
+	if o.Output != "" {
+		if fh, err = os.Create(o.Output); err != nil {
+			return env.Errorf(cli.ExitFailure, "scan: %v", err)
+		}
+		w = fh
+	}
+	bw := bufio.NewWriter(w)
+	switch {
+	case o.JSON:
+		err = scanreport.JSON(bw, rep)
+	case o.CSV:
+		err = scanreport.CSV(bw, rep)
+	default:
+		err = scanreport.Text(bw, rep, o.All)
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if fh != nil {
+		if cerr := fh.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return env.Errorf(cli.ExitFailure, "scan: writing the report: %v", err)
+	}
+	switch {
+	case failed:
+		return cli.ExitInput
+	case rep.Concern():
+		return cli.ExitConcern
+	}
+	return cli.ExitOK
+}
+

@@ -1,0 +1,206 @@
+// Package scanreport renders a scan report for people (a terminal table),
+// for programs (JSON, documented in docs/output.md) and for spreadsheets
+// (CSV, one row per device and entity).
+//
+// It is a sink and must never import a source, the flow tracker or a
+// command package.
+package scanreport
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/outflow-dev/outflow/internal/attribute"
+	"github.com/outflow-dev/outflow/internal/scan"
+)
+
+// JSON writes the report as one indented JSON document.
+func JSON(w io.Writer, r *scan.Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(r)
+}
+
+// CSVHeader is the first row of CSV output.
+var CSVHeader = []string{"device", "mac", "hostname", "vendor", "entity", "name", "jurisdiction", "owner_chain", "role", "lists",
+	"bytes_out", "bytes_in", "packets_out", "packets_in", "flows", "first_seen", "last_seen", "evidence"}
+
+// CSV writes one row per device and entity of concern.
+func CSV(w io.Writer, r *scan.Report) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write(CSVHeader)
+	for _, d := range r.Devices {
+		vendor := ""
+		if d.Vendor != nil {
+			vendor = d.Vendor.Entity
+		}
+		for _, e := range d.Exposures {
+			var ev []string
+			for _, x := range e.Evidence {
+				ev = append(ev, x.Kind.String()+"="+x.Value)
+			}
+			_ = cw.Write([]string{d.Address, d.MAC, d.Hostname, vendor, e.Entity, e.Name, e.Jurisdiction,
+				strings.Join(e.OwnerChain, ">"), e.Role, listIDs(e.Lists),
+				u(e.BytesOut), u(e.BytesIn), u(e.PacketsOut), u(e.PacketsIn), strconv.Itoa(e.Flows),
+				e.FirstSeen, e.LastSeen, strings.Join(ev, "; ")})
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func u(v uint64) string { return strconv.FormatUint(v, 10) }
+
+func listIDs(ls []attribute.ListRef) string {
+	var ids []string
+	for _, l := range ls {
+		ids = append(ids, l.ID)
+	}
+	return strings.Join(ids, ";")
+}
+
+// Text writes the terminal report.
+func Text(w io.Writer, r *scan.Report, all bool) error {
+	bw := &errWriter{w: w}
+	p := func(f string, a ...any) { fmt.Fprintf(bw, f, a...) }
+	var pk int
+	for _, in := range r.Inputs {
+		pk += in.Packets
+	}
+	p("outflow scan: %d input(s), %d packets, %d flows, %d of them to entities of concern\n", len(r.Inputs), pk, r.Stats.Flows, r.Stats.ConcernFlows)
+	p("catalog: %d entities, %d assets, ownership as of %s\n\n", r.Catalog.Entities, r.Catalog.Assets, r.Catalog.At)
+	shown := 0
+	for _, d := range r.Devices {
+		if len(d.Exposures) == 0 && !all && d.Vendor == nil {
+			continue
+		}
+		shown++
+		p("%s", d.Address)
+		if d.Hostname != "" {
+			p("  %s", d.Hostname)
+		}
+		if d.MAC != "" {
+			p("  %s", d.MAC)
+		}
+		if d.Vendor != nil {
+			p("  [%s by %s]", roleWord(d.Vendor.Role), d.Vendor.Name)
+			if len(d.Vendor.Lists) > 0 {
+				p(" on %s", listIDs(d.Vendor.Lists))
+			}
+		}
+		p("\n")
+		for _, e := range d.Exposures {
+			role := ""
+			if e.Role != "app-owner" {
+				role = " (" + roleWord(e.Role) + ")"
+			}
+			p("  -> %s: %s, %s%s\n", e.Entity, e.Name, e.Jurisdiction, role)
+			if len(e.OwnerChain) > 1 {
+				p("     owner chain  %s\n", strings.Join(e.OwnerChain, " < "))
+			}
+			if len(e.Minority) > 0 {
+				p("     minority     %s (not in the owner chain)\n", strings.Join(e.Minority, ", "))
+			}
+			if len(e.Lists) > 0 {
+				p("     lists        %s\n", listIDs(e.Lists))
+			}
+			p("     sent %s, received %s in %d flow(s), %s .. %s\n", Bytes(e.BytesOut), Bytes(e.BytesIn), e.Flows, short(e.FirstSeen), short(e.LastSeen))
+			for _, ev := range e.Evidence {
+				unv := ""
+				if ev.Status == "unverified" {
+					unv = " [UNVERIFIED]"
+				}
+				p("     evidence     %-12s %s  (rule %s, source %s)%s\n", ev.Kind, ev.Value, ev.Rule, ev.Source, unv)
+			}
+			if len(e.HostedBy) > 0 {
+				p("     hosted by    %s\n", strings.Join(e.HostedBy, ", "))
+			}
+		}
+		for _, h := range d.Hidden {
+			p("  ?? name hidden (%s) to %s", h.Reason, h.Peer)
+			if h.Name != "" {
+				p(" (outer name %s)", h.Name)
+			}
+			p(", %d flow(s): not attributed by guesswork\n", h.Flows)
+		}
+		if d.Other.Flows > 0 {
+			p("     other traffic: %d flow(s), sent %s, received %s\n", d.Other.Flows, Bytes(d.Other.BytesOut), Bytes(d.Other.BytesIn))
+		}
+		if all {
+			for _, f := range d.Flows {
+				ent := f.Entity
+				if ent == "" {
+					ent = "-"
+				}
+				p("     %s %-45s %-40s %-12s out %s in %s\n", f.Proto, f.Peer, f.Name, ent, Bytes(f.BytesOut), Bytes(f.BytesIn))
+			}
+		}
+		p("\n")
+	}
+	if shown == 0 {
+		p("No device talked to an entity of concern.\n\n")
+	}
+	if len(r.Totals) > 0 {
+		p("Totals by entity\n")
+		p("  %-22s %-4s %-12s %8s %12s %12s %7s  %s\n", "entity", "jur", "role", "devices", "sent", "received", "flows", "lists")
+		for _, t := range r.Totals {
+			p("  %-22s %-4s %-12s %8d %12s %12s %7d  %s\n", t.Entity, t.Jurisdiction, t.Role, t.Devices, Bytes(t.BytesOut), Bytes(t.BytesIn), t.Flows, listIDs(t.Lists))
+		}
+		p("\n")
+	}
+	for _, wmsg := range r.Warnings {
+		p("warning: %s\n", wmsg)
+	}
+	return bw.err
+}
+
+func roleWord(r string) string {
+	switch r {
+	case "host":
+		return "hosting only"
+	case "device-maker":
+		return "device made"
+	case "chip-maker":
+		return "chip made"
+	}
+	return r
+}
+
+func short(ts string) string {
+	if len(ts) >= 19 {
+		return strings.Replace(ts[:19], "T", " ", 1)
+	}
+	return ts
+}
+
+// Bytes formats a byte count for people.
+func Bytes(n uint64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(b []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(b)
+	e.err = err
+	return n, err
+}

@@ -1,0 +1,120 @@
+package scan
+
+import "github.com/outflow-dev/outflow/internal/attribute"
+
+// Report is the result of a scan; docs/output.md documents its JSON form.
+type Report struct {
+	Generated string        `json:"generated"`
+	Inputs    []Input       `json:"inputs"`
+	Devices   []Device      `json:"devices"`
+	Totals    []Total       `json:"totals"`
+	Warnings  []string      `json:"warnings"`
+	Stats     Stats         `json:"stats"`
+	Catalog   CatalogInfo   `json:"catalog"`
+}
+
+// CatalogInfo says which catalog answered.
+type CatalogInfo struct {
+	Entities int    `json:"entities"`
+	Assets   int    `json:"assets"`
+	At       string `json:"ownership_as_of"`
+}
+
+// Input is one capture read.
+type Input struct {
+	Name    string `json:"name"`
+	Packets int    `json:"packets"`
+	Bytes   int64  `json:"bytes"`
+	Link    string `json:"link_type"`
+	Error   string `json:"error,omitempty"`
+}
+
+// Device is one inside address and what it talked to.
+type Device struct {
+	Address   string     `json:"address"`
+	MAC       string     `json:"mac"`
+	Vendor    *Vendor    `json:"vendor"`
+	Hostname  string     `json:"hostname,omitempty"`
+	Exposures []Exposure `json:"exposures"`
+	Other     Counts     `json:"other"` // flows to no entity of concern
+	Hidden    []Hidden   `json:"hidden,omitempty"`
+	Flows     []FlowLine `json:"flows,omitempty"` // with --all
+}
+
+// Vendor is the device's hardware maker by its MAC OUI.
+type Vendor struct {
+	Entity string `json:"entity"`
+	Name   string `json:"name"`
+	Role   string `json:"role"`
+	Lists  []attribute.ListRef `json:"lists"`
+	Source string `json:"source"`
+}
+
+// Counts are traffic totals.
+type Counts struct {
+	BytesOut   uint64 `json:"bytes_out"`
+	BytesIn    uint64 `json:"bytes_in"`
+	PacketsOut uint64 `json:"packets_out"`
+	PacketsIn  uint64 `json:"packets_in"`
+	Flows      int    `json:"flows"`
+}
+
+// Exposure is a device's traffic to one entity.
+type Exposure struct {
+	Entity       string              `json:"entity"`
+	Name         string              `json:"name"`
+	Jurisdiction string              `json:"jurisdiction"`
+	OwnerChain   []string            `json:"owner_chain"`
+	Minority     []string            `json:"minority_owners,omitempty"`
+	Role         string              `json:"role"`
+	Lists        []attribute.ListRef `json:"lists"`
+	Counts
+	FirstSeen  string               `json:"first_seen"`
+	LastSeen   string               `json:"last_seen"`
+	Evidence   []attribute.Evidence `json:"evidence"`
+	HostedBy   []string             `json:"hosted_by,omitempty"`
+	Confidence string               `json:"confidence"`
+	Unverified bool                 `json:"unverified,omitempty"`
+}
+
+// Hidden is traffic whose name could not be seen.
+type Hidden struct {
+	Reason string `json:"reason"`
+	Peer   string `json:"peer"`
+	Name   string `json:"visible_name,omitempty"`
+	Flows  int    `json:"flows"`
+	Entity string `json:"entity,omitempty"` // who the address or outer name points at, if anyone
+}
+
+// FlowLine is one flow, for --all.
+type FlowLine struct {
+	Proto    string `json:"proto"`
+	Peer     string `json:"peer"`
+	Name     string `json:"name,omitempty"`
+	Entity   string `json:"entity,omitempty"`
+	Counts
+	First string `json:"first_seen"`
+	Last  string `json:"last_seen"`
+}
+
+// Total is one entity over all devices.
+type Total struct {
+	Entity       string              `json:"entity"`
+	Name         string              `json:"name"`
+	Jurisdiction string              `json:"jurisdiction"`
+	Role         string              `json:"role"`
+	Lists        []attribute.ListRef `json:"lists"`
+	Devices      int                 `json:"devices"`
+	Counts
+}
+
+// Stats are the scan's counters.
+type Stats struct {
+	Packets      uint64 `json:"packets"`
+	NotIP        uint64 `json:"not_ip"`
+	Flows        uint64 `json:"flows"`
+	FlowsEvicted uint64 `json:"flows_evicted_early"`
+	Fragments    uint64 `json:"fragments"`
+	ConcernFlows uint64 `json:"flows_of_concern"`
+	Reassembled  uint64 `json:"client_hellos_reassembled"`
+}

@@ -1,0 +1,370 @@
+package scan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/outflow-dev/outflow/internal/attribute"
+	"github.com/outflow-dev/outflow/internal/capture/decode"
+	"github.com/outflow-dev/outflow/internal/capture/flow"
+	"github.com/outflow-dev/outflow/internal/capture/pcapfile"
+	"github.com/outflow-dev/outflow/internal/catalog"
+)
+
+// Config tunes a scan.
+type Config struct {
+	Flow flow.Config
+	// All keeps a line per flow of no concern too (--all).
+	All bool
+	// MaxEvidence bounds the evidence kept per device and entity.
+	MaxEvidence int
+	// Progress, if set, is called now and then with bytes read so far.
+	Progress func(read int64, packets uint64)
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{Flow: flow.DefaultConfig(), MaxEvidence: 12}
+}
+
+// Scanner reads captures into one report.
+type Scanner struct {
+	cfg     Config
+	at      *attribute.Attributor
+	tracker *flow.Tracker
+	devs    map[netip.Addr]*devAgg
+	inputs  []Input
+	warns   []string
+	concern uint64
+}
+
+type devAgg struct {
+	addr    netip.Addr
+	exp     map[expKey]*expAgg
+	other   Counts
+	hidden  map[string]*Hidden
+	flows   []FlowLine
+	dropped int
+}
+
+type expKey struct {
+	entity *catalog.Entity
+	role   catalog.Role
+}
+
+type expAgg struct {
+	a        attribute.Attribution
+	c        Counts
+	first    int64
+	last     int64
+	evidence []attribute.Evidence
+	hosts    map[string]bool
+}
+
+// New returns a scanner over an attributor.
+func New(cfg Config, at *attribute.Attributor) *Scanner {
+	if cfg.MaxEvidence <= 0 {
+		cfg.MaxEvidence = 12
+	}
+	s := &Scanner{cfg: cfg, at: at, devs: map[netip.Addr]*devAgg{}}
+	s.tracker = flow.New(cfg.Flow, s.sink)
+	return s
+}
+
+// ReadFile scans one capture ("-" is standard input). A read error after
+// some packets keeps what was read and is returned; the scan can go on with
+// other files.
+func (s *Scanner) ReadFile(ctx context.Context, path string) error {
+	r, err := pcapfile.Open(path)
+	if err != nil {
+		s.inputs = append(s.inputs, Input{Name: path, Error: err.Error()})
+		return err
+	}
+	defer r.Close()
+	return s.Read(ctx, r)
+}
+
+// Read scans packets from an open capture.
+func (s *Scanner) Read(ctx context.Context, r *pcapfile.Reader) error {
+	in := Input{Name: r.Name, Link: r.LinkType().String()}
+	dec, err := decode.New(r.LinkType())
+	if err != nil {
+		in.Error = fmt.Sprintf("%s: %v", r.Name, err)
+		s.inputs = append(s.inputs, in)
+		return fmt.Errorf("%s: %w", r.Name, err)
+	}
+	var p decode.Packet
+	var rerr error
+	for n := 0; ; n++ {
+		if n&0xffff == 0 {
+			if ctx.Err() != nil {
+				rerr = ctx.Err()
+				break
+			}
+			if s.cfg.Progress != nil {
+				s.cfg.Progress(r.BytesRead(), s.tracker.Stats.Packets)
+			}
+		}
+		data, ci, err := r.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				rerr = err
+			}
+			break
+		}
+		if dec.Decode(data, &p) != nil {
+			s.tracker.Stats.NotIP++
+			continue
+		}
+		wire := ci.Length
+		if wire == 0 {
+			wire = len(data)
+		}
+		s.tracker.Packet(&p, wire, ci.Timestamp)
+	}
+	in.Packets, in.Bytes = r.Packets(), r.BytesRead()
+	if rerr != nil && !errors.Is(rerr, context.Canceled) {
+		in.Error = rerr.Error()
+		s.warns = append(s.warns, fmt.Sprintf("%v: reading stopped; the report covers the %d packets before it", rerr, r.Packets()))
+	}
+	s.inputs = append(s.inputs, in)
+	return rerr
+}
+
+// ConcernFlows is the number of finished flows attributed to an entity of
+// concern so far.
+func (s *Scanner) ConcernFlows() uint64 { return s.concern }
+
+// Tracker exposes the flow tracker, for live capture.
+func (s *Scanner) Tracker() *flow.Tracker { return s.tracker }
+
+// sink attributes one finished flow and sums it.
+func (s *Scanner) sink(f *flow.Flow) {
+	var names [6]attribute.Name
+	n := 0
+	add := func(k attribute.EvidenceKind, v string) {
+		if v != "" {
+			names[n] = attribute.Name{Kind: k, Value: v}
+			n++
+		}
+	}
+	add(attribute.TLSSNI, f.SNI)
+	add(attribute.QUICSNI, f.QUICSNI)
+	add(attribute.HTTPHost, f.HTTPHost)
+	add(attribute.DNSAnswer, f.DNSName)
+	add(attribute.DNSAnswer, f.DNSQuery)
+	add(attribute.Hostname, f.PeerName)
+	res := s.at.Peer(attribute.Peer{Addr: f.Peer, Names: names[:n], CertOrg: f.CertOrg})
+	d := s.devs[f.Device]
+	if d == nil {
+		d = &devAgg{addr: f.Device, exp: map[expKey]*expAgg{}, hidden: map[string]*Hidden{}}
+		s.devs[f.Device] = d
+	}
+	c := Counts{BytesOut: f.BytesOut, BytesIn: f.BytesIn, PacketsOut: f.PacketsOut, PacketsIn: f.PacketsIn, Flows: 1}
+	if f.Hidden != flow.NotHidden {
+		key := f.Hidden.String() + "|" + f.Peer.String()
+		h := d.hidden[key]
+		if h == nil {
+			h = &Hidden{Reason: f.Hidden.String(), Peer: f.Peer.String(), Name: firstNonEmpty(f.SNI, f.QUICSNI)}
+			if res.Owner.Found() {
+				h.Entity = res.Owner.Entity.ID
+			}
+			d.hidden[key] = h
+		}
+		h.Flows++
+	}
+	o := res.Owner
+	if !o.Concern() {
+		addCounts(&d.other, c)
+		s.line(d, f, "", c)
+		return
+	}
+	s.concern++
+	k := expKey{o.Entity, o.Role}
+	e := d.exp[k]
+	if e == nil {
+		e = &expAgg{a: o, first: f.First, hosts: map[string]bool{}}
+		d.exp[k] = e
+	} else if o.Better(e.a) {
+		e.a = o
+	}
+	addCounts(&e.c, c)
+	if f.First < e.first {
+		e.first = f.First
+	}
+	if f.Last > e.last {
+		e.last = f.Last
+	}
+	s.evidence(e, o, res, f)
+	if h := res.Host; h.Found() && h.Entity != o.Entity {
+		e.hosts[h.Entity.ID] = true
+	}
+	s.line(d, f, o.Entity.ID, c)
+}
+
+func (s *Scanner) line(d *devAgg, f *flow.Flow, entity string, c Counts) {
+	if !s.cfg.All {
+		return
+	}
+	if len(d.flows) >= 10000 {
+		d.dropped++
+		return
+	}
+	proto := "udp"
+	if f.Proto == flow.TCP {
+		proto = "tcp"
+	}
+	d.flows = append(d.flows, FlowLine{Proto: proto, Peer: netip.AddrPortFrom(f.Peer, f.PeerPort).String(),
+		Name: firstNonEmpty(f.SNI, f.QUICSNI, f.HTTPHost, f.DNSName, f.PeerName), Entity: entity, Counts: c,
+		First: ts(f.First), Last: ts(f.Last)})
+}
+
+func (s *Scanner) evidence(e *expAgg, o attribute.Attribution, res attribute.Result, f *flow.Flow) {
+	add := func(a attribute.Attribution) {
+		if !a.Found() || a.Asset == nil {
+			return
+		}
+		v := a.Value
+		if a.Kind == attribute.ASN {
+			v = f.Peer.String() + " (" + a.Value + ")"
+		}
+		for _, ev := range e.evidence {
+			if ev.Kind == a.Kind && ev.Value == v {
+				return
+			}
+		}
+		if len(e.evidence) >= s.cfg.MaxEvidence {
+			return
+		}
+		sm := attribute.Summarize(a)
+		sm.Evidence.Value = v
+		e.evidence = append(e.evidence, sm.Evidence)
+	}
+	add(o)
+	if res.Host.Found() && res.Host.Entity == o.Entity && res.Host.Kind != o.Kind {
+		add(res.Host)
+	}
+}
+
+// Finish flushes the tracker and builds the report.
+func (s *Scanner) Finish(now time.Time) *Report {
+	s.tracker.Flush()
+	ix := s.at.Index()
+	rep := &Report{Generated: now.UTC().Format(time.RFC3339), Inputs: s.inputs, Warnings: s.warns,
+		Catalog: CatalogInfo{Entities: len(ix.Entities), Assets: len(ix.Assets), At: ix.At.Format("2006-01-02")}}
+	if rep.Warnings == nil {
+		rep.Warnings = []string{}
+	}
+	st := s.tracker.Stats
+	rep.Stats = Stats{Packets: st.Packets + st.NotIP, NotIP: st.NotIP, Flows: st.Flows, FlowsEvicted: st.Evicted,
+		Fragments: st.Fragments, ConcernFlows: s.concern, Reassembled: st.Reassembled}
+	if st.Evicted > 0 {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the flow table was full %d times: the oldest flows were closed early (counts stay right; a flow may be split)", st.Evicted))
+	}
+	totals := map[expKey]*Total{}
+	totalDevs := map[expKey]map[netip.Addr]bool{}
+	known := s.tracker.Devices()
+	addrs := make([]netip.Addr, 0, len(s.devs))
+	for a := range s.devs {
+		addrs = append(addrs, a)
+	}
+	sort.Slice(addrs, func(i, j int) bool { return addrs[i].Less(addrs[j]) })
+	for _, a := range addrs {
+		d := s.devs[a]
+		dev := Device{Address: a.String(), Other: d.other, Exposures: []Exposure{}, Flows: d.flows}
+		if kd := known.Lookup(a); kd != nil {
+			if len(kd.MAC) == 6 {
+				dev.MAC = kd.MAC.String()
+				if v := s.at.MAC(kd.MAC); v.Found() {
+					dev.Vendor = &Vendor{Entity: v.Entity.ID, Name: v.Entity.Name, Role: string(v.Role), Lists: attribute.Lists(v.Entity), Source: v.Asset.Source.ID}
+				}
+			}
+			dev.Hostname = kd.Hostname
+		}
+		if d.dropped > 0 {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: %d flows not listed (limit 10000 per device)", a, d.dropped))
+		}
+		for k, e := range d.exp {
+			sm := attribute.Summarize(e.a)
+			x := Exposure{Entity: sm.Entity, Name: sm.Name, Jurisdiction: sm.Jurisdiction, OwnerChain: sm.OwnerChain,
+				Minority: sm.Minority, Role: sm.Role, Lists: sm.Lists, Counts: e.c, FirstSeen: ts(e.first), LastSeen: ts(e.last),
+				Evidence: e.evidence, Confidence: e.a.Confidence.String(), Unverified: sm.Unverified}
+			for h := range e.hosts {
+				x.HostedBy = append(x.HostedBy, h)
+			}
+			sort.Strings(x.HostedBy)
+			dev.Exposures = append(dev.Exposures, x)
+			t := totals[k]
+			if t == nil {
+				t = &Total{Entity: sm.Entity, Name: sm.Name, Jurisdiction: sm.Jurisdiction, Role: sm.Role, Lists: sm.Lists}
+				totals[k] = t
+				totalDevs[k] = map[netip.Addr]bool{}
+			}
+			addCounts(&t.Counts, e.c)
+			totalDevs[k][a] = true
+		}
+		sort.Slice(dev.Exposures, func(i, j int) bool {
+			x, y := dev.Exposures[i], dev.Exposures[j]
+			if x.BytesOut+x.BytesIn != y.BytesOut+y.BytesIn {
+				return x.BytesOut+x.BytesIn > y.BytesOut+y.BytesIn
+			}
+			return x.Entity+x.Role < y.Entity+y.Role
+		})
+		for _, h := range d.hidden {
+			dev.Hidden = append(dev.Hidden, *h)
+		}
+		sort.Slice(dev.Hidden, func(i, j int) bool { return dev.Hidden[i].Reason+dev.Hidden[i].Peer < dev.Hidden[j].Reason+dev.Hidden[j].Peer })
+		rep.Devices = append(rep.Devices, dev)
+	}
+	for k, t := range totals {
+		t.Devices = len(totalDevs[k])
+		rep.Totals = append(rep.Totals, *t)
+	}
+	sort.Slice(rep.Totals, func(i, j int) bool {
+		x, y := rep.Totals[i], rep.Totals[j]
+		if x.BytesOut != y.BytesOut {
+			return x.BytesOut > y.BytesOut
+		}
+		return x.Entity+x.Role < y.Entity+y.Role
+	})
+	if rep.Devices == nil {
+		rep.Devices = []Device{}
+	}
+	if rep.Totals == nil {
+		rep.Totals = []Total{}
+	}
+	return rep
+}
+
+// Concern reports whether the report names any entity of concern.
+func (r *Report) Concern() bool { return len(r.Totals) > 0 }
+
+func addCounts(dst *Counts, c Counts) {
+	dst.BytesOut += c.BytesOut
+	dst.BytesIn += c.BytesIn
+	dst.PacketsOut += c.PacketsOut
+	dst.PacketsIn += c.PacketsIn
+	dst.Flows += c.Flows
+}
+
+func ts(ns int64) string {
+	if ns == 0 {
+		return ""
+	}
+	return time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return strings.ToLower(s)
+		}
+	}
+	return ""
+}
