@@ -17,12 +17,12 @@ type Hidden uint8
 
 // Reasons a name is hidden.
 const (
-	NotHidden Hidden = iota
-	HiddenECH        // TLS Encrypted ClientHello: the SNI is the outer name only
-	HiddenESNI       // the draft encrypted SNI
-	HiddenDoH        // DNS over HTTPS: the queries inside are not visible
-	HiddenDoT        // DNS over TLS
-	HiddenDoQ        // DNS over QUIC
+	NotHidden  Hidden = iota
+	HiddenECH         // TLS Encrypted ClientHello: the SNI is the outer name only
+	HiddenESNI        // the draft encrypted SNI
+	HiddenDoH         // DNS over HTTPS: the queries inside are not visible
+	HiddenDoT         // DNS over TLS
+	HiddenDoQ         // DNS over QUIC
 )
 
 func (h Hidden) String() string {
@@ -55,16 +55,16 @@ type Flow struct {
 	Hidden   Hidden
 
 	// Parsing state, dropped when the flow is done learning.
-	cliSeq, srvSeq     uint32
-	cliNext, srvNext   bool // whether cliSeq/srvSeq are known
-	hello              []byte
-	cert               []byte
-	quic               *quic.Assembler
-	quicTries          uint8
+	cliSeq, srvSeq      uint32
+	cliNext, srvNext    bool // whether cliSeq/srvSeq are known
+	hello               []byte
+	cert                []byte
+	quic                *quic.Assembler
+	quicTries           uint8
 	helloDone, certDone bool
-	httpDone           bool
-	fin                uint8
-	prev, next         int32 // LRU links, oldest first
+	httpDone            bool
+	fin                 uint8
+	prev, next          int32 // LRU links, oldest first
 }
 
 // Key identifies a flow regardless of direction.

@@ -47,13 +47,13 @@ func DefaultConfig() Config {
 
 // Stats counts what the tracker did.
 type Stats struct {
-	Packets, NotIP, Decoded   uint64
-	Flows                     uint64 // flows created
-	Evicted                   uint64 // flows evicted early because the table was full
-	DNSAnswers, DNSEvicted    uint64
-	Fragments, FragOrphans    uint64
-	HellosTooLarge            uint64
-	Reassembled               uint64 // ClientHellos that spanned several segments
+	Packets, NotIP, Decoded uint64
+	Flows                   uint64 // flows created
+	Evicted                 uint64 // flows evicted early because the table was full
+	DNSAnswers, DNSEvicted  uint64
+	Fragments, FragOrphans  uint64
+	HellosTooLarge          uint64
+	Reassembled             uint64 // ClientHellos that spanned several segments
 }
 
 // Sink receives finished flows. The flow is only valid during the call.
@@ -135,8 +135,10 @@ func (t *Tracker) Packet(p *decode.Packet, wireLen int, ts time.Time) {
 		t.expire(t.now)
 		t.sweep = t.now
 	}
+	var pendBytes, pendPk uint64
 	if p.Fragment {
-		if t.fragment(p, wireLen, now) {
+		var done bool
+		if done, pendBytes, pendPk = t.fragment(p, wireLen, now); done {
 			return
 		}
 	}
@@ -161,14 +163,14 @@ func (t *Tracker) Packet(p *decode.Packet, wireLen int, ts time.Time) {
 	}
 	out := f.Device == p.Src && f.DevicePort == p.SrcPort
 	if out {
-		f.BytesOut += uint64(wireLen)
-		f.PacketsOut++
+		f.BytesOut += uint64(wireLen) + pendBytes
+		f.PacketsOut += 1 + pendPk
 		if p.HasMAC && !f.HasMAC {
 			f.DeviceMAC, f.HasMAC = p.SrcMAC, true
 		}
 	} else {
-		f.BytesIn += uint64(wireLen)
-		f.PacketsIn++
+		f.BytesIn += uint64(wireLen) + pendBytes
+		f.PacketsIn += 1 + pendPk
 	}
 	f.Last = now
 	if p.Proto == TCP && p.TCPFlags&(decode.FIN|decode.RST) != 0 {
@@ -406,8 +408,9 @@ func (t *Tracker) dropQUIC(f *Flow) {
 }
 
 // fragment accounts a non-first fragment to its datagram's flow. It
-// returns true when the packet is fully handled.
-func (t *Tracker) fragment(p *decode.Packet, wireLen int, now int64) bool {
+// returns true when the packet is fully handled; for a first fragment, the
+// bytes and packets of fragments that came before it.
+func (t *Tracker) fragment(p *decode.Packet, wireLen int, now int64) (bool, uint64, uint64) {
 	t.Stats.Fragments++
 	fk := fragKey{p.Src, p.Dst, p.FragID, uint8(p.Proto)}
 	e := t.frags[fk]
@@ -422,10 +425,7 @@ func (t *Tracker) fragment(p *decode.Packet, wireLen int, now int64) bool {
 		pending, pk := e.pending, e.pendPk
 		e.pending, e.pendPk = 0, 0
 		t.frags[fk] = e
-		if pending > 0 {
-			defer t.addTo(e.key, p.Src, pending, pk)
-		}
-		return false
+		return false, pending, pk
 	}
 	if len(t.frags) > 65536 {
 		t.expireFrags(now)
@@ -437,7 +437,7 @@ func (t *Tracker) fragment(p *decode.Packet, wireLen int, now int64) bool {
 		e.pendPk++
 	}
 	t.frags[fk] = e
-	return true
+	return true, 0, 0
 }
 
 func (t *Tracker) addTo(k Key, src netip.Addr, bytes, pkts uint64) {

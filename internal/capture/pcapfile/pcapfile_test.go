@@ -1,0 +1,125 @@
+package pcapfile
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+func capture(t testing.TB, n int) []byte {
+	var b bytes.Buffer
+	w := pcapgo.NewWriter(&b)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		data := bytes.Repeat([]byte{byte(i)}, 60)
+		ci := gopacket.CaptureInfo{Timestamp: time.Unix(int64(1700000000+i), 0), CaptureLength: 60, Length: 60}
+		if err := w.WritePacket(ci, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b.Bytes()
+}
+
+func TestReadAll(t *testing.T) {
+	r, err := NewReader("mem", bytes.NewReader(capture(t, 5)), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for {
+		_, _, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 5 || r.Packets() != 5 {
+		t.Fatalf("read %d packets", n)
+	}
+}
+
+func TestTruncatedNamesPacketAndOffset(t *testing.T) {
+	b := capture(t, 5)
+	b = b[:len(b)-30] // cut the last packet in half
+	r, err := NewReader("cut.pcap", bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rerr error
+	for {
+		_, _, err := r.Next()
+		if err != nil {
+			rerr = err
+			break
+		}
+	}
+	var pe *Error
+	if !errors.As(rerr, &pe) {
+		t.Fatalf("want *Error, got %v", rerr)
+	}
+	if pe.Packet != 5 || pe.Name != "cut.pcap" || !strings.Contains(pe.Error(), "packet 5") || pe.Offset <= 24 {
+		t.Fatalf("error %v: packet %d offset %d", pe, pe.Packet, pe.Offset)
+	}
+}
+
+func TestNotACapture(t *testing.T) {
+	_, err := NewReader("x.txt", strings.NewReader("hello, world"), 12)
+	if err == nil || !strings.Contains(err.Error(), "x.txt") {
+		t.Fatalf("got %v", err)
+	}
+	_, err = NewReader("empty", strings.NewReader(""), 0)
+	if err == nil {
+		t.Fatal("empty input accepted")
+	}
+}
+
+func TestSharedPcapng(t *testing.T) {
+	dir := "../../../../shared/testdata/pcap"
+	f := filepath.Join(dir, "quic-v2.pcapng")
+	if _, err := os.Stat(f); err != nil {
+		t.Skipf("shared test data absent (%v)", err)
+	}
+	r, err := Open(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if !r.IsPcapNG || r.LinkType() != layers.LinkTypeLinuxSLL {
+		t.Fatalf("pcapng %v link %v", r.IsPcapNG, r.LinkType())
+	}
+}
+
+func FuzzReader(f *testing.F) {
+	f.Add(capture(f, 2))
+	if b, err := os.ReadFile("../../../../shared/testdata/pcap/iqiyi.pcap"); err == nil {
+		f.Add(b)
+	}
+	if b, err := os.ReadFile("../../../../shared/testdata/pcap/quic-v2.pcapng"); err == nil && len(b) < 64<<10 {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := NewReader("fuzz", bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			return
+		}
+		for i := 0; i < 1000; i++ {
+			if _, _, err := r.Next(); err != nil {
+				return
+			}
+		}
+	})
+}
