@@ -60,9 +60,9 @@ func TestReplaceAndEvict(t *testing.T) {
 	}
 	// A referenced entry survives a round of eviction; the CLOCK hand
 	// evicts the unreferenced ones first.
-	c = New[int](Config{Size: shards})
+	c = New[int](Config{Size: shards * 8})
 	c.Put(entry("hot", 100), 1)
-	for i := 0; i < shards*3; i++ {
+	for i := 0; i < shards*30; i++ {
 		c.Get([]byte("hot"), 2)
 		c.Put(entry(fmt.Sprint("cold", i), 100), 2)
 	}
