@@ -12,7 +12,9 @@
 // version (short-header packets, Google QUIC, DNS, garbage) are rejected
 // with a sentinel error before anything is allocated; see LooksLikeInitial.
 // Google QUIC (Q0xx, 2013-2020) is recognised and rejected with
-// ErrGoogleQUIC rather than misparsed.
+// ErrGoogleQUIC rather than misparsed; GoogleCHLO then reads the server
+// name from its plaintext client hello, a best-effort path for old
+// captures.
 //
 // Building is supported too, for the demo-capture generator and for tests:
 // ClientInitialKeys exposes the key schedule, SealClientInitial protects a
