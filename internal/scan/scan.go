@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gopacket/gopacket/layers"
+
 	"github.com/outflow-dev/outflow/internal/attribute"
 	"github.com/outflow-dev/outflow/internal/capture/decode"
 	"github.com/outflow-dev/outflow/internal/capture/flow"
@@ -93,12 +95,15 @@ func (s *Scanner) ReadFile(ctx context.Context, path string) error {
 // Read scans packets from an open capture.
 func (s *Scanner) Read(ctx context.Context, r *pcapfile.Reader) error {
 	in := Input{Name: r.Name, Link: r.LinkType().String()}
-	dec, err := decode.New(r.LinkType())
+	link := r.LinkType()
+	dec, err := decode.New(link)
 	if err != nil {
 		in.Error = fmt.Sprintf("%s: %v", r.Name, err)
 		s.inputs = append(s.inputs, in)
 		return fmt.Errorf("%s: %w", r.Name, err)
 	}
+	decs := map[layers.LinkType]*decode.Decoder{link: dec}
+	unknown := map[layers.LinkType]bool{}
 	var p decode.Packet
 	var rerr error
 	for n := 0; ; n++ {
@@ -117,6 +122,24 @@ func (s *Scanner) Read(ctx context.Context, r *pcapfile.Reader) error {
 				rerr = err
 			}
 			break
+		}
+		if l := r.PacketLinkType(ci); l != link {
+			d, ok := decs[l]
+			if !ok {
+				if d, err = decode.New(l); err != nil {
+					d = nil
+					if !unknown[l] {
+						unknown[l] = true
+						s.warns = append(s.warns, fmt.Sprintf("%s: packets of link type %v skipped: %v", r.Name, l, err))
+					}
+				}
+				decs[l] = d
+			}
+			if d == nil {
+				s.tracker.Stats.NotIP++
+				continue
+			}
+			link, dec = l, d
 		}
 		if dec.Decode(data, &p) != nil {
 			s.tracker.Stats.NotIP++

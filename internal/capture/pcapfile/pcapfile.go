@@ -27,6 +27,7 @@ type Reader struct {
 	ng       *pcapgo.NgReader
 	link     layers.LinkType
 	packets  int
+	links    []layers.LinkType // pcapng: link type by interface index
 	Snaplen  uint32
 	IsPcapNG bool
 }
@@ -90,11 +91,17 @@ func NewReader(name string, r io.Reader, size int64) (*Reader, error) {
 	rd := &Reader{Name: name, Size: size, count: cr}
 	switch {
 	case magic[0] == 0x0a && magic[1] == 0x0d && magic[2] == 0x0d && magic[3] == 0x0a:
-		ng, err := pcapgo.NewNgReader(cr, pcapgo.NgReaderOptions{SkipUnknownVersion: true})
+		// Mixed link types: a merged pcapng has interfaces of several
+		// kinds, and without this gopacket drops every packet not of the
+		// first interface's kind. It costs one small allocation a packet.
+		ng, err := pcapgo.NewNgReader(cr, pcapgo.NgReaderOptions{SkipUnknownVersion: true, WantMixedLinkType: true})
 		if err != nil {
 			return nil, fmt.Errorf("%s: pcapng header: %w", name, err)
 		}
 		rd.ng, rd.link, rd.IsPcapNG = ng, ng.LinkType(), true
+		if intf, err := ng.Interface(0); err == nil {
+			rd.link = intf.LinkType
+		}
 	default:
 		p, err := pcapgo.NewReader(cr)
 		if err != nil {
@@ -112,8 +119,29 @@ func shortRead(err error) error {
 	return err
 }
 
-// LinkType is the capture's link-layer header type.
+// LinkType is the capture's link-layer header type (of the first
+// interface, for pcapng).
 func (r *Reader) LinkType() layers.LinkType { return r.link }
+
+// PacketLinkType is the link type of a packet Next returned: pcapng files
+// may mix interfaces of different kinds.
+func (r *Reader) PacketLinkType(ci gopacket.CaptureInfo) layers.LinkType {
+	if r.ng == nil {
+		return r.link
+	}
+	i := ci.InterfaceIndex
+	if i >= 0 && i < len(r.links) {
+		return r.links[i]
+	}
+	for len(r.links) <= i {
+		intf, err := r.ng.Interface(len(r.links))
+		if err != nil {
+			return r.link
+		}
+		r.links = append(r.links, intf.LinkType)
+	}
+	return r.links[i]
+}
 
 // BytesRead is how far the underlying input has been read (for progress).
 func (r *Reader) BytesRead() int64 { return r.count.n }
