@@ -94,16 +94,13 @@ func (s *Scanner) ReadFile(ctx context.Context, path string) error {
 
 // Read scans packets from an open capture.
 func (s *Scanner) Read(ctx context.Context, r *pcapfile.Reader) error {
-	in := Input{Name: r.Name, Link: r.LinkType().String()}
-	link := r.LinkType()
-	dec, err := decode.New(link)
-	if err != nil {
-		in.Error = fmt.Sprintf("%s: %v", r.Name, err)
-		s.inputs = append(s.inputs, in)
-		return fmt.Errorf("%s: %w", r.Name, err)
-	}
-	decs := map[layers.LinkType]*decode.Decoder{link: dec}
-	unknown := map[layers.LinkType]bool{}
+	in := Input{Name: r.Name}
+	var (
+		link    = layers.LinkType(255)
+		dec     *decode.Decoder
+		decs    = map[layers.LinkType]*decode.Decoder{}
+		unknown = map[layers.LinkType]bool{}
+	)
 	var p decode.Packet
 	var rerr error
 	for n := 0; ; n++ {
@@ -123,11 +120,16 @@ func (s *Scanner) Read(ctx context.Context, r *pcapfile.Reader) error {
 			}
 			break
 		}
-		if l := r.PacketLinkType(ci); l != link {
+		if l := r.PacketLinkType(ci); l != link || dec == nil {
 			d, ok := decs[l]
 			if !ok {
 				if d, err = decode.New(l); err != nil {
 					d = nil
+					if r.Packets() == 1 {
+						// the capture's own link type: nothing in it can be read
+						rerr = fmt.Errorf("%s: %w", r.Name, err)
+						break
+					}
 					if !unknown[l] {
 						unknown[l] = true
 						s.warns = append(s.warns, fmt.Sprintf("%s: packets of link type %v skipped: %v", r.Name, l, err))
@@ -135,11 +137,14 @@ func (s *Scanner) Read(ctx context.Context, r *pcapfile.Reader) error {
 				}
 				decs[l] = d
 			}
-			if d == nil {
-				s.tracker.Stats.NotIP++
-				continue
-			}
 			link, dec = l, d
+			if in.Link == "" {
+				in.Link = l.String()
+			}
+		}
+		if dec == nil {
+			s.tracker.Stats.NotIP++
+			continue
 		}
 		if dec.Decode(data, &p) != nil {
 			s.tracker.Stats.NotIP++

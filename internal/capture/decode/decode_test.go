@@ -34,10 +34,7 @@ func TestSharedCapturesDecode(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer r.Close()
-			d, err := New(r.LinkType())
-			if err != nil {
-				t.Fatal(err)
-			}
+			var d *Decoder
 			var p Packet
 			var n, ip, ports int
 			for {
@@ -49,6 +46,11 @@ func TestSharedCapturesDecode(t *testing.T) {
 					t.Fatal(err)
 				}
 				n++
+				if d == nil {
+					if d, err = New(r.LinkType()); err != nil {
+						t.Fatal(err)
+					}
+				}
 				if d.Decode(data, &p) == nil {
 					ip++
 					if p.SrcPort != 0 || p.Fragment {

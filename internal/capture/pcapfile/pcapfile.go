@@ -98,10 +98,8 @@ func NewReader(name string, r io.Reader, size int64) (*Reader, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: pcapng header: %w", name, err)
 		}
-		rd.ng, rd.link, rd.IsPcapNG = ng, ng.LinkType(), true
-		if intf, err := ng.Interface(0); err == nil {
-			rd.link = intf.LinkType
-		}
+		rd.ng, rd.IsPcapNG = ng, true
+		rd.link = layers.LinkType(255) // unknown until the first packet names its interface
 	default:
 		p, err := pcapgo.NewReader(cr)
 		if err != nil {
@@ -119,8 +117,8 @@ func shortRead(err error) error {
 	return err
 }
 
-// LinkType is the capture's link-layer header type (of the first
-// interface, for pcapng).
+// LinkType is the capture's link-layer header type; for pcapng, that of
+// the first packet's interface, known once Next has returned a packet.
 func (r *Reader) LinkType() layers.LinkType { return r.link }
 
 // PacketLinkType is the link type of a packet Next returned: pcapng files
@@ -136,7 +134,7 @@ func (r *Reader) PacketLinkType(ci gopacket.CaptureInfo) layers.LinkType {
 	for len(r.links) <= i {
 		intf, err := r.ng.Interface(len(r.links))
 		if err != nil {
-			return r.link
+			return layers.LinkType(255)
 		}
 		r.links = append(r.links, intf.LinkType)
 	}
@@ -170,6 +168,9 @@ func (r *Reader) Next() ([]byte, gopacket.CaptureInfo, error) {
 		return nil, ci, &Error{Name: r.Name, Packet: r.packets + 1, Offset: r.count.n, Err: shortRead(err)}
 	}
 	r.packets++
+	if r.ng != nil && r.packets == 1 {
+		r.link = r.PacketLinkType(ci)
+	}
 	return data, ci, nil
 }
 

@@ -98,6 +98,9 @@ func TestSharedPcapng(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
+	if _, _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
 	if !r.IsPcapNG || r.LinkType() != layers.LinkTypeLinuxSLL {
 		t.Fatalf("pcapng %v link %v", r.IsPcapNG, r.LinkType())
 	}
