@@ -12,6 +12,7 @@ import (
 
 	"github.com/outflow-dev/outflow/internal/cli"
 	"github.com/outflow-dev/outflow/internal/cli/catalogcmd"
+	"github.com/outflow-dev/outflow/internal/cli/democmd"
 	"github.com/outflow-dev/outflow/internal/cli/scancmd"
 )
 
@@ -19,6 +20,7 @@ func commands() []cli.Command {
 	return []cli.Command{
 		catalogcmd.Command(),
 		scancmd.Command(),
+		democmd.Command(),
 	}
 }
 

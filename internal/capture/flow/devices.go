@@ -35,6 +35,9 @@ func (ds *Devices) get(a netip.Addr) *Device {
 }
 
 func (ds *Devices) mac(a netip.Addr, mac [6]byte) {
+	if a.IsUnspecified() {
+		return // a DHCP client before it has an address
+	}
 	if _, ok := ds.macOf[a]; ok {
 		return
 	}
