@@ -4,13 +4,13 @@ import "github.com/outflow-dev/outflow/internal/attribute"
 
 // Report is the result of a scan; docs/output.md documents its JSON form.
 type Report struct {
-	Generated string        `json:"generated"`
-	Inputs    []Input       `json:"inputs"`
-	Devices   []Device      `json:"devices"`
-	Totals    []Total       `json:"totals"`
-	Warnings  []string      `json:"warnings"`
-	Stats     Stats         `json:"stats"`
-	Catalog   CatalogInfo   `json:"catalog"`
+	Generated string      `json:"generated"`
+	Inputs    []Input     `json:"inputs"`
+	Devices   []Device    `json:"devices"`
+	Totals    []Total     `json:"totals"`
+	Warnings  []string    `json:"warnings"`
+	Stats     Stats       `json:"stats"`
+	Catalog   CatalogInfo `json:"catalog"`
 }
 
 // CatalogInfo says which catalog answered.
@@ -43,11 +43,11 @@ type Device struct {
 
 // Vendor is the device's hardware maker by its MAC OUI.
 type Vendor struct {
-	Entity string `json:"entity"`
-	Name   string `json:"name"`
-	Role   string `json:"role"`
+	Entity string              `json:"entity"`
+	Name   string              `json:"name"`
+	Role   string              `json:"role"`
 	Lists  []attribute.ListRef `json:"lists"`
-	Source string `json:"source"`
+	Source string              `json:"source"`
 }
 
 // Counts are traffic totals.
@@ -88,10 +88,10 @@ type Hidden struct {
 
 // FlowLine is one flow, for --all.
 type FlowLine struct {
-	Proto    string `json:"proto"`
-	Peer     string `json:"peer"`
-	Name     string `json:"name,omitempty"`
-	Entity   string `json:"entity,omitempty"`
+	Proto  string `json:"proto"`
+	Peer   string `json:"peer"`
+	Name   string `json:"name,omitempty"`
+	Entity string `json:"entity,omitempty"`
 	Counts
 	First string `json:"first_seen"`
 	Last  string `json:"last_seen"`

@@ -347,7 +347,9 @@ func (s *Scanner) Finish(now time.Time) *Report {
 		for _, h := range d.hidden {
 			dev.Hidden = append(dev.Hidden, *h)
 		}
-		sort.Slice(dev.Hidden, func(i, j int) bool { return dev.Hidden[i].Reason+dev.Hidden[i].Peer < dev.Hidden[j].Reason+dev.Hidden[j].Peer })
+		sort.Slice(dev.Hidden, func(i, j int) bool {
+			return dev.Hidden[i].Reason+dev.Hidden[i].Peer < dev.Hidden[j].Reason+dev.Hidden[j].Peer
+		})
 		rep.Devices = append(rep.Devices, dev)
 	}
 	for k, t := range totals {

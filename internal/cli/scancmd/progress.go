@@ -12,12 +12,12 @@ import (
 // progress draws a one-line bar on a terminal for inputs over a few
 // megabytes; on anything else it draws nothing.
 type progress struct {
-	w       io.Writer
-	total   int64
-	on      bool
-	start   time.Time
-	last    time.Time
-	drawn   bool
+	w     io.Writer
+	total int64
+	on    bool
+	start time.Time
+	last  time.Time
+	drawn bool
 }
 
 const progressMin = 8 << 20

@@ -159,4 +159,3 @@ func Scan(ctx context.Context, env *cli.Env, o Options, files []string) int {
 	}
 	return cli.ExitOK
 }
-
