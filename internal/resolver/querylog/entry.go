@@ -1,0 +1,53 @@
+// Package querylog records every query the resolver answers: who asked
+// (client, group), what (name, type), what happened (answer code, verdict,
+// rule, entity, why) and how fast. Entries go through a bounded, batching
+// Logger to one or more Sinks: JSON lines here (with size and age bounds),
+// an in-memory sink for tests, and the embedded SQLite store elsewhere.
+// Under overload the Logger either waits (backpressure) or sheds, and then
+// writes how many entries it shed into the log itself: it never drops
+// silently.
+//
+// Log does not allocate. It must never import the resolver, a command
+// package or the store.
+package querylog
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Entry is one query. Strings other than the name are shared constants or
+// policy and catalog ids, so an Entry is filled without allocating.
+type Entry struct {
+	Time     time.Time
+	Client   netip.Addr
+	Proto    string // udp, tcp, dot, doh
+	Group    string // the client's first group in the policy, or ""
+	Type     uint16
+	RCode    uint16
+	Verdict  string // allow, monitor, due, block; "" for queries refused before the policy (rate limit, malformed)
+	Rule     string
+	Entity   string    // the entity behind the name (or the matched CNAME/address)
+	Reason   string    // what matched: qname, cname, target, address
+	Deadline time.Time // the rule's effective time, for due and block
+	Latency  time.Duration
+	Cached   bool
+	Stale    bool
+	// Shed, in an entry written by the Logger itself, is how many entries
+	// were shed since the previous such entry; the other fields are empty.
+	Shed uint64
+
+	name    [255]byte
+	nameLen uint8
+}
+
+// SetName stores the queried name (presentation form, no trailing dot).
+func (e *Entry) SetName(b []byte) {
+	e.nameLen = uint8(copy(e.name[:], b))
+}
+
+// NameBytes is the queried name; it aliases the entry.
+func (e *Entry) NameBytes() []byte { return e.name[:e.nameLen] }
+
+// Name is the queried name as a string.
+func (e *Entry) Name() string { return string(e.name[:e.nameLen]) }

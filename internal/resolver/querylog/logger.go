@@ -1,0 +1,265 @@
+package querylog
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Sink stores batches of entries: the interface the SQLite store
+// implements. Write must not keep the slice or the entries after it
+// returns. Entries arrive in the order they were logged.
+type Sink interface {
+	Write(batch []Entry) error
+	Close() error
+}
+
+// Overflow modes.
+const (
+	Shed  = "shed"  // drop what does not fit, count it, and log the count
+	Block = "block" // make the resolver wait for room
+)
+
+// Config bounds the logger and its JSON-lines file.
+type Config struct {
+	Path     string        `yaml:"path"`      // JSON-lines file; "" writes none
+	MaxSize  int64         `yaml:"max_size"`  // bytes before the file is rotated; 0: never
+	MaxFiles int           `yaml:"max_files"` // rotated files kept; 0: keep all within max_age
+	MaxAge   time.Duration `yaml:"max_age"`   // rotated files older than this are removed; 0: kept
+	Buffer   int           `yaml:"buffer"`    // entries held in memory between flushes
+	Batch    int           `yaml:"batch"`     // entries written to a sink at once
+	Flush    time.Duration `yaml:"flush"`     // longest time an entry waits in memory
+	Overflow string        `yaml:"overflow"`  // shed or block
+}
+
+// DefaultConfig keeps about 1 GB of rotated JSON lines for 90 days.
+func DefaultConfig() Config {
+	return Config{MaxSize: 100 << 20, MaxFiles: 10, MaxAge: 90 * 24 * time.Hour,
+		Buffer: 65536, Batch: 1024, Flush: time.Second, Overflow: Shed}
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	if c.Overflow != Shed && c.Overflow != Block {
+		return errors.New("query_log: overflow must be shed or block")
+	}
+	if c.Buffer < 1 || c.Batch < 1 || c.Flush <= 0 || c.MaxSize < 0 || c.MaxFiles < 0 || c.MaxAge < 0 {
+		return errors.New("query_log: buffer, batch and flush must be positive, max_size, max_files and max_age not negative")
+	}
+	return nil
+}
+
+// Logger buffers entries and writes them to its sinks in batches from one
+// goroutine. It is safe for concurrent use.
+type Logger struct {
+	cfg   Config
+	log   *slog.Logger
+	sinks []Sink
+
+	mu      sync.Mutex
+	room    *sync.Cond
+	ring    []Entry
+	head, n int
+	closed  bool
+	kick    chan struct{}
+	done    chan struct{}
+
+	started                       atomic.Bool
+	logged, written, shed, failed atomic.Uint64
+	shedReported                  uint64
+	now                           func() time.Time
+}
+
+// New returns a logger; it writes nothing until Start.
+func New(cfg Config, log *slog.Logger, sinks ...Sink) *Logger {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	l := &Logger{cfg: cfg, log: log, sinks: sinks, ring: make([]Entry, max(cfg.Buffer, 1)),
+		kick: make(chan struct{}, 1), done: make(chan struct{}), now: time.Now}
+	l.room = sync.NewCond(&l.mu)
+	return l
+}
+
+// Start runs the writer until Close or until ctx ends.
+func (l *Logger) Start(ctx context.Context) {
+	if l.started.CompareAndSwap(false, true) {
+		go l.run(ctx)
+	}
+}
+
+// Log queues a copy of e. In shed mode it never waits; in block mode it
+// waits for room while the writer catches up.
+func (l *Logger) Log(e *Entry) {
+	l.mu.Lock()
+	for l.n == len(l.ring) && !l.closed {
+		if l.cfg.Overflow != Block {
+			l.mu.Unlock()
+			l.shed.Add(1)
+			return
+		}
+		l.room.Wait()
+	}
+	if l.closed {
+		l.mu.Unlock()
+		l.shed.Add(1)
+		return
+	}
+	l.ring[(l.head+l.n)%len(l.ring)] = *e
+	l.n++
+	full := l.n >= l.cfg.Batch
+	l.mu.Unlock()
+	l.logged.Add(1)
+	if full {
+		select {
+		case l.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (l *Logger) run(ctx context.Context) {
+	defer close(l.done)
+	batch := make([]Entry, 0, max(l.cfg.Batch, 1))
+	t := time.NewTicker(max(l.cfg.Flush, time.Millisecond))
+	defer t.Stop()
+	for {
+		stop := false
+		select {
+		case <-ctx.Done():
+			stop = true
+		case <-t.C:
+		case <-l.kick:
+		}
+		l.mu.Lock()
+		if l.closed {
+			stop = true
+		}
+		l.mu.Unlock()
+		for {
+			batch = l.take(batch[:0])
+			if len(batch) == 0 {
+				break
+			}
+			l.write(batch)
+		}
+		l.reportShed()
+		if stop {
+			l.mu.Lock()
+			l.closed = true
+			l.room.Broadcast()
+			l.mu.Unlock()
+			batch = l.take(batch[:0])
+			if len(batch) > 0 {
+				l.write(batch)
+			}
+			l.reportShed()
+			return
+		}
+	}
+}
+
+func (l *Logger) take(batch []Entry) []Entry {
+	l.mu.Lock()
+	for l.n > 0 && len(batch) < cap(batch) {
+		batch = append(batch, l.ring[l.head])
+		l.head = (l.head + 1) % len(l.ring)
+		l.n--
+	}
+	l.room.Broadcast()
+	l.mu.Unlock()
+	return batch
+}
+
+func (l *Logger) write(batch []Entry) {
+	for _, s := range l.sinks {
+		if err := s.Write(batch); err != nil {
+			// One line per failing batch, not per entry: a full disk
+			// must not flood the process log.
+			l.failed.Add(uint64(len(batch)))
+			l.log.Error("query log: write failed", "entries", len(batch), "err", err)
+		}
+	}
+	l.written.Add(uint64(len(batch)))
+}
+
+// reportShed writes an entry saying how many were shed since the last one.
+func (l *Logger) reportShed() {
+	s := l.shed.Load()
+	if s == l.shedReported {
+		return
+	}
+	n := s - l.shedReported
+	l.shedReported = s
+	l.log.Warn("query log: shed entries under overload", "entries", n)
+	l.write([]Entry{{Time: l.now(), Shed: n}})
+}
+
+// Close flushes what is buffered and closes the sinks.
+func (l *Logger) Close() error {
+	l.mu.Lock()
+	already := l.closed
+	l.closed = true
+	l.room.Broadcast()
+	l.mu.Unlock()
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+	if !l.started.Load() && !already {
+		l.started.Store(true)
+		go l.run(context.Background())
+	}
+	if !already {
+		select {
+		case <-l.done:
+		case <-time.After(10 * time.Second):
+		}
+	}
+	var errs []error
+	for _, s := range l.sinks {
+		errs = append(errs, s.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Counters of a logger.
+type Counters struct {
+	Logged, Written, Shed, Failed uint64
+	Queued                        int
+}
+
+// Counters reads the logger's counters.
+func (l *Logger) Counters() Counters {
+	l.mu.Lock()
+	q := l.n
+	l.mu.Unlock()
+	return Counters{Logged: l.logged.Load(), Written: l.written.Load(), Shed: l.shed.Load(), Failed: l.failed.Load(), Queued: q}
+}
+
+// Memory is a sink that keeps every entry, for tests.
+type Memory struct {
+	mu      sync.Mutex
+	entries []Entry
+}
+
+// Write appends the batch.
+func (m *Memory) Write(batch []Entry) error {
+	m.mu.Lock()
+	m.entries = append(m.entries, batch...)
+	m.mu.Unlock()
+	return nil
+}
+
+// Close does nothing.
+func (m *Memory) Close() error { return nil }
+
+// Entries is a copy of what was written.
+func (m *Memory) Entries() []Entry {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]Entry(nil), m.entries...)
+}

@@ -1,0 +1,224 @@
+package querylog
+
+import (
+	"bytes"
+	"context"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var t0 = time.Date(2026, 1, 20, 10, 0, 0, 0, time.UTC)
+
+func entry(i int, name, verdict string) *Entry {
+	e := &Entry{Time: t0.Add(time.Duration(i) * time.Second), Client: netip.MustParseAddr("10.0.0.7"), Proto: "udp",
+		Type: 1, RCode: 3, Verdict: verdict, Rule: "tiktok-ban", Entity: "tiktok-pte", Reason: "qname",
+		Deadline: time.Date(2026, 1, 19, 0, 0, 0, 0, time.UTC), Latency: 120 * time.Microsecond}
+	e.SetName([]byte(name))
+	return e
+}
+
+func TestLoggerDeliversInOrder(t *testing.T) {
+	mem := &Memory{}
+	cfg := DefaultConfig()
+	cfg.Batch, cfg.Buffer = 7, 100
+	l := New(cfg, nil, mem)
+	l.Start(context.Background())
+	for i := 0; i < 50; i++ {
+		l.Log(entry(i, "www.tiktok.com", "block"))
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := mem.Entries()
+	if len(got) != 50 {
+		t.Fatalf("%d entries written, want 50", len(got))
+	}
+	for i, e := range got {
+		if !e.Time.Equal(t0.Add(time.Duration(i)*time.Second)) || e.Name() != "www.tiktok.com" {
+			t.Fatalf("entry %d = %v %q", i, e.Time, e.Name())
+		}
+	}
+	if c := l.Counters(); c.Logged != 50 || c.Written != 50 || c.Shed != 0 {
+		t.Errorf("counters = %+v", c)
+	}
+}
+
+// slowSink blocks until released, to fill the logger's buffer.
+type slowSink struct {
+	Memory
+	release chan struct{}
+	once    sync.Once
+}
+
+func (s *slowSink) Write(b []Entry) error {
+	<-s.release
+	return s.Memory.Write(b)
+}
+
+func TestShedIsCountedAndLogged(t *testing.T) {
+	sink := &slowSink{release: make(chan struct{})}
+	cfg := DefaultConfig()
+	cfg.Buffer, cfg.Batch, cfg.Overflow = 10, 5, Shed
+	l := New(cfg, nil, sink)
+	l.Start(context.Background())
+	for i := 0; i < 100; i++ {
+		l.Log(entry(i, "a.example", "allow"))
+	}
+	close(sink.release)
+	l.Close()
+	c := l.Counters()
+	if c.Shed == 0 || c.Logged+c.Shed != 100 {
+		t.Fatalf("counters = %+v: logged and shed must add up to 100", c)
+	}
+	var shedInLog uint64
+	n := 0
+	for _, e := range sink.Entries() {
+		if e.Shed > 0 {
+			shedInLog += e.Shed
+		} else {
+			n++
+		}
+	}
+	if shedInLog != c.Shed || uint64(n) != c.Logged {
+		t.Errorf("log holds %d entries and says %d shed; counters %+v", n, shedInLog, c)
+	}
+}
+
+func TestBlockAppliesBackpressure(t *testing.T) {
+	sink := &slowSink{release: make(chan struct{})}
+	cfg := DefaultConfig()
+	cfg.Buffer, cfg.Batch, cfg.Overflow = 4, 2, Block
+	l := New(cfg, nil, sink)
+	l.Start(context.Background())
+	done := make(chan struct{})
+	go func() {
+		for i := 0; i < 40; i++ {
+			l.Log(entry(i, "a.example", "allow"))
+		}
+		close(done)
+	}()
+	close(sink.release)
+	<-done
+	l.Close()
+	if c := l.Counters(); c.Shed != 0 || c.Written != 40 || len(sink.Entries()) != 40 {
+		t.Errorf("counters %+v, %d written", c, len(sink.Entries()))
+	}
+}
+
+func TestLogDoesNotAllocate(t *testing.T) {
+	l := New(DefaultConfig(), nil, &Memory{})
+	e := entry(0, "www.example.com", "allow")
+	if n := testing.AllocsPerRun(1000, func() { l.Log(e) }); n != 0 {
+		t.Errorf("Log allocates %v times", n)
+	}
+}
+
+func TestJSONLRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.Path = filepath.Join(dir, "q.jsonl")
+	j, err := OpenJSONL(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	odd := entry(1, "we\"ird\x01.\xffname", "allow")
+	if err := j.Write([]Entry{*entry(0, "www.tiktok.com", "block"), *odd, {Time: t0, Shed: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	f, _ := os.Open(cfg.Path)
+	defer f.Close()
+	var recs []Record
+	bad, err := Read(f, func(r *Record) error { recs = append(recs, *r); return nil })
+	if err != nil || bad != 0 || len(recs) != 3 {
+		t.Fatalf("read %d records, %d bad, %v", len(recs), bad, err)
+	}
+	want := Record{Time: t0, Client: "10.0.0.7", Proto: "udp", Name: "www.tiktok.com", Type: "A", RCode: "NXDOMAIN",
+		Verdict: "block", Rule: "tiktok-ban", Entity: "tiktok-pte", Reason: "qname", Deadline: "2026-01-19T00:00:00Z", LatencyUS: 120}
+	if diff := cmp.Diff(want, recs[0]); diff != "" {
+		t.Errorf("record (-want +got):\n%s", diff)
+	}
+	if recs[1].Name != "we\"ird\x01.\u00ffname" || recs[2].Shed != 3 {
+		t.Errorf("odd name %q, shed %d", recs[1].Name, recs[2].Shed)
+	}
+}
+
+func TestJSONLRotation(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.Path = filepath.Join(dir, "q.jsonl")
+	cfg.MaxSize, cfg.MaxFiles = 1000, 2
+	j, err := OpenJSONL(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := t0
+	j.now = func() time.Time { clock = clock.Add(time.Second); return clock }
+	for i := 0; i < 100; i++ {
+		if err := j.Write([]Entry{*entry(i, "www.example.com", "allow")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j.Close()
+	rot := Rotated(cfg.Path)
+	if len(rot) != 2 {
+		t.Fatalf("rotated files %v, want 2 kept", rot)
+	}
+	for _, p := range append(rot, cfg.Path) {
+		if st, err := os.Stat(p); err != nil || st.Size() > cfg.MaxSize+300 {
+			t.Errorf("%s: %v %v", p, st.Size(), err)
+		}
+	}
+}
+
+func TestStats(t *testing.T) {
+	var log bytes.Buffer
+	write := func(client string, i int, name, verdict, rule string) {
+		e := entry(i, name, verdict)
+		e.Client = netip.MustParseAddr(client)
+		e.Rule = rule
+		log.Write(AppendJSON(nil, e))
+		log.WriteByte('\n')
+	}
+	write("10.0.0.1", 0, "www.tiktok.com", "due", "tiktok-ban")
+	write("10.0.0.1", 10, "v16.tiktokcdn.com", "block", "tiktok-ban")
+	write("10.0.0.2", 5, "www.tiktok.com", "due", "tiktok-ban")
+	write("10.0.0.2", 6, "example.org", "allow", "")
+	write("10.0.0.3", 7, "acme.example", "monitor", "watch")
+	log.WriteString("{\"time\":\"2026-01-20T10:00:09Z\",\"shed\":4}\n{\"time\":\"2026-01-2")
+	var s Stats
+	bad, err := Read(&log, func(r *Record) error { s.Add(r); return nil })
+	if err != nil || bad != 1 {
+		t.Fatalf("bad %d err %v", bad, err)
+	}
+	got := s.Askers()
+	if len(got) != 3 || s.Shed != 4 || s.Queries != 5 {
+		t.Fatalf("askers %d, shed %d, queries %d", len(got), s.Shed, s.Queries)
+	}
+	first := got[0]
+	if first.Client != "10.0.0.1" || !first.AfterDeadline() || first.Due != 1 || first.Blocked != 1 ||
+		!first.First.Equal(t0) || !first.LastBlock.Equal(t0.Add(10*time.Second)) ||
+		strings.Join(first.Names, ",") != "www.tiktok.com,v16.tiktokcdn.com" {
+		t.Errorf("first asker = %+v", first)
+	}
+	if got[1].AfterDeadline() || got[1].Client != "10.0.0.3" {
+		t.Errorf("second asker = %+v", got[1])
+	}
+}
+
+func FuzzRead(f *testing.F) {
+	f.Add(AppendJSON(nil, entry(0, "www.tiktok.com", "block")))
+	f.Add([]byte("{\"time\":\"2026-01-20T10:00:09Z\",\"shed\":4}\n{}\n\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var s Stats
+		Read(bytes.NewReader(b), func(r *Record) error { s.Add(r); return nil })
+		s.Askers()
+	})
+}
