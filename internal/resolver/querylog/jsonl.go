@@ -220,4 +220,3 @@ func appendString(b []byte, s string) []byte {
 	}
 	return append(b, '"')
 }
-
