@@ -116,6 +116,26 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// Attributes that overlap (stride under 20 bytes) would let a tiny node
+// expand into 65535 attributes; they are refused.
+func TestOverlappingAttributes(t *testing.T) {
+	b := newBuilder(false)
+	n := b.str("n")
+	b.start("manifest", valAttr(n, TypeIntDec, 1), valAttr(n, TypeIntDec, 2))
+	data := b.bytes()
+	// attrExt starts 16 bytes into the node; attributeSize is at +10,
+	// attributeCount at +12.
+	i := bytes.Index(data, []byte{20, 0, 20, 0, 2, 0})
+	if i < 0 {
+		t.Fatal("attrExt not found")
+	}
+	binary.LittleEndian.PutUint16(data[i+2:], 0)
+	binary.LittleEndian.PutUint16(data[i+4:], 0xffff)
+	if _, err := Parse(data); err == nil || !strings.Contains(err.Error(), "attribute size 0") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
 func TestTooDeepStopsWithWarning(t *testing.T) {
 	b := newBuilder(false)
 	for i := 0; i <= MaxDepth; i++ {

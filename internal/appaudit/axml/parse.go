@@ -89,11 +89,10 @@ func Parse(data []byte) (*Document, error) {
 }
 
 type parser struct {
-	d      *Document
-	data   []byte
-	stack  []*Element
-	pool   bool
-	nnodes int
+	d     *Document
+	data  []byte
+	stack []*Element
+	pool  bool
 }
 
 func (d *Document) warn(format string, args ...any) {
@@ -224,6 +223,12 @@ func (p *parser) startElement(ext []byte, line uint32) error {
 	attrStart := int(u16(ext, 8))
 	attrSize := int(u16(ext, 10))
 	attrCount := int(u16(ext, 12))
+	// Overlapping attributes (a stride under 20 bytes) are legal for
+	// AOSP but no compiler writes them; refusing them keeps the number of
+	// decoded attributes bounded by the input size.
+	if attrCount > 1 && attrSize < 20 {
+		return fmt.Errorf("start element: attribute size %d smaller than 20", attrSize)
+	}
 	// ResXMLTree::validateNode: the attributes must fit in the node.
 	if attrCount > 0 && attrStart+attrSize*(attrCount-1)+20 > len(ext) {
 		return fmt.Errorf("start element: %d attributes of %d bytes from %d exceed the node's %d bytes", attrCount, attrSize, attrStart, len(ext))
