@@ -84,7 +84,7 @@ var attrNames = map[uint32]string{
 	AttrAllowClearUserData: "allowClearUserData",
 }
 
-// AttrName returns the android: attribute name for a known resource id.
+// AttrNameOf returns the android: attribute name for a known resource id.
 func AttrNameOf(id uint32) (string, bool) {
 	n, ok := attrNames[id]
 	return n, ok
