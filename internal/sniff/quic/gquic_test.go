@@ -2,7 +2,6 @@ package quic
 
 import (
 	"errors"
-	"fmt"
 	"net/netip"
 	"testing"
 
@@ -124,7 +123,7 @@ func FuzzGoogleCHLO(f *testing.F) {
 			t.Fatal("values with an error")
 		}
 		if len(sni) > 255 || len(uaid) > 255 {
-			t.Fatal(fmt.Sprintf("values of %d and %d bytes", len(sni), len(uaid)))
+			t.Fatalf("values of %d and %d bytes", len(sni), len(uaid))
 		}
 	})
 }

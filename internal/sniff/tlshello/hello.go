@@ -287,15 +287,6 @@ func (r *reader) u16() (int, bool) {
 	return v, true
 }
 
-func (r *reader) u24() (int, bool) {
-	if r.off+3 > len(r.b) {
-		return 0, false
-	}
-	v := int(r.b[r.off])<<16 | int(r.b[r.off+1])<<8 | int(r.b[r.off+2])
-	r.off += 3
-	return v, true
-}
-
 func (r *reader) bytes(n int) ([]byte, bool) {
 	if n < 0 || r.off+n > len(r.b) {
 		return nil, false

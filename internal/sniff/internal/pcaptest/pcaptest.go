@@ -12,7 +12,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/gopacket/gopacket"
@@ -28,12 +27,22 @@ type Packet struct {
 	Payload  []byte
 }
 
-// Dir is the shared pcap folder: <repo>/../shared/testdata/pcap.
+// Dir is the shared pcap folder, <repo>/../shared/testdata/pcap, found by
+// walking up from the working directory (a test's package directory) to
+// the go.mod of the repository. It works with -trimpath too.
 func Dir() string {
-	_, file, _, _ := runtime.Caller(0)
-	// file is <repo>/internal/sniff/internal/pcaptest/pcaptest.go
-	repo := filepath.Join(filepath.Dir(file), "..", "..", "..", "..")
-	return filepath.Join(repo, "..", "shared", "testdata", "pcap")
+	dir, err := os.Getwd()
+	if err != nil {
+		return filepath.Join("..", "shared", "testdata", "pcap")
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return filepath.Join(d, "..", "shared", "testdata", "pcap")
+		}
+		if filepath.Dir(d) == d {
+			return filepath.Join(dir, "..", "shared", "testdata", "pcap")
+		}
+	}
 }
 
 // Path returns the path of a shared capture, skipping tb when the shared
