@@ -89,6 +89,7 @@ type Hidden struct {
 // FlowLine is one flow, for --all.
 type FlowLine struct {
 	Proto  string `json:"proto"`
+	Device string `json:"device"` // address:port of the device side
 	Peer   string `json:"peer"`
 	Name   string `json:"name,omitempty"`
 	Entity string `json:"entity,omitempty"`

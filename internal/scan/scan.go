@@ -248,7 +248,7 @@ func (s *Scanner) line(d *devAgg, f *flow.Flow, entity string, c Counts) {
 	if f.Proto == flow.TCP {
 		proto = "tcp"
 	}
-	d.flows = append(d.flows, FlowLine{Proto: proto, Peer: netip.AddrPortFrom(f.Peer, f.PeerPort).String(),
+	d.flows = append(d.flows, FlowLine{Proto: proto, Device: netip.AddrPortFrom(f.Device, f.DevicePort).String(), Peer: netip.AddrPortFrom(f.Peer, f.PeerPort).String(),
 		Name: firstNonEmpty(f.SNI, f.QUICSNI, f.HTTPHost, f.DNSName, f.PeerName), Entity: entity, Counts: c,
 		First: ts(f.First), Last: ts(f.Last)})
 }
