@@ -239,9 +239,21 @@ func (p *Policy) Decide(c Client, a attribute.Attribution, name string, now time
 // DecideFor is Decide for a client's precomputed groups and a name already
 // normalised (lowercase, no trailing dot; see domainset.Normalize).
 func (p *Policy) DecideFor(m Membership, a attribute.Attribution, name []byte, now time.Time) Verdict {
+	return p.DecideAnswer(m, a, name, name, now)
+}
+
+// DecideAnswer is DecideFor for a part of a query's answer: name is the
+// CNAME or target being checked (nil for an address), qname the question,
+// whose exceptions also cover its answer (an excepted name stays reachable
+// through its CDN).
+func (p *Policy) DecideAnswer(m Membership, a attribute.Attribution, name, qname []byte, now time.Time) Verdict {
 	var hit, exempt GroupSet
 	if p.ruleNames.Len() > 0 || p.exceptNames.Len() > 0 {
 		hit, exempt = p.nameMatches(name)
+		if string(qname) != string(name) {
+			_, qexempt := p.nameMatches(qname)
+			exempt = exempt.or(qexempt)
+		}
 	}
 	if a.Entity == nil && hit.Empty() {
 		return Verdict{}

@@ -294,3 +294,19 @@ func BenchmarkDecide(b *testing.B) {
 		}
 	})
 }
+
+func TestDecideAnswerQuestionExceptions(t *testing.T) {
+	p, at := loadExample(t)
+	corp := p.ClientGroups(Client{Addr: netip.MustParseAddr("10.0.0.7")})
+	cdn := at.Name(attribute.DNSAnswer, "status.tiktokcdn.com")
+	if v := p.DecideAnswer(corp, cdn, []byte("status.tiktokcdn.com"), []byte("status.tiktok.com"), afterDeadline); v.Action != Allow {
+		t.Errorf("CNAME of an excepted question: %v", v.Action)
+	}
+	if v := p.DecideAnswer(corp, cdn, []byte("status.tiktokcdn.com"), []byte("innocent.example"), afterDeadline); v.Action != Block {
+		t.Errorf("CNAME of an innocent question: %v", v.Action)
+	}
+	addr := at.Addr(netip.MustParseAddr("71.18.1.1"))
+	if v := p.DecideAnswer(corp, addr, nil, []byte("innocent.example"), afterDeadline); v.Action != Block {
+		t.Errorf("address of an innocent question: %v", v.Action)
+	}
+}
