@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/capture/decode"
+	"github.com/outflow-dev/outflow/internal/sniff/dnsmsg"
 	"github.com/outflow-dev/outflow/internal/sniff/httphost"
 	"github.com/outflow-dev/outflow/internal/sniff/quic"
 	"github.com/outflow-dev/outflow/internal/sniff/tlshello"
@@ -61,20 +62,22 @@ type Sink func(*Flow)
 
 // Tracker is the flow table. It is not safe for concurrent use.
 type Tracker struct {
-	cfg   Config
-	sink  Sink
-	flows map[Key]int32 // index into slab
-	slab  []Flow
-	free  []int32
-	lru   lru
-	dns   *dnsMemory
-	devs  *Devices
-	frags map[fragKey]fragEntry
-	now   int64
-	sweep int64
-	qpool assemblerPool
-	peers peerMemory
-	Stats Stats
+	cfg    Config
+	sink   Sink
+	flows  map[Key]int32 // index into slab
+	slab   []Flow
+	free   []int32
+	lru    lru
+	dns    *dnsMemory
+	devs   *Devices
+	frags  map[fragKey]fragEntry
+	now    int64
+	sweep  int64
+	qpool  assemblerPool
+	peers  peerMemory
+	names  map[string]string
+	dnsMsg dnsmsg.Message
+	Stats  Stats
 }
 
 type fragKey struct {
@@ -93,8 +96,12 @@ type fragEntry struct {
 
 // New returns a tracker that hands finished flows to sink.
 func New(cfg Config, sink Sink) *Tracker {
+	def := DefaultConfig()
 	if cfg.MaxFlows <= 0 {
-		cfg.MaxFlows = DefaultConfig().MaxFlows
+		cfg.MaxFlows = def.MaxFlows
+	}
+	if cfg.MaxDNS <= 0 {
+		cfg.MaxDNS = def.MaxDNS
 	}
 	t := &Tracker{
 		cfg: cfg, sink: sink,
@@ -105,6 +112,7 @@ func New(cfg Config, sink Sink) *Tracker {
 	}
 	t.lru.ensure()
 	t.peers.init(cfg.MaxDNS)
+	t.names = map[string]string{}
 	return t
 }
 
@@ -148,9 +156,7 @@ func (t *Tracker) Packet(p *decode.Packet, wireLen int, ts time.Time) {
 	src := netip.AddrPortFrom(p.Src, p.SrcPort)
 	dst := netip.AddrPortFrom(p.Dst, p.DstPort)
 	if p.Proto == UDP {
-		if t.udpService(p, src, dst, now) {
-			// DHCP and mDNS teach device names; still counted as flows below
-		}
+		t.udpService(p, src, dst, now) // DNS, DHCP, mDNS: counted as flows too
 	}
 	k, _ := makeKey(src, dst, uint8(p.Proto))
 	idx, ok := t.flows[k]
@@ -266,11 +272,34 @@ func (t *Tracker) clientStream(f *Flow, p *decode.Packet) {
 		return
 	}
 	if !f.httpDone {
-		f.httpDone = true
-		if r, err := httphost.Parse(p.Payload); err == nil && r.Host != "" {
-			f.HTTPHost = r.Host
-			f.helloDone = true
+		data := p.Payload
+		if len(f.hello) > 0 && f.helloDone {
+			// an HTTP request head cut across segments, kept in the buffer
+			if len(f.hello)+len(data) > httphost.MaxHead {
+				f.httpDone, f.hello = true, f.hello[:0]
+				return
+			}
+			f.hello = append(f.hello, data...)
+			data = f.hello
+		}
+		r, err := httphost.Parse(data)
+		switch {
+		case err == nil:
+			f.HTTPHost, f.httpDone, f.helloDone = r.Host, true, true
+			f.hello = f.hello[:0]
 			return
+		case errors.Is(err, httphost.ErrNeedMore):
+			f.helloDone = true // an HTTP request is no TLS
+			if len(f.hello) == 0 {
+				f.hello = append(f.hello, data...)
+			}
+			return
+		default:
+			f.httpDone = true
+			if f.helloDone {
+				f.hello = f.hello[:0]
+				return
+			}
 		}
 	}
 	if f.helloDone {
@@ -278,7 +307,7 @@ func (t *Tracker) clientStream(f *Flow, p *decode.Packet) {
 	}
 	data := p.Payload
 	if len(f.hello) > 0 {
-		if len(f.hello)+len(data) > tlshello.MaxClientHello+5 {
+		if len(f.hello)+len(data) > tlshello.MaxClientHelloStream {
 			f.helloDone = true
 			f.hello = f.hello[:0]
 			t.Stats.HellosTooLarge++
@@ -371,6 +400,13 @@ func (t *Tracker) quicInitial(f *Flow, payload []byte) {
 	if f.quic == nil {
 		if !quic.LooksLikeInitial(payload) {
 			f.helloDone = true
+			if f.PeerPort == 443 || f.PeerPort == 80 {
+				// Google QUIC (until 2020) sends its hello in the clear.
+				if sni, _, err := quic.GoogleCHLO(payload); err == nil && sni != "" {
+					f.QUICSNI = sni
+					t.peers.add(f.Peer, sni, "")
+				}
+			}
 			return
 		}
 		f.quic = t.qpool.get()
@@ -394,6 +430,12 @@ func (t *Tracker) quicInitial(f *Flow, payload []byte) {
 		}
 		t.dropQUIC(f)
 	case errors.Is(err, quic.ErrNeedMore) && f.quicTries < 8:
+	case errors.Is(err, quic.ErrGoogleQUIC):
+		if sni, _, err := quic.GoogleCHLO(payload); err == nil && sni != "" {
+			f.QUICSNI = sni
+			t.peers.add(f.Peer, sni, "")
+		}
+		t.dropQUIC(f)
 	default:
 		t.dropQUIC(f)
 	}
