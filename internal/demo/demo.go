@@ -57,19 +57,22 @@ func (c *Counts) Add(o Counts) {
 	c.Flows += o.Flows
 }
 
-// Entity ids used as Exposures keys, and the names in the scene that point
-// to each (see DeviceTruth.Evidence for the per-device list):
+// Entity ids used as Exposures keys: the catalog's entity for each name
+// under its precedence (hostname first), checked with `outflow catalog
+// lookup` against the November 2026 catalog. The names in the scene that
+// point to each (DeviceTruth.Evidence has them per device):
 //
-//	bytedance    www.tiktok.com, p16-sign-va.tiktokcdn.com (DNS CNAME chains to Akamai, TLS SNI)
-//	tiktok-usds  api16-normal-useast5.us.tiktokv.com (DNS, TLS SNI) at 71.18.8.1 (AS11983)
-//	tencent      hkminorshort.weixin.qq.com (QUIC Initial SNI only: no DNS query, non-Tencent address)
-//	dji          mydjiflight.dji.com, flysafe-api.dji.com (DNS, TLS SNI)
-//	pdd          www.temu.com (DNS, TLS SNI), kuajing.pinduoduo.com (DNS, HTTP Host)
-//	hikvision    apiieu.hik-connect.com (DNS, TLS 1.2 SNI) and the certificate's organisation
-//	             "Hangzhou Hikvision Digital Technology Co., Ltd."
+//	tiktok     www.tiktok.com, p16-sign-va.tiktokcdn.com (DNS CNAME chains to Akamai, TLS SNI);
+//	           api16-normal-useast5.us.tiktokv.com (DNS, TLS SNI) at 71.18.8.1, an address of
+//	           TikTok U.S. Data Security (AS11983): the hostname outranks the ASN, so the flow
+//	           is TikTok Pte. Ltd.'s, not tiktok-usds's
+//	tencent    hkminorshort.weixin.qq.com (QUIC Initial SNI only: no DNS query, non-Tencent address)
+//	dji        mydjiflight.dji.com, flysafe-api.dji.com (DNS, TLS SNI); also the dji-rc's MAC
+//	pdd        www.temu.com (DNS, TLS SNI), kuajing.pinduoduo.com (DNS, HTTP Host)
+//	hikvision  apiieu.hik-connect.com (DNS, TLS 1.2 SNI) and the certificate's organisation
+//	           "Hangzhou Hikvision Digital Technology Co., Ltd."; also the cam-lobby's MAC
 const (
-	EntityByteDance = "bytedance"
-	EntityTikTokUS  = "tiktok-usds"
+	EntityTikTok    = "tiktok"
 	EntityTencent   = "tencent"
 	EntityDJI       = "dji"
 	EntityPDD       = "pdd"

@@ -138,14 +138,15 @@ func laptop(s *script) {
 		ex: []exchange{{900, 38000}, {700, 12000}}})
 
 	// TikTok in the browser: the web front end and the video CDN on
-	// Akamai, the API at TikTok U.S. Data Security.
+	// Akamai, the API at TikTok U.S. Data Security's address (named as
+	// TikTok's by its hostname).
 	s.idle()
 	ip := s.resolve("www.tiktok.com",
 		rrCNAME("www.tiktok.com", "www.tiktok.com.edgesuite.net", 300),
 		rrCNAME("www.tiktok.com.edgesuite.net", "a1234.dscb.akamai.net", 21600),
 		rrA("a1234.dscb.akamai.net", ipTikTokWeb, 20))
 	s.tlsFlow(tlsSpec{sni: "www.tiktok.com", addr: ip, alpn: alpnBrowser, split: true,
-		acct: s.expose(EntityByteDance, "www.tiktok.com"),
+		acct: s.expose(EntityTikTok, "www.tiktok.com"),
 		ex:   []exchange{{1400, 62000}, {28000, 1800}, {900, 95000}}})
 	s.idle()
 	ip = s.resolve("p16-sign-va.tiktokcdn.com",
@@ -153,13 +154,13 @@ func laptop(s *script) {
 		rrCNAME("p16-sign-va.tiktokcdn.com.edgekey.net", "e4321.a.akamaiedge.net", 21600),
 		rrA("e4321.a.akamaiedge.net", ipTikTokCDN, 20))
 	s.tlsFlow(tlsSpec{sni: "p16-sign-va.tiktokcdn.com", addr: ip, alpn: alpnBrowser,
-		acct: s.expose(EntityByteDance, "p16-sign-va.tiktokcdn.com"),
+		acct: s.expose(EntityTikTok, "p16-sign-va.tiktokcdn.com"),
 		ex:   []exchange{{700, 340000}, {700, 260000}}})
 	s.idle()
 	ip = s.resolve("api16-normal-useast5.us.tiktokv.com",
 		rrA("api16-normal-useast5.us.tiktokv.com", ipTikTokUS, 60))
 	s.tlsFlow(tlsSpec{sni: "api16-normal-useast5.us.tiktokv.com", addr: ip, alpn: alpnBrowser,
-		acct: s.expose(EntityTikTokUS, "api16-normal-useast5.us.tiktokv.com"),
+		acct: s.expose(EntityTikTok, "api16-normal-useast5.us.tiktokv.com"),
 		ex:   []exchange{{2600, 7800}, {14000, 1300}, {1600, 31000}}})
 
 	// Ordinary browsing.

@@ -119,18 +119,20 @@ func (s *script) dhcp() {
 	binary.BigEndian.PutUint32(lease[:], 86400)
 
 	discover := dhcpMsg(1, xid, d.mac, ipZero, ipZero, ipZero, dhcpOpts(
-		53, []byte{1}, 61, clientID, 12, []byte(d.name), 55, params))
+		dhcpOpt{53, []byte{1}}, dhcpOpt{61, clientID}, dhcpOpt{12, []byte(d.name)}, dhcpOpt{55, params}))
 	s.udp(broadcastMAC, d.mac, ipHdr{src: ipZero, dst: ipBroadcast, ttl: 64}, 68, 67, discover, nil)
 	s.waitUS(1000, 5000)
 	serverOpts := func(typ byte) []byte {
-		return dhcpOpts(53, []byte{typ}, 54, rip[:], 51, lease[:], 1, mask, 3, rip[:], 6, rip[:], 15, []byte("office.lan"))
+		return dhcpOpts(dhcpOpt{53, []byte{typ}}, dhcpOpt{54, rip[:]}, dhcpOpt{51, lease[:]}, dhcpOpt{1, mask},
+			dhcpOpt{3, rip[:]}, dhcpOpt{6, rip[:]}, dhcpOpt{15, []byte("office.lan")})
 	}
 	offer := dhcpMsg(2, xid, d.mac, ipZero, d.ip, r.ip, serverOpts(2))
 	s.udp(d.mac, r.mac, s.routerHdr(d.ip), 67, 68, offer, nil)
 	s.waitUS(1000, 5000)
 	want := d.ip.As4()
 	request := dhcpMsg(1, xid, d.mac, ipZero, ipZero, ipZero, dhcpOpts(
-		53, []byte{3}, 61, clientID, 50, want[:], 54, rip[:], 12, []byte(d.name), 55, params))
+		dhcpOpt{53, []byte{3}}, dhcpOpt{61, clientID}, dhcpOpt{50, want[:]}, dhcpOpt{54, rip[:]},
+		dhcpOpt{12, []byte(d.name)}, dhcpOpt{55, params}))
 	s.udp(broadcastMAC, d.mac, ipHdr{src: ipZero, dst: ipBroadcast, ttl: 64}, 68, 67, request, nil)
 	s.waitUS(1000, 5000)
 	ack := dhcpMsg(2, xid, d.mac, ipZero, d.ip, r.ip, serverOpts(5))
@@ -138,15 +140,18 @@ func (s *script) dhcp() {
 	s.waitUS(5000, 20000)
 }
 
-// dhcpOpts encodes alternating option codes and values, then the end
-// option.
-func dhcpOpts(kv ...any) []byte {
+// dhcpOpt is one DHCP option.
+type dhcpOpt struct {
+	code byte
+	val  []byte
+}
+
+// dhcpOpts encodes options, then the end option.
+func dhcpOpts(opts ...dhcpOpt) []byte {
 	var b []byte
-	for i := 0; i+1 < len(kv); i += 2 {
-		code := byte(kv[i].(int))
-		val := kv[i+1].([]byte)
-		b = append(b, code, byte(len(val)))
-		b = append(b, val...)
+	for _, o := range opts {
+		b = append(b, o.code, byte(len(o.val)))
+		b = append(b, o.val...)
 	}
 	return append(b, 255)
 }
