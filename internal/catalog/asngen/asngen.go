@@ -24,9 +24,10 @@ import (
 	"go4.org/netipx"
 )
 
-// SourceID is the source the generated rows cite; sources.yaml defines it
-// with the database's date.
-const SourceID = "iplocationdb-asn"
+// SourcePrefix starts the id of the source the generated rows cite; the
+// database's date completes it (iplocationdb-asn-2026-06-17), and
+// sources.yaml must define that id.
+const SourcePrefix = "iplocationdb-asn-"
 
 // Want maps an AS number to the entity that holds it.
 type Want map[uint32]string
@@ -133,7 +134,7 @@ func Generate(w io.Writer, dir string, want Want) (int, error) {
 	cw := csv.NewWriter(bw)
 	_ = cw.Write([]string{"entity", "kind", "value", "role", "name", "source", "as_of", "status", "note"})
 	for _, r := range all {
-		_ = cw.Write([]string{r.Entity, "prefix", r.Prefix.String(), "", "AS" + strconv.FormatUint(uint64(r.ASN), 10), SourceID, date, "listed", r.Org})
+		_ = cw.Write([]string{r.Entity, "prefix", r.Prefix.String(), "", "AS" + strconv.FormatUint(uint64(r.ASN), 10), SourcePrefix + date, date, "listed", ""})
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
