@@ -63,7 +63,8 @@ func (at *Attributor) Lookup(ind string) (Attribution, string) {
 		return at.Class(ind), "class"
 	}
 	first, _, _ := strings.Cut(ind, ".")
-	if reverseDNSRoots[strings.ToLower(first)] && strings.Count(ind, ".") >= 2 {
+	reverse := reverseDNSRoots[strings.ToLower(first)] && strings.Count(ind, ".") >= 2
+	if reverse {
 		if a := at.App(ind); a.Found() {
 			return a, "app"
 		}
@@ -76,6 +77,12 @@ func (at *Attributor) Lookup(ind string) (Attribution, string) {
 	}
 	if a := at.App(ind); a.Found() {
 		return a, "app"
+	}
+	if reverse {
+		if strings.ToLower(ind) != ind {
+			return Attribution{}, "class" // Java classes have capitals
+		}
+		return Attribution{}, "app"
 	}
 	if strings.Contains(ind, " ") {
 		if a := at.CertOrg(ind); a.Found() {
