@@ -15,6 +15,8 @@ import (
 // for ever (they are never overwritten).
 type Interner struct {
 	m     map[string]string
+	plat  map[string]string   // raw platform word -> NormalizePlatform
+	tags  map[string][]string // raw tag list -> split, shared by every row of a device
 	max   int
 	arena []byte // len = used, cap = chunk size; bytes before len are never written again
 }
@@ -35,7 +37,7 @@ func NewInterner(maxEntries int) *Interner {
 	if maxEntries <= 0 {
 		maxEntries = DefaultInternEntries
 	}
-	return &Interner{m: make(map[string]string, 1024), max: maxEntries}
+	return &Interner{m: make(map[string]string, 1024), plat: map[string]string{}, tags: map[string][]string{}, max: maxEntries}
 }
 
 // Bytes returns b as a string, shared with earlier equal values.
@@ -106,6 +108,40 @@ func (in *Interner) grab(n int) []byte {
 	return in.arena[start : start+n : start+n]
 }
 
+// Platform returns NormalizePlatform of b, cached.
+func (in *Interner) Platform(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if s, ok := in.plat[string(b)]; ok {
+		return s
+	}
+	s := in.String(NormalizePlatform(string(b)))
+	if len(in.plat) < 1024 {
+		in.plat[string(b)] = s
+	}
+	return s
+}
+
+// Tags returns SplitTags of b, cached: rows of one device share one slice,
+// which callers must not modify.
+func (in *Interner) Tags(b []byte) []string {
+	if len(b) == 0 {
+		return nil
+	}
+	if t, ok := in.tags[string(b)]; ok {
+		return t
+	}
+	t := SplitTags(string(b))
+	for i := range t {
+		t[i] = in.String(t[i])
+	}
+	if len(in.tags) < 1<<14 {
+		in.tags[string(b)] = t
+	}
+	return t
+}
+
 // Len is the number of interned strings.
 func (in *Interner) Len() int { return len(in.m) }
 
@@ -113,5 +149,7 @@ func (in *Interner) Len() int { return len(in.m) }
 // that a long-running reader does not keep every value it ever saw alive.
 func (in *Interner) Reset() {
 	clear(in.m)
+	clear(in.plat)
+	clear(in.tags)
 	in.arena = nil
 }

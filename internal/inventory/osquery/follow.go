@@ -211,7 +211,6 @@ func (fw *follower) chunk(data []byte) error {
 		if fw.lines++; fw.lines >= fw.cfg.ResetEvery {
 			fw.lines = 0
 			fw.lp.in.Reset()
-			clear(fw.lp.tags)
 		}
 	}
 	return nil

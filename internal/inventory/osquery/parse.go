@@ -209,12 +209,11 @@ type lineParser struct {
 	long  []byte
 	ev    event
 	buf   []byte
-	tags  map[string][]string
 	n     int
 }
 
 func newLineParser(name string) *lineParser {
-	return &lineParser{name: name, in: inventory.NewInterner(0), tags: map[string][]string{}}
+	return &lineParser{name: name, in: inventory.NewInterner(0)}
 }
 
 func (lp *lineParser) perr(line int, err error) error {
@@ -407,7 +406,7 @@ func (lp *lineParser) emit(lineNo int, visit inventory.Visit) error {
 		base.Owner = lp.meta.Owner
 	}
 	if t := first(ev.decor, "tags", "groups"); len(t) > 0 {
-		base.Tags = lp.tagList(t)
+		base.Tags = lp.in.Tags(t)
 	}
 	query := ev.name
 	if len(query) == 0 {
@@ -514,18 +513,4 @@ func (lp *lineParser) seen() time.Time {
 		}
 	}
 	return lp.meta.Seen
-}
-
-func (lp *lineParser) tagList(b []byte) []string {
-	if t, ok := lp.tags[string(b)]; ok {
-		return t
-	}
-	t := inventory.SplitTags(string(b))
-	for i := range t {
-		t[i] = lp.in.String(t[i])
-	}
-	if len(lp.tags) < 1<<14 {
-		lp.tags[string(b)] = t
-	}
-	return t
 }

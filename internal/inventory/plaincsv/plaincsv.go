@@ -68,7 +68,7 @@ func (Parser) Parse(ctx context.Context, r io.Reader, name string, visit invento
 		if c.device < 0 || c.appID < 0 {
 			return nil, errors.New("need columns device and app_id")
 		}
-		rp := &rowParser{cols: c, in: in, platforms: map[string]string{}, tags: map[string][]string{}}
+		rp := &rowParser{cols: c, in: in}
 		return rp.row, nil
 	})
 }
@@ -79,9 +79,7 @@ type cols struct {
 
 type rowParser struct {
 	cols
-	in        *inventory.Interner
-	platforms map[string]string   // raw -> normalised
-	tags      map[string][]string // raw -> split, shared by all rows of a device
+	in *inventory.Interner
 }
 
 var (
@@ -100,12 +98,12 @@ func (p *rowParser) row(f [][]byte, line int) (inventory.Item, bool, error) {
 	it := inventory.Item{
 		Device:    p.in.Bytes(dev),
 		Owner:     p.in.Bytes(csvtab.Field(f, p.owner)),
-		Platform:  p.platform(csvtab.Field(f, p.cols.platform)),
+		Platform:  p.in.Platform(csvtab.Field(f, p.platform)),
 		AppID:     p.in.Bytes(id),
 		Name:      p.in.Bytes(csvtab.Field(f, p.name)),
 		Version:   p.in.Bytes(csvtab.Field(f, p.version)),
 		Publisher: p.in.Bytes(csvtab.Field(f, p.publisher)),
-		Tags:      p.tagList(csvtab.Field(f, p.cols.tags)),
+		Tags:      p.in.Tags(csvtab.Field(f, p.tags)),
 	}
 	if k := csvtab.Field(f, p.kind); len(k) > 0 {
 		it.Kind = p.in.Bytes(k)
@@ -120,35 +118,4 @@ func (p *rowParser) row(f [][]byte, line int) (inventory.Item, bool, error) {
 		it.Seen = t
 	}
 	return it, true, nil
-}
-
-func (p *rowParser) platform(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	if s, ok := p.platforms[string(b)]; ok {
-		return s
-	}
-	s := p.in.String(inventory.NormalizePlatform(string(b)))
-	if len(p.platforms) < 256 {
-		p.platforms[string(b)] = s
-	}
-	return s
-}
-
-func (p *rowParser) tagList(b []byte) []string {
-	if len(b) == 0 {
-		return nil
-	}
-	if t, ok := p.tags[string(b)]; ok {
-		return t
-	}
-	t := inventory.SplitTags(string(b))
-	for i := range t {
-		t[i] = p.in.String(t[i])
-	}
-	if len(p.tags) < 1<<14 {
-		p.tags[string(b)] = t
-	}
-	return t
 }
