@@ -58,7 +58,7 @@ func (Parser) Sniff(head []byte) int {
 		return 90
 	}
 	if h.Has(colSerial...) && h.Has("displayname") && h.Has("appname") {
-		return 70
+		return 80 // Jamf's mobile device field names, above a generic iOS export
 	}
 	return 0
 }
