@@ -1,0 +1,175 @@
+package resolver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"time"
+
+	"github.com/outflow-dev/outflow/internal/attribute"
+	"github.com/outflow-dev/outflow/internal/catalog"
+	"github.com/outflow-dev/outflow/internal/policy"
+)
+
+// state is what a reload replaces as a whole: queries in flight keep the
+// state they started with.
+type state struct {
+	gen   uint64
+	ix    *catalog.Index
+	at    *attribute.Attributor
+	pol   *policy.Policy
+	stamp stamp // of the files it was built from
+}
+
+// stamp summarises the watched files: a change of any size or time, or a
+// file added or removed, changes it.
+type stamp struct {
+	files int
+	size  int64
+	mod   time.Time
+}
+
+func (s *Server) watched() []string {
+	var paths []string
+	if s.cfg.Policy != "" {
+		paths = append(paths, s.cfg.Policy)
+	}
+	paths = append(paths, s.cfg.Catalog.Dirs...)
+	return paths
+}
+
+func (s *Server) stampFiles(extra []string) stamp {
+	var st stamp
+	add := func(info fs.FileInfo) {
+		st.files++
+		st.size += info.Size()
+		if info.ModTime().After(st.mod) {
+			st.mod = info.ModTime()
+		}
+	}
+	for _, p := range append(s.watched(), extra...) {
+		filepath.WalkDir(p, func(_ string, d fs.DirEntry, err error) error {
+			if err != nil {
+				st.files += 1 << 20 // unreadable: changes the stamp when it becomes readable
+				return nil
+			}
+			if info, err := d.Info(); err == nil {
+				add(info)
+			}
+			return nil
+		})
+	}
+	return st
+}
+
+// load builds a new state from the files; it does not install it.
+func (s *Server) load(gen uint64) (*state, error) {
+	now := s.now()
+	ix, err := s.deps.LoadCatalog(now)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	var pol *policy.Policy
+	switch {
+	case s.cfg.Policy != "":
+		pol, err = policy.Load(s.cfg.Policy)
+	default:
+		pol, err = policy.Quick(ix, s.cfg.Block...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := pol.Check(ix); err != nil {
+		return nil, err
+	}
+	st := &state{gen: gen, ix: ix, at: attribute.New(ix), pol: pol}
+	st.stamp = s.stampFiles(s.namesFiles(st))
+	return st, nil
+}
+
+func (s *Server) namesFiles(st *state) []string {
+	var names []string
+	for _, r := range st.pol.Rules {
+		if r.NamesFile != "" {
+			p := r.NamesFile
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(filepath.Dir(s.cfg.Policy), p)
+			}
+			names = append(names, p)
+		}
+	}
+	return names
+}
+
+// Reload rebuilds catalog and policy from their files and switches to
+// them without dropping a query. On any error the running state is kept
+// and the error returned (and logged).
+func (s *Server) Reload() error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	old := s.state.Load()
+	st, err := s.load(old.gen + 1)
+	if err != nil {
+		s.met.reloads.WithLabelValues("failed").Inc()
+		s.log.Error("reload refused: keeping the running policy and catalog", "err", err)
+		// Do not retry the same broken files on every watch tick.
+		s.badStamp = s.stampFiles(s.namesFiles(old))
+		return err
+	}
+	s.state.Store(st)
+	s.met.reloads.WithLabelValues("ok").Inc()
+	s.met.generation.Set(float64(st.gen))
+	s.log.Info("reloaded policy and catalog", "rules", len(st.pol.Rules), "names", st.pol.NameCount(), "entities", len(st.ix.Entities))
+	// The old state's tables (a million names) are garbage now: give the
+	// memory back rather than wait for the scavenger.
+	go debug.FreeOSMemory()
+	return nil
+}
+
+// watch reloads when the watched files change.
+func (s *Server) watch(ctx context.Context) {
+	if s.cfg.Reload.Watch <= 0 {
+		return
+	}
+	t := time.NewTicker(s.cfg.Reload.Watch)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		st := s.state.Load()
+		now := s.stampFiles(s.namesFiles(st))
+		s.reloadMu.Lock()
+		bad := s.badStamp
+		s.reloadMu.Unlock()
+		if now != st.stamp && now != bad {
+			_ = s.Reload()
+		}
+	}
+}
+
+// loadCatalog is the default catalog loader: the built-in catalog and the
+// configured directories.
+func loadCatalog(dirs []string) func(time.Time) (*catalog.Index, error) {
+	return func(at time.Time) (*catalog.Index, error) {
+		for _, d := range dirs {
+			if _, err := os.Stat(d); err != nil {
+				return nil, err
+			}
+		}
+		ix, err := catalog.Open(at, dirs...)
+		if err != nil {
+			var ps catalog.Problems
+			if errors.As(err, &ps) && len(ps) > 10 {
+				return nil, fmt.Errorf("%w\n... %d problems", ps[:10], len(ps))
+			}
+		}
+		return ix, err
+	}
+}
