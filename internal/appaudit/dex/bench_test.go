@@ -86,6 +86,30 @@ func BenchmarkPrefixCounter(b *testing.B) {
 	}
 }
 
+// BenchmarkBuild measures the synthetic-app generator on a mid-sized file.
+func BenchmarkBuild(b *testing.B) {
+	s := Spec{}
+	for i := range 5000 {
+		s.Classes = append(s.Classes, "Lcom/synthetic/p"+itoa(i%37)+"/C"+itoa(i)+";")
+	}
+	for i := range 50000 {
+		s.Strings = append(s.Strings, "https://h"+itoa(i%100)+".example.cn/api?q="+itoa(i*7919))
+	}
+	for i := range 2000 {
+		s.Methods = append(s.Methods, MethodSpec{Class: "Lcom/ext/E" + itoa(i%50) + ";", Name: "m" + itoa(i), Proto: "(Ljava/lang/String;I)V"})
+	}
+	b.ReportAllocs()
+	var n int
+	for b.Loop() {
+		out, err := Build(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n = len(out)
+	}
+	b.SetBytes(int64(n))
+}
+
 func BenchmarkFindString(b *testing.B) {
 	f, err := Parse(largestSampleDex(b))
 	if err != nil {

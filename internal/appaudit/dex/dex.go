@@ -128,8 +128,9 @@ type Header struct {
 type File struct {
 	Header Header
 
-	data []byte // what offsets are relative to: the file, or the v41 container
-	hdr  int    // offset of this header in data
+	data     []byte // what offsets are relative to: the file, or the v41 container
+	hdr      int    // offset of this header in data
+	trailing int    // input bytes after file_size (container_size for v41)
 
 	strIDs, typeIDs, protoIDs, fieldIDs, methodIDs, classDefs []byte
 
@@ -255,11 +256,13 @@ func parseAt(data []byte, hdr int) (*File, error) {
 		}
 		// Offsets in a container are relative to the container start.
 		f.data = data[:h.ContainerSize]
+		f.trailing = len(data) - int(h.ContainerSize)
 	} else {
 		if uint64(h.FileSize) > uint64(len(b)) {
 			return nil, fmt.Errorf("dex: file_size %d exceeds the %d bytes available (truncated?)", h.FileSize, len(b))
 		}
 		f.data = b[:h.FileSize]
+		f.trailing = len(b) - int(h.FileSize)
 	}
 	if h.HeaderSize < minHeader || h.HeaderSize > h.FileSize {
 		return nil, fmt.Errorf("dex: header_size %#x outside [%#x, file_size %d]", h.HeaderSize, minHeader, h.FileSize)
@@ -353,6 +356,11 @@ func (f *File) checkIndices() error {
 
 // Size is the number of bytes of this DEX file (file_size).
 func (f *File) Size() int { return int(f.Header.FileSize) }
+
+// TrailingBytes is the number of input bytes after the end the header
+// declares (file_size, or container_size for version 041). The runtime
+// ignores them; data appended to a DEX file is a place to hide a payload.
+func (f *File) TrailingBytes() int { return f.trailing }
 
 // VerifyChecksum recomputes the Adler-32 checksum of the file and compares it
 // with the header. A mismatch means corruption or tampering after the build.

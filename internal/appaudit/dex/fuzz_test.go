@@ -3,7 +3,9 @@ package dex
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -104,6 +106,13 @@ func FuzzMUTF8(f *testing.F) {
 		}
 		if CompareMUTF8(b, b) != 0 {
 			t.Fatalf("CompareMUTF8(% x, itself) != 0", b)
+		}
+		// On valid MUTF-8 the order is UTF-16 code unit order.
+		s1, s2 := DecodeMUTF8(b[:len(b)/2]), DecodeMUTF8(b[len(b)/2:])
+		e1, _ := EncodeMUTF8(s1)
+		e2, _ := EncodeMUTF8(s2)
+		if got, want := sign(CompareMUTF8(e1, e2)), slices.Compare(utf16.Encode([]rune(s1)), utf16.Encode([]rune(s2))); got != want {
+			t.Fatalf("CompareMUTF8(%q, %q) = %d, UTF-16 order %d", s1, s2, got, want)
 		}
 	})
 }

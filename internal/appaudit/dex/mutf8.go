@@ -1,6 +1,9 @@
 package dex
 
 import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -141,41 +144,60 @@ func appendUnit(out []byte, u uint16) []byte {
 }
 
 // CompareMUTF8 orders two MUTF-8 strings by their UTF-16 code units, the
-// order the specification requires of string_ids. It differs from byte order
-// only for U+0000 (C0 80), which sorts first.
+// order the specification requires of string_ids. For MUTF-8 that order is
+// byte order, except that U+0000, written C0 80, sorts first: so the bytes
+// are compared with 0xC0 read as 0x00. Ties that this mapping creates (a raw
+// zero byte, which valid MUTF-8 never has, against 0xC0) are broken by
+// plain byte order, which keeps the order total on any input.
 func CompareMUTF8(a, b []byte) int {
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		if a[i] < 0x80 && b[j] < 0x80 {
-			if a[i] != b[j] {
-				return int(a[i]) - int(b[j])
-			}
-			i++
-			j++
+	n := min(len(a), len(b))
+	i := mismatch(a[:n], b[:n])
+	for ; i < n; i++ {
+		x, y := a[i], b[i]
+		if x == y {
 			continue
 		}
-		ua, n, ok := decodeUnit(a[i:])
-		if !ok {
-			ua = uint16(a[i]) // keep malformed bytes distinct and ordered
+		if x == 0xc0 {
+			x = 0
 		}
-		ub, m, ok := decodeUnit(b[j:])
-		if !ok {
-			ub = uint16(b[j])
+		if y == 0xc0 {
+			y = 0
 		}
-		if ua != ub {
-			if ua < ub {
-				return -1
+		if x != y {
+			return int(x) - int(y)
+		}
+		// 0x00 against 0xC0: equal under the mapping; compare the rest,
+		// and break a full tie with byte order.
+		for j := i + 1; j < n; j++ {
+			x, y := a[j], b[j]
+			if x == 0xc0 {
+				x = 0
 			}
-			return 1
+			if y == 0xc0 {
+				y = 0
+			}
+			if x != y {
+				return int(x) - int(y)
+			}
 		}
-		i += n
-		j += m
+		if len(a) != len(b) {
+			return len(a) - len(b)
+		}
+		return bytes.Compare(a, b)
 	}
-	switch {
-	case i < len(a):
-		return 1
-	case j < len(b):
-		return -1
+	return len(a) - len(b)
+}
+
+// mismatch returns the index of the first differing byte of two slices of
+// equal length, or their length, eight bytes at a time.
+func mismatch(a, b []byte) int {
+	i := 0
+	for ; i+8 <= len(a); i += 8 {
+		if x := binary.LittleEndian.Uint64(a[i:]) ^ binary.LittleEndian.Uint64(b[i:]); x != 0 {
+			return i + bits.TrailingZeros64(x)/8
+		}
 	}
-	return 0
+	for ; i < len(a) && a[i] == b[i]; i++ {
+	}
+	return i
 }

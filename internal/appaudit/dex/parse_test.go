@@ -65,6 +65,29 @@ func TestParseMalformed(t *testing.T) {
 	}
 }
 
+func TestTrailingBytes(t *testing.T) {
+	b := mustBuild(t, auditSpec)
+	f, err := Parse(b)
+	if err != nil || f.TrailingBytes() != 0 {
+		t.Fatalf("clean file: %v, %d trailing bytes", err, f.TrailingBytes())
+	}
+	f, err = Parse(append(b, "hidden payload"...))
+	if err != nil || f.TrailingBytes() != len("hidden payload") {
+		t.Fatalf("appended file: %v, %d trailing bytes", err, f.TrailingBytes())
+	}
+	if err := f.VerifyChecksum(); err != nil {
+		t.Errorf("appended bytes are outside the checksum: %v", err)
+	}
+	c, err := BuildContainer(auditSpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := ParseContainer(append(c, 1, 2, 3))
+	if err != nil || files[0].TrailingBytes() != 3 {
+		t.Fatalf("container: %v", err)
+	}
+}
+
 func TestChecksumAndSignatureDetectChanges(t *testing.T) {
 	b := mutate(t, func(b []byte) []byte { b[len(b)-1] ^= 1; return b })
 	f, err := Parse(b)
