@@ -222,10 +222,14 @@ func (r *Raw) parseSources(file string, b []byte) Problems {
 	}
 	lines := seqLines(doc, "sources")
 	for i, s := range f.Sources {
+		if s == nil {
+			probs = append(probs, Problem{Pos{file, at(lines, i)}, "empty source entry"})
+			continue
+		}
 		s.Pos = Pos{file, at(lines, i)}
 		r.Sources[s.ID] = s
 	}
-	return nil
+	return probs
 }
 
 func at(ls []int, i int) int {
@@ -282,8 +286,8 @@ func (r *Raw) parseAssets(file string, b []byte) Problems {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
+			line := 0
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				line = pe.Line
@@ -294,6 +298,7 @@ func (r *Raw) parseAssets(file string, b []byte) Problems {
 			}
 			continue
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) != len(AssetColumns) {
 			probs = append(probs, Problem{Pos{file, line}, fmt.Sprintf("%d fields, want %d", len(rec), len(AssetColumns))})
 			continue

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Date is a calendar date as written in the catalog: YYYY-MM-DD, or a
@@ -33,6 +35,16 @@ func (d Date) String() string { return d.Text }
 
 // MarshalText writes the date as it was given.
 func (d Date) MarshalText() ([]byte, error) { return []byte(d.Text), nil }
+
+// UnmarshalYAML parses a date, naming the line of a bad one.
+func (d *Date) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseDate(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*d = v
+	return nil
+}
 
 // UnmarshalText parses a date.
 func (d *Date) UnmarshalText(b []byte) error {

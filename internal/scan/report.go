@@ -93,6 +93,7 @@ type FlowLine struct {
 	Peer   string `json:"peer"`
 	Name   string `json:"name,omitempty"`
 	Entity string `json:"entity,omitempty"`
+	Role   string `json:"role,omitempty"`
 	Counts
 	First string `json:"first_seen"`
 	Last  string `json:"last_seen"`

@@ -210,7 +210,7 @@ func (s *Scanner) sink(f *flow.Flow) {
 	o := res.Owner
 	if !o.Concern() {
 		addCounts(&d.other, c)
-		s.line(d, f, "", c)
+		s.line(d, f, "", "", c)
 		return
 	}
 	s.concern++
@@ -233,10 +233,10 @@ func (s *Scanner) sink(f *flow.Flow) {
 	if h := res.Host; h.Found() && h.Entity != o.Entity {
 		e.hosts[h.Entity.ID] = true
 	}
-	s.line(d, f, o.Entity.ID, c)
+	s.line(d, f, o.Entity.ID, string(o.Role), c)
 }
 
-func (s *Scanner) line(d *devAgg, f *flow.Flow, entity string, c Counts) {
+func (s *Scanner) line(d *devAgg, f *flow.Flow, entity, role string, c Counts) {
 	if !s.cfg.All {
 		return
 	}
@@ -249,7 +249,7 @@ func (s *Scanner) line(d *devAgg, f *flow.Flow, entity string, c Counts) {
 		proto = "tcp"
 	}
 	d.flows = append(d.flows, FlowLine{Proto: proto, Device: netip.AddrPortFrom(f.Device, f.DevicePort).String(), Peer: netip.AddrPortFrom(f.Peer, f.PeerPort).String(),
-		Name: firstNonEmpty(f.SNI, f.QUICSNI, f.HTTPHost, f.DNSName, f.PeerName), Entity: entity, Counts: c,
+		Name: firstNonEmpty(f.SNI, f.QUICSNI, f.HTTPHost, f.DNSName, f.PeerName), Entity: entity, Role: role, Counts: c,
 		First: ts(f.First), Last: ts(f.Last)})
 }
 

@@ -29,12 +29,20 @@ import (
 // sources.yaml must define that id.
 const SourcePrefix = "iplocationdb-asn-"
 
-// Want maps an AS number to the entity that holds it.
-type Want map[uint32]string
+// Holder is who holds an AS and what that makes the holder of its
+// addresses (empty role: the default for the entity).
+type Holder struct {
+	Entity string
+	Role   string
+}
+
+// Want maps an AS number to its holder.
+type Want map[uint32]Holder
 
 // Row is one generated prefix.
 type Row struct {
 	Entity string
+	Role   string
 	Prefix netip.Prefix
 	ASN    uint32
 	Org    string
@@ -78,7 +86,7 @@ func Scan(name string, r io.Reader, want Want) ([]Row, error) {
 			line, _ := cr.FieldPos(2)
 			return nil, fmt.Errorf("%s:%d: AS number %q", name, line, rec[2])
 		}
-		ent, ok := want[uint32(n)]
+		h, ok := want[uint32(n)]
 		if !ok {
 			continue
 		}
@@ -95,7 +103,7 @@ func Scan(name string, r io.Reader, want Want) ([]Row, error) {
 		}
 		org := rec[3]
 		for _, p := range rng.Prefixes() {
-			rows = append(rows, Row{Entity: ent, Prefix: p, ASN: uint32(n), Org: org})
+			rows = append(rows, Row{Entity: h.Entity, Role: h.Role, Prefix: p, ASN: uint32(n), Org: org})
 		}
 	}
 	return rows, nil
@@ -134,7 +142,7 @@ func Generate(w io.Writer, dir string, want Want) (int, error) {
 	cw := csv.NewWriter(bw)
 	_ = cw.Write([]string{"entity", "kind", "value", "role", "name", "source", "as_of", "status", "note"})
 	for _, r := range all {
-		_ = cw.Write([]string{r.Entity, "prefix", r.Prefix.String(), "", "AS" + strconv.FormatUint(uint64(r.ASN), 10), SourcePrefix + date, date, "listed", ""})
+		_ = cw.Write([]string{r.Entity, "prefix", r.Prefix.String(), r.Role, "AS" + strconv.FormatUint(uint64(r.ASN), 10), SourcePrefix + date, date, "listed", ""})
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {

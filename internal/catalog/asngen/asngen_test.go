@@ -7,7 +7,7 @@ import (
 
 func TestScanSplitsRangesIntoPrefixes(t *testing.T) {
 	in := "71.18.0.0,71.18.7.255,396986,Bytedance Inc.\n71.18.8.0,71.18.9.255,11983,Tiktok U.S. Data Security Inc.\n8.8.8.0,8.8.8.255,15169,Google LLC\n1.0.0.0,1.0.0.2,11983,odd\n"
-	rows, err := Scan("t.csv", strings.NewReader(in), Want{396986: "bytedance", 11983: "tiktok-usds"})
+	rows, err := Scan("t.csv", strings.NewReader(in), Want{396986: {Entity: "bytedance"}, 11983: {Entity: "tiktok-usds"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +22,7 @@ func TestScanSplitsRangesIntoPrefixes(t *testing.T) {
 }
 
 func TestScanNamesBadLine(t *testing.T) {
-	_, err := Scan("t.csv", strings.NewReader("1.0.0.0,1.0.0.255,1,x\nbad,1.0.0.0,1,x\n"), Want{1: "x"})
+	_, err := Scan("t.csv", strings.NewReader("1.0.0.0,1.0.0.255,1,x\nbad,1.0.0.0,1,x\n"), Want{1: {Entity: "x"}})
 	if err == nil || !strings.Contains(err.Error(), "t.csv:2") {
 		t.Fatalf("error %v does not name t.csv:2", err)
 	}
@@ -32,6 +32,6 @@ func FuzzScan(f *testing.F) {
 	f.Add("71.18.0.0,71.18.7.255,396986,Bytedance Inc.\n")
 	f.Add("2001::,2001::ffff,1,x\n")
 	f.Fuzz(func(t *testing.T, s string) {
-		_, _ = Scan("f", strings.NewReader(s), Want{396986: "b", 1: "x"})
+		_, _ = Scan("f", strings.NewReader(s), Want{396986: {Entity: "b"}, 1: {Entity: "x"}})
 	})
 }

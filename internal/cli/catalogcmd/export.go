@@ -123,7 +123,7 @@ func genPrefixes(env *cli.Env, args []string) int {
 	for _, a := range ix.Assets {
 		if a.Kind == catalog.KindASN {
 			n, _ := strconv.ParseUint(strings.TrimPrefix(a.Value, "AS"), 10, 32)
-			want[uint32(n)] = a.Entity.ID
+			want[uint32(n)] = asngen.Holder{Entity: a.Entity.ID, Role: string(a.Role)}
 		}
 	}
 	w := bufio.NewWriter(env.Stdout)
