@@ -132,8 +132,8 @@ func newHarness(t *testing.T, policyYAML string, mutate func(*Config)) *harness 
 	h.caFile = cert
 	cfg := DefaultConfig()
 	cfg.Listen = Listen{UDP: []string{"127.0.0.1:0"}, TCP: []string{"127.0.0.1:0"},
-		TLS:   []TLSListener{{Addr: "127.0.0.1:0", Cert: cert, Key: key}},
-		HTTPS: []HTTPSListener{{Addr: "127.0.0.1:0", Cert: cert, Key: key}},
+		TLS:     []TLSListener{{Addr: "127.0.0.1:0", Cert: cert, Key: key}},
+		HTTPS:   []HTTPSListener{{Addr: "127.0.0.1:0", Cert: cert, Key: key}},
 		Workers: 2, MaxPending: 64, MaxTCP: 64}
 	cfg.Upstream.Servers = []upstream.Server{{Address: h.auth.Addr}}
 	cfg.Upstream.Timeout = 300 * time.Millisecond

@@ -45,23 +45,30 @@ func NewAuth(tb testing.TB, records ...string) *Auth {
 	tb.Helper()
 	a := &Auth{tb: tb}
 	a.Set(records...)
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
+	// The TCP port of the same number may be taken: try a few.
+	for try := 0; ; try++ {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		a.Addr = pc.LocalAddr().String()
+		l, err := net.Listen("tcp", a.Addr)
+		if err != nil {
+			pc.Close()
+			if try < 20 {
+				continue
+			}
+			tb.Fatal(err)
+		}
+		a.start(pc, l)
+		break
 	}
-	a.Addr = pc.LocalAddr().String()
-	a.start(pc)
 	tb.Cleanup(a.Stop)
 	return a
 }
 
-func (a *Auth) start(pc net.PacketConn) {
+func (a *Auth) start(pc net.PacketConn, l net.Listener) {
 	a.tb.Helper()
-	l, err := net.Listen("tcp", a.Addr)
-	if err != nil {
-		pc.Close()
-		a.tb.Fatal(err)
-	}
 	h := dns.HandlerFunc(a.serve)
 	a.mu.Lock()
 	a.udp = &dns.Server{PacketConn: pc, Handler: h}
@@ -114,7 +121,12 @@ func (a *Auth) Restart() {
 	if err != nil {
 		a.tb.Fatal(err)
 	}
-	a.start(pc)
+	l, err := net.Listen("tcp", a.Addr)
+	if err != nil {
+		pc.Close()
+		a.tb.Fatal(err)
+	}
+	a.start(pc, l)
 }
 
 func (a *Auth) serve(w dns.ResponseWriter, req *dns.Msg) {
