@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -108,7 +109,7 @@ func (c *clock) Add(d time.Duration) {
 var afterDeadline = time.Date(2026, 2, 1, 12, 0, 0, 0, time.UTC)
 
 type harness struct {
-	t          *testing.T
+	t          testing.TB
 	auth       *resolvertest.Auth
 	srv        *Server
 	mem        *querylog.Memory
@@ -120,7 +121,14 @@ type harness struct {
 	metrics    string
 }
 
-func newHarness(t *testing.T, policyYAML string, mutate func(*Config)) *harness {
+func newHarness(t testing.TB, policyYAML string, mutate func(*Config)) *harness {
+	t.Helper()
+	return newHarnessSinks(t, policyYAML, mutate, true)
+}
+
+// newHarnessSinks is newHarness, without the in-memory query log when
+// withMem is false (benchmarks would fill memory with it).
+func newHarnessSinks(t testing.TB, policyYAML string, mutate func(*Config), withMem bool) *harness {
 	t.Helper()
 	h := &harness{t: t, auth: resolvertest.NewAuth(t, zone...), mem: &querylog.Memory{}, clock: &clock{t: afterDeadline}}
 	dir := t.TempDir()
@@ -146,7 +154,11 @@ func newHarness(t *testing.T, policyYAML string, mutate func(*Config)) *harness 
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	srv, err := New(cfg, Deps{Now: h.clock.Now, Sinks: []querylog.Sink{h.mem},
+	var sinks []querylog.Sink
+	if withMem {
+		sinks = append(sinks, h.mem)
+	}
+	srv, err := New(cfg, Deps{Now: h.clock.Now, Sinks: sinks,
 		LoadCatalog: func(time.Time) (*catalog.Index, error) { return policytest.Compile() }})
 	if err != nil {
 		t.Fatal(err)
@@ -198,6 +210,8 @@ func (h *harness) tlsConfig() *tls.Config {
 }
 
 // from is a UDP client bound to another loopback address.
+var loopback = netip.MustParseAddr("127.0.0.1")
+
 func from(ip string) *dns.Client {
 	return &dns.Client{Net: "udp", Timeout: 2 * time.Second, Dialer: &net.Dialer{LocalAddr: &net.UDPAddr{IP: net.ParseIP(ip)}}}
 }
