@@ -8,8 +8,9 @@ import (
 // CodeRefs is what ScanCode found in the method bodies and static field
 // initialisers of a file.
 type CodeRefs struct {
-	constStrings []uint64 // bit set over string indices
-	invoked      []uint64 // bit set over method indices
+	codeStrings   []uint64 // bit set over string indices: const-string operands
+	staticStrings []uint64 // bit set over string indices: static field initial values
+	invoked       []uint64 // bit set over method indices
 
 	Classes      int // class_data items read
 	Methods      int // methods with a code item
@@ -45,14 +46,28 @@ func countBits(s []uint64) int {
 
 // StringLoaded reports whether string i is loaded by a const-string
 // instruction or is the initial value of a static field.
-func (r *CodeRefs) StringLoaded(i int) bool { return hasBit(r.constStrings, i) }
+func (r *CodeRefs) StringLoaded(i int) bool {
+	return hasBit(r.codeStrings, i) || hasBit(r.staticStrings, i)
+}
+
+// StringInCode reports whether a const-string instruction loads string i.
+func (r *CodeRefs) StringInCode(i int) bool { return hasBit(r.codeStrings, i) }
+
+// StringInStaticValue reports whether string i initialises a static field.
+func (r *CodeRefs) StringInStaticValue(i int) bool { return hasBit(r.staticStrings, i) }
 
 // MethodInvoked reports whether some invoke instruction calls method i.
 func (r *CodeRefs) MethodInvoked(i int) bool { return hasBit(r.invoked, i) }
 
 // NumConstStrings is the number of distinct strings loaded by code or used
 // as static initial values.
-func (r *CodeRefs) NumConstStrings() int { return countBits(r.constStrings) }
+func (r *CodeRefs) NumConstStrings() int {
+	n := 0
+	for i, w := range r.codeStrings {
+		n += bits.OnesCount64(w | r.staticStrings[i])
+	}
+	return n
+}
 
 // NumInvoked is the number of distinct methods invoked.
 func (r *CodeRefs) NumInvoked() int { return countBits(r.invoked) }
@@ -142,8 +157,9 @@ type scanner struct {
 
 func (f *File) scanCode() *CodeRefs {
 	out := &CodeRefs{
-		constStrings: newBits(f.NumStrings()),
-		invoked:      newBits(f.NumMethods()),
+		codeStrings:   newBits(f.NumStrings()),
+		staticStrings: newBits(f.NumStrings()),
+		invoked:       newBits(f.NumMethods()),
 	}
 	s := &scanner{f: f, out: out, budget: 8*len(f.data) + 1024}
 	for i := range f.NumClasses() {
@@ -290,9 +306,9 @@ func (s *scanner) codeItem(off uint32) {
 		s.out.Instructions++
 		switch {
 		case op == 0x1a:
-			setBit(s.out.constStrings, int(u16(insns, pc*2+2)))
+			setBit(s.out.codeStrings, int(u16(insns, pc*2+2)))
 		case op == 0x1b:
-			setBit(s.out.constStrings, int(u32(insns, pc*2+2)))
+			setBit(s.out.codeStrings, int(u32(insns, pc*2+2)))
 		case op >= 0x6e && op <= 0x72, op >= 0x74 && op <= 0x78, op == 0xfa, op == 0xfb:
 			setBit(s.out.invoked, int(u16(insns, pc*2+2)))
 		}
@@ -388,7 +404,7 @@ func (s *scanner) encodedValue(r *reader, depth int) {
 			idx |= uint32(r.d[r.p+i]) << (8 * i)
 		}
 		r.p += size
-		setBit(s.out.constStrings, int(idx))
+		setBit(s.out.staticStrings, int(idx))
 	default:
 		r.skip(arg + 1)
 	}

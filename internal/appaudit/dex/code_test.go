@@ -95,6 +95,16 @@ func TestScanCodeInstructions(t *testing.T) {
 	if r.Instructions != 8 || r.Methods != 1 || r.Classes != 1 {
 		t.Errorf("instructions %d, methods %d, classes %d; want 8, 1, 1", r.Instructions, r.Methods, r.Classes)
 	}
+	for _, i := range []int{5, 8} {
+		if !r.StringInCode(i) || r.StringInStaticValue(i) {
+			t.Errorf("string %d: in code %v, static %v; want code only", i, r.StringInCode(i), r.StringInStaticValue(i))
+		}
+	}
+	for _, i := range []int{9, 10, 11} {
+		if r.StringInCode(i) || !r.StringInStaticValue(i) {
+			t.Errorf("string %d: in code %v, static %v; want static only", i, r.StringInCode(i), r.StringInStaticValue(i))
+		}
+	}
 	if r.NumConstStrings() != 5 || r.NumInvoked() != 3 {
 		t.Errorf("NumConstStrings %d, NumInvoked %d", r.NumConstStrings(), r.NumInvoked())
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -252,6 +253,15 @@ func TestCorpusAgainstOracle(t *testing.T) {
 					}
 					// No signature check: Android ignores the SHA-1 and
 					// post-processors (Redex) leave it stale in two samples.
+					if n := f.TrailingBytes(); n != 0 {
+						t.Errorf("%s: %d trailing bytes", d.name, n)
+					}
+					if r := f.ScanCode(); r.Malformed != 0 || r.Truncated || r.Methods == 0 || r.NumInvoked() == 0 {
+						t.Errorf("%s: code scan %+v", d.name, *r)
+					}
+					if !f.stringsSorted() {
+						t.Errorf("%s: string pool not in UTF-16 order", d.name)
+					}
 					if bad, err := f.CheckStrings(); bad != 0 {
 						t.Errorf("%s: %d unreadable strings, first: %v", d.name, bad, err)
 					}
@@ -363,4 +373,93 @@ func firstDiff(got, want []string) string {
 		}
 	}
 	return "none (order or duplicates)"
+}
+
+var (
+	reDumpConst  = regexp.MustCompile(`\|[0-9a-f]{4}: const-string(?:/jumbo)? `)
+	reDumpString = regexp.MustCompile(`(?s)\|[0-9a-f]{4}: const-string(?:/jumbo)? v\d+, .* // string@([0-9a-f]+)$`)
+	reDumpInvoke = regexp.MustCompile(`\|[0-9a-f]{4}: invoke-\S+ .* // method@([0-9a-f]+)(?:, proto@[0-9a-f]+)?$`)
+)
+
+// The code scan finds exactly the const-string operands and invoke targets
+// that dexdump (ART's disassembler, Debian package dexdump) prints for every
+// method of the corpus.
+func TestCorpusCodeScanAgainstDexdump(t *testing.T) {
+	dir := corpusOrSkip(t)
+	bin, err := exec.LookPath("dexdump")
+	if err != nil {
+		t.Skip("dexdump not installed (apt-get install dexdump)")
+	}
+	if testing.Short() {
+		t.Skip("disassembles the whole corpus")
+	}
+	apks, _ := filepath.Glob(filepath.Join(dir, "samples", "*.apk"))
+	tmp := t.TempDir()
+	for _, a := range apks {
+		for _, d := range readDexEntries(t, a) {
+			t.Run(filepath.Base(a)+"/"+d.name, func(t *testing.T) {
+				f, err := Parse(d.data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				p := filepath.Join(tmp, "classes.dex")
+				if err := os.WriteFile(p, d.data, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				cmd := exec.Command(bin, "-d", p)
+				out, err := cmd.StdoutPipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				wantStr, wantInv := make(map[int]bool), make(map[int]bool)
+				sc := bufio.NewScanner(out)
+				sc.Buffer(make([]byte, 1<<20), 1<<26)
+				pending := "" // a const-string whose text spans lines
+				for sc.Scan() {
+					line := sc.Text()
+					if pending != "" {
+						line = pending + "\n" + line
+						pending = ""
+					}
+					if reDumpConst.MatchString(line) && !reDumpString.MatchString(line) {
+						pending = line
+						continue
+					}
+					if m := reDumpString.FindStringSubmatch(line); m != nil {
+						n, _ := strconv.ParseInt(m[1], 16, 64)
+						wantStr[int(n)] = true
+					} else if m := reDumpInvoke.FindStringSubmatch(line); m != nil {
+						n, _ := strconv.ParseInt(m[1], 16, 64)
+						wantInv[int(n)] = true
+					}
+				}
+				if err := sc.Err(); err != nil {
+					t.Fatal(err)
+				}
+				if err := cmd.Wait(); err != nil {
+					t.Fatalf("dexdump: %v", err)
+				}
+				r := f.ScanCode()
+				diff := func(what string, n int, got func(int) bool, want map[int]bool) {
+					missing, extra := 0, 0
+					for i := range n {
+						switch {
+						case got(i) && !want[i]:
+							extra++
+						case !got(i) && want[i]:
+							missing++
+						}
+					}
+					if missing+extra > 0 || len(want) == 0 {
+						t.Errorf("%s: %d found by dexdump only, %d by ScanCode only (dexdump found %d)", what, missing, extra, len(want))
+					}
+				}
+				diff("const-string", f.NumStrings(), r.StringInCode, wantStr)
+				diff("invoke", f.NumMethods(), r.MethodInvoked, wantInv)
+			})
+		}
+	}
 }

@@ -142,7 +142,6 @@ type File struct {
 
 	codeOnce sync.Once
 	code     *CodeRefs
-	codeErr  error
 }
 
 func u16(b []byte, off int) uint16 { return binary.LittleEndian.Uint16(b[off:]) }
