@@ -1,0 +1,141 @@
+package resolvecmd
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/outflow-dev/outflow/internal/cli"
+	"github.com/outflow-dev/outflow/internal/resolver/querylog"
+	"github.com/outflow-dev/outflow/internal/resolver/resolvertest"
+)
+
+// syncBuffer is a bytes.Buffer safe for the command's goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func env(out, errw io.Writer) *cli.Env {
+	return &cli.Env{Stdin: strings.NewReader(""), Stdout: out, Stderr: errw, Log: slog.New(slog.DiscardHandler), Now: time.Now}
+}
+
+func TestQuickStart(t *testing.T) {
+	auth := resolvertest.NewAuth(t, "ok.example. 60 IN A 192.0.2.1", "www.evil.example. 60 IN A 192.0.2.2")
+	var stdout, stderr syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, env(&stdout, &stderr), []string{"--listen", "127.0.0.1:0", "--upstream", auth.Addr, "--block", "evil.example"})
+	}()
+	var addr string
+	deadline := time.Now().Add(20 * time.Second)
+	for addr == "" {
+		for _, l := range strings.Split(stderr.String(), "\n") {
+			if a, ok := strings.CutPrefix(l, "outflow resolve: udp on "); ok {
+				addr = a
+			}
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("resolver did not start: %s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for name, want := range map[string]int{"ok.example.": dns.RcodeSuccess, "www.evil.example.": dns.RcodeNameError} {
+		m := new(dns.Msg)
+		m.SetQuestion(name, dns.TypeA)
+		r, err := dns.Exchange(m, addr)
+		if err != nil || r.Rcode != want {
+			t.Errorf("%s: %v %v", name, r, err)
+		}
+	}
+	cancel()
+	if code := <-done; code != cli.ExitOK {
+		t.Errorf("exit %d: %s", code, stderr.String())
+	}
+}
+
+func TestCheck(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("rules:\n  - action: block\n    names: [evil.example]\n    jurisdictions: [KP]\n"), 0o644)
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("rules:\n  - action: block\n    nmes: [evil.example]\n"), 0o644)
+	tests := []struct {
+		name string
+		args []string
+		code int
+		out  string
+	}{
+		{"good policy", []string{"check", "--policy", good}, cli.ExitOK, "policy ok: 0 groups, 1 rules, 1 names"},
+		{"broken policy names the line", []string{"check", "--policy", bad}, cli.ExitFailure, `bad.yaml:3: unknown key "nmes"`},
+		{"nothing to check", []string{"check"}, cli.ExitFailure, "nothing to enforce"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errw bytes.Buffer
+			code := run(context.Background(), env(&out, &errw), tc.args)
+			if code != tc.code || !strings.Contains(out.String()+errw.String(), tc.out) {
+				t.Errorf("exit %d, output %q %q; want %d and %q", code, out.String(), errw.String(), tc.code, tc.out)
+			}
+		})
+	}
+}
+
+func TestStats(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "q.jsonl")
+	var b []byte
+	t0 := time.Date(2026, 1, 10, 9, 0, 0, 0, time.UTC)
+	add := func(client string, at time.Time, name, verdict string) {
+		e := &querylog.Entry{Time: at, Client: netip.MustParseAddr(client), Proto: "udp", Type: 1, Verdict: verdict,
+			Rule: "tiktok-ban", Entity: "tiktok-pte", Deadline: time.Date(2026, 1, 19, 0, 0, 0, 0, time.UTC)}
+		e.SetName([]byte(name))
+		b = append(querylog.AppendJSON(b, e), '\n')
+	}
+	add("10.0.0.1", t0, "www.tiktok.com", "due")
+	add("10.0.0.1", t0.AddDate(0, 0, 12), "www.tiktok.com", "block")
+	add("10.0.0.2", t0.AddDate(0, 0, 1), "v16.tiktokcdn.com", "due")
+	os.WriteFile(path, b, 0o644)
+
+	var out, errw bytes.Buffer
+	code := run(context.Background(), env(&out, &errw), []string{"stats", "--log", path})
+	if code != cli.ExitConcern {
+		t.Errorf("exit %d, want %d (clients still asking after the deadline)", code, cli.ExitConcern)
+	}
+	s := out.String()
+	after, before, _ := strings.Cut(s, "Asked before the deadline")
+	if !strings.Contains(after, "Still asking after the deadline: 1") || !strings.Contains(after, "10.0.0.1") || strings.Contains(after, "10.0.0.2") {
+		t.Errorf("after-deadline section wrong:\n%s", s)
+	}
+	if !strings.Contains(before, "10.0.0.2") || !strings.Contains(before, "2026-01-11 09:00:00") {
+		t.Errorf("before-deadline section wrong:\n%s", s)
+	}
+	out.Reset()
+	code = run(context.Background(), env(&out, &errw), []string{"stats", "--log", path, "--until", "2026-01-15", "--json"})
+	if code != cli.ExitOK || !strings.Contains(out.String(), `"queries": 2`) {
+		t.Errorf("--until: exit %d\n%s", code, out.String())
+	}
+}
