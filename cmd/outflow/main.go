@@ -13,6 +13,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/cli"
 	"github.com/outflow-dev/outflow/internal/cli/catalogcmd"
 	"github.com/outflow-dev/outflow/internal/cli/democmd"
+	"github.com/outflow-dev/outflow/internal/cli/resolvecmd"
 	"github.com/outflow-dev/outflow/internal/cli/scancmd"
 )
 
@@ -21,6 +22,7 @@ func commands() []cli.Command {
 		catalogcmd.Command(),
 		scancmd.Command(),
 		democmd.Command(),
+		resolvecmd.Command(),
 	}
 }
 
