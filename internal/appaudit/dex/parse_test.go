@@ -181,7 +181,7 @@ func TestAccessorRanges(t *testing.T) {
 		err  error
 	}{
 		{"string", func() error { _, err := f.StringData(-1); return err }()},
-		{"string high", func() error { _, err := f.String(f.NumStrings()); return err }()},
+		{"string high", func() error { _, err := f.StringAt(f.NumStrings()); return err }()},
 		{"type", func() error { _, err := f.TypeDescriptor(f.NumTypes()); return err }()},
 		{"class", func() error { _, err := f.ClassDescriptor(f.NumClasses()); return err }()},
 		{"classdef", func() error { _, err := f.Class(-1); return err }()},
@@ -198,7 +198,7 @@ func TestAccessorRanges(t *testing.T) {
 	if err != nil || len(m.Class) == 0 || len(m.Name) == 0 {
 		t.Errorf("Method(0) = %+v, %v", m, err)
 	}
-	s, err := f.String(0)
+	s, err := f.StringAt(0)
 	if err != nil || s != "" {
 		t.Errorf("String(0) = %q, %v; the empty string sorts first", s, err)
 	}

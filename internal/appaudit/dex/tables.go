@@ -156,8 +156,8 @@ func (f *File) StringData(i int) ([]byte, error) {
 	return nil, &StringError{Index: i, Offset: off, Reason: reason}
 }
 
-// String returns string i decoded to a Go string (see DecodeMUTF8).
-func (f *File) String(i int) (string, error) {
+// StringAt returns string i decoded to a Go string (see DecodeMUTF8).
+func (f *File) StringAt(i int) (string, error) {
 	b, err := f.StringData(i)
 	if err != nil {
 		return "", err
