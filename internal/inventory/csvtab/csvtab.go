@@ -40,6 +40,9 @@ type Reader struct {
 
 	br      *bufio.Reader
 	line    int
+	starts  []int  // where each physical line of rec starts
+	replay  []byte // lines to read again, each ending in '\n'
+	replayI int
 	started bool
 	tooLong bool   // the last physical line was cut at MaxRecord
 	long    []byte // physical line longer than the bufio buffer
@@ -78,6 +81,7 @@ func (r *Reader) Read() ([][]byte, int, error) {
 			continue
 		}
 		r.rec = append(r.rec[:0], phys...)
+		r.starts = append(r.starts[:0], 0)
 		if !r.started {
 			r.started = true
 			if r.Comma == 0 {
@@ -87,6 +91,7 @@ func (r *Reader) Read() ([][]byte, int, error) {
 		for {
 			more, serr := r.split()
 			if serr != nil {
+				r.RetryLast()
 				return nil, start, &SyntaxError{Line: start, Msg: serr.Error()}
 			}
 			if !more {
@@ -94,24 +99,55 @@ func (r *Reader) Read() ([][]byte, int, error) {
 			}
 			phys, err = r.readLine()
 			if err == io.EOF {
+				r.RetryLast()
 				return nil, start, &SyntaxError{Line: start, Msg: "quoted field not closed before end of input"}
 			}
 			if err != nil {
 				return nil, 0, err
 			}
 			if r.tooLong || len(r.rec)+1+len(phys) > MaxRecord {
-				// Resynchronise on the next line: better a few spurious
-				// errors than one record swallowing the rest of the file.
+				r.RetryLast()
 				return nil, start, &SyntaxError{Line: start, Msg: fmt.Sprintf("record longer than %d bytes (unclosed quote?)", MaxRecord)}
 			}
 			r.rec = append(r.rec, '\n')
+			r.starts = append(r.starts, len(r.rec))
 			r.rec = append(r.rec, phys...)
 		}
 	}
 }
 
+// RetryLast makes the lines after the first of the last record, if it
+// spanned several, be read again as records of their own; it reports whether
+// there were such lines. A stray quote opens a field that swallows the
+// following lines until the next quote; when that record then turns out
+// malformed, this resynchronises on the line after the bad one instead of
+// losing the lines in between. Read calls it on its own syntax errors;
+// callers call it when a record proves wrong for other reasons (its number
+// of fields).
+func (r *Reader) RetryLast() bool {
+	if len(r.starts) <= 1 {
+		return false
+	}
+	cont := r.rec[r.starts[1]:]
+	replay := make([]byte, 0, len(cont)+1+len(r.replay)-r.replayI)
+	replay = append(append(replay, cont...), '\n')
+	replay = append(replay, r.replay[r.replayI:]...)
+	r.replay, r.replayI = replay, 0
+	r.line -= len(r.starts) - 1
+	r.starts = r.starts[:1]
+	return true
+}
+
 // readLine returns the next physical line without its line ending.
 func (r *Reader) readLine() ([]byte, error) {
+	if r.replayI < len(r.replay) {
+		rest := r.replay[r.replayI:]
+		i := bytes.IndexByte(rest, '\n') // every replayed line ends in '\n'
+		r.replayI += i + 1
+		r.line++
+		r.tooLong = false
+		return rest[:i], nil
+	}
 	b, err := r.br.ReadSlice('\n')
 	r.tooLong = false
 	if err == bufio.ErrBufferFull {
@@ -335,6 +371,7 @@ func Scan(ctx context.Context, rd io.Reader, name string, format inventory.Forma
 		)
 		if len(fields) != width {
 			err = fmt.Errorf("record has %d fields, header has %d", len(fields), width)
+			r.RetryLast()
 		} else {
 			it, ok, err = row(fields, line)
 		}

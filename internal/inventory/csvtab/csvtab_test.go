@@ -64,8 +64,12 @@ func TestRead(t *testing.T) {
 		{"excel sep line", "sep=;\na;b\n1;2\n", []rec{{2, []string{"a", "b"}, ""}, {3, []string{"1", "2"}, ""}}},
 		{"junk after quote, reading goes on", "a,b\n\"x\"y,2\n3,4\n", []rec{
 			{1, []string{"a", "b"}, ""}, {2, nil, "field 1: unexpected character after closing quote"}, {3, []string{"3", "4"}, ""}}},
-		{"unclosed quote at EOF", "a,b\n1,\"open\n2,3\n", []rec{
-			{1, []string{"a", "b"}, ""}, {2, nil, "quoted field not closed before end of input"}}},
+		{"unclosed quote at EOF, next lines read again", "a,b\n1,\"open\n2,3\n", []rec{
+			{1, []string{"a", "b"}, ""}, {2, nil, "quoted field not closed before end of input"}, {3, []string{"2", "3"}, ""}}},
+		{"stray quote resynchronised at the next line", "a,b\nx,\"stray\n3,4\n5,6\n\"q\"z,8\n9,10\n", []rec{
+			{1, []string{"a", "b"}, ""}, {2, nil, "field 2: unexpected character after closing quote"},
+			{3, []string{"3", "4"}, ""}, {4, []string{"5", "6"}, ""}, {5, nil, "field 1: unexpected character after closing quote"},
+			{6, []string{"9", "10"}, ""}}},
 		{"bare quote inside field kept", "a,b\n5\"5,x\n", []rec{{1, []string{"a", "b"}, ""}, {2, []string{`5"5`, "x"}, ""}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -98,7 +102,7 @@ func TestNormAndHeader(t *testing.T) {
 }
 
 func TestScan(t *testing.T) {
-	in := "app,dev\ncom.a,d1\nbad\ncom.b,d2\nskip,me\n"
+	in := "app,dev\ncom.a,d1\nbad\ncom.b,d2\nskip,me\n\"open,d3\ncom.c,d4\n\"x\",d5,extra\n"
 	var got []string
 	ic := inventory.NewInterner(0)
 	err := Scan(context.Background(), strings.NewReader(in), "t.csv", inventory.FormatPlainCSV, ic,
@@ -122,7 +126,37 @@ func TestScan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"d1 com.a t.csv:2", "ERR inventory: csv: t.csv:3: record has 1 fields, header has 2", "d2 com.b t.csv:4"}
+	// Line 6 opens a quote that the first quote of line 8 closes, followed
+	// by junk: reported at line 6, and lines 7 and 8 read again on their own.
+	want := []string{"d1 com.a t.csv:2", "ERR inventory: csv: t.csv:3: record has 1 fields, header has 2", "d2 com.b t.csv:4",
+		"ERR inventory: csv: t.csv:6: field 1: unexpected character after closing quote", "d4 com.c t.csv:7",
+		"ERR inventory: csv: t.csv:8: record has 3 fields, header has 2"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+
+	// A quoted newline that makes a well-formed record of the wrong width:
+	// the continuation line is read again as its own record.
+	got = nil
+	err = Scan(context.Background(), strings.NewReader("app,dev\n\"a\nb\",c,d\ncom.e,d5\n"), "w.csv", inventory.FormatPlainCSV, ic,
+		func(it inventory.Item, err error) error {
+			if err != nil {
+				got = append(got, "ERR "+err.Error())
+				return nil
+			}
+			got = append(got, it.Device+" "+it.AppID+" "+it.Source)
+			return nil
+		},
+		func(h Header) (RowFunc, error) {
+			return func(f [][]byte, line int) (inventory.Item, bool, error) {
+				return inventory.Item{AppID: string(f[0]), Device: string(f[1])}, true, nil
+			}, nil
+		})
+	want = []string{"ERR inventory: csv: w.csv:2: record has 3 fields, header has 2",
+		"ERR inventory: csv: w.csv:3: record has 3 fields, header has 2", "d5 com.e w.csv:4"}
+	if err != nil {
+		t.Fatal(err)
+	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}

@@ -49,11 +49,12 @@ var (
 
 // Sniff implements inventory.Parser.
 func (Parser) Sniff(head []byte) int {
+	// Intune says "application"; other exports' "App name" is left to them.
 	h, ok := csvtab.HeadHeader(head)
-	if !ok || !h.Has(colAppName...) || !(h.Has(colDeviceID...) || h.Has(colDeviceName...)) {
+	if !ok || !h.Has("applicationname") || !(h.Has(colDeviceID...) || h.Has(colDeviceName...)) {
 		return 0
 	}
-	if h.Has("applicationkey", "applicationname") {
+	if h.Has("applicationkey") {
 		return 95
 	}
 	return 80

@@ -35,7 +35,7 @@ const MaxLine = 64 << 20
 
 // Sniff implements inventory.Parser.
 func (Parser) Sniff(head []byte) int {
-	body := skipHeaders(head)
+	body, query := skipHeaders(head)
 	switch {
 	case len(body) == 0:
 		return 0
@@ -63,23 +63,27 @@ func (Parser) Sniff(head []byte) int {
 			return 0
 		}
 		row, _ := s.flat(1, nil) // a row cut by the end of head still has its first columns
-		if detect(row, nil) != tableUnknown {
+		if detect(row, query) != tableUnknown {
 			return 90
 		}
 	}
 	return 0
 }
 
-// skipHeaders drops leading blank and "#" lines.
-func skipHeaders(b []byte) []byte {
+// skipHeaders drops leading blank and "#" lines, returning the rest and the
+// value of a "# table:" header.
+func skipHeaders(b []byte) (rest, query []byte) {
 	for {
 		b = bytes.TrimLeft(b, " \t\r\n\xef\xbb\xbf")
 		if len(b) == 0 || b[0] != '#' {
-			return b
+			return b, query
 		}
 		i := bytes.IndexByte(b, '\n')
 		if i < 0 {
-			return nil
+			return nil, query
+		}
+		if k, v, ok := inventory.HeaderLine(b[:i]); ok && (k == "table" || k == "query") {
+			query = []byte(v)
 		}
 		b = b[i+1:]
 	}
