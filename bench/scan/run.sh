@@ -32,9 +32,8 @@ if [ ! -s "$big" ] || [ "$(stat -c %s "$big")" -lt $((target_mb << 20)) ]; then
   for _ in $(seq "$copies"); do list+=("${eth[@]}"); done
   mergecap -a -F pcap -w "$big" "${list[@]}"
 fi
-packets=$(capinfos -c -M -T -r "$big" | cut -f2)
-bytes=$(stat -c %s "$big")
-echo "capture: $big, $bytes bytes, $packets packets"
+demo="$work/demo250.pcap"
+[ -s "$demo" ] || "$work/outflow" demo --scale 250 --write-only --capture "$demo"
 
 measure() { # name, command...
   local name=$1; shift
@@ -47,6 +46,11 @@ measure() { # name, command...
 }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-measure outflow "$work/outflow" scan --no-progress --json "$big"
-measure ndpiReader ndpiReader -q -i "$big"
-measure tshark tshark -r "$big" -q -z conv,ip
+for cap in "$big" "$demo"; do
+  packets=$(capinfos -c -M -T -r "$cap" | cut -f2)
+  echo
+  echo "capture: $cap, $(stat -c %s "$cap") bytes, $packets packets"
+  measure outflow "$work/outflow" scan --no-progress --json "$cap"
+  measure ndpiReader ndpiReader -q -i "$cap"
+  measure tshark tshark -r "$cap" -q -z conv,ip
+done

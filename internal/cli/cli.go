@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -131,5 +132,10 @@ func (c *CatalogFlags) Open(env *Env) (*catalog.Index, error) {
 		}
 		at = d.T
 	}
-	return catalog.Open(at, c.Dirs...)
+	ix, err := catalog.Open(at, c.Dirs...)
+	// Loading parses a few megabytes of tables that are garbage once the
+	// index is built: give that memory back now, not at the next GC, so
+	// that long-running commands start small.
+	debug.FreeOSMemory()
+	return ix, err
 }

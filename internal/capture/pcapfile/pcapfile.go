@@ -7,6 +7,7 @@ package pcapfile
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,7 @@ type Reader struct {
 	count    *countingReader
 	f        *os.File
 	pcap     *pcapgo.Reader
+	cl       *classic
 	ng       *pcapgo.NgReader
 	link     layers.LinkType
 	packets  int
@@ -100,6 +102,19 @@ func NewReader(name string, r io.Reader, size int64) (*Reader, error) {
 		}
 		rd.ng, rd.IsPcapNG = ng, true
 		rd.link = layers.LinkType(255) // unknown until the first packet names its interface
+	case len(magic) == 4:
+		hdr, err := br.Peek(24)
+		if err != nil {
+			return nil, fmt.Errorf("%s: not a pcap or pcapng file: %w", name, shortRead(err))
+		}
+		if c, link, snap, ok := newClassic(r, hdr); ok {
+			// The classic reader takes the stream from here; hand it what
+			// bufio already read ahead.
+			c.r = io.MultiReader(bytes.NewReader(bufferedAfter(br, 24)), r)
+			rd.cl, rd.link, rd.Snaplen = c, link, snap
+			return rd, nil
+		}
+		fallthrough
 	default:
 		p, err := pcapgo.NewReader(cr)
 		if err != nil {
@@ -141,8 +156,23 @@ func (r *Reader) PacketLinkType(ci gopacket.CaptureInfo) layers.LinkType {
 	return r.links[i]
 }
 
-// BytesRead is how far the underlying input has been read (for progress).
-func (r *Reader) BytesRead() int64 { return r.count.n }
+// BytesRead is how far the capture has been consumed (for progress and
+// error offsets).
+func (r *Reader) BytesRead() int64 {
+	if r.cl != nil {
+		return r.cl.off
+	}
+	return r.count.n
+}
+
+// bufferedAfter returns what br holds past the first skip bytes.
+func bufferedAfter(br *bufio.Reader, skip int) []byte {
+	b, _ := br.Peek(br.Buffered())
+	if len(b) < skip {
+		return nil
+	}
+	return append([]byte(nil), b[skip:]...)
+}
 
 // Packets is the number of packets read so far.
 func (r *Reader) Packets() int { return r.packets }
@@ -156,16 +186,19 @@ func (r *Reader) Next() ([]byte, gopacket.CaptureInfo, error) {
 		ci   gopacket.CaptureInfo
 		err  error
 	)
-	if r.ng != nil {
+	switch {
+	case r.cl != nil:
+		data, ci, err = r.cl.next()
+	case r.ng != nil:
 		data, ci, err = r.ng.ZeroCopyReadPacketData()
-	} else {
+	default:
 		data, ci, err = r.pcap.ZeroCopyReadPacketData()
 	}
 	if err != nil {
 		if err == io.EOF {
 			return nil, ci, io.EOF
 		}
-		return nil, ci, &Error{Name: r.Name, Packet: r.packets + 1, Offset: r.count.n, Err: shortRead(err)}
+		return nil, ci, &Error{Name: r.Name, Packet: r.packets + 1, Offset: r.BytesRead(), Err: shortRead(err)}
 	}
 	r.packets++
 	if r.ng != nil && r.packets == 1 {

@@ -126,3 +126,49 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// TestClassicMatchesPcapgo: the classic fast path and pcapgo read the same
+// packets, and a truncated file names the packet and exact offset.
+func TestClassicMatchesPcapgo(t *testing.T) {
+	b := capture(t, 50)
+	path := filepath.Join(t.TempDir(), "x.pcap")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if m.cl == nil {
+		t.Fatal("classic pcap not read by the fast path")
+	}
+	s, err := pcapgo.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		d1, c1, e1 := m.Next()
+		d2, c2, e2 := s.ReadPacketData()
+		if (e1 == nil) != (e2 == nil) || !bytes.Equal(d1, d2) || !c1.Timestamp.Equal(c2.Timestamp) || c1.Length != c2.Length {
+			t.Fatalf("packet %d differs: %v %v / %v %v", i, c1, e1, c2, e2)
+		}
+		if e1 != nil {
+			break
+		}
+	}
+	cut := filepath.Join(t.TempDir(), "cut.pcap")
+	if err := os.WriteFile(cut, b[:len(b)-10], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := Open(cut)
+	defer r.Close()
+	var last error
+	for last == nil {
+		_, _, last = r.Next()
+	}
+	var pe *Error
+	if !errors.As(last, &pe) || pe.Packet != 50 || pe.Offset != int64(24+49*76) {
+		t.Fatalf("truncated: %v", last)
+	}
+}
