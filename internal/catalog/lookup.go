@@ -166,5 +166,6 @@ func (ix *Index) AddDomains(a *Asset, names func(yield func(string) bool)) (adde
 			added++
 		}
 	}
+	ix.domains.Trim()
 	return added, nil
 }

@@ -75,6 +75,14 @@ func (s *Set) place(i uint32) {
 	}
 }
 
+// Trim releases the spare capacity that growing left behind; call it after
+// adding a large list.
+func (s *Set) Trim() {
+	s.data = append([]byte(nil), s.data...)
+	s.offs = append([]uint32(nil), s.offs...)
+	s.vals = append([]uint32(nil), s.vals...)
+}
+
 // Add puts name with value v into the set. The name is lowercased and a
 // trailing dot removed. Adding a name twice keeps the first value and
 // reports added=false, so callers can detect double claims.
