@@ -280,4 +280,3 @@ func dexIsPrimary(it apk.Item, primary map[string]bool) bool {
 	parent := strings.TrimSuffix(it.Path, "!"+it.Entry)
 	return primary[parent] && primaryDex.MatchString(it.Entry)
 }
-

@@ -138,3 +138,13 @@ func Trim(ev []Evidence) []Evidence {
 	out := append(ev[:MaxEvidence-1:MaxEvidence-1], Evidence{Kind: "more", Value: fmt.Sprintf("%d more", n)})
 	return out
 }
+
+// Rule describes one kind of finding, for reports and for the rule table of
+// SARIF.
+type Rule struct {
+	ID       string
+	Category Category
+	Severity Severity // the usual severity; a finding may differ
+	Title    string   // one line
+	Help     string   // what it means and what to do
+}
