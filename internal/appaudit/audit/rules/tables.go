@@ -75,12 +75,16 @@ type probe struct {
 	label string
 }
 
-func m(class, name, effect string) probe { return probe{kind: pMethod, class: class, name: name, effect: effect} }
-func f(class, name, effect string) probe { return probe{kind: pField, class: class, name: name, effect: effect} }
-func t(class, effect string) probe       { return probe{kind: pType, class: class, effect: effect} }
-func s(str, effect string) probe         { return probe{kind: pString, name: str, effect: effect} }
-func sub(str, effect string) probe       { return probe{kind: pSubstring, name: str, effect: effect} }
-func weak(p probe) probe                 { p.weak = true; return p }
+func m(class, name, effect string) probe {
+	return probe{kind: pMethod, class: class, name: name, effect: effect}
+}
+func f(class, name, effect string) probe {
+	return probe{kind: pField, class: class, name: name, effect: effect}
+}
+func t(class, effect string) probe { return probe{kind: pType, class: class, effect: effect} }
+func s(str, effect string) probe   { return probe{kind: pString, name: str, effect: effect} }
+func sub(str, effect string) probe { return probe{kind: pSubstring, name: str, effect: effect} }
+func weak(p probe) probe           { p.weak = true; return p }
 
 const (
 	tm      = "Landroid/telephony/TelephonyManager;"
