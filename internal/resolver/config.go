@@ -67,6 +67,7 @@ type HTTPSListener struct {
 // Metrics is the Prometheus listener.
 type Metrics struct {
 	Listen string `yaml:"listen"` // e.g. 127.0.0.1:9153; "" for none
+	Pprof  bool   `yaml:"pprof"`  // also serve /debug/pprof/ there (profiling; keep the listener private)
 }
 
 // Catalog says which catalog to load on top of the built-in one.

@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -110,6 +112,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s.state.Store(st)
 	s.met.generation.Set(1)
+	// Loading a million names leaves their parsing garbage behind: return
+	// it to the system now rather than when the scavenger gets to it.
+	debug.FreeOSMemory()
 	return s, nil
 }
 
@@ -171,6 +176,10 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		s.addAddr("metrics", l.Addr())
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(s.met.reg, promhttp.HandlerOpts{}))
+		if s.cfg.Metrics.Pprof {
+			mux.HandleFunc("/debug/pprof/", pprof.Index)
+			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		}
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		s.goServe(func() { srv.Serve(l) }, srv.Close)
 	}

@@ -35,10 +35,11 @@ type Config struct {
 	Overflow string        `yaml:"overflow"`  // shed or block
 }
 
-// DefaultConfig keeps about 1 GB of rotated JSON lines for 90 days.
+// DefaultConfig keeps about 1 GB of rotated JSON lines for 90 days, and
+// buffers 8192 entries (about 4 MB; 80 ms at 100,000 q/s).
 func DefaultConfig() Config {
 	return Config{MaxSize: 100 << 20, MaxFiles: 10, MaxAge: 90 * 24 * time.Hour,
-		Buffer: 65536, Batch: 1024, Flush: time.Second, Overflow: Shed}
+		Buffer: 8192, Batch: 512, Flush: time.Second, Overflow: Shed}
 }
 
 // Validate checks the configuration.
