@@ -316,12 +316,12 @@ type Overview struct {
 	// ByHost: traffic by hosting network (Flow.Host) and its country.
 	ByHost []HostTotal `json:"by_host"`
 
-	Devices        int    `json:"devices"`         // devices with traffic to an entity in the period
-	DevicesSeen    int    `json:"devices_seen"`    // all devices with traffic in the period
-	Queries        uint64 `json:"queries"`         // queries in the period
-	QueriesBlocked uint64 `json:"queries_blocked"` // of which blocked
-	Concern        Traffic `json:"concern"`        // to entities of concern in the period
-	Other          Traffic `json:"other"`          // to no entity of concern
+	Devices        int     `json:"devices"`         // devices with traffic to an entity in the period
+	DevicesSeen    int     `json:"devices_seen"`    // all devices with traffic in the period
+	Queries        uint64  `json:"queries"`         // queries in the period
+	QueriesBlocked uint64  `json:"queries_blocked"` // of which blocked
+	Concern        Traffic `json:"concern"`         // to entities of concern in the period
+	Other          Traffic `json:"other"`           // to no entity of concern
 }
 
 // EntityTotal is one entity's traffic.
