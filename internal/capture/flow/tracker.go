@@ -162,7 +162,7 @@ func (t *Tracker) Packet(p *decode.Packet, wireLen int, ts time.Time) {
 	idx, ok := t.flows[k]
 	var f *Flow
 	if !ok {
-		f, idx = t.newFlow(k, p, src, dst, now)
+		f, _ = t.newFlow(k, p, src, dst, now)
 	} else {
 		f = &t.slab[idx]
 		t.lru.touch(t.slab, idx)
@@ -602,13 +602,6 @@ var dohAddrs = func() map[netip.Addr]bool {
 	}
 	return m
 }()
-
-func firstOf(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
 
 // isDoHName reports well-known DNS-over-HTTPS endpoints.
 func isDoHName(n string) bool { return dohNames[n] }
