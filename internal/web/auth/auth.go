@@ -1,0 +1,225 @@
+package auth
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// User is a dashboard user of the configuration file.
+type User struct {
+	Name string `yaml:"name"`
+	// PasswordHash is an argon2id (PHC string) or bcrypt hash, as
+	// `outflow serve hash-password` prints it.
+	PasswordHash string `yaml:"password_hash"`
+}
+
+// Token is a read-only API token: the configuration holds the SHA-256 of
+// the token, never the token (`outflow serve new-token` prints both).
+type Token struct {
+	Name   string `yaml:"name"`
+	SHA256 string `yaml:"sha256"`
+}
+
+// Config is the access section of the dashboard's configuration.
+type Config struct {
+	Users  []User  `yaml:"users"`
+	Tokens []Token `yaml:"tokens"`
+	// SessionTTL is how long a login lasts at most; SessionIdle logs out a
+	// session unused for that long.
+	SessionTTL  time.Duration `yaml:"session_ttl"`
+	SessionIdle time.Duration `yaml:"session_idle"`
+	// FailBurst wrong passwords are allowed per client and per user, then
+	// one every FailRefill.
+	FailBurst  int           `yaml:"fail_burst"`
+	FailRefill time.Duration `yaml:"fail_refill"`
+}
+
+// DefaultConfig: 12-hour sessions, logged out after an idle hour; five
+// wrong passwords, then one a minute.
+func DefaultConfig() Config {
+	return Config{SessionTTL: 12 * time.Hour, SessionIdle: time.Hour, FailBurst: 5, FailRefill: time.Minute}
+}
+
+// Validate checks names, hashes and durations.
+func (c *Config) Validate() error {
+	var errs []error
+	seen := map[string]bool{}
+	for i, u := range c.Users {
+		switch {
+		case u.Name == "" || len(u.Name) > 64 || strings.ContainsAny(u.Name, " \t\r\n:"):
+			errs = append(errs, fmt.Errorf("users[%d]: name must be 1 to 64 characters without spaces or colons", i))
+		case seen[u.Name]:
+			errs = append(errs, fmt.Errorf("users[%d]: %q listed twice", i, u.Name))
+		}
+		seen[u.Name] = true
+		if err := CheckHash(u.PasswordHash); err != nil {
+			errs = append(errs, fmt.Errorf("users[%d] (%s): %w", i, u.Name, err))
+		}
+	}
+	for i, t := range c.Tokens {
+		if t.Name == "" {
+			errs = append(errs, fmt.Errorf("tokens[%d]: name is required", i))
+		}
+		if b, err := hex.DecodeString(t.SHA256); err != nil || len(b) != sha256.Size {
+			errs = append(errs, fmt.Errorf("tokens[%d] (%s): sha256 must be 64 hex digits", i, t.Name))
+		}
+	}
+	if c.SessionTTL <= 0 || c.SessionIdle <= 0 {
+		errs = append(errs, errors.New("session_ttl and session_idle must be positive"))
+	}
+	if c.FailBurst < 1 || c.FailRefill <= 0 {
+		errs = append(errs, errors.New("fail_burst must be at least 1 and fail_refill positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// Errors of Login.
+var (
+	ErrBadLogin = errors.New("wrong user name or password")
+	ErrBusy     = errors.New("too many logins at once")
+)
+
+// LimitedError is a login refused before checking the password.
+type LimitedError struct{ RetryAfter time.Duration }
+
+func (e *LimitedError) Error() string {
+	return fmt.Sprintf("too many wrong passwords; retry in %s", e.RetryAfter.Round(time.Second))
+}
+
+// Authenticator checks passwords, tokens, sessions and CSRF tokens.
+type Authenticator struct {
+	users  map[string]string // name -> hash
+	tokens map[[32]byte]string
+	sess   *sessions
+	lim    *Limiter
+	key    []byte // HMAC key of CSRF tokens, new each start
+	slots  chan struct{}
+	dummy  string // hash checked for unknown users, so that they cost the same
+	now    func() time.Time
+}
+
+// New builds an Authenticator from a validated Config; now is the clock.
+func New(c Config, now func() time.Time) (*Authenticator, error) {
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	a := &Authenticator{
+		users:  map[string]string{},
+		tokens: map[[32]byte]string{},
+		sess:   newSessions(c.SessionTTL, c.SessionIdle, 10000),
+		lim:    NewLimiter(c.FailBurst, c.FailRefill, 65536),
+		key:    make([]byte, 32),
+		slots:  make(chan struct{}, 2),
+		now:    now,
+	}
+	_, _ = rand.Read(a.key)
+	for _, u := range c.Users {
+		a.users[u.Name] = u.PasswordHash
+		if a.dummy == "" {
+			a.dummy = u.PasswordHash
+		}
+	}
+	for _, t := range c.Tokens {
+		var k [32]byte
+		b, _ := hex.DecodeString(t.SHA256)
+		copy(k[:], b)
+		a.tokens[k] = t.Name
+	}
+	return a, nil
+}
+
+// Enabled says whether any user is configured, that is whether pages need
+// a login.
+func (a *Authenticator) Enabled() bool { return len(a.users) > 0 }
+
+// Login checks a password from client. It returns the new session's id,
+// a *LimitedError when the client or the user has failed too often (the
+// password is then not checked), ErrBadLogin, or ErrBusy when ctx ends
+// while other logins hold every hashing slot.
+func (a *Authenticator) Login(ctx context.Context, client netip.Addr, user, password string) (string, error) {
+	now := a.now()
+	ck, uk := ClientKey(client), UserKey(user)
+	for _, k := range []string{ck, uk} {
+		if ok, wait := a.lim.Allow(k, now); !ok {
+			return "", &LimitedError{RetryAfter: wait}
+		}
+	}
+	select {
+	case a.slots <- struct{}{}:
+	case <-ctx.Done():
+		return "", ErrBusy
+	}
+	hash, known := a.users[user]
+	if !known {
+		hash = a.dummy
+	}
+	err := ErrBadLogin
+	if hash != "" {
+		err = VerifyPassword(hash, password)
+	}
+	<-a.slots
+	if err != nil || !known {
+		now = a.now()
+		a.lim.Fail(ck, now)
+		a.lim.Fail(uk, now)
+		return "", ErrBadLogin
+	}
+	a.lim.Reset(ck)
+	return a.sess.create(user, a.now()), nil
+}
+
+// Session returns the live session of id and marks it used.
+func (a *Authenticator) Session(id string) (Session, bool) { return a.sess.get(id, a.now()) }
+
+// Logout ends session id.
+func (a *Authenticator) Logout(id string) { a.sess.drop(id) }
+
+// Sessions is the number of sessions held (live or not yet pruned).
+func (a *Authenticator) Sessions() int { return a.sess.count() }
+
+// TokenName returns the name of a valid API token.
+func (a *Authenticator) TokenName(token string) (string, bool) {
+	if token == "" || len(token) > 256 {
+		return "", false
+	}
+	name, ok := a.tokens[sha256.Sum256([]byte(token))]
+	return name, ok
+}
+
+// CSRFToken is the token a form posted by the holder of binding (a
+// session id, or the pre-login cookie) must carry.
+func (a *Authenticator) CSRFToken(binding string) string {
+	m := hmac.New(sha256.New, a.key)
+	m.Write([]byte("csrf\x00"))
+	m.Write([]byte(binding))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// CheckCSRF says whether token is binding's CSRF token.
+func (a *Authenticator) CheckCSRF(binding, token string) bool {
+	if binding == "" || token == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(a.CSRFToken(binding)), []byte(token)) == 1
+}
+
+// NewToken returns a fresh API token and the SHA-256 (hex) that the
+// configuration file stores.
+func NewToken() (token, sum string) {
+	token = "oft_" + randomID()
+	s := sha256.Sum256([]byte(token))
+	return token, hex.EncodeToString(s[:])
+}
+
+// NewID returns a random identifier for cookies.
+func NewID() string { return randomID() }
