@@ -13,6 +13,7 @@
 package attribute
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 
@@ -60,6 +61,17 @@ func (k EvidenceKind) IsName() bool { return k >= TLSSNI && k <= Hostname }
 // MarshalText names the kind in JSON.
 func (k EvidenceKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
+// UnmarshalText reads a kind's name, for tools that read outflow's JSON.
+func (k *EvidenceKind) UnmarshalText(b []byte) error {
+	for i, n := range kindNames {
+		if n == string(b) {
+			*k = EvidenceKind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown evidence kind %q", b)
+}
+
 // Confidence grades an attribution.
 type Confidence uint8
 
@@ -84,6 +96,17 @@ func (c Confidence) String() string {
 
 // MarshalText names the confidence in JSON.
 func (c Confidence) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
+// UnmarshalText reads a confidence's name.
+func (c *Confidence) UnmarshalText(b []byte) error {
+	for _, v := range []Confidence{0, Low, Medium, High} {
+		if v.String() == string(b) {
+			*c = v
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown confidence %q", b)
+}
 
 // Attribution is the answer to "who is this?". The zero value means no
 // catalogued entity. Entity, Asset and their chains are shared, read-only.

@@ -10,12 +10,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/netip"
 	"sort"
 	"strings"
 
 	"github.com/outflow-dev/outflow/internal/attribute"
 	"github.com/outflow-dev/outflow/internal/catalog"
 	"github.com/outflow-dev/outflow/internal/cli"
+	"github.com/outflow-dev/outflow/internal/ipcontext"
 )
 
 // Command returns `outflow catalog`.
@@ -104,6 +106,7 @@ type lookupResult struct {
 	ReadAs    string `json:"read_as"`
 	Found     bool   `json:"found"`
 	attribute.Summary
+	Context *ipcontext.Context `json:"context,omitempty"` // from --ip-db: never the basis of the attribution
 }
 
 func lookup(env *cli.Env, args []string) int {
@@ -111,6 +114,8 @@ func lookup(env *cli.Env, args []string) int {
 	var cf cli.CatalogFlags
 	cf.Register(fs)
 	asJSON := fs.Bool("json", false, "one JSON object per indicator, one per line")
+	var ipdbs cli.Strings
+	fs.Var(&ipdbs, "ip-db", "an ASN or country database for context on addresses (MMDB, or @ip-location-db range CSV; repeatable)")
 	rest, code, ok := cli.Parse(fs, args)
 	if !ok {
 		return code
@@ -124,10 +129,22 @@ func lookup(env *cli.Env, args []string) int {
 		return env.Errorf(cli.ExitFailure, "catalog: %v", err)
 	}
 	at := attribute.New(ix)
+	var ctxDB *ipcontext.DB
+	if len(ipdbs) > 0 {
+		if ctxDB, err = ipcontext.Open(ipdbs...); err != nil {
+			return env.Errorf(cli.ExitInput, "catalog lookup: --ip-db: %v", err)
+		}
+		defer ctxDB.Close()
+	}
 	for _, ind := range rest {
 		a, kind := at.Lookup(ind)
+		var ctx *ipcontext.Context
+		if ip, err := netip.ParseAddr(strings.TrimPrefix(ind, "ip:")); err == nil && ctxDB != nil {
+			c := ctxDB.Lookup(ip)
+			ctx = &c
+		}
 		if *asJSON {
-			r := lookupResult{Indicator: ind, ReadAs: kind, Found: a.Found(), Summary: attribute.Summarize(a)}
+			r := lookupResult{Indicator: ind, ReadAs: kind, Found: a.Found(), Summary: attribute.Summarize(a), Context: ctx}
 			if !r.Found {
 				r.OwnerChain, r.Lists = []string{}, []attribute.ListRef{}
 			}
@@ -139,13 +156,17 @@ func lookup(env *cli.Env, args []string) int {
 			continue
 		}
 		printAttribution(env.Stdout, ind, kind, a)
+		if ctx != nil && *ctx != (ipcontext.Context{}) {
+			fmt.Fprintf(env.Stdout, "  context     %s (from --ip-db; context only, not an attribution)\n", ctx)
+		}
+		fmt.Fprintln(env.Stdout)
 	}
 	return cli.ExitOK
 }
 
 func printAttribution(w io.Writer, ind, kind string, a attribute.Attribution) {
 	if !a.Found() {
-		fmt.Fprintf(w, "%s (%s): no catalogued entity\n\n", ind, kind)
+		fmt.Fprintf(w, "%s (%s): no catalogued entity\n", ind, kind)
 		return
 	}
 	s := attribute.Summarize(a)
@@ -193,7 +214,7 @@ func printAttribution(w io.Writer, ind, kind string, a attribute.Attribution) {
 		fmt.Fprintf(w, " <%s>", s.Source.URL)
 	}
 	fmt.Fprintf(w, "; fact as of %s\n", s.Evidence.AsOf)
-	fmt.Fprintf(w, "  confidence  %s\n\n", a.Confidence)
+	fmt.Fprintf(w, "  confidence  %s\n", a.Confidence)
 }
 
 func roleText(r catalog.Role, e *catalog.Entity) string {
