@@ -79,11 +79,12 @@ type Exposure struct {
 
 // Hidden is traffic whose name could not be seen.
 type Hidden struct {
-	Reason string `json:"reason"`
-	Peer   string `json:"peer"`
-	Name   string `json:"visible_name,omitempty"`
-	Flows  int    `json:"flows"`
-	Entity string `json:"entity,omitempty"` // who the address or outer name points at, if anyone
+	Reason  string `json:"reason"`
+	Peer    string `json:"peer"`
+	Name    string `json:"visible_name,omitempty"`
+	Flows   int    `json:"flows"`
+	Entity  string `json:"entity,omitempty"` // who the address or outer name points at, if anyone
+	Context string `json:"context,omitempty"`
 }
 
 // FlowLine is one flow, for --all.
@@ -95,8 +96,9 @@ type FlowLine struct {
 	Entity string `json:"entity,omitempty"`
 	Role   string `json:"role,omitempty"`
 	Counts
-	First string `json:"first_seen"`
-	Last  string `json:"last_seen"`
+	First   string `json:"first_seen"`
+	Last    string `json:"last_seen"`
+	Context string `json:"context,omitempty"` // from --ip-db: the address's AS and country, context only
 }
 
 // Total is one entity over all devices.

@@ -26,6 +26,9 @@ type Config struct {
 	All bool
 	// MaxEvidence bounds the evidence kept per device and entity.
 	MaxEvidence int
+	// Context, if set, describes an address from a user's ASN or country
+	// database (--ip-db): shown beside flows, never used to attribute.
+	Context func(netip.Addr) string
 	// Progress, if set, is called now and then with bytes read so far.
 	Progress func(read int64, packets uint64)
 }
@@ -199,7 +202,7 @@ func (s *Scanner) sink(f *flow.Flow) {
 		key := f.Hidden.String() + "|" + f.Peer.String()
 		h := d.hidden[key]
 		if h == nil {
-			h = &Hidden{Reason: f.Hidden.String(), Peer: f.Peer.String(), Name: firstNonEmpty(f.SNI, f.QUICSNI)}
+			h = &Hidden{Reason: f.Hidden.String(), Peer: f.Peer.String(), Name: firstNonEmpty(f.SNI, f.QUICSNI), Context: s.context(f.Peer)}
 			if res.Owner.Found() {
 				h.Entity = res.Owner.Entity.ID
 			}
@@ -250,7 +253,14 @@ func (s *Scanner) line(d *devAgg, f *flow.Flow, entity, role string, c Counts) {
 	}
 	d.flows = append(d.flows, FlowLine{Proto: proto, Device: netip.AddrPortFrom(f.Device, f.DevicePort).String(), Peer: netip.AddrPortFrom(f.Peer, f.PeerPort).String(),
 		Name: firstNonEmpty(f.SNI, f.QUICSNI, f.HTTPHost, f.DNSName, f.PeerName), Entity: entity, Role: role, Counts: c,
-		First: ts(f.First), Last: ts(f.Last)})
+		First: ts(f.First), Last: ts(f.Last), Context: s.context(f.Peer)})
+}
+
+func (s *Scanner) context(a netip.Addr) string {
+	if s.cfg.Context == nil {
+		return ""
+	}
+	return s.cfg.Context(a)
 }
 
 func (s *Scanner) evidence(e *expAgg, o attribute.Attribution, res attribute.Result, f *flow.Flow) {

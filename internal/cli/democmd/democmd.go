@@ -33,6 +33,7 @@ func run(ctx context.Context, env *cli.Env, args []string) int {
 	fs.BoolVar(&o.JSON, "json", false, "report as JSON")
 	fs.BoolVar(&o.CSV, "csv", false, "report as CSV")
 	fs.BoolVar(&o.All, "all", false, "also list flows to no entity of concern")
+	fs.Var(&o.IPDB, "ip-db", "an ASN or country database for context on addresses (repeatable)")
 	if _, code, ok := cli.Parse(fs, args); !ok {
 		return code
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/outflow-dev/outflow/internal/attribute"
 	"github.com/outflow-dev/outflow/internal/cli"
+	"github.com/outflow-dev/outflow/internal/ipcontext"
 	"github.com/outflow-dev/outflow/internal/report/scanreport"
 	"github.com/outflow-dev/outflow/internal/scan"
 )
@@ -38,6 +39,7 @@ type Options struct {
 	BPF            string
 	Catalog        cli.CatalogFlags
 	NoProgress     bool
+	IPDB           cli.Strings
 }
 
 // Run is the command.
@@ -54,6 +56,7 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 	fs.StringVar(&o.Interface, "interface", "", "capture live on this interface (Linux AF_PACKET; needs CAP_NET_RAW)")
 	fs.StringVar(&o.BPF, "bpf", "", "with --interface: a BPF filter expression (compiled with tcpdump -ddd)")
 	fs.BoolVar(&o.NoProgress, "no-progress", false, "never draw a progress bar")
+	fs.Var(&o.IPDB, "ip-db", "an ASN or country database (MMDB or @ip-location-db range CSV) for context on addresses; repeatable")
 	files, code, ok := cli.Parse(fs, args)
 	if !ok {
 		return code
@@ -91,6 +94,14 @@ func Scan(ctx context.Context, env *cli.Env, o Options, files []string) int {
 	}
 	cfg.Flow.Interesting = func(n string) bool { return ix.LookupDomain(n) != nil }
 	at := attribute.New(ix)
+	if len(o.IPDB) > 0 {
+		db, err := ipcontext.Open(o.IPDB...)
+		if err != nil {
+			return env.Errorf(cli.ExitInput, "scan: --ip-db: %v", err)
+		}
+		defer db.Close()
+		cfg.Context = func(a netip.Addr) string { return db.Lookup(a).String() }
+	}
 	var total int64
 	for _, f := range files {
 		if st, err := os.Stat(f); err == nil && st.Mode().IsRegular() {

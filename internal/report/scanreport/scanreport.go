@@ -59,7 +59,11 @@ func u(v uint64) string { return strconv.FormatUint(v, 10) }
 func listIDs(ls []attribute.ListRef) string {
 	var ids []string
 	for _, l := range ls {
-		ids = append(ids, l.ID)
+		id := l.ID
+		if l.Status == "unverified" {
+			id += "(unverified)"
+		}
+		ids = append(ids, id)
 	}
 	return strings.Join(ids, ";")
 }
@@ -126,7 +130,11 @@ func Text(w io.Writer, r *scan.Report, all bool) error {
 			if h.Name != "" {
 				p(" (outer name %s)", h.Name)
 			}
-			p(", %d flow(s): not attributed by guesswork\n", h.Flows)
+			p(", %d flow(s): not attributed by guesswork", h.Flows)
+			if h.Context != "" {
+				p(" [%s]", h.Context)
+			}
+			p("\n")
 		}
 		if d.Other.Flows > 0 {
 			p("     other traffic: %d flow(s), sent %s, received %s\n", d.Other.Flows, Bytes(d.Other.BytesOut), Bytes(d.Other.BytesIn))
@@ -137,7 +145,11 @@ func Text(w io.Writer, r *scan.Report, all bool) error {
 				if ent == "" {
 					ent = "-"
 				}
-				p("     %s %-45s %-40s %-12s out %s in %s\n", f.Proto, f.Peer, f.Name, ent, Bytes(f.BytesOut), Bytes(f.BytesIn))
+				p("     %s %-45s %-40s %-12s out %s in %s", f.Proto, f.Peer, f.Name, ent, Bytes(f.BytesOut), Bytes(f.BytesIn))
+				if f.Context != "" {
+					p("  [%s]", f.Context)
+				}
+				p("\n")
 			}
 		}
 		p("\n")
