@@ -1,0 +1,35 @@
+package resolver
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestExampleConfig(t *testing.T) {
+	c, err := LoadConfig("testdata/resolver.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Upstream.Servers) != 3 || c.Upstream.Servers[0].ServerName != "dns.quad9.net" || c.Cache.Stale != 24*time.Hour ||
+		c.QueryLog.MaxAge != 90*24*time.Hour || c.RateLimit.Burst != 2000 || c.Listen.HTTPS[0].Paths[0] != "/dns-query" {
+		t.Errorf("config = %+v", c)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	tests := []struct{ yaml, want string }{
+		{"listen: {udp: [a]}\nupstream: {servers: [{address: 127.0.0.1}]}\nchache: {}\n", `line 3: unknown key "chache"`},
+		{"upstream: {servers: [{address: 127.0.0.1, sever_name: x}]}\n", `line 1: unknown key "sever_name"`},
+		{"cache: {size: lots}\n", "line 1"},
+		{"listen: {udp: []}\n", "no listener"},
+		{"query_log: {overflow: drop}\nupstream: {servers: [{address: 127.0.0.1}]}\n", "overflow must be shed or block"},
+		{"policy: p.yaml\nblock: [x]\nupstream: {servers: [{address: 127.0.0.1}]}\n", "not both"},
+	}
+	for _, tc := range tests {
+		_, err := ParseConfig("r.yaml", []byte(tc.yaml))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: err %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+}
