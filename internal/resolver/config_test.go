@@ -22,7 +22,7 @@ func TestConfigErrors(t *testing.T) {
 		{"listen: {udp: [a]}\nupstream: {servers: [{address: 127.0.0.1}]}\nchache: {}\n", `line 3: unknown key "chache"`},
 		{"upstream: {servers: [{address: 127.0.0.1, sever_name: x}]}\n", `line 1: unknown key "sever_name"`},
 		{"cache: {size: lots}\n", "line 1"},
-		{"listen: {udp: []}\n", "no listener"},
+		{"listen: {udp: [], tcp: []}\nupstream: {servers: [{address: 127.0.0.1}]}\n", "no listener"},
 		{"query_log: {overflow: drop}\nupstream: {servers: [{address: 127.0.0.1}]}\n", "overflow must be shed or block"},
 		{"policy: p.yaml\nblock: [x]\nupstream: {servers: [{address: 127.0.0.1}]}\n", "not both"},
 	}
