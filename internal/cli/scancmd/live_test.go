@@ -46,14 +46,15 @@ func TestLiveLoopback(t *testing.T) {
 	env := &cli.Env{Stdout: &out, Stderr: &errb, Log: slog.New(slog.NewTextHandler(&errb, nil)), Now: time.Now}
 	done := make(chan int)
 	go func() { done <- Run(ctx, env, []string{"--interface", "lo", "--no-progress"}) }()
-	time.Sleep(300 * time.Millisecond)
-	for i := 0; i < 3; i++ {
+	// The capture starts once the catalog is loaded (slow under -race):
+	// keep connecting for a bounded while so that some are seen.
+	for i := 0; i < 40; i++ {
 		c, err := net.Dial("tcp", ln.Addr().String())
 		if err != nil {
 			t.Fatal(err)
 		}
 		c.Write(tlshello.BuildClientHello("www.tiktok.com", []string{"h2"}))
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 		c.Close()
 	}
 	time.Sleep(300 * time.Millisecond)
