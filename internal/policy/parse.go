@@ -149,7 +149,7 @@ func newPolicy(file string) *Policy {
 		File:     file,
 		dohPaths: map[string]GroupSet{}, names: map[string]GroupSet{},
 		tags: map[string]GroupSet{}, owners: map[string]GroupSet{}, platforms: map[string]GroupSet{},
-		ruleNames: domainset.New(0), exceptNames: domainset.New(0),
+		ruleNames: newNameSet(0), exceptNames: newNameSet(0),
 	}
 }
 
@@ -177,14 +177,12 @@ func yamlProblems(file string, err error) catalog.Problems {
 }
 
 type compiler struct {
-	file  string
-	opt   Options
-	p     *Policy
-	probs catalog.Problems
-	// name sets: name -> rule set, merged before the domainsets are built
-	ruleNames   map[string]GroupSet
-	exceptNames map[string]GroupSet
-	fileNames   int
+	file      string
+	opt       Options
+	p         *Policy
+	probs     catalog.Problems
+	combos    map[GroupSet]uint16 // index of each distinct rule set in p.nameRules
+	fileNames int
 }
 
 func (c *compiler) add(line int, f string, a ...any) {
@@ -293,8 +291,9 @@ func (c *compiler) compile(raw *rawPolicy, doc *yaml.Node) {
 		defAnswer = c.answer(line, raw.Defaults.Answer, raw.Defaults.BlockPage)
 	}
 
-	c.ruleNames = map[string]GroupSet{}
-	c.exceptNames = map[string]GroupSet{}
+	if c.opt.SizeHint > 0 {
+		p.ruleNames = newNameSet(c.opt.SizeHint)
+	}
 	rnodes := items(doc, "rules")
 	if len(raw.Rules) > MaxRules {
 		c.add(lineOf(top(doc), "rules"), "%d rules; at most %d", len(raw.Rules), MaxRules)
@@ -352,7 +351,7 @@ func (c *compiler) compile(raw *rawPolicy, doc *yaml.Node) {
 	for _, f := range folded {
 		p.addrs.Insert(f.pfx, f.set)
 	}
-	c.buildNames()
+	p.ruleNames.shrink()
 }
 
 func (c *compiler) rule(i int, rr *rawRule, n *yaml.Node, groups map[string]int, def Answer, ids map[string]bool) {
@@ -403,7 +402,7 @@ func (c *compiler) rule(i int, rr *rawRule, n *yaml.Node, groups map[string]int,
 			continue
 		}
 		r.Names = append(r.Names, key)
-		c.addName(c.ruleNames, key, r.idx)
+		c.addName(p.ruleNames, []byte(key), r.idx)
 		r.NameCount++
 	}
 	if rr.NamesFile != "" {
@@ -434,7 +433,7 @@ func (c *compiler) rule(i int, rr *rawRule, n *yaml.Node, groups map[string]int,
 			c.add(lineOf(n, "except.names"), "%s: except %q is not a domain name", what, nm)
 			continue
 		}
-		c.addName(c.exceptNames, key, r.idx)
+		c.addName(p.exceptNames, []byte(key), r.idx)
 	}
 	if len(rr.Except.Clients) > 0 {
 		hg := &Group{Name: r.ID + "/except", Line: lineOf(n, "except.clients"), hidden: true}
@@ -530,10 +529,34 @@ func (c *compiler) answer(line int, mode string, page []string) Answer {
 	return a
 }
 
-func (c *compiler) addName(m map[string]GroupSet, key string, rule int) {
-	s := m[key]
-	s.add(rule)
-	m[key] = s
+// addName adds rule to the rules of name in set.
+func (c *compiler) addName(set *nameSet, name []byte, rule int) {
+	set.add(name, func(old uint16, had bool) uint16 {
+		var rs GroupSet
+		if had {
+			rs = c.p.nameRules[old]
+		}
+		rs.add(rule)
+		return c.combo(rs)
+	})
+}
+
+// combo is the index of a set of rules in p.nameRules.
+func (c *compiler) combo(rs GroupSet) uint16 {
+	if c.combos == nil {
+		c.combos = map[GroupSet]uint16{}
+	}
+	if id, ok := c.combos[rs]; ok {
+		return id
+	}
+	if len(c.p.nameRules) == 1<<16 {
+		c.add(0, "more than %d different combinations of rules over names", 1<<16)
+		return 0
+	}
+	id := uint16(len(c.p.nameRules))
+	c.p.nameRules = append(c.p.nameRules, rs)
+	c.combos[rs] = id
+	return id
 }
 
 // namesFile reads one name per line: a bare name, or a hosts-file line
@@ -556,20 +579,14 @@ func (c *compiler) namesFile(line int, what, path string, rule int) int {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 4096), 4096)
 	n, lineNo, bad := 0, 0, 0
+	var buf [domainset.MaxName + 1]byte
 	for sc.Scan() {
 		lineNo++
-		s := strings.TrimSpace(sc.Text())
-		if i := strings.IndexAny(s, "#!"); i >= 0 {
-			s = strings.TrimSpace(s[:i])
-		}
-		if s == "" {
+		s := namesLine(sc.Bytes())
+		if len(s) == 0 {
 			continue
 		}
-		if f := strings.Fields(s); len(f) >= 2 {
-			s = f[1] // hosts file: address name
-		}
-		s = strings.TrimSuffix(strings.TrimPrefix(s, "||"), "^")
-		key, ok := normName(s)
+		key, ok := normBytes(buf[:0], s)
 		if !ok {
 			if bad++; bad <= 5 {
 				c.add(line, "%s: %s:%d: %q is not a domain name", what, path, lineNo, s)
@@ -580,7 +597,7 @@ func (c *compiler) namesFile(line int, what, path string, rule int) int {
 			c.add(line, "%s: names files hold more than %d names", what, MaxNames)
 			return n
 		}
-		c.addName(c.ruleNames, key, rule)
+		c.addName(c.p.ruleNames, key, rule)
 		n++
 	}
 	if err := sc.Err(); err != nil {
@@ -589,30 +606,48 @@ func (c *compiler) namesFile(line int, what, path string, rule int) int {
 	return n
 }
 
-// buildNames moves the name maps into compact sets: each distinct rule set
-// is stored once and the name's value indexes it.
-func (c *compiler) buildNames() {
-	p := c.p
-	ids := map[GroupSet]uint32{}
-	p.ruleNames = domainset.New(max(len(c.ruleNames), c.opt.SizeHint))
-	p.exceptNames = domainset.New(len(c.exceptNames))
-	for _, pair := range []struct {
-		m   map[string]GroupSet
-		set *domainset.Set
-	}{{c.ruleNames, p.ruleNames}, {c.exceptNames, p.exceptNames}} {
-		for name, rs := range pair.m {
-			id, ok := ids[rs]
-			if !ok {
-				id = uint32(len(p.nameRules))
-				ids[rs] = id
-				p.nameRules = append(p.nameRules, rs)
-			}
-			if _, err := pair.set.Add(name, id); err != nil {
-				c.add(0, "name %q: %v", name, err)
-			}
+// namesLine extracts the name of a names-file line: a bare name, a hosts
+// line ("0.0.0.0 name"), or an AdGuard line ("||name^"); '#' and '!' start
+// comments.
+func namesLine(b []byte) []byte {
+	if i := bytes.IndexAny(b, "#!"); i >= 0 {
+		b = b[:i]
+	}
+	b = bytes.TrimSpace(b)
+	if i := bytes.IndexAny(b, " \t"); i >= 0 {
+		b = bytes.TrimSpace(b[i:])
+		if j := bytes.IndexAny(b, " \t"); j >= 0 {
+			b = b[:j]
 		}
 	}
-	c.ruleNames, c.exceptNames = nil, nil
+	b = bytes.TrimPrefix(b, []byte("||"))
+	return bytes.TrimSuffix(b, []byte("^"))
+}
+
+// normBytes appends the canonical form of a name: lowercase, no trailing
+// dot, hostname bytes only, no empty label.
+func normBytes(dst, name []byte) ([]byte, bool) {
+	name = bytes.TrimSuffix(name, []byte("."))
+	if len(name) == 0 || len(name) > domainset.MaxName {
+		return dst, false
+	}
+	prevDot := true
+	for _, c := range name {
+		switch {
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		case c == '.':
+			if prevDot {
+				return dst, false
+			}
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
+		default:
+			return dst, false
+		}
+		prevDot = c == '.'
+		dst = append(dst, c)
+	}
+	return dst, !prevDot
 }
 
 func normName(s string) (string, bool) {

@@ -170,8 +170,8 @@ type Policy struct {
 	platforms map[string]GroupSet
 	hasFleet  bool
 
-	ruleNames   *domainset.Set // value: index into nameRules
-	exceptNames *domainset.Set
+	ruleNames   *nameSet   // value: index into nameRules
+	exceptNames *nameSet   // the same, for rules' name exceptions
 	nameRules   []GroupSet // sets of rule indexes
 }
 
@@ -311,10 +311,10 @@ func (p *Policy) Relevant(a attribute.Attribution, name []byte) bool {
 func (p *Policy) nameMatches(name []byte) (hit, exempt GroupSet) {
 	for i := 0; i < len(name); {
 		s := name[i:]
-		if v, ok := p.ruleNames.Exact(s); ok {
+		if v, ok := p.ruleNames.lookup(s); ok {
 			hit = hit.or(p.nameRules[v])
 		}
-		if v, ok := p.exceptNames.Exact(s); ok {
+		if v, ok := p.exceptNames.lookup(s); ok {
 			exempt = exempt.or(p.nameRules[v])
 		}
 		j := 0

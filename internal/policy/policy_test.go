@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"net/netip"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -308,5 +310,70 @@ func TestDecideAnswerQuestionExceptions(t *testing.T) {
 	addr := at.Addr(netip.MustParseAddr("71.18.1.1"))
 	if v := p.DecideAnswer(corp, addr, nil, []byte("innocent.example"), afterDeadline); v.Action != Block {
 		t.Errorf("address of an innocent question: %v", v.Action)
+	}
+}
+
+func TestNameSet(t *testing.T) {
+	s := newNameSet(0)
+	for i := 0; i < 5000; i++ {
+		name := []byte("n" + strconv.Itoa(i) + ".example")
+		s.add(name, func(old uint16, had bool) uint16 {
+			if had {
+				t.Fatalf("%s already present", name)
+			}
+			return uint16(i % 7)
+		})
+	}
+	s.add([]byte("n42.example"), func(old uint16, had bool) uint16 {
+		if !had || old != 0 {
+			t.Errorf("re-add: old %d had %v", old, had)
+		}
+		return 99
+	})
+	s.shrink()
+	if s.Len() != 5000 || float64(s.Len()) > maxLoad*float64(len(s.fps)) {
+		t.Fatalf("len %d in %d slots", s.Len(), len(s.fps))
+	}
+	for i := 0; i < 5000; i++ {
+		v, ok := s.lookup([]byte("n" + strconv.Itoa(i) + ".example"))
+		want := uint16(i % 7)
+		if i == 42 {
+			want = 99
+		}
+		if !ok || v != want {
+			t.Fatalf("n%d: %d %v", i, v, ok)
+		}
+		if _, ok := s.lookup([]byte("m" + strconv.Itoa(i) + ".example")); ok {
+			t.Fatalf("m%d found", i)
+		}
+	}
+}
+
+func TestNamesLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"a.example": "a.example", "  0.0.0.0\tb.example  # c": "b.example", "||c.example^": "c.example",
+		"! comment": "", "127.0.0.1 d.example e.example": "d.example", "": "",
+	} {
+		if got := string(namesLine([]byte(in))); got != want {
+			t.Errorf("namesLine(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func BenchmarkLoadMillionNames(b *testing.B) {
+	dir := b.TempDir()
+	var sb strings.Builder
+	for i := 0; i < 1_000_000; i++ {
+		sb.WriteString("n" + strconv.Itoa(i) + ".blocked" + strconv.Itoa(i%997) + ".test\n")
+	}
+	os.WriteFile(dir+"/names.txt", []byte(sb.String()), 0o644)
+	os.WriteFile(dir+"/p.yaml", []byte("rules:\n  - action: block\n    names_file: names.txt\n"), 0o644)
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := Load(dir + "/p.yaml")
+		if err != nil || p.NameCount() != 1_000_000 {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(p.ruleNames.Bytes())/1e6, "MB-table")
 	}
 }

@@ -12,7 +12,7 @@ import (
 // list id, an ISO 3166 country code (a jurisdiction), or a domain name.
 func Quick(ix *catalog.Index, targets ...string) (*Policy, error) {
 	p := newPolicy("--block")
-	c := compiler{file: "--block", p: p, ruleNames: map[string]GroupSet{}, exceptNames: map[string]GroupSet{}}
+	c := compiler{file: "--block", p: p}
 	if len(targets) > MaxRules {
 		return nil, fmt.Errorf("policy: --block: %d targets; at most %d", len(targets), MaxRules)
 	}
@@ -34,14 +34,13 @@ func Quick(ix *catalog.Index, targets ...string) (*Policy, error) {
 			}
 			r.Names = []string{key}
 			r.NameCount = 1
-			c.addName(c.ruleNames, key, r.idx)
+			c.addName(p.ruleNames, []byte(key), r.idx)
 		default:
 			return nil, fmt.Errorf("policy: --block %q: no entity or list with that id in the catalog, and not a country code or a domain name (outflow catalog lists shows the lists)", t)
 		}
 		r.catalogAny = len(r.Entities)+len(r.Lists)+len(r.Jurisdictions) > 0
 		p.Rules = append(p.Rules, r)
 	}
-	c.buildNames()
 	if len(c.probs) > 0 {
 		return nil, c.probs
 	}
