@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/outflow-dev/outflow/internal/cli"
+	"github.com/outflow-dev/outflow/internal/cli/auditcmd"
 	"github.com/outflow-dev/outflow/internal/cli/catalogcmd"
 	"github.com/outflow-dev/outflow/internal/cli/democmd"
 	"github.com/outflow-dev/outflow/internal/cli/resolvecmd"
@@ -22,6 +23,7 @@ func commands() []cli.Command {
 		catalogcmd.Command(),
 		scancmd.Command(),
 		democmd.Command(),
+		auditcmd.Command(),
 		resolvecmd.Command(),
 	}
 }

@@ -78,7 +78,7 @@ type DataCategory struct {
 }
 
 // NoteUnguarded is the DataCategory note for APIs without their permission.
-const NoteUnguarded = "referenced without the permission they need: the calls fail unless the permission is added (often library code that checks first)"
+const NoteUnguarded = "no permission of this category is requested: on current Android the calls fail unless it is added (often library code that checks first)"
 
 // Result is what the rules found in one app.
 type Result struct {
@@ -139,6 +139,17 @@ func (s *Set) Evaluate(app *extract.App) Result {
 	// The Weibo install channel: its classes are the finding; the poll URL
 	// is supporting evidence.
 	if cls := classEvidence(by[IDWeiboCmd]); len(cls) > 0 {
+		// The two classes GRIMM named first: the poller and the installer.
+		key := func(e finding.Evidence) int {
+			switch {
+			case strings.HasSuffix(e.Value, ".WbAppActivator"):
+				return 0
+			case strings.HasSuffix(e.Value, ".AppInstallCmdExecutor"):
+				return 1
+			}
+			return 2
+		}
+		slices.SortStableFunc(cls, func(a, b finding.Evidence) int { return key(a) - key(b) })
 		fd := New(IDWeiboCmd, append(stringEvidence(by[IDWeiboCmd]), cls...)...)
 		fd.Subject, fd.Concern = "com.sina.weibo.sdk.cmd", true
 		add(fd)

@@ -1,0 +1,231 @@
+// Package auditcmd is `outflow audit`: Android apps (APK, XAPK, split sets,
+// JAR, DEX, or folders of them) to a report of the SDKs of concern they
+// embed, the personal data they can reach, what they can do to the device,
+// how they resist analysis, the hosts they name, who signed them, and a
+// verdict under a policy.
+//
+// It must never import another subcommand's package.
+package auditcmd
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"runtime/debug"
+	"time"
+
+	"github.com/outflow-dev/outflow/internal/appaudit/audit"
+	"github.com/outflow-dev/outflow/internal/appaudit/audit/htmlreport"
+	"github.com/outflow-dev/outflow/internal/appaudit/audit/sarif"
+	"github.com/outflow-dev/outflow/internal/appaudit/audit/textreport"
+	"github.com/outflow-dev/outflow/internal/attribute"
+	"github.com/outflow-dev/outflow/internal/catalog"
+	"github.com/outflow-dev/outflow/internal/cli"
+	"github.com/outflow-dev/outflow/internal/policy"
+)
+
+// Command returns `outflow audit`.
+func Command() cli.Command {
+	return cli.Command{Name: "audit", Summary: "audit Android apps: SDKs of concern, personal data, capabilities, anti-analysis, endpoints", Run: Run}
+}
+
+const usage = `audit [flags] APP|FOLDER...   (APK, XAPK, APKS/APKM, JAR, AAR, DEX; folders are searched)
+
+exit status: 0 nothing of concern, 3 an app of concern (with --policy or --ban:
+a verdict other than allow), 1 usage error, 2 an app could not be read`
+
+// Options are audit's flags.
+type Options struct {
+	JSON       bool
+	SARIF      string
+	HTML       string
+	Output     string
+	All        bool
+	Policy     string
+	Ban        cli.Strings
+	Catalog    cli.CatalogFlags
+	NoProgress bool
+	Limits     limitFlags
+}
+
+// Run is the command.
+func Run(ctx context.Context, env *cli.Env, args []string) int {
+	fs := cli.NewFlags(env, "audit", usage)
+	var o Options
+	o.Catalog.Register(fs)
+	fs.BoolVar(&o.JSON, "json", false, "write the report as JSON (docs/output.md)")
+	fs.StringVar(&o.SARIF, "sarif", "", "also write SARIF 2.1.0 to this file (- for standard output)")
+	fs.StringVar(&o.HTML, "html", "", "also write a self-contained HTML report to this file")
+	fs.StringVar(&o.Output, "o", "", "write the report to this file instead of standard output")
+	fs.BoolVar(&o.All, "all", false, "list every host and all evidence kept")
+	fs.StringVar(&o.Policy, "policy", "", "decide a verdict per app under this policy file (docs/policy.md)")
+	fs.Var(&o.Ban, "ban", "block apps owned or signed by, or embedding an SDK of, this entity, list or country (repeatable)")
+	fs.BoolVar(&o.NoProgress, "no-progress", false, "never draw a progress bar")
+	o.Limits.register(fs)
+	files, code, ok := cli.Parse(fs, args)
+	if !ok {
+		return code
+	}
+	if len(files) == 0 {
+		fs.Usage()
+		return cli.ExitFailure
+	}
+	if o.Policy != "" && len(o.Ban) > 0 {
+		return env.Errorf(cli.ExitFailure, "audit: --policy and --ban exclude each other")
+	}
+	if o.JSON && o.SARIF == "-" {
+		return env.Errorf(cli.ExitFailure, "audit: --json and --sarif - both want standard output")
+	}
+	cfg, err := o.Limits.config()
+	if err != nil {
+		return env.Errorf(cli.ExitFailure, "audit: %v", err)
+	}
+	return Audit(ctx, env, o, cfg, files)
+}
+
+// Audit runs an audit with options.
+func Audit(ctx context.Context, env *cli.Env, o Options, cfg audit.Config, paths []string) int {
+	ix, err := o.Catalog.Open(env)
+	if err != nil {
+		return env.Errorf(cli.ExitFailure, "catalog: %v", err)
+	}
+	var pol *policy.Policy
+	switch {
+	case o.Policy != "":
+		if pol, err = policy.Load(o.Policy); err == nil {
+			err = pol.Check(ix)
+		}
+	case len(o.Ban) > 0:
+		pol, err = policy.Quick(ix, o.Ban...)
+	}
+	if err != nil {
+		return env.Errorf(cli.ExitFailure, "audit: policy: %v", err)
+	}
+
+	files, errs := audit.Expand(paths)
+	var reps []*audit.Report
+	for _, e := range errs {
+		name := e.Error()
+		var pe *fs.PathError
+		if errors.As(e, &pe) {
+			name = pe.Path
+		}
+		reps = append(reps, &audit.Report{File: name, Error: e.Error()})
+	}
+	if len(files) == 0 && len(reps) == 0 {
+		return env.Errorf(cli.ExitInput, "audit: no app files (.apk, .xapk, .apks, .apkm, .jar, .aar, .dex) under %v", paths)
+	}
+
+	a := audit.New(cfg, attribute.New(ix), pol, env.Now)
+	bar := newProgress(env.Stderr, len(files), o.NoProgress)
+	bar.start(files)
+	reps = append(reps, a.AuditAll(ctx, files, func(done int, r *audit.Report) { bar.update(done, r) })...)
+	bar.finish()
+	for _, r := range reps {
+		if r.Error != "" {
+			fmt.Fprintf(env.Stderr, "outflow: audit: %s: %s\n", r.File, r.Error)
+		}
+	}
+
+	doc := &audit.Document{
+		Generated: env.Now().UTC(), Tool: "outflow " + version(),
+		Catalog: catalogInfo(ix), Policy: o.Policy, Apps: reps, Summary: audit.Summarize(reps),
+	}
+	if pol != nil && o.Policy == "" {
+		doc.Policy = "--ban"
+	}
+	if err := write(env, o, doc); err != nil {
+		return env.Errorf(cli.ExitFailure, "audit: writing the report: %v", err)
+	}
+	switch {
+	case ctx.Err() != nil, doc.Summary.Errors > 0:
+		return cli.ExitInput
+	case doc.Summary.Concern > 0:
+		return cli.ExitConcern
+	}
+	return cli.ExitOK
+}
+
+func write(env *cli.Env, o Options, doc *audit.Document) error {
+	if err := toFile(o.Output, env.Stdout, func(w io.Writer) error {
+		if o.JSON {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(doc)
+		}
+		if o.SARIF == "-" {
+			return nil
+		}
+		return textreport.Write(w, doc, textreport.Options{All: o.All})
+	}); err != nil {
+		return err
+	}
+	if o.SARIF != "" {
+		out := o.SARIF
+		if out == "-" {
+			out = o.Output
+		}
+		if err := toFile(out, env.Stdout, func(w io.Writer) error {
+			return sarif.Write(w, doc, audit.Rules(), sarif.Options{ToolVersion: version()})
+		}); err != nil {
+			return err
+		}
+	}
+	if o.HTML != "" {
+		if err := toFile(o.HTML, env.Stdout, func(w io.Writer) error {
+			return htmlreport.Write(w, doc, htmlreport.Options{})
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// toFile runs fn on a buffered writer to path, or to std when path is "".
+func toFile(path string, std io.Writer, fn func(io.Writer) error) error {
+	w := std
+	var fh *os.File
+	if path != "" {
+		var err error
+		if fh, err = os.Create(path); err != nil {
+			return err
+		}
+		w = fh
+	}
+	bw := bufio.NewWriter(w)
+	err := fn(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if fh != nil {
+		if cerr := fh.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+func catalogInfo(ix *catalog.Index) audit.CatalogInfo {
+	ci := audit.CatalogInfo{Entities: len(ix.Entities), Assets: len(ix.Assets), DomainPatterns: ix.DomainCount()}
+	if !ix.At.IsZero() {
+		ci.OwnershipAsOf = ix.At.UTC().Format(time.DateOnly)
+	}
+	for _, a := range ix.Assets {
+		if a.Kind == catalog.KindSDK {
+			ci.SDKPrefixes++
+		}
+	}
+	return ci
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
