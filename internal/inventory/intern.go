@@ -55,6 +55,16 @@ func (in *Interner) Bytes(b []byte) string {
 	return s
 }
 
+// Same returns prev when b holds the same bytes, else Bytes(b). The rows of
+// one device repeat its device, owner and platform columns, and comparing
+// with the previous row's value is cheaper than hashing.
+func (in *Interner) Same(prev string, b []byte) string {
+	if string(b) == prev {
+		return prev
+	}
+	return in.Bytes(b)
+}
+
 // String returns s, shared with earlier equal values.
 func (in *Interner) String(s string) string {
 	if s == "" {

@@ -183,3 +183,36 @@ func TestParseError(t *testing.T) {
 		t.Error("Unwrap lost the cause")
 	}
 }
+
+func TestInternerCaches(t *testing.T) {
+	in := NewInterner(0)
+	if got := in.Platform([]byte("Windows 10 Pro")); got != Windows {
+		t.Errorf("Platform = %q", got)
+	}
+	if got := in.Platform(nil); got != "" {
+		t.Errorf("Platform(nil) = %q", got)
+	}
+	a := in.Tags([]byte("sales; emea"))
+	b := in.Tags([]byte("sales; emea"))
+	if !cmp.Equal(a, []string{"sales", "emea"}) || &a[0] != &b[0] {
+		t.Errorf("Tags = %q / not shared", a)
+	}
+	if in.Tags(nil) != nil {
+		t.Error("Tags(nil) not nil")
+	}
+	prev := in.Bytes([]byte("LAPTOP-1"))
+	if got := in.Same(prev, []byte("LAPTOP-1")); unsafe.StringData(got) != unsafe.StringData(prev) {
+		t.Error("Same did not return prev")
+	}
+	if got := in.Same(prev, []byte("LAPTOP-2")); got != "LAPTOP-2" {
+		t.Errorf("Same = %q", got)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		in.Platform([]byte("Windows 10 Pro"))
+		in.Tags([]byte("sales; emea"))
+		in.Same(prev, []byte("LAPTOP-1"))
+	})
+	if allocs != 0 {
+		t.Errorf("cached lookups allocate %.1f times", allocs)
+	}
+}

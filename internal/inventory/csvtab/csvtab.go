@@ -336,20 +336,19 @@ func Scan(ctx context.Context, rd io.Reader, name string, format inventory.Forma
 	)
 	for {
 		fields, line, err := r.Read()
-		if err == io.EOF {
-			if row == nil {
-				return fmt.Errorf("inventory: %s: %s: no header row", format, name)
-			}
-			return nil
-		}
-		var se *SyntaxError
-		if errors.As(err, &se) {
-			if verr := visit(inventory.Item{}, &inventory.ParseError{Format: format, File: name, Line: se.Line, Err: se}); verr != nil {
-				return verr
-			}
-			continue
-		}
 		if err != nil {
+			if err == io.EOF {
+				if row == nil {
+					return fmt.Errorf("inventory: %s: %s: no header row", format, name)
+				}
+				return nil
+			}
+			if se := (*SyntaxError)(nil); errors.As(err, &se) {
+				if verr := visit(inventory.Item{}, &inventory.ParseError{Format: format, File: name, Line: se.Line, Err: se}); verr != nil {
+					return verr
+				}
+				continue
+			}
 			return fmt.Errorf("inventory: %s: %s: line %d: %w", format, name, r.line, err)
 		}
 		if row == nil {

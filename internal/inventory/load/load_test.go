@@ -247,3 +247,25 @@ func TestMalformedLineAtScale(t *testing.T) {
 		})
 	}
 }
+
+// FuzzReader feeds anything to detection and the chosen parser: no panic,
+// and every item carries a device and an app.
+func FuzzReader(f *testing.F) {
+	for _, p := range []string{"../osquery/testdata/results.log", "../android/testdata/dumpsys.txt", "../intune/testdata/AppInvRawData.csv",
+		"../jamf/testdata/computers.csv", "../ios/testdata/mdm.json", "../plaincsv/testdata/fleet.csv"} {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, err := Reader(context.Background(), bytes.NewReader(data), "fuzz.txt", "", func(it inventory.Item, err error) error {
+			if err == nil && (it.Device == "" || (it.AppID == "" && it.Name == "")) {
+				t.Fatalf("bad item %+v", it)
+			}
+			return nil
+		})
+		_ = err // unknown formats and unusable headers are fine
+	})
+}

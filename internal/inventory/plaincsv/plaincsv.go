@@ -80,6 +80,9 @@ type cols struct {
 type rowParser struct {
 	cols
 	in *inventory.Interner
+	// The previous row's device-level values, usually the same.
+	dev, owner, platRaw, plat, tagsRaw string
+	tagList                            []string
 }
 
 var (
@@ -95,15 +98,23 @@ func (p *rowParser) row(f [][]byte, line int) (inventory.Item, bool, error) {
 	if len(id) == 0 {
 		return inventory.Item{}, false, errNoAppID
 	}
+	p.dev = p.in.Same(p.dev, dev)
+	p.owner = p.in.Same(p.owner, csvtab.Field(f, p.cols.owner))
+	if raw := csvtab.Field(f, p.platform); string(raw) != p.platRaw {
+		p.platRaw, p.plat = p.in.Bytes(raw), p.in.Platform(raw)
+	}
+	if raw := csvtab.Field(f, p.tags); string(raw) != p.tagsRaw {
+		p.tagsRaw, p.tagList = p.in.Bytes(raw), p.in.Tags(raw)
+	}
 	it := inventory.Item{
-		Device:    p.in.Bytes(dev),
-		Owner:     p.in.Bytes(csvtab.Field(f, p.owner)),
-		Platform:  p.in.Platform(csvtab.Field(f, p.platform)),
+		Device:    p.dev,
+		Owner:     p.owner,
+		Platform:  p.plat,
 		AppID:     p.in.Bytes(id),
 		Name:      p.in.Bytes(csvtab.Field(f, p.name)),
 		Version:   p.in.Bytes(csvtab.Field(f, p.version)),
 		Publisher: p.in.Bytes(csvtab.Field(f, p.publisher)),
-		Tags:      p.in.Tags(csvtab.Field(f, p.tags)),
+		Tags:      p.tagList,
 	}
 	if k := csvtab.Field(f, p.kind); len(k) > 0 {
 		it.Kind = p.in.Bytes(k)
