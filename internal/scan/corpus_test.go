@@ -316,3 +316,36 @@ func join(addr, port string) string {
 	}
 	return addr + ":" + port
 }
+
+// TestFlowExports reads the shared IPFIX biflow export of wechat.pcap: every
+// record becomes a flow with both directions' bytes.
+func TestFlowExports(t *testing.T) {
+	p := "../../../shared/testdata/netflow/ipfix_bidir_from_wechat.pcapng"
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("shared test data absent: %v", err)
+	}
+	ix := openCatalog(t)
+	cfg := DefaultConfig()
+	cfg.FlowExports = true
+	s := New(cfg, attribute.New(ix))
+	if err := s.ReadFile(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	rep := s.Finish(testAt)
+	var total uint64
+	flows := 0
+	for _, d := range rep.Devices {
+		total += d.Other.BytesOut + d.Other.BytesIn
+		flows += d.Other.Flows
+		for _, e := range d.Exposures {
+			total += e.BytesOut + e.BytesIn
+			flows += e.Flows
+		}
+	}
+	if rep.Stats.ExportedFlows != 103 || flows != 103 || total != 643902 {
+		t.Fatalf("%d records, %d flows, %d bytes; want 103, 103, 643902", rep.Stats.ExportedFlows, flows, total)
+	}
+	if len(rep.Totals) == 0 || rep.Totals[0].Role != "host" {
+		t.Errorf("an export has no names: attributions are by AS, as hosting (%+v)", rep.Totals)
+	}
+}

@@ -114,11 +114,12 @@ type Total struct {
 
 // Stats are the scan's counters.
 type Stats struct {
-	Packets      uint64 `json:"packets"`
-	NotIP        uint64 `json:"not_ip"`
-	Flows        uint64 `json:"flows"`
-	FlowsEvicted uint64 `json:"flows_evicted_early"`
-	Fragments    uint64 `json:"fragments"`
-	ConcernFlows uint64 `json:"flows_of_concern"`
-	Reassembled  uint64 `json:"client_hellos_reassembled"`
+	Packets       uint64 `json:"packets"`
+	NotIP         uint64 `json:"not_ip"`
+	Flows         uint64 `json:"flows"`
+	FlowsEvicted  uint64 `json:"flows_evicted_early"`
+	Fragments     uint64 `json:"fragments"`
+	ConcernFlows  uint64 `json:"flows_of_concern"`
+	Reassembled   uint64 `json:"client_hellos_reassembled"`
+	ExportedFlows uint64 `json:"exported_flows,omitempty"` // NetFlow/IPFIX records read (--flow-exports)
 }

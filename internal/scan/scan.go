@@ -17,6 +17,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/capture/flow"
 	"github.com/outflow-dev/outflow/internal/capture/pcapfile"
 	"github.com/outflow-dev/outflow/internal/catalog"
+	"github.com/outflow-dev/outflow/internal/ingest/netflow"
 )
 
 // Config tunes a scan.
@@ -29,6 +30,10 @@ type Config struct {
 	// Context, if set, describes an address from a user's ASN or country
 	// database (--ip-db): shown beside flows, never used to attribute.
 	Context func(netip.Addr) string
+	// FlowExports reads NetFlow v5/v9 and IPFIX datagrams in the capture
+	// (UDP to 2055, 4739, 9995, 9996) as the flows they describe, instead
+	// of as traffic to the collector.
+	FlowExports bool
 	// Progress, if set, is called now and then with bytes read so far.
 	Progress func(read int64, packets uint64)
 }
@@ -40,13 +45,15 @@ func DefaultConfig() Config {
 
 // Scanner reads captures into one report.
 type Scanner struct {
-	cfg     Config
-	at      *attribute.Attributor
-	tracker *flow.Tracker
-	devs    map[netip.Addr]*devAgg
-	inputs  []Input
-	warns   []string
-	concern uint64
+	cfg      Config
+	at       *attribute.Attributor
+	tracker  *flow.Tracker
+	devs     map[netip.Addr]*devAgg
+	inputs   []Input
+	exports  *netflow.Decoder
+	warns    []string
+	concern  uint64
+	exported uint64
 }
 
 type devAgg struct {
@@ -79,6 +86,9 @@ func New(cfg Config, at *attribute.Attributor) *Scanner {
 	}
 	s := &Scanner{cfg: cfg, at: at, devs: map[netip.Addr]*devAgg{}}
 	s.tracker = flow.New(cfg.Flow, s.sink)
+	if cfg.FlowExports {
+		s.exports = netflow.New()
+	}
 	return s
 }
 
@@ -157,6 +167,13 @@ func (s *Scanner) Read(ctx context.Context, r *pcapfile.Reader) error {
 		if wire == 0 {
 			wire = len(data)
 		}
+		if s.exports != nil && p.Proto == flow.UDP && netflow.Ports[p.DstPort] {
+			s.tracker.Stats.Packets++
+			if err := s.exports.Decode(netip.AddrPortFrom(p.Src, p.SrcPort), p.Payload, s.record); err != nil && len(s.warns) < 100 {
+				s.warns = append(s.warns, fmt.Sprintf("%s: packet %d: %v", r.Name, r.Packets(), err))
+			}
+			continue
+		}
 		s.tracker.Packet(&p, wire, ci.Timestamp)
 	}
 	in.Packets, in.Bytes = r.Packets(), r.BytesRead()
@@ -166,6 +183,26 @@ func (s *Scanner) Read(ctx context.Context, r *pcapfile.Reader) error {
 	}
 	s.inputs = append(s.inputs, in)
 	return rerr
+}
+
+// record adds one exported flow. The device is the inside end; for a
+// biflow the reverse counters run from Dst to Src.
+func (s *Scanner) record(r netflow.Record) {
+	f := flow.Flow{Device: r.Src, DevicePort: r.SrcPort, Peer: r.Dst, PeerPort: r.DstPort, Proto: r.Proto,
+		BytesOut: r.Bytes, PacketsOut: r.Packets, BytesIn: r.RevBytes, PacketsIn: r.RevPkts,
+		First: r.Start.UnixNano(), Last: r.End.UnixNano()}
+	if !s.tracker.IsLocal(r.Src) && s.tracker.IsLocal(r.Dst) {
+		f.Device, f.DevicePort, f.Peer, f.PeerPort = r.Dst, r.DstPort, r.Src, r.SrcPort
+		f.BytesOut, f.PacketsOut, f.BytesIn, f.PacketsIn = r.RevBytes, r.RevPkts, r.Bytes, r.Packets
+	}
+	if r.Start.IsZero() {
+		f.First = 0
+	}
+	if r.End.IsZero() {
+		f.Last = f.First
+	}
+	s.exported++
+	s.sink(&f)
 }
 
 // ConcernFlows is the number of finished flows attributed to an entity of
@@ -302,6 +339,12 @@ func (s *Scanner) Finish(now time.Time) *Report {
 	st := s.tracker.Stats
 	rep.Stats = Stats{Packets: st.Packets + st.NotIP, NotIP: st.NotIP, Flows: st.Flows, FlowsEvicted: st.Evicted,
 		Fragments: st.Fragments, ConcernFlows: s.concern, Reassembled: st.Reassembled}
+	if s.exports != nil {
+		rep.Stats.ExportedFlows = s.exported
+		if s.exports.NoTemplate > 0 {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d export datagrams arrived before their template and were skipped", s.exports.NoTemplate))
+		}
+	}
 	if st.Evicted > 0 {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the flow table was full %d times: the oldest flows were closed early (counts stay right; a flow may be split)", st.Evicted))
 	}

@@ -40,6 +40,7 @@ type Options struct {
 	Catalog        cli.CatalogFlags
 	NoProgress     bool
 	IPDB           cli.Strings
+	FlowExports    bool
 }
 
 // Run is the command.
@@ -56,6 +57,7 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 	fs.StringVar(&o.Interface, "interface", "", "capture live on this interface (Linux AF_PACKET; needs CAP_NET_RAW)")
 	fs.StringVar(&o.BPF, "bpf", "", "with --interface: a BPF filter expression (compiled with tcpdump -ddd)")
 	fs.BoolVar(&o.NoProgress, "no-progress", false, "never draw a progress bar")
+	fs.BoolVar(&o.FlowExports, "flow-exports", false, "read NetFlow v5/v9 and IPFIX datagrams in the capture (UDP 2055, 4739, 9995, 9996) as the flows they describe")
 	fs.Var(&o.IPDB, "ip-db", "an ASN or country database (MMDB or @ip-location-db range CSV) for context on addresses; repeatable")
 	files, code, ok := cli.Parse(fs, args)
 	if !ok {
@@ -79,6 +81,7 @@ func Scan(ctx context.Context, env *cli.Env, o Options, files []string) int {
 	}
 	cfg := scan.DefaultConfig()
 	cfg.All = o.All
+	cfg.FlowExports = o.FlowExports
 	if len(o.Local) > 0 {
 		cfg.Flow.Local = nil
 		for _, l := range o.Local {

@@ -76,7 +76,10 @@ func Text(w io.Writer, r *scan.Report, all bool) error {
 	for _, in := range r.Inputs {
 		pk += in.Packets
 	}
-	p("outflow scan: %d input(s), %d packets, %d flows, %d of them to entities of concern\n", len(r.Inputs), pk, r.Stats.Flows, r.Stats.ConcernFlows)
+	p("outflow scan: %d input(s), %d packets, %d flows, %d of them to entities of concern\n", len(r.Inputs), pk, r.Stats.Flows+r.Stats.ExportedFlows, r.Stats.ConcernFlows)
+	if r.Stats.ExportedFlows > 0 {
+		p("(%d of the flows read from NetFlow/IPFIX exports: addresses only, attributed by AS)\n", r.Stats.ExportedFlows)
+	}
 	p("catalog: %d entities, %d assets, ownership as of %s\n\n", r.Catalog.Entities, r.Catalog.Assets, r.Catalog.At)
 	shown := 0
 	for _, d := range r.Devices {
@@ -113,7 +116,11 @@ func Text(w io.Writer, r *scan.Report, all bool) error {
 			if len(e.Lists) > 0 {
 				p("     lists        %s\n", listIDs(e.Lists))
 			}
-			p("     sent %s, received %s in %d flow(s), %s .. %s\n", Bytes(e.BytesOut), Bytes(e.BytesIn), e.Flows, short(e.FirstSeen), short(e.LastSeen))
+			p("     sent %s, received %s in %d flow(s)", Bytes(e.BytesOut), Bytes(e.BytesIn), e.Flows)
+			if e.FirstSeen != "" {
+				p(", %s .. %s", short(e.FirstSeen), short(e.LastSeen))
+			}
+			p("\n")
 			for _, ev := range e.Evidence {
 				unv := ""
 				if ev.Status == "unverified" {
