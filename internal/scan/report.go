@@ -122,4 +122,5 @@ type Stats struct {
 	ConcernFlows  uint64 `json:"flows_of_concern"`
 	Reassembled   uint64 `json:"client_hellos_reassembled"`
 	ExportedFlows uint64 `json:"exported_flows,omitempty"` // NetFlow/IPFIX records read (--flow-exports)
+	LoggedFlows   uint64 `json:"logged_flows,omitempty"`   // conversations read from Zeek or Suricata logs
 }

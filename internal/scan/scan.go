@@ -17,7 +17,9 @@ import (
 	"github.com/outflow-dev/outflow/internal/capture/flow"
 	"github.com/outflow-dev/outflow/internal/capture/pcapfile"
 	"github.com/outflow-dev/outflow/internal/catalog"
+	"github.com/outflow-dev/outflow/internal/ingest/eve"
 	"github.com/outflow-dev/outflow/internal/ingest/netflow"
+	"github.com/outflow-dev/outflow/internal/ingest/zeek"
 )
 
 // Config tunes a scan.
@@ -54,6 +56,9 @@ type Scanner struct {
 	warns    []string
 	concern  uint64
 	exported uint64
+	logged   uint64
+	zeek     *zeek.Reader
+	eve      *eve.Reader
 }
 
 type devAgg struct {
@@ -339,6 +344,7 @@ func (s *Scanner) Finish(now time.Time) *Report {
 	st := s.tracker.Stats
 	rep.Stats = Stats{Packets: st.Packets + st.NotIP, NotIP: st.NotIP, Flows: st.Flows, FlowsEvicted: st.Evicted,
 		Fragments: st.Fragments, ConcernFlows: s.concern, Reassembled: st.Reassembled}
+	rep.Stats.LoggedFlows = s.logged
 	if s.exports != nil {
 		rep.Stats.ExportedFlows = s.exported
 		if s.exports.NoTemplate > 0 {

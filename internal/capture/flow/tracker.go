@@ -580,6 +580,19 @@ func (t *Tracker) Flush() {
 	}
 }
 
+// LearnDNS remembers a DNS answer a log source (Zeek, Suricata) reported:
+// client resolved name (asked as query) to addr, valid ttl seconds from at.
+func (t *Tracker) LearnDNS(client, addr netip.Addr, name, query string, ttl uint32, at time.Time) {
+	t.dns.add(client, addr.Unmap(), t.intern([]byte(name)), t.intern([]byte(query)), ttl, at.UnixNano())
+	t.Stats.DNSAnswers++
+}
+
+// DNSName is the name client last resolved to addr, as of at.
+func (t *Tracker) DNSName(client, addr netip.Addr, at time.Time) (name, query string) {
+	name, query, _ = t.dns.lookup(client, addr.Unmap(), at.UnixNano())
+	return name, query
+}
+
 // Active is the number of flows in the table.
 func (t *Tracker) Active() int { return len(t.flows) }
 

@@ -24,7 +24,7 @@ func Command() cli.Command {
 	return cli.Command{Name: "scan", Summary: "read packet captures and report, per device, which companies of concern it talked to", Run: Run}
 }
 
-const usage = `scan [flags] CAPTURE...   (pcap or pcapng; - for standard input)
+const usage = `scan [flags] INPUT...   (pcap, pcapng, Zeek logs (TSV or JSON), Suricata eve.json; - for a capture on standard input)
        scan --interface IFACE [--bpf EXPR] [flags]
 
 exit status: 0 no entity of concern, 3 entities of concern found, 1 usage error, 2 unreadable input`
@@ -122,8 +122,8 @@ func Scan(ctx context.Context, env *cli.Env, o Options, files []string) int {
 			failed = true
 		}
 	}
-	for _, f := range files {
-		err := s.ReadFile(ctx, f)
+	for _, f := range scan.OrderInputs(files) {
+		err := s.ReadAny(ctx, f)
 		if st, e := os.Stat(f); e == nil {
 			done += st.Size()
 		}

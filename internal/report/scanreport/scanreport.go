@@ -76,7 +76,7 @@ func Text(w io.Writer, r *scan.Report, all bool) error {
 	for _, in := range r.Inputs {
 		pk += in.Packets
 	}
-	p("outflow scan: %d input(s), %d packets, %d flows, %d of them to entities of concern\n", len(r.Inputs), pk, r.Stats.Flows+r.Stats.ExportedFlows, r.Stats.ConcernFlows)
+	p("outflow scan: %d input(s), %d packets, %d flows, %d of them to entities of concern\n", len(r.Inputs), pk, r.Stats.Flows+r.Stats.ExportedFlows+r.Stats.LoggedFlows, r.Stats.ConcernFlows)
 	if r.Stats.ExportedFlows > 0 {
 		p("(%d of the flows read from NetFlow/IPFIX exports: addresses only, attributed by AS)\n", r.Stats.ExportedFlows)
 	}

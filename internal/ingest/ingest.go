@@ -1,0 +1,54 @@
+// Package ingest is the record that log sources (Zeek, Suricata EVE) hand
+// to the scan pipeline: a finished conversation with the names the sensor
+// saw, and DNS answers. Each format is its own small sub-package.
+//
+// It must never import the catalog, attribute or a sink.
+package ingest
+
+import (
+	"net/netip"
+	"strconv"
+	"time"
+)
+
+// Flow is one conversation as a sensor logged it: Orig opened it.
+type Flow struct {
+	Orig, Resp           netip.AddrPort
+	Proto                uint8 // 6 TCP, 17 UDP
+	OrigBytes, RespBytes uint64
+	OrigPkts, RespPkts   uint64
+	Start, End           time.Time
+	SNI                  string // TLS server name
+	QUICSNI              string
+	HTTPHost             string
+	CertOrg              string // certificate subject organisation
+}
+
+// DNS is one answer a client received: Name resolved to Addr, asked as
+// Query.
+type DNS struct {
+	Client netip.Addr
+	Query  string
+	Name   string
+	Addr   netip.Addr
+	TTL    uint32
+	At     time.Time
+}
+
+// Sink receives records in the order the source has them.
+type Sink interface {
+	Flow(Flow)
+	DNS(DNS)
+}
+
+// LineError is a bad line in a log: the file, the line and why. Readers
+// report it and go on.
+type LineError struct {
+	File string
+	Line int
+	Err  error
+}
+
+func (e *LineError) Error() string { return e.File + ":" + strconv.Itoa(e.Line) + ": " + e.Err.Error() }
+
+func (e *LineError) Unwrap() error { return e.Err }
