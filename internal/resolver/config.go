@@ -45,6 +45,8 @@ type Listen struct {
 	MaxPending int `yaml:"max_pending"`
 	// MaxTCP bounds concurrent TCP, DoT and DoH connections.
 	MaxTCP int `yaml:"max_tcp"`
+	// Batch reads and answers UDP queries with recvmmsg/sendmmsg.
+	Batch bool `yaml:"batch"`
 }
 
 // TLSListener is a DNS-over-TLS listener.
@@ -91,7 +93,7 @@ type Answers struct {
 // DefaultConfig listens on the loopback DNS port and has no upstream.
 func DefaultConfig() Config {
 	return Config{
-		Listen:    Listen{UDP: []string{"127.0.0.1:53"}, TCP: []string{"127.0.0.1:53"}, MaxPending: 4096, MaxTCP: 1024},
+		Listen:    Listen{UDP: []string{"127.0.0.1:53"}, TCP: []string{"127.0.0.1:53"}, MaxPending: 4096, MaxTCP: 1024, Batch: true},
 		Upstream:  upstream.DefaultConfig(),
 		Cache:     cache.DefaultConfig(),
 		RateLimit: ratelimit.DefaultConfig(),

@@ -266,8 +266,9 @@ func (s *Server) blocked(x *exchange, dst []byte) []byte {
 // finish truncates a UDP answer to the client's size, counts and logs the
 // query. start is where the answer begins in resp.
 func (s *Server) finish(x *exchange, resp []byte, start int) []byte {
-	if x.cl.udp && len(resp)-start > x.q.MaxUDP() && start == 0 {
-		resp = wire.Truncate(resp, &x.q)
+	if x.cl.udp && len(resp)-start > x.q.MaxUDP() {
+		t := wire.Truncate(resp[start:], &x.q) // shorter: stays in resp's array
+		resp = resp[:start+len(t)]
 		s.met.truncated.Inc()
 	}
 	rcode := 0

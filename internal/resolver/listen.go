@@ -38,7 +38,11 @@ func (s *Server) listenUDP(addr string, workers int) error {
 		if i == 0 {
 			closer = conn.Close
 		}
-		s.goServe(func() { s.serveUDP(conn) }, closer)
+		serve := s.serveUDP
+		if s.cfg.Listen.Batch {
+			serve = s.serveUDPBatch
+		}
+		s.goServe(func() { serve(conn) }, closer)
 	}
 	return nil
 }

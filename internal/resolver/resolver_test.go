@@ -462,3 +462,17 @@ func TestQueryLogAndMetrics(t *testing.T) {
 		t.Errorf("JSON lines: %+v", recs)
 	}
 }
+
+// TestUDPWithoutBatch runs the one-datagram-a-call reader.
+func TestUDPWithoutBatch(t *testing.T) {
+	h := newHarness(t, testPolicy, func(c *Config) { c.Listen.Batch = false })
+	for name, want := range map[string]int{"plain.example": dns.RcodeSuccess, "www.innocent.example": dns.RcodeNameError, "www.tiktok.com": dns.RcodeNameError} {
+		if r := h.ask(name, dns.TypeA); r.Rcode != want {
+			t.Errorf("%s: %s", name, dns.RcodeToString[r.Rcode])
+		}
+	}
+	r, err := h.exchange(&dns.Client{Net: "udp"}, msg("big.example", dns.TypeTXT), h.udp)
+	if err != nil || !r.Truncated || r.Len() > 512 {
+		t.Errorf("truncation: %v %v", r, err)
+	}
+}
