@@ -38,7 +38,11 @@ func Open(ctx context.Context, cfg store.Config, log *slog.Logger) (store.Store,
 	if i := strings.Index(cfg.Path, "://"); i > 0 && !strings.HasPrefix(cfg.Path, "file://") {
 		return nil, fmt.Errorf("store: %s: no backend for scheme %q in this build", cfg.Path, cfg.Path[:i])
 	}
-	return sqlite.Open(ctx, cfg, log)
+	db, err := sqlite.Open(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return db, nil
 }
 
 // OpenReadOnly opens an existing store for reading only; it fails when the
@@ -51,5 +55,9 @@ func OpenReadOnly(ctx context.Context, cfg store.Config, log *slog.Logger) (stor
 		}
 		cfg.Path = p
 	}
-	return sqlite.OpenReadOnly(ctx, cfg, log)
+	db, err := sqlite.OpenReadOnly(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return db, nil
 }

@@ -1,0 +1,493 @@
+package sqlite
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/outflow-dev/outflow/internal/store"
+)
+
+// maxDecode bounds the detail rows one read decodes, so that a rare
+// selection over a long period answers in bounded time (with fewer rows).
+const maxDecode = 3_000_000
+
+// segScan walks the segments of table ("flow" or "query") newest hour
+// first, within p and the selection, calling fn for each. fn returns false
+// to stop after the current hour.
+func (d *DB) segScan(ctx context.Context, table string, p period, s *sel, fn func(dev, h int64, data []byte) bool) error {
+	segTable := table + "_seg"
+	devs := s.dev
+	if s.grpDev != nil && table == "flow" {
+		if devs == nil {
+			devs = s.grpDev
+		} else {
+			devs = intersect(devs, s.grpDev)
+		}
+	}
+	stop := false
+	each := func(r *sql.Rows) error {
+		if stop {
+			return errStop
+		}
+		var dev, h int64
+		var data []byte
+		if err := r.Scan(&dev, &h, &data); err != nil {
+			return err
+		}
+		if !fn(dev, h, data) {
+			stop = true
+		}
+		return nil
+	}
+	if devs != nil {
+		if len(devs) == 0 {
+			return nil
+		}
+		var minH sql.NullInt64
+		if err := d.r.QueryRowContext(ctx, "SELECT min(h) FROM "+segTable+" WHERE "+inList("dev", devs)).Scan(&minH); err != nil {
+			return fmt.Errorf("sqlite: %s: %w", d.path, err)
+		}
+		if !minH.Valid {
+			return nil
+		}
+		lo := max(p.hlo, minH.Int64)
+		// A week at a time, so that stopping early reads little.
+		for hi := p.hhi; hi > lo && !stop; hi -= 24 * 7 {
+			err := d.query(ctx, "SELECT dev, h, data FROM "+segTable+" WHERE "+inList("dev", devs)+" AND h >= ? AND h < ? ORDER BY h DESC, id", each, max(hi-24*7, lo), hi)
+			if err != nil {
+				return stopOK(err)
+			}
+		}
+		return nil
+	}
+	// Candidate (hour, device) pairs from the hourly rollup when the
+	// selection narrows rows; all segments of each hour otherwise.
+	var cond string
+	if table == "flow" {
+		cond = s.flowCond()
+	} else {
+		cond = s.queryCond()
+	}
+	var minH sql.NullInt64
+	if err := d.r.QueryRowContext(ctx, "SELECT min(h) FROM "+segTable).Scan(&minH); err != nil {
+		return fmt.Errorf("sqlite: %s: %w", d.path, err)
+	}
+	if !minH.Valid {
+		return nil
+	}
+	lo := max(p.hlo, minH.Int64)
+	var days map[int64]bool
+	if s.name != nil {
+		days = map[int64]bool{}
+		err := d.query(ctx, "SELECT DISTINCT d FROM name_d WHERE "+inList("name", s.name)+" AND d >= ? AND d < ?", func(r *sql.Rows) error {
+			var day int64
+			if err := r.Scan(&day); err != nil {
+				return err
+			}
+			days[day] = true
+			return nil
+		}, floorDiv(lo, 24), floorDiv(p.hhi+23, 24))
+		if err != nil {
+			return err
+		}
+	}
+	for dayHi := p.hhi; dayHi > lo && !stop; {
+		dayLo := max(floorDiv(dayHi-1, 24)*24, lo)
+		if days != nil && !days[floorDiv(dayLo, 24)] {
+			dayHi = dayLo
+			continue
+		}
+		if cond == "" {
+			err := d.query(ctx, "SELECT dev, h, data FROM "+segTable+" WHERE h >= ? AND h < ? ORDER BY h DESC, id", each, dayLo, dayHi)
+			if err != nil {
+				return stopOK(err)
+			}
+		} else {
+			cands := map[int64][]int64{}
+			var hours []int64
+			err := d.query(ctx, "SELECT DISTINCT h, dev FROM "+table+"_h WHERE h >= ? AND h < ? AND ("+cond+")", func(r *sql.Rows) error {
+				var h, dev int64
+				if err := r.Scan(&h, &dev); err != nil {
+					return err
+				}
+				if cands[h] == nil {
+					hours = append(hours, h)
+				}
+				cands[h] = append(cands[h], dev)
+				return nil
+			}, dayLo, dayHi)
+			if err != nil {
+				return stopOK(err)
+			}
+			slices.SortFunc(hours, func(a, b int64) int { return cmp.Compare(b, a) })
+			for _, h := range hours {
+				if stop {
+					break
+				}
+				err := d.query(ctx, "SELECT dev, h, data FROM "+segTable+" WHERE h = ? AND "+inList("dev", cands[h])+" ORDER BY id", each, h)
+				if err != nil {
+					return stopOK(err)
+				}
+			}
+		}
+		dayHi = dayLo
+	}
+	return nil
+}
+
+var errStop = errors.New("stop")
+
+func stopOK(err error) error {
+	if errors.Is(err, errStop) {
+		return nil
+	}
+	return err
+}
+
+func intersect(a, b []int64) []int64 {
+	out := []int64{}
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func (s *sel) flowMatch(r *flowRec) bool {
+	return has(s.ent, r.ent) && (!s.concern || r.ent != 0) && has(s.name, r.name) && has(s.rule, r.rule) && has(s.verdict, r.verdict)
+}
+
+func (s *sel) queryMatch(dev int64, q *queryRec) bool {
+	return has(s.ent, q.ent) && (!s.concern || q.ent != 0) && has(s.name, q.name) && has(s.rule, q.rule) &&
+		has(s.verdict, q.verdict) && (s.grp == nil || slices.Contains(s.grp, q.grp) || slices.Contains(s.grpDev, dev))
+}
+
+type flowHit struct {
+	dev, h int64
+	r      flowRec
+}
+
+// Flows lists flow rows newest first; see store.Reader.
+func (d *DB) Flows(ctx context.Context, f store.Filter) ([]store.Flow, error) {
+	s, err := d.resolve(ctx, &f)
+	if err != nil {
+		return nil, err
+	}
+	if s.none {
+		return []store.Flow{}, nil
+	}
+	p := d.period(&f)
+	lim, off := limit(&f)
+	want := off + lim
+	var hits []flowHit
+	decoded := 0
+	var derr error
+	curH := int64(0)
+	err = d.segScan(ctx, "flow", p, s, func(dev, h int64, data []byte) bool {
+		if len(hits) >= want && h != curH {
+			return false
+		}
+		curH = h
+		err := decodeFlows(data, h*msHour, func(r *flowRec) bool {
+			decoded++
+			if r.last < p.lo || r.first >= p.hi || !s.flowMatch(r) {
+				return true
+			}
+			hits = append(hits, flowHit{dev, h, *r})
+			return true
+		})
+		if err != nil {
+			derr = fmt.Errorf("sqlite: %s: flow segment of device %d hour %d: %w", d.path, dev, h, err)
+			return false
+		}
+		return decoded < maxDecode
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(hits, func(a, b flowHit) int { return cmp.Compare(b.r.last, a.r.last) })
+	if off >= len(hits) {
+		return []store.Flow{}, nil
+	}
+	hits = hits[off:min(len(hits), want)]
+	nm := d.newNames(ctx)
+	var devIDs, entIDs, nameIDs, symIDs []int64
+	for _, h := range hits {
+		devIDs = append(devIDs, h.dev)
+		entIDs = append(entIDs, h.r.ent)
+		nameIDs = append(nameIDs, h.r.name)
+		symIDs = append(symIDs, h.r.role, h.r.host, h.r.hc, h.r.verdict, h.r.rule, h.r.source, h.r.grp, h.r.proto)
+	}
+	for _, l := range []struct {
+		t   string
+		ids []int64
+	}{{"dev", devIDs}, {"ent", entIDs}, {"name", nameIDs}, {"sym", symIDs}} {
+		if err := nm.load(l.t, l.ids); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]store.Flow, len(hits))
+	for i, h := range hits {
+		r := &h.r
+		peer := r.peerText
+		if r.peer.IsValid() {
+			peer = r.peer.String()
+		}
+		out[i] = store.Flow{Hour: time.UnixMilli(h.h * msHour).UTC(), First: tm(r.first), Last: tm(r.last),
+			Device: nm.get("dev", h.dev), Group: nm.get("sym", r.grp), Proto: nm.get("sym", r.proto), Peer: peer, Port: r.port,
+			Name: nm.get("name", r.name), Entity: nm.get("ent", r.ent), Role: nm.get("sym", r.role), Host: nm.get("sym", r.host),
+			HostCountry: nm.get("sym", r.hc), Verdict: nm.get("sym", r.verdict), Rule: nm.get("sym", r.rule), Source: nm.get("sym", r.source),
+			Traffic: store.Traffic{BytesOut: r.bo, BytesIn: r.bi, PacketsOut: r.po, PacketsIn: r.pi, Flows: r.n}}
+	}
+	return out, nil
+}
+
+type queryHit struct {
+	dev int64
+	q   queryRec
+}
+
+// Queries lists query rows newest first; see store.Reader.
+func (d *DB) Queries(ctx context.Context, f store.Filter) ([]store.Query, error) {
+	s, err := d.resolve(ctx, &f)
+	if err != nil {
+		return nil, err
+	}
+	if s.none {
+		return []store.Query{}, nil
+	}
+	p := d.period(&f)
+	lim, off := limit(&f)
+	hits, err := d.queryHits(ctx, p, s, off+lim)
+	if err != nil {
+		return nil, err
+	}
+	if off >= len(hits) {
+		return []store.Query{}, nil
+	}
+	hits = hits[off:min(len(hits), off+lim)]
+	nm := d.newNames(ctx)
+	var devIDs, entIDs, nameIDs, symIDs []int64
+	for _, h := range hits {
+		devIDs = append(devIDs, h.dev)
+		entIDs = append(entIDs, h.q.ent)
+		nameIDs = append(nameIDs, h.q.name)
+		symIDs = append(symIDs, h.q.verdict, h.q.rule, h.q.reason, h.q.grp, h.q.proto)
+	}
+	for _, l := range []struct {
+		t   string
+		ids []int64
+	}{{"dev", devIDs}, {"ent", entIDs}, {"name", nameIDs}, {"sym", symIDs}} {
+		if err := nm.load(l.t, l.ids); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]store.Query, len(hits))
+	for i, h := range hits {
+		q := &h.q
+		out[i] = store.Query{Time: tm(q.t), Client: nm.get("dev", h.dev), Group: nm.get("sym", q.grp), Proto: nm.get("sym", q.proto),
+			Name: nm.get("name", q.name), Type: q.typ, RCode: q.rcode, Verdict: nm.get("sym", q.verdict), Rule: nm.get("sym", q.rule),
+			Entity: nm.get("ent", q.ent), Reason: nm.get("sym", q.reason), Deadline: tm(q.deadline),
+			Latency: time.Duration(q.latencyUS) * time.Microsecond, Cached: q.cached}
+	}
+	return out, nil
+}
+
+// queryHits collects at least want matching query rows (all of the last
+// hour touched), newest first.
+func (d *DB) queryHits(ctx context.Context, p period, s *sel, want int) ([]queryHit, error) {
+	var hits []queryHit
+	decoded := 0
+	var derr error
+	curH := int64(0)
+	err := d.segScan(ctx, "query", p, s, func(dev, h int64, data []byte) bool {
+		if len(hits) >= want && h != curH {
+			return false
+		}
+		curH = h
+		err := decodeQueries(data, h*msHour, func(q *queryRec) bool {
+			decoded++
+			if q.t < p.lo || q.t >= p.hi || !s.queryMatch(dev, q) {
+				return true
+			}
+			hits = append(hits, queryHit{dev, *q})
+			return true
+		})
+		if err != nil {
+			derr = fmt.Errorf("sqlite: %s: query segment of client %d hour %d: %w", d.path, dev, h, err)
+			return false
+		}
+		return decoded < maxDecode
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(hits, func(a, b queryHit) int { return cmp.Compare(b.q.t, a.q.t) })
+	return hits, nil
+}
+
+// Names lists names with their traffic and queries; see store.Reader.
+// Without a device or name selection it lists the names of entities of
+// concern only (the rollup of all names over months is too large to rank
+// within the dashboard's time budget).
+func (d *DB) Names(ctx context.Context, f store.Filter) ([]store.NameCount, error) {
+	s, err := d.resolve(ctx, &f)
+	if err != nil {
+		return nil, err
+	}
+	if s.none {
+		return []store.NameCount{}, nil
+	}
+	p := d.period(&f)
+	lim, off := limit(&f)
+	type key struct{ name, ent int64 }
+	agg := map[key]*store.NameCount{}
+	get := func(k key) *store.NameCount {
+		a := agg[k]
+		if a == nil {
+			a = &store.NameCount{}
+			agg[k] = a
+		}
+		return a
+	}
+	if s.dev != nil || s.grpDev != nil {
+		blockID := d.symID(ctx, "block")
+		decoded := 0
+		devsOf := map[key]map[int64]bool{}
+		addDev := func(k key, dev int64) {
+			if devsOf[k] == nil {
+				devsOf[k] = map[int64]bool{}
+			}
+			devsOf[k][dev] = true
+		}
+		var derr error
+		err := d.segScan(ctx, "flow", p, s, func(dev, h int64, data []byte) bool {
+			if e := decodeFlows(data, h*msHour, func(r *flowRec) bool {
+				decoded++
+				if r.name == 0 || r.last < p.lo || r.first >= p.hi || !s.flowMatch(r) {
+					return true
+				}
+				k := key{r.name, r.ent}
+				a := get(k)
+				a.Traffic.Add(store.Traffic{BytesOut: r.bo, BytesIn: r.bi, PacketsOut: r.po, PacketsIn: r.pi, Flows: r.n})
+				a.Last = maxTime(a.Last, tm(r.last))
+				addDev(k, dev)
+				return true
+			}); e != nil {
+				derr = e
+				return false
+			}
+			return decoded < maxDecode
+		})
+		if err == nil {
+			err = derr
+		}
+		if err != nil {
+			return nil, err
+		}
+		err = d.segScan(ctx, "query", p, s, func(dev, h int64, data []byte) bool {
+			if e := decodeQueries(data, h*msHour, func(q *queryRec) bool {
+				decoded++
+				if q.name == 0 || q.t < p.lo || q.t >= p.hi || !s.queryMatch(dev, q) {
+					return true
+				}
+				k := key{q.name, q.ent}
+				a := get(k)
+				a.Queries++
+				if q.verdict == blockID && blockID != 0 {
+					a.Blocked++
+				}
+				a.Last = maxTime(a.Last, tm(q.t))
+				addDev(k, dev)
+				return true
+			}); e != nil {
+				derr = e
+				return false
+			}
+			return decoded < 2*maxDecode
+		})
+		if err == nil {
+			err = derr
+		}
+		if err != nil {
+			return nil, err
+		}
+		for k, m := range devsOf {
+			agg[k].Devices = len(m)
+		}
+	} else {
+		cond := "ent != 0"
+		if s.name != nil {
+			cond = inList("name", s.name)
+		}
+		if s.ent != nil {
+			cond += " AND " + inList("ent", s.ent)
+		}
+		err := d.query(ctx, "SELECT name, ent, "+sums+", sum(q), sum(qb), max(last) FROM name_d WHERE d >= ? AND d < ? AND "+cond+" GROUP BY name, ent",
+			func(r *sql.Rows) error {
+				var k key
+				var t store.Traffic
+				var q, qb uint64
+				var last int64
+				if err := r.Scan(append(append([]any{&k.name, &k.ent}, scanTraffic(&t)...), &q, &qb, &last)...); err != nil {
+					return err
+				}
+				a := get(k)
+				a.Traffic, a.Queries, a.Blocked, a.Last = t, q, qb, tm(last)
+				return nil
+			}, floorDiv(p.hlo, 24), floorDiv(p.hhi+23, 24))
+		if err != nil {
+			return nil, err
+		}
+	}
+	keys := make([]key, 0, len(agg))
+	for k := range agg {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		x, y := agg[a], agg[b]
+		return cmp.Or(cmp.Compare(y.BytesOut+y.BytesIn, x.BytesOut+x.BytesIn), cmp.Compare(y.Queries, x.Queries),
+			cmp.Compare(a.name, b.name), cmp.Compare(a.ent, b.ent))
+	})
+	if off >= len(keys) {
+		return []store.NameCount{}, nil
+	}
+	keys = keys[off:min(len(keys), off+lim)]
+	nm := d.newNames(ctx)
+	var nameIDs, entIDs []int64
+	for _, k := range keys {
+		nameIDs = append(nameIDs, k.name)
+		entIDs = append(entIDs, k.ent)
+	}
+	if err := nm.load("name", nameIDs); err != nil {
+		return nil, err
+	}
+	if err := nm.load("ent", entIDs); err != nil {
+		return nil, err
+	}
+	out := make([]store.NameCount, len(keys))
+	for i, k := range keys {
+		out[i] = *agg[k]
+		out[i].Name, out[i].Entity = nm.get("name", k.name), nm.get("ent", k.ent)
+	}
+	return out, nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}

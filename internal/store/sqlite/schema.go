@@ -1,0 +1,129 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations are applied in order at start-up; PRAGMA user_version is the
+// number applied. Never edit one that has shipped: append another.
+//
+// Time columns: h is hours since the Unix epoch, d days; first, last, t
+// and seen are Unix milliseconds. Counters: bo, bi (bytes out and in), po,
+// pi (packets), n (flows or queries).
+var migrations = []string{
+	// 1: the schema.
+	`
+CREATE TABLE sym (id INTEGER PRIMARY KEY, s TEXT NOT NULL UNIQUE);
+CREATE TABLE name (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, rname TEXT NOT NULL);
+CREATE INDEX name_rname ON name(rname);
+CREATE TABLE dev (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, mac TEXT NOT NULL DEFAULT '',
+	name TEXT NOT NULL DEFAULT '', vendor TEXT NOT NULL DEFAULT '', grp TEXT NOT NULL DEFAULT '',
+	owner TEXT NOT NULL DEFAULT '', platform TEXT NOT NULL DEFAULT '');
+CREATE TABLE ent (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, name TEXT NOT NULL DEFAULT '',
+	jurisdiction TEXT NOT NULL DEFAULT '', chain TEXT NOT NULL DEFAULT '', lists TEXT NOT NULL DEFAULT '',
+	kind TEXT NOT NULL DEFAULT '');
+CREATE TABLE rule (key TEXT PRIMARY KEY, action TEXT NOT NULL DEFAULT '', basis TEXT NOT NULL DEFAULT '',
+	deadline INTEGER NOT NULL DEFAULT 0, groups TEXT NOT NULL DEFAULT '', entities TEXT NOT NULL DEFAULT '',
+	lists TEXT NOT NULL DEFAULT '') WITHOUT ROWID;
+
+-- detail rows, in segments (seg.go)
+CREATE TABLE flow_seg (id INTEGER PRIMARY KEY, dev INTEGER NOT NULL, h INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE INDEX flow_seg_dev ON flow_seg(dev, h);
+CREATE INDEX flow_seg_h ON flow_seg(h);
+CREATE TABLE query_seg (id INTEGER PRIMARY KEY, dev INTEGER NOT NULL, h INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE INDEX query_seg_dev ON query_seg(dev, h);
+CREATE INDEX query_seg_h ON query_seg(h);
+
+-- flows per device x entity x role x hour, and per day
+CREATE TABLE flow_h (h INTEGER NOT NULL, dev INTEGER NOT NULL, ent INTEGER NOT NULL, role INTEGER NOT NULL,
+	bo INTEGER NOT NULL, bi INTEGER NOT NULL, po INTEGER NOT NULL, pi INTEGER NOT NULL, n INTEGER NOT NULL,
+	first INTEGER NOT NULL, last INTEGER NOT NULL, PRIMARY KEY (h, dev, ent, role)) WITHOUT ROWID;
+CREATE TABLE flow_d (d INTEGER NOT NULL, dev INTEGER NOT NULL, ent INTEGER NOT NULL, role INTEGER NOT NULL,
+	bo INTEGER NOT NULL, bi INTEGER NOT NULL, po INTEGER NOT NULL, pi INTEGER NOT NULL, n INTEGER NOT NULL,
+	first INTEGER NOT NULL, last INTEGER NOT NULL, PRIMARY KEY (d, dev, ent, role)) WITHOUT ROWID;
+CREATE INDEX flow_d_dev ON flow_d(dev, d);
+-- flows per entity x hosting network x hour, and per day (overview, maps, trend)
+CREATE TABLE host_h (h INTEGER NOT NULL, ent INTEGER NOT NULL, host INTEGER NOT NULL, hc INTEGER NOT NULL,
+	bo INTEGER NOT NULL, bi INTEGER NOT NULL, po INTEGER NOT NULL, pi INTEGER NOT NULL, n INTEGER NOT NULL,
+	PRIMARY KEY (h, ent, host, hc)) WITHOUT ROWID;
+CREATE TABLE host_d (d INTEGER NOT NULL, ent INTEGER NOT NULL, host INTEGER NOT NULL, hc INTEGER NOT NULL,
+	bo INTEGER NOT NULL, bi INTEGER NOT NULL, po INTEGER NOT NULL, pi INTEGER NOT NULL, n INTEGER NOT NULL,
+	PRIMARY KEY (d, ent, host, hc)) WITHOUT ROWID;
+-- queries per client x group x rule x entity x verdict x hour, and per day
+CREATE TABLE query_h (h INTEGER NOT NULL, dev INTEGER NOT NULL, grp INTEGER NOT NULL, rule INTEGER NOT NULL,
+	ent INTEGER NOT NULL, verdict INTEGER NOT NULL, n INTEGER NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,
+	PRIMARY KEY (h, dev, grp, rule, ent, verdict)) WITHOUT ROWID;
+CREATE TABLE query_d (d INTEGER NOT NULL, dev INTEGER NOT NULL, grp INTEGER NOT NULL, rule INTEGER NOT NULL,
+	ent INTEGER NOT NULL, verdict INTEGER NOT NULL, n INTEGER NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,
+	PRIMARY KEY (d, dev, grp, rule, ent, verdict)) WITHOUT ROWID;
+CREATE INDEX query_d_dev ON query_d(dev, d);
+-- names per day: traffic from flows, counts from queries
+CREATE TABLE name_d (d INTEGER NOT NULL, name INTEGER NOT NULL, ent INTEGER NOT NULL,
+	bo INTEGER NOT NULL, bi INTEGER NOT NULL, po INTEGER NOT NULL, pi INTEGER NOT NULL, n INTEGER NOT NULL,
+	q INTEGER NOT NULL, qb INTEGER NOT NULL, last INTEGER NOT NULL, PRIMARY KEY (d, name, ent)) WITHOUT ROWID;
+CREATE INDEX name_d_name ON name_d(name, d);
+CREATE INDEX name_d_ent ON name_d(ent, d) WHERE ent != 0;
+
+-- evidence per device x entity
+CREATE TABLE evidence (dev INTEGER NOT NULL, ent INTEGER NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,
+	rule TEXT NOT NULL, source TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,
+	PRIMARY KEY (dev, ent, kind, value)) WITHOUT ROWID;
+
+CREATE TABLE audit (id INTEGER PRIMARY KEY, t INTEGER NOT NULL, dev INTEGER NOT NULL, app TEXT NOT NULL,
+	version TEXT NOT NULL, label TEXT NOT NULL, sha256 TEXT NOT NULL, signer TEXT NOT NULL, ent INTEGER NOT NULL,
+	verdict TEXT NOT NULL, source TEXT NOT NULL, nfind INTEGER NOT NULL, sev TEXT NOT NULL);
+CREATE INDEX audit_t ON audit(t);
+CREATE INDEX audit_app ON audit(app);
+CREATE TABLE finding (audit INTEGER NOT NULL, seq INTEGER NOT NULL, rule TEXT NOT NULL, severity TEXT NOT NULL,
+	category TEXT NOT NULL, title TEXT NOT NULL, ent INTEGER NOT NULL, evidence TEXT NOT NULL,
+	PRIMARY KEY (audit, seq)) WITHOUT ROWID;
+
+CREATE TABLE inventory (dev INTEGER NOT NULL, app INTEGER NOT NULL, grp INTEGER NOT NULL, version TEXT NOT NULL,
+	ent INTEGER NOT NULL, verdict INTEGER NOT NULL, rule INTEGER NOT NULL, first INTEGER NOT NULL,
+	seen INTEGER NOT NULL, source INTEGER NOT NULL, PRIMARY KEY (dev, app)) WITHOUT ROWID;
+CREATE INDEX inventory_seen ON inventory(seen);
+CREATE INDEX inventory_ent ON inventory(ent) WHERE ent != 0;
+CREATE INDEX inventory_rule ON inventory(rule, verdict) WHERE rule != 0;
+
+-- counters kept at ingest: flows, queries; pruned_h is the hour before
+-- which detail rows were pruned
+CREATE TABLE meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO meta VALUES ('flows', 0), ('queries', 0), ('pruned_h', 0), ('pruned_rollup_d', 0);
+`,
+}
+
+// schemaVersion is the version this build writes.
+var schemaVersion = len(migrations)
+
+// migrate brings the schema to schemaVersion. A store written by a newer
+// build is refused rather than misread.
+func migrate(ctx context.Context, db *sql.DB, path string) error {
+	var v int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("sqlite: %s: read schema version: %w", path, err)
+	}
+	if v > schemaVersion {
+		return fmt.Errorf("sqlite: %s: schema version %d is newer than this build's %d: upgrade outflow", path, v, schemaVersion)
+	}
+	for ; v < schemaVersion; v++ {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("sqlite: %s: migration %d: %w", path, v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: %s: migration %d: %w", path, v+1, err)
+		}
+		// PRAGMA takes no parameters; v+1 is our own integer.
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: %s: migration %d: %w", path, v+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("sqlite: %s: migration %d: %w", path, v+1, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,691 @@
+package sqlite
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/outflow-dev/outflow/internal/store"
+)
+
+// ErrReadOnly is returned by Write on a store opened read-only.
+var ErrReadOnly = errors.New("sqlite: store opened read-only")
+
+const (
+	msHour = int64(time.Hour / time.Millisecond)
+	msDay  = 24 * msHour
+)
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// wtx is one Write's transaction.
+type wtx struct {
+	d   *DB
+	ctx context.Context
+	tx  *sql.Tx
+
+	fh, fd map[[4]int64]*tagg // h|d, dev, ent, role
+	hh, hd map[[4]int64]*tagg // h|d, ent, host, hc
+	qh, qd map[[6]int64]*qagg // h|d, dev, grp, rule, ent, verdict
+	nd     map[[3]int64]*nagg // d, name, ent
+	buf    []byte
+	args   []any
+}
+
+type tagg struct {
+	bo, bi, po, pi, n uint64
+	first, last       int64
+}
+
+func (a *tagg) add(f *flowRec) {
+	a.bo += f.bo
+	a.bi += f.bi
+	a.po += f.po
+	a.pi += f.pi
+	a.n += f.n
+	a.first = min(a.first, f.first)
+	a.last = max(a.last, f.last)
+}
+
+type qagg struct {
+	n           uint64
+	first, last int64
+}
+
+type nagg struct {
+	bo, bi, po, pi, n, q, qb uint64
+	last                     int64
+}
+
+// Write stores a batch in one transaction; see store.Writer. It sets the
+// ID of each of the batch's audits once the transaction has committed.
+func (d *DB) Write(ctx context.Context, b *store.Batch) error {
+	if d.ro {
+		return ErrReadOnly
+	}
+	if b == nil || b.Len() == 0 {
+		return nil
+	}
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	tx, err := d.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: begin: %w", d.path, err)
+	}
+	w := &wtx{d: d, ctx: ctx, tx: tx}
+	ids, err := w.write(b)
+	if err == nil {
+		err = tx.Commit()
+		if err != nil {
+			err = fmt.Errorf("sqlite: %s: commit: %w", d.path, err)
+		}
+	} else {
+		tx.Rollback()
+		err = fmt.Errorf("sqlite: %s: %w", d.path, err)
+	}
+	if err != nil {
+		d.dict = newDict()
+		return err
+	}
+	for i, id := range ids {
+		b.Audits[i].ID = id
+	}
+	if d.now().Sub(d.lastPrune) > 10*time.Minute {
+		if err := d.prune(ctx); err != nil {
+			d.log.Warn("store: prune failed", "err", err)
+		}
+	}
+	return nil
+}
+
+func (w *wtx) write(b *store.Batch) ([]int64, error) {
+	for i := range b.Entities {
+		if err := w.entity(&b.Entities[i]); err != nil {
+			return nil, err
+		}
+	}
+	for i := range b.Devices {
+		if err := w.device(&b.Devices[i]); err != nil {
+			return nil, err
+		}
+	}
+	for i := range b.Rules {
+		if err := w.rule(&b.Rules[i]); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.flows(b.Flows); err != nil {
+		return nil, err
+	}
+	if err := w.queries(b.Queries); err != nil {
+		return nil, err
+	}
+	if err := w.rollups(); err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(b.Audits))
+	for i := range b.Audits {
+		id, err := w.audit(&b.Audits[i])
+		if err != nil {
+			return nil, fmt.Errorf("audit %d (%s): %w", i, b.Audits[i].App, err)
+		}
+		ids[i] = id
+	}
+	for i := range b.Inventory {
+		if err := w.inventory(&b.Inventory[i]); err != nil {
+			return nil, fmt.Errorf("inventory %d: %w", i, err)
+		}
+	}
+	return ids, nil
+}
+
+func keep(old string) string {
+	return "CASE WHEN excluded." + old + " != '' THEN excluded." + old + " ELSE " + old + " END"
+}
+
+func (w *wtx) entity(e *store.Entity) error {
+	if e.ID == "" {
+		return errors.New("entity without ID")
+	}
+	q := "INSERT INTO ent(key, name, jurisdiction, chain, lists, kind) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET " +
+		"name = " + keep("name") + ", jurisdiction = " + keep("jurisdiction") + ", chain = " + keep("chain") +
+		", lists = " + keep("lists") + ", kind = " + keep("kind") + " RETURNING id"
+	s, err := w.stmt(q)
+	if err != nil {
+		return err
+	}
+	var id int64
+	if err := s.QueryRowContext(w.ctx, e.ID, e.Name, strings.ToUpper(e.Jurisdiction), strings.Join(e.OwnerChain, ","),
+		strings.Join(e.Lists, ","), e.Kind).Scan(&id); err != nil {
+		return fmt.Errorf("entity %q: %w", e.ID, err)
+	}
+	if _, ok := w.d.dict.ent[e.ID]; !ok {
+		w.d.dict.ent[e.ID] = id
+		w.d.dict.grow()
+	}
+	return nil
+}
+
+func (w *wtx) device(dv *store.Device) error {
+	if dv.ID == "" {
+		return errors.New("device without ID")
+	}
+	q := "INSERT INTO dev(key, mac, name, vendor, grp, owner, platform) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET " +
+		"mac = " + keep("mac") + ", name = " + keep("name") + ", vendor = " + keep("vendor") + ", grp = " + keep("grp") +
+		", owner = " + keep("owner") + ", platform = " + keep("platform") + " RETURNING id, grp"
+	s, err := w.stmt(q)
+	if err != nil {
+		return err
+	}
+	var e devEntry
+	if err := s.QueryRowContext(w.ctx, dv.ID, dv.MAC, dv.Name, dv.Vendor, dv.Group, dv.Owner, dv.Platform).Scan(&e.id, &e.grp); err != nil {
+		return fmt.Errorf("device %q: %w", dv.ID, err)
+	}
+	w.d.dict.dev[dv.ID] = e
+	w.d.dict.grow()
+	return nil
+}
+
+func (w *wtx) rule(r *store.Rule) error {
+	if r.ID == "" {
+		return errors.New("rule without ID")
+	}
+	q := "INSERT INTO rule(key, action, basis, deadline, groups, entities, lists) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET " +
+		"action = " + keep("action") + ", basis = " + keep("basis") + ", deadline = excluded.deadline, groups = " + keep("groups") +
+		", entities = " + keep("entities") + ", lists = " + keep("lists")
+	if _, err := w.exec(q, r.ID, r.Action, r.Basis, ms(r.Deadline), strings.Join(r.Groups, ","), strings.Join(r.Entities, ","),
+		strings.Join(r.Lists, ",")); err != nil {
+		return fmt.Errorf("rule %q: %w", r.ID, err)
+	}
+	w.d.dict.rule[r.ID] = ms(r.Deadline)
+	if _, err := w.sym(r.ID); err != nil {
+		return err
+	}
+	return nil
+}
+
+// ruleSeen records a rule named by a query, with its deadline, when the
+// store does not know it yet or knew another deadline.
+func (w *wtx) ruleSeen(key string, deadline int64, action string) error {
+	if key == "" {
+		return nil
+	}
+	if dl, ok := w.d.dict.rule[key]; ok && dl == deadline {
+		return nil
+	}
+	if _, err := w.exec("INSERT INTO rule(key, action, deadline) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET deadline = excluded.deadline, "+
+		"action = CASE WHEN action = '' THEN excluded.action ELSE action END", key, action, deadline); err != nil {
+		return fmt.Errorf("rule %q: %w", key, err)
+	}
+	w.d.dict.rule[key] = deadline
+	return nil
+}
+
+type segKey struct{ dev, h int64 }
+
+func (w *wtx) flows(fs []store.Flow) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	recs := make([]flowRec, len(fs))
+	devs := make([]int64, len(fs))
+	hours := make([]int64, len(fs))
+	w.fh, w.fd = map[[4]int64]*tagg{}, map[[4]int64]*tagg{}
+	w.hh, w.hd = map[[4]int64]*tagg{}, map[[4]int64]*tagg{}
+	if w.nd == nil {
+		w.nd = map[[3]int64]*nagg{}
+	}
+	var total uint64
+	for i := range fs {
+		f := &fs[i]
+		r := &recs[i]
+		var err error
+		if devs[i], err = w.dev(f.Device, f.Group); err != nil {
+			return fmt.Errorf("flow %d: %w", i, err)
+		}
+		r.first, r.last = ms(f.First), ms(f.Last)
+		h := int64(0)
+		switch {
+		case !f.Hour.IsZero():
+			h = floorDiv(f.Hour.UnixMilli(), msHour)
+		case r.first != 0:
+			h = floorDiv(r.first, msHour)
+		default:
+			return fmt.Errorf("flow %d (%s): no time", i, f.Device)
+		}
+		if r.first == 0 {
+			r.first = h * msHour
+		}
+		if r.last < r.first {
+			r.last = r.first
+		}
+		hours[i] = h
+		for _, p := range []struct {
+			dst *int64
+			s   string
+		}{{&r.role, f.Role}, {&r.host, f.Host}, {&r.hc, strings.ToUpper(f.HostCountry)}, {&r.verdict, f.Verdict},
+			{&r.rule, f.Rule}, {&r.source, f.Source}, {&r.grp, f.Group}, {&r.proto, f.Proto}} {
+			if *p.dst, err = w.sym(p.s); err != nil {
+				return fmt.Errorf("flow %d: %w", i, err)
+			}
+		}
+		if r.ent, err = w.ent(f.Entity); err != nil {
+			return fmt.Errorf("flow %d: %w", i, err)
+		}
+		if r.name, err = w.name(f.Name); err != nil {
+			return fmt.Errorf("flow %d: %w", i, err)
+		}
+		r.port = f.Port
+		if a, err := netip.ParseAddr(f.Peer); err == nil {
+			r.peer = a.Unmap()
+		} else {
+			r.peerText = f.Peer
+		}
+		r.bo, r.bi, r.po, r.pi, r.n = f.BytesOut, f.BytesIn, f.PacketsOut, f.PacketsIn, f.Flows
+		if r.n == 0 {
+			r.n = 1
+		}
+		total += r.n
+		day := floorDiv(h, 24)
+		w.aggT(w.fh, [4]int64{h, devs[i], r.ent, r.role}, r)
+		w.aggT(w.fd, [4]int64{day, devs[i], r.ent, r.role}, r)
+		w.aggT(w.hh, [4]int64{h, r.ent, r.host, r.hc}, r)
+		w.aggT(w.hd, [4]int64{day, r.ent, r.host, r.hc}, r)
+		if r.name != 0 {
+			k := [3]int64{day, r.name, r.ent}
+			a := w.nd[k]
+			if a == nil {
+				a = &nagg{}
+				w.nd[k] = a
+			}
+			a.bo += r.bo
+			a.bi += r.bi
+			a.po += r.po
+			a.pi += r.pi
+			a.n += r.n
+			a.last = max(a.last, r.last)
+		}
+		if r.ent != 0 {
+			for _, e := range f.Evidence {
+				if err := w.evidence(devs[i], r.ent, &e, r.first, r.last); err != nil {
+					return fmt.Errorf("flow %d: %w", i, err)
+				}
+			}
+		}
+	}
+	// One segment per device and hour, rows in batch order.
+	idx := make([]int, len(fs))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		return cmp.Or(cmp.Compare(hours[a], hours[b]), cmp.Compare(devs[a], devs[b]))
+	})
+	var segs [][4]any
+	for lo := 0; lo < len(idx); {
+		k := segKey{devs[idx[lo]], hours[idx[lo]]}
+		start := len(w.buf)
+		hi := lo
+		for ; hi < len(idx) && devs[idx[hi]] == k.dev && hours[idx[hi]] == k.h; hi++ {
+			w.buf = appendFlow(w.buf, k.h*msHour, &recs[idx[hi]])
+		}
+		segs = append(segs, [4]any{k.dev, k.h, int64(hi - lo), w.buf[start:len(w.buf):len(w.buf)]})
+		lo = hi
+	}
+	if err := w.insertSegs("flow_seg", segs); err != nil {
+		return err
+	}
+	if _, err := w.exec("UPDATE meta SET v = v + ? WHERE k = 'flows'", int64(total)); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (w *wtx) aggT(m map[[4]int64]*tagg, k [4]int64, r *flowRec) {
+	a := m[k]
+	if a == nil {
+		a = &tagg{first: r.first, last: r.last}
+		m[k] = a
+	}
+	a.add(r)
+}
+
+func (w *wtx) evidence(dev, ent int64, e *store.Evidence, first, last int64) error {
+	k := evKey{dev, ent, e.Kind, e.Value}
+	if l, ok := w.d.dict.ev[k]; ok && last < l+msHour {
+		return nil
+	}
+	_, err := w.exec("INSERT INTO evidence(dev, ent, kind, value, rule, source, first, last) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "+
+		"ON CONFLICT(dev, ent, kind, value) DO UPDATE SET rule = "+keep("rule")+", source = "+keep("source")+
+		", first = min(first, excluded.first), last = max(last, excluded.last)",
+		dev, ent, e.Kind, e.Value, e.Rule, e.Source, first, last)
+	if err != nil {
+		return fmt.Errorf("evidence %s %q: %w", e.Kind, e.Value, err)
+	}
+	if _, ok := w.d.dict.ev[k]; !ok {
+		w.d.dict.grow()
+	}
+	w.d.dict.ev[k] = last
+	return nil
+}
+
+func (w *wtx) queries(qs []store.Query) error {
+	if len(qs) == 0 {
+		return nil
+	}
+	recs := make([]queryRec, len(qs))
+	devs := make([]int64, len(qs))
+	hours := make([]int64, len(qs))
+	w.qh, w.qd = map[[6]int64]*qagg{}, map[[6]int64]*qagg{}
+	if w.nd == nil {
+		w.nd = map[[3]int64]*nagg{}
+	}
+	blockID, err := w.sym("block")
+	if err != nil {
+		return err
+	}
+	for i := range qs {
+		q := &qs[i]
+		r := &recs[i]
+		if devs[i], err = w.dev(q.Client, q.Group); err != nil {
+			return fmt.Errorf("query %d: %w", i, err)
+		}
+		if q.Time.IsZero() {
+			return fmt.Errorf("query %d (%s): no time", i, q.Client)
+		}
+		r.t = q.Time.UnixMilli()
+		h := floorDiv(r.t, msHour)
+		hours[i] = h
+		for _, p := range []struct {
+			dst *int64
+			s   string
+		}{{&r.verdict, q.Verdict}, {&r.rule, q.Rule}, {&r.reason, q.Reason}, {&r.grp, q.Group}, {&r.proto, q.Proto}} {
+			if *p.dst, err = w.sym(p.s); err != nil {
+				return fmt.Errorf("query %d: %w", i, err)
+			}
+		}
+		if r.ent, err = w.ent(q.Entity); err != nil {
+			return fmt.Errorf("query %d: %w", i, err)
+		}
+		if r.name, err = w.name(q.Name); err != nil {
+			return fmt.Errorf("query %d: %w", i, err)
+		}
+		r.typ, r.rcode = q.Type, q.RCode
+		r.deadline = ms(q.Deadline)
+		r.latencyUS = uint64(max(q.Latency, 0) / time.Microsecond)
+		r.cached = q.Cached
+		if q.Rule != "" {
+			action := "monitor"
+			if q.Verdict == "block" || q.Verdict == "due" {
+				action = "block"
+			}
+			if err := w.ruleSeen(q.Rule, r.deadline, action); err != nil {
+				return fmt.Errorf("query %d: %w", i, err)
+			}
+		}
+		day := floorDiv(h, 24)
+		for _, m := range []struct {
+			m map[[6]int64]*qagg
+			t int64
+		}{{w.qh, h}, {w.qd, day}} {
+			k := [6]int64{m.t, devs[i], r.grp, r.rule, r.ent, r.verdict}
+			a := m.m[k]
+			if a == nil {
+				a = &qagg{first: r.t, last: r.t}
+				m.m[k] = a
+			}
+			a.n++
+			a.first = min(a.first, r.t)
+			a.last = max(a.last, r.t)
+		}
+		if r.name != 0 {
+			k := [3]int64{day, r.name, r.ent}
+			a := w.nd[k]
+			if a == nil {
+				a = &nagg{}
+				w.nd[k] = a
+			}
+			a.q++
+			if r.verdict == blockID {
+				a.qb++
+			}
+			a.last = max(a.last, r.t)
+		}
+	}
+	idx := make([]int, len(qs))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		return cmp.Or(cmp.Compare(hours[a], hours[b]), cmp.Compare(devs[a], devs[b]))
+	})
+	var segs [][4]any
+	for lo := 0; lo < len(idx); {
+		k := segKey{devs[idx[lo]], hours[idx[lo]]}
+		start := len(w.buf)
+		hi := lo
+		for ; hi < len(idx) && devs[idx[hi]] == k.dev && hours[idx[hi]] == k.h; hi++ {
+			w.buf = appendQuery(w.buf, k.h*msHour, &recs[idx[hi]])
+		}
+		segs = append(segs, [4]any{k.dev, k.h, int64(hi - lo), w.buf[start:len(w.buf):len(w.buf)]})
+		lo = hi
+	}
+	if err := w.insertSegs("query_seg", segs); err != nil {
+		return err
+	}
+	if _, err := w.exec("UPDATE meta SET v = v + ? WHERE k = 'queries'", int64(len(qs))); err != nil {
+		return err
+	}
+	return nil
+}
+
+// chunk is the number of rows per multi-row statement.
+const chunk = 64
+
+// multi runs a multi-row INSERT: head is "INSERT INTO t(cols) VALUES",
+// tail follows the VALUES list, rows are the arguments of each row.
+func (w *wtx) multi(head, tail string, ncol int, rows int, arg func(i int, dst []any) []any) error {
+	for lo := 0; lo < rows; lo += chunk {
+		n := min(chunk, rows-lo)
+		var sb strings.Builder
+		sb.WriteString(head)
+		row := "(" + strings.Repeat("?, ", ncol-1) + "?)"
+		for i := range n {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString(row)
+		}
+		sb.WriteString(tail)
+		w.args = w.args[:0]
+		for i := lo; i < lo+n; i++ {
+			w.args = arg(i, w.args)
+		}
+		if _, err := w.exec(sb.String(), w.args...); err != nil {
+			return fmt.Errorf("%s: %w", head, err)
+		}
+	}
+	return nil
+}
+
+func (w *wtx) insertSegs(table string, segs [][4]any) error {
+	return w.multi("INSERT INTO "+table+"(dev, h, n, data) VALUES ", "", 4, len(segs), func(i int, dst []any) []any {
+		return append(dst, segs[i][:]...)
+	})
+}
+
+func sortedKeys[K [3]int64 | [4]int64 | [6]int64, V any](m map[K]V) []K {
+	ks := make([]K, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.SortFunc(ks, func(a, b K) int {
+		for i := range len(a) {
+			if c := cmp.Compare(a[i], b[i]); c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+	return ks
+}
+
+const sumT = " ON CONFLICT DO UPDATE SET bo = bo + excluded.bo, bi = bi + excluded.bi, po = po + excluded.po, pi = pi + excluded.pi, n = n + excluded.n"
+
+func (w *wtx) rollups() error {
+	for _, t := range []struct {
+		table, tcol string
+		m           map[[4]int64]*tagg
+	}{{"flow_h", "h", w.fh}, {"flow_d", "d", w.fd}} {
+		ks := sortedKeys(t.m)
+		err := w.multi("INSERT INTO "+t.table+"("+t.tcol+", dev, ent, role, bo, bi, po, pi, n, first, last) VALUES ",
+			sumT+", first = min(first, excluded.first), last = max(last, excluded.last)", 11, len(ks),
+			func(i int, dst []any) []any {
+				k, a := ks[i], t.m[ks[i]]
+				return append(dst, k[0], k[1], k[2], k[3], int64(a.bo), int64(a.bi), int64(a.po), int64(a.pi), int64(a.n), a.first, a.last)
+			})
+		if err != nil {
+			return err
+		}
+	}
+	for _, t := range []struct {
+		table, tcol string
+		m           map[[4]int64]*tagg
+	}{{"host_h", "h", w.hh}, {"host_d", "d", w.hd}} {
+		ks := sortedKeys(t.m)
+		err := w.multi("INSERT INTO "+t.table+"("+t.tcol+", ent, host, hc, bo, bi, po, pi, n) VALUES ", sumT, 9, len(ks),
+			func(i int, dst []any) []any {
+				k, a := ks[i], t.m[ks[i]]
+				return append(dst, k[0], k[1], k[2], k[3], int64(a.bo), int64(a.bi), int64(a.po), int64(a.pi), int64(a.n))
+			})
+		if err != nil {
+			return err
+		}
+	}
+	for _, t := range []struct {
+		table, tcol string
+		m           map[[6]int64]*qagg
+	}{{"query_h", "h", w.qh}, {"query_d", "d", w.qd}} {
+		ks := sortedKeys(t.m)
+		err := w.multi("INSERT INTO "+t.table+"("+t.tcol+", dev, grp, rule, ent, verdict, n, first, last) VALUES ",
+			" ON CONFLICT DO UPDATE SET n = n + excluded.n, first = min(first, excluded.first), last = max(last, excluded.last)", 9, len(ks),
+			func(i int, dst []any) []any {
+				k, a := ks[i], t.m[ks[i]]
+				return append(dst, k[0], k[1], k[2], k[3], k[4], k[5], int64(a.n), a.first, a.last)
+			})
+		if err != nil {
+			return err
+		}
+	}
+	ks := sortedKeys(w.nd)
+	return w.multi("INSERT INTO name_d(d, name, ent, bo, bi, po, pi, n, q, qb, last) VALUES ",
+		sumT+", q = q + excluded.q, qb = qb + excluded.qb, last = max(last, excluded.last)", 11, len(ks),
+		func(i int, dst []any) []any {
+			k, a := ks[i], w.nd[ks[i]]
+			return append(dst, k[0], k[1], k[2], int64(a.bo), int64(a.bi), int64(a.po), int64(a.pi), int64(a.n), int64(a.q), int64(a.qb), a.last)
+		})
+}
+
+func (w *wtx) audit(a *store.Audit) (int64, error) {
+	if a.App == "" {
+		return 0, errors.New("no app")
+	}
+	if a.Time.IsZero() {
+		return 0, errors.New("no time")
+	}
+	var dev int64
+	var err error
+	if a.Device != "" {
+		if dev, err = w.dev(a.Device, ""); err != nil {
+			return 0, err
+		}
+	}
+	ent, err := w.ent(a.Entity)
+	if err != nil {
+		return 0, err
+	}
+	sev := map[string]int{}
+	for _, f := range a.Findings {
+		sev[f.Severity]++
+	}
+	var parts []string
+	for _, s := range []string{"high", "medium", "low", "info"} {
+		if sev[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%s:%d", s, sev[s]))
+		}
+	}
+	res, err := w.exec("INSERT INTO audit(t, dev, app, version, label, sha256, signer, ent, verdict, source, nfind, sev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		a.Time.UnixMilli(), dev, a.App, a.Version, a.Label, a.SHA256, a.Signer, ent, a.Verdict, a.Source, len(a.Findings), strings.Join(parts, ","))
+	if err != nil {
+		return 0, err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	for i, f := range a.Findings {
+		fe, err := w.ent(f.Entity)
+		if err != nil {
+			return 0, err
+		}
+		if _, err := w.exec("INSERT INTO finding(audit, seq, rule, severity, category, title, ent, evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			id, i, f.Rule, f.Severity, f.Category, f.Title, fe, strings.Join(f.Evidence, "\n")); err != nil {
+			return 0, fmt.Errorf("finding %d: %w", i, err)
+		}
+	}
+	return id, nil
+}
+
+func (w *wtx) inventory(it *store.InventoryItem) error {
+	if it.App == "" {
+		return errors.New("no app")
+	}
+	if it.Seen.IsZero() {
+		return errors.New("no time seen")
+	}
+	dev, err := w.dev(it.Device, it.Group)
+	if err != nil {
+		return err
+	}
+	ids := make([]int64, 5)
+	for i, s := range []string{it.App, it.Group, it.Verdict, it.Rule, it.Source} {
+		if ids[i], err = w.sym(s); err != nil {
+			return err
+		}
+	}
+	ent, err := w.ent(it.Entity)
+	if err != nil {
+		return err
+	}
+	seen := it.Seen.UnixMilli()
+	_, err = w.exec("INSERT INTO inventory(dev, app, grp, version, ent, verdict, rule, first, seen, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "+
+		"ON CONFLICT(dev, app) DO UPDATE SET first = min(first, excluded.first), "+
+		"grp = CASE WHEN excluded.seen >= seen THEN excluded.grp ELSE grp END, "+
+		"version = CASE WHEN excluded.seen >= seen THEN excluded.version ELSE version END, "+
+		"ent = CASE WHEN excluded.seen >= seen THEN excluded.ent ELSE ent END, "+
+		"verdict = CASE WHEN excluded.seen >= seen THEN excluded.verdict ELSE verdict END, "+
+		"rule = CASE WHEN excluded.seen >= seen THEN excluded.rule ELSE rule END, "+
+		"source = CASE WHEN excluded.seen >= seen THEN excluded.source ELSE source END, "+
+		"seen = max(seen, excluded.seen)",
+		dev, ids[0], ids[1], it.Version, ent, ids[2], ids[3], seen, seen, ids[4])
+	return err
+}
