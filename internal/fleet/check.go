@@ -1,7 +1,6 @@
 package fleet
 
 import (
-	"errors"
 	"slices"
 	"sort"
 	"strings"
@@ -42,14 +41,17 @@ type Checker struct {
 	inputs   []*Input
 	items    int
 	bad      int
-	problems []string
 	contacts []Contact
+	cur      int // index in inputs of the source being added
 }
 
 type device struct {
 	id, name, owner, platform string
 	tags                      []string
 	apps                      []*appState
+	// Source index each field came from: the first source that has a
+	// value wins, whatever order concurrent parsers deliver in.
+	nameSrc, ownerSrc, platSrc int32
 }
 
 type appState struct {
@@ -57,6 +59,7 @@ type appState struct {
 	m         Match
 	removed   bool
 	removedAt time.Time
+	src       int // the last source to list it wins
 }
 
 // New returns a Checker of inventories against a policy, attributing apps
@@ -87,11 +90,12 @@ func (c *Checker) Policy() *policy.Policy { return c.pol }
 // the caller completes with the format and any read error.
 func (c *Checker) Visitor(file string) (inventory.Visit, *Input) {
 	in := &Input{File: file}
+	idx := len(c.inputs)
 	c.inputs = append(c.inputs, in)
 	return func(it inventory.Item, err error) error {
+		c.cur = idx
 		if err != nil {
-			in.Malformed++
-			c.Problem(err)
+			c.malformed(in, err)
 			return nil
 		}
 		in.Items++
@@ -100,16 +104,13 @@ func (c *Checker) Visitor(file string) (inventory.Visit, *Input) {
 	}, in
 }
 
-// Problem records a malformed record (or any other error worth showing).
-func (c *Checker) Problem(err error) {
+// malformed counts a malformed record of an input and keeps the first
+// few for the report.
+func (c *Checker) malformed(in *Input, err error) {
 	c.bad++
-	if len(c.problems) < c.cfg.MaxProblems {
-		var pe *inventory.ParseError
-		if errors.As(err, &pe) {
-			c.problems = append(c.problems, pe.Error())
-		} else {
-			c.problems = append(c.problems, err.Error())
-		}
+	in.Malformed++
+	if len(in.Problems) < c.cfg.MaxProblems {
+		in.Problems = append(in.Problems, err.Error())
 	}
 }
 
@@ -128,14 +129,21 @@ func (c *Checker) Add(it *inventory.Item) {
 		}
 		c.last = d
 	}
-	if d.name == "" && it.DeviceName != "" {
-		d.name = it.DeviceName
+	cur := int32(c.cur)
+	if it.DeviceName != "" && (d.name == "" || cur < d.nameSrc) {
+		d.name, d.nameSrc = it.DeviceName, cur
 	}
-	if d.owner == "" && it.Owner != "" {
-		d.owner = it.Owner
+	if it.Owner != "" && (d.owner == "" || cur < d.ownerSrc) {
+		d.owner, d.ownerSrc = it.Owner, cur
 	}
-	if it.Platform != "" && (d.platform == "" || isBrowser(d.platform) && !isBrowser(it.Platform)) {
-		d.platform = it.Platform
+	if it.Platform != "" && d.platform != it.Platform {
+		// The device's own system, not the browser an extension is in.
+		switch {
+		case d.platform == "", isBrowser(d.platform) && !isBrowser(it.Platform):
+			d.platform, d.platSrc = it.Platform, cur
+		case cur < d.platSrc && isBrowser(d.platform) == isBrowser(it.Platform):
+			d.platform, d.platSrc = it.Platform, cur
+		}
 	}
 	if len(it.Tags) > 0 && !sameSlice(d.tags, it.Tags) {
 		d.tags = mergeTags(d.tags, it.Tags)
@@ -152,10 +160,13 @@ func (c *Checker) Add(it *inventory.Item) {
 		}
 	}
 	if st == nil {
-		st = &appState{}
+		st = &appState{src: c.cur}
 		d.apps = append(d.apps, st)
 	}
-	st.it, st.m = *it, m
+	if c.cur < st.src {
+		return // a later source already said
+	}
+	st.it, st.m, st.src = *it, m, c.cur
 	st.removed = it.Removed
 	if it.Removed {
 		st.removedAt = it.Seen
@@ -168,9 +179,14 @@ func sameSlice(a, b []string) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0] || slices.Equal(a, b))
 }
 
+// mergeTags is the union of a device's tags from several rows, sorted so
+// that it does not depend on their order.
 func mergeTags(have, add []string) []string {
 	if len(have) == 0 {
 		return add
+	}
+	if !slices.ContainsFunc(add, func(t string) bool { return !slices.Contains(have, t) }) {
+		return have
 	}
 	out := slices.Clone(have)
 	for _, t := range add {
@@ -178,6 +194,7 @@ func mergeTags(have, add []string) []string {
 			out = append(out, t)
 		}
 	}
+	slices.Sort(out)
 	return out
 }
 
@@ -259,9 +276,16 @@ func (c *Checker) Report() *Report {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	rep := &Report{Generated: now, Policy: c.pol.File, Problems: slices.Clone(c.problems), Devices: []Device{}}
+	rep := &Report{Generated: now, Policy: c.pol.File, Devices: []Device{}}
 	for _, in := range c.inputs {
-		rep.Inputs = append(rep.Inputs, *in)
+		r := *in
+		r.Problems = slices.Clone(in.Problems)
+		rep.Inputs = append(rep.Inputs, r)
+		for _, p := range in.Problems {
+			if len(rep.Problems) < c.cfg.MaxProblems {
+				rep.Problems = append(rep.Problems, p)
+			}
+		}
 	}
 	rep.Summary.Devices, rep.Summary.Items, rep.Summary.Malformed = len(c.order), c.items, c.bad
 
@@ -290,6 +314,7 @@ func (c *Checker) Report() *Report {
 		for _, ct := range traffic[d] {
 			c.applyTraffic(&dev, m, ct)
 		}
+		sortApps(dev.Apps)
 		// Per rule: the worst state of the device under it.
 		worst := make(map[*policy.Rule]Verdict, len(dev.Apps))
 		flaggedBy := map[*policy.Rule]bool{}
@@ -408,6 +433,24 @@ func sortDevices(ds []Device) {
 			return da.Before(db)
 		}
 		return a.Device < b.Device
+	})
+}
+
+// sortApps orders a device's apps by deadline, then app id and entity, so
+// that the report does not depend on the order of the input rows.
+func sortApps(as []App) {
+	sort.SliceStable(as, func(i, j int) bool {
+		a, b := &as[i], &as[j]
+		if (a.Deadline == nil) != (b.Deadline == nil) {
+			return a.Deadline == nil // no deadline: in force already
+		}
+		if a.Deadline != nil && !a.Deadline.Equal(*b.Deadline) {
+			return a.Deadline.Before(*b.Deadline)
+		}
+		if a.AppID != b.AppID {
+			return a.AppID < b.AppID
+		}
+		return a.Entity < b.Entity
 	})
 }
 

@@ -38,7 +38,8 @@ type Report struct {
 	// Devices with at least one banned app (installed or removed) or a
 	// traffic flag; every device when the check was asked for all.
 	Devices []Device `json:"devices"`
-	// Problems are the first malformed records, "file:line: cause".
+	// Problems are the first malformed records of all inputs, in input
+	// order (each input's are in Inputs too).
 	Problems []string `json:"problems,omitempty"`
 }
 
@@ -49,6 +50,8 @@ type Input struct {
 	Items     int    `json:"items"`
 	Malformed int    `json:"malformed"`
 	Error     string `json:"error,omitempty"` // the input could not be read (to its end)
+	// Problems are its first malformed records, "file:line: cause".
+	Problems []string `json:"problems,omitempty"`
 }
 
 // Summary counts devices by their worst verdict.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -249,5 +250,57 @@ func TestMalformedLineInLargeExport(t *testing.T) {
 	// Every 50th device carries its banned app as app 0; the bad line is not one of those.
 	if rep.Summary.Due < fl.Devices/fleetgen.BannedEvery {
 		t.Errorf("due %d; want at least %d", rep.Summary.Due, fl.Devices/fleetgen.BannedEvery)
+	}
+}
+
+// TestReadAllConcurrent reads several exports of one fleet at once and
+// gets the same report as reading them one after the other; a source
+// that cannot be read is named and the others are read.
+func TestReadAllConcurrent(t *testing.T) {
+	fl := fleetgen.Fleet{Devices: 2000, Apps: 30, Mobile: true}
+	iosData, _ := iosFleet(500, true)
+	srcs := func() []fleet.Source {
+		var out []fleet.Source
+		for _, gf := range genFormats {
+			out = append(out, fleet.Source{Name: gf.name, Read: func(ctx context.Context, visit inventory.Visit) (string, error) {
+				f, err := load.Reader(ctx, gf.read(fl), gf.name, "", visit)
+				return string(f), err
+			}})
+		}
+		out = append(out, fleet.Source{Name: "ios.json", Read: func(ctx context.Context, visit inventory.Visit) (string, error) {
+			f, err := load.Reader(ctx, bytes.NewReader(iosData), "ios.json", "", visit)
+			return string(f), err
+		}})
+		out = append(out, fleet.Source{Name: "notes.txt", Read: func(ctx context.Context, visit inventory.Visit) (string, error) {
+			f, err := load.Reader(ctx, strings.NewReader("dear diary\n"), "notes.txt", "", visit)
+			return string(f), err
+		}})
+		return out
+	}
+	run := func(workers int) (*fleet.Report, []error) {
+		c := newChecker(t, tiktokDeadline, scalePolicy)
+		errs := c.ReadAll(context.Background(), srcs(), workers)
+		return c.Report(), errs
+	}
+	seq, errs := run(1)
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "notes.txt") || !errors.Is(errs[0], load.ErrUnknownFormat) {
+		t.Fatalf("errors %v; want one for notes.txt", errs)
+	}
+	if seq.Summary.Overdue < 100 || len(seq.Inputs) != len(genFormats)+2 || seq.Inputs[len(seq.Inputs)-1].Error == "" {
+		t.Fatalf("summary %+v inputs %+v", seq.Summary, seq.Inputs)
+	}
+	for _, in := range seq.Inputs[:len(genFormats)] {
+		if in.Items == 0 || in.Format == "" {
+			t.Errorf("input %+v", in)
+		}
+	}
+	for range 3 {
+		par, errs := run(3)
+		if len(errs) != 1 {
+			t.Fatalf("errors %v", errs)
+		}
+		if d := cmp.Diff(seq, par); d != "" {
+			t.Fatalf("concurrent read differs (-sequential +concurrent):\n%s", d)
+		}
 	}
 }
