@@ -417,12 +417,18 @@ func (c *Checker) app(st *appState, dc decision, now time.Time) App {
 }
 
 func sortDevices(ds []Device) {
+	// Overdue, then flagged for traffic (a violation now, whatever the
+	// inventory says), then due.
 	rank := func(d *Device) int {
-		r := int(d.Verdict) * 2
-		if d.Flagged {
-			r++
+		switch {
+		case d.Verdict == Overdue && d.Flagged:
+			return 5
+		case d.Verdict == Overdue:
+			return 4
+		case d.Flagged:
+			return 3
 		}
-		return r
+		return int(d.Verdict)
 	}
 	sort.SliceStable(ds, func(i, j int) bool {
 		a, b := &ds[i], &ds[j]
