@@ -198,6 +198,8 @@ var probes = []probe{
 
 	// loading code at run time
 	t("Ldalvik/system/DexClassLoader;", IDDynamicCode),
+	m("Ldalvik/system/DexClassLoader;", "<init>", IDDynamicCode),
+	m("Ldalvik/system/InMemoryDexClassLoader;", "<init>", IDDynamicCode),
 	t("Ldalvik/system/InMemoryDexClassLoader;", IDDynamicCode),
 	t("Ldalvik/system/DelegateLastClassLoader;", IDDynamicCode),
 	m("Ldalvik/system/DexFile;", "loadDex", IDDynamicCode),
