@@ -1,0 +1,178 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/outflow-dev/outflow/internal/store"
+	"github.com/outflow-dev/outflow/internal/web/worldmap"
+)
+
+// humanBytes formats a byte count with SI prefixes ("1.2 MB").
+func humanBytes(n uint64) string {
+	const unit = 1000
+	if n < unit {
+		return strconv.FormatUint(n, 10) + " B"
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit && exp < 5; m /= unit {
+		div *= unit
+		exp++
+	}
+	v := float64(n) / float64(div)
+	f := "%.1f %cB"
+	if v >= 100 {
+		f = "%.0f %cB"
+	}
+	return fmt.Sprintf(f, v, "kMGTPE"[exp])
+}
+
+// thousands formats an integer with comma separators.
+func thousands(n uint64) string {
+	s := strconv.FormatUint(n, 10)
+	if len(s) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	pre := len(s) % 3
+	if pre > 0 {
+		b.WriteString(s[:pre])
+	}
+	for i := pre; i < len(s); i += 3 {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(s[i : i+3])
+	}
+	return b.String()
+}
+
+func toU64(v any) uint64 {
+	switch n := v.(type) {
+	case int:
+		return uint64(max(n, 0))
+	case int64:
+		return uint64(max(n, 0))
+	case uint64:
+		return n
+	case uint16:
+		return uint64(n)
+	case float64:
+		return uint64(max(n, 0))
+	}
+	return 0
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "–"
+	}
+	return t.UTC().Format("2006-01-02 15:04")
+}
+
+func fmtDate(t time.Time) string {
+	if t.IsZero() {
+		return "–"
+	}
+	return t.UTC().Format("2006-01-02")
+}
+
+// until says how far t is from now in days, for deadlines.
+func until(now, t time.Time) string {
+	if t.IsZero() {
+		return "in force"
+	}
+	d := t.Sub(now)
+	days := int(d.Hours() / 24)
+	switch {
+	case d < 0:
+		return fmt.Sprintf("%d days ago", -days)
+	case days == 0:
+		return "today"
+	case days == 1:
+		return "tomorrow"
+	}
+	return fmt.Sprintf("in %d days", days)
+}
+
+// query builds "?k=v&..." from the base values with pairs set (a value of
+// "" removes the key).
+func query(base url.Values, kv ...string) template.URL {
+	q := url.Values{}
+	for k, v := range base {
+		q[k] = append([]string(nil), v...)
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			q.Del(kv[i])
+		} else {
+			q.Set(kv[i], kv[i+1])
+		}
+	}
+	if len(q) == 0 {
+		return ""
+	}
+	return template.URL("?" + q.Encode()) // encoded by url.Values
+}
+
+func (s *Server) funcs() template.FuncMap {
+	ent := func(id string) store.Entity {
+		m, _ := s.entities(context.Background()) // warm: the handler read it
+		if e, ok := m[id]; ok {
+			return e
+		}
+		return store.Entity{ID: id, Name: id}
+	}
+	return template.FuncMap{
+		"bytes":   func(v any) string { return humanBytes(toU64(v)) },
+		"num":     func(v any) string { return thousands(toU64(v)) },
+		"time":    fmtTime,
+		"date":    fmtDate,
+		"until":   func(t time.Time) string { return until(s.now(), t) },
+		"country": worldmap.Name,
+		"entity":  ent,
+		"ename": func(id string) string {
+			if id == "" {
+				return "–"
+			}
+			return ent(id).Name
+		},
+		"query": query,
+		"path":  url.PathEscape,
+		"join":  strings.Join,
+		"add":   func(a, b int) int { return a + b },
+		"add64": func(a, b uint64) uint64 { return a + b },
+		"list": func() []string {
+			out := make([]string, len(periods))
+			for i, p := range periods {
+				out[i] = p.name
+			}
+			return out
+		},
+		"sevclass": func(sev string) string {
+			switch sev {
+			case "high", "medium", "low", "info":
+				return "sev-" + sev
+			}
+			return "sev-info"
+		},
+		"verdictclass": func(v string) string {
+			switch v {
+			case "block", "due", "monitor", "allow":
+				return "v-" + v
+			}
+			return ""
+		},
+		"pct": func(a, b uint64) string {
+			if b == 0 {
+				return "0 %"
+			}
+			return fmt.Sprintf("%.0f %%", 100*float64(a)/float64(b))
+		},
+	}
+}

@@ -1,0 +1,560 @@
+package web
+
+import (
+	"cmp"
+	"context"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/outflow-dev/outflow/internal/store"
+	"github.com/outflow-dev/outflow/internal/web/chart"
+	"github.com/outflow-dev/outflow/internal/web/worldmap"
+)
+
+func (s *Server) pageRoutes() []route {
+	return []route{
+		{"/devices", s.devicesPage},
+		{"/devices/{id}", s.devicePage},
+		{"/flows", s.flowsPage},
+		{"/names", s.namesPage},
+		{"/queries", s.queriesPage},
+		{"/enforcement", s.enforcementPage},
+		{"/apps", s.appsPage},
+		{"/apps/{id}", s.auditPage},
+		{"/compliance", s.compliancePage},
+		{"/search", s.searchPage},
+	}
+}
+
+// pageFilter reads the filter of a page, answering a 400 page on error.
+func (s *Server) pageFilter(w http.ResponseWriter, r *http.Request, v *view, def string) (store.Filter, bool) {
+	s.entities(r.Context()) // warm the cache the templates read
+	f, p, err := s.filter(r.Context(), r.URL.Query(), def, queryLimit)
+	if err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, err.Error())
+		return f, false
+	}
+	if r.URL.Query().Get("limit") == "" {
+		f.Limit = pageLimit
+	}
+	v.P = p
+	return f, true
+}
+
+// --- Overview ---
+
+type overviewData struct {
+	O          *store.Overview
+	Trend      template.HTML
+	Map        template.HTML
+	MapView    string // owners or hosts
+	HostBars   template.HTML
+	Devices    []store.DeviceSummary
+	Countries []countryRow
+}
+
+type countryRow struct {
+	Code, Name string
+	Entities   []string
+	Devices    int
+	store.Traffic
+}
+
+func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) {
+	v := s.newView(r, "overview", "Overview")
+	f, ok := s.pageFilter(w, r, v, "month")
+	if !ok {
+		return
+	}
+	o, err := s.r.Overview(r.Context(), f)
+	if err != nil {
+		s.storeFail(w, r, err)
+		return
+	}
+	df := f
+	df.Limit, df.Offset, df.Concern = 8, 0, true
+	devs, err := s.r.Devices(r.Context(), df)
+	if err != nil {
+		s.storeFail(w, r, err)
+		return
+	}
+	d := &overviewData{O: o, Devices: devs, MapView: "owners"}
+	if r.URL.Query().Get("map") == "hosts" {
+		d.MapView = "hosts"
+	}
+	d.Trend = s.trendChart(o, v.P)
+	label := func(x float64) string { return humanBytes(uint64(x)) + " sent" }
+	vals := map[string]float64{}
+	if d.MapView == "owners" {
+		for _, a := range o.ByJurisdiction {
+			if a.Country != "" {
+				vals[strings.ToUpper(a.Country)] += float64(a.BytesOut)
+				d.Countries = append(d.Countries, countryRow{Code: a.Country, Name: worldmap.Name(a.Country),
+					Entities: a.Entities, Devices: a.Devices, Traffic: a.Traffic})
+			}
+		}
+		links := map[string]string{}
+		for _, a := range o.ByJurisdiction {
+			if len(a.Entities) > 0 {
+				q := keep(r.URL.Query())
+				q["entity"] = a.Entities
+				links[strings.ToUpper(a.Country)] = "/devices" + string(query(q))
+			}
+		}
+		d.Map = s.worldMap("Bytes sent, by the jurisdiction of the data's owners", vals, label, func(cc string) string {
+			return links[cc]
+		})
+	} else {
+		var bars []chart.Bar
+		for i, h := range o.ByHost {
+			if h.Country != "" {
+				vals[strings.ToUpper(h.Country)] += float64(h.BytesOut)
+			}
+			if i < 12 {
+				name := h.Host
+				if e, ok := s.entityIfKnown(h.Host); ok {
+					name = e.Name
+				}
+				if h.Country != "" {
+					name += " (" + strings.ToUpper(h.Country) + ")"
+				}
+				bars = append(bars, chart.Bar{Label: name, Value: float64(h.BytesOut), Text: humanBytes(h.BytesOut), Color: chart.Colors[1]})
+			}
+		}
+		d.Map = s.worldMap("Bytes sent to entities of concern, by the country of the hosting network", vals, label, nil)
+		d.HostBars = chart.Bars("Bytes sent by hosting network", bars)
+	}
+	v.Data = d
+	s.render(w, r, http.StatusOK, "overview", v)
+}
+
+func (s *Server) entityIfKnown(id string) (store.Entity, bool) {
+	m, _ := s.entities(context.Background())
+	e, ok := m[id]
+	return e, ok
+}
+
+func (s *Server) worldMap(title string, vals map[string]float64, label func(float64) string, href func(string) string) template.HTML {
+	var b strings.Builder
+	_ = worldmap.Map{Title: title, Values: vals, Label: label, Href: href}.Write(&b)
+	return template.HTML(b.String()) // worldmap escapes every text
+}
+
+// trendChart stacks the six entities with most bytes out, then the rest.
+func (s *Server) trendChart(o *store.Overview, p period) template.HTML {
+	const top = 6
+	var order []string
+	for _, e := range o.Entities {
+		if len(order) == top {
+			break
+		}
+		if e.Period.BytesOut > 0 {
+			order = append(order, e.Entity.ID)
+		}
+	}
+	idx := map[string]int{}
+	for i, id := range order {
+		idx[id] = i
+	}
+	var first, last time.Time
+	for _, tp := range o.Trend {
+		d := tp.Day.UTC().Truncate(24 * time.Hour)
+		if first.IsZero() || d.Before(first) {
+			first = d
+		}
+		if d.After(last) {
+			last = d
+		}
+	}
+	if !o.Since.IsZero() {
+		first = o.Since.UTC().Truncate(24 * time.Hour)
+	}
+	if !o.Until.IsZero() {
+		last = o.Until.Add(-time.Nanosecond).UTC().Truncate(24 * time.Hour)
+	}
+	if first.Before(last.AddDate(0, 0, -91)) {
+		first = last.AddDate(0, 0, -91)
+	}
+	var days []time.Time
+	if !first.IsZero() {
+		for d := first; !d.After(last); d = d.AddDate(0, 0, 1) {
+			days = append(days, d)
+		}
+	}
+	series := make([]chart.Series, len(order)+1)
+	for i, id := range order {
+		e, _ := s.entityIfKnown(id)
+		name := cmp.Or(e.Name, id)
+		series[i] = chart.Series{Label: name, Color: chart.Colors[i%len(chart.Colors)], Values: make([]float64, len(days))}
+	}
+	series[len(order)] = chart.Series{Label: "other entities", Color: chart.Other, Values: make([]float64, len(days))}
+	for _, tp := range o.Trend {
+		d := tp.Day.UTC().Truncate(24 * time.Hour)
+		i := int(d.Sub(first).Hours() / 24)
+		if i < 0 || i >= len(days) {
+			continue
+		}
+		k, ok := idx[tp.Entity]
+		if !ok {
+			k = len(order)
+		}
+		series[k].Values[i] += float64(tp.BytesOut)
+	}
+	if slices.IndexFunc(series[len(order)].Values, func(x float64) bool { return x > 0 }) < 0 {
+		series = series[:len(order)]
+	}
+	return chart.Trend{Title: "Bytes sent to entities of concern per day", Days: days, Series: series,
+		Format: func(x float64) string { return humanBytes(uint64(x)) }}.SVG()
+}
+
+// --- Devices ---
+
+func (s *Server) devicesPage(w http.ResponseWriter, r *http.Request) {
+	v := s.newView(r, "devices", "Devices")
+	f, ok := s.pageFilter(w, r, v, "month")
+	if !ok {
+		return
+	}
+	devs, err := s.r.Devices(r.Context(), f)
+	if err != nil {
+		s.storeFail(w, r, err)
+		return
+	}
+	v.Data = pageOf(devs, f, r)
+	s.render(w, r, http.StatusOK, "devices", v)
+}
+
+type deviceData struct {
+	D *store.DeviceDetail
+}
+
+func (s *Server) devicePage(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	v := s.newView(r, "devices", "Device "+id)
+	f, ok := s.pageFilter(w, r, v, "month")
+	if !ok {
+		return
+	}
+	f.Devices = nil
+	d, err := s.r.Device(r.Context(), id, f)
+	if err != nil {
+		s.storeFail(w, r, err)
+		return
+	}
+	if d.Device.Name != "" {
+		v.Title = d.Device.Name + " (" + id + ")"
+	}
+	v.Data = deviceData{D: d}
+	s.render(w, r, http.StatusOK, "device", v)
+}
+
+// rows is a page of a list with its paging links.
+type rows[T any] struct {
+	Items      []T
+	Offset     int
+	Prev, Next template.URL
+	Filters    []chip
+}
+
+// chip is an active filter with the link that removes it.
+type chip struct {
+	Key, Value string
+	Remove     template.URL
+}
+
+func pageOf[T any](items []T, f store.Filter, r *http.Request) rows[T] {
+	q := r.URL.Query()
+	out := rows[T]{Items: items, Offset: f.Offset}
+	if f.Offset > 0 {
+		out.Prev = query(q, "offset", strconv.Itoa(max(0, f.Offset-f.Limit)))
+		if f.Offset-f.Limit <= 0 {
+			out.Prev = query(q, "offset", "")
+			if out.Prev == "" {
+				out.Prev = "?"
+			}
+		}
+	}
+	if len(items) >= f.Limit && f.Limit > 0 {
+		out.Next = query(q, "offset", strconv.Itoa(f.Offset+f.Limit))
+	}
+	for _, k := range []string{"device", "group", "entity", "list", "name", "rule", "verdict", "app"} {
+		for _, val := range q[k] {
+			rest := url.Values{}
+			for kk, vv := range q {
+				if kk == "offset" {
+					continue
+				}
+				rest[kk] = vv
+			}
+			rest[k] = slices.DeleteFunc(slices.Clone(rest[k]), func(x string) bool { return x == val })
+			if len(rest[k]) == 0 {
+				delete(rest, k)
+			}
+			rm := query(rest)
+			if rm == "" {
+				rm = "?"
+			}
+			out.Filters = append(out.Filters, chip{Key: k, Value: val, Remove: rm})
+		}
+	}
+	if concern := q.Get("concern"); concern == "1" || concern == "true" {
+		out.Filters = append(out.Filters, chip{Key: "concern", Value: "only entities of concern", Remove: query(q, "concern", "", "offset", "")})
+	}
+	return out
+}
+
+// --- Drill-down lists ---
+
+func (s *Server) flowsPage(w http.ResponseWriter, r *http.Request) {
+	v := s.newView(r, "devices", "Flows")
+	f, ok := s.pageFilter(w, r, v, "month")
+	if !ok {
+		return
+	}
+	fl, err := s.r.Flows(r.Context(), f)
+	if err != nil {
+		s.storeFail(w, r, err)
+		return
+	}
+	v.Data = pageOf(fl, f, r)
+	s.render(w, r, http.StatusOK, "flows", v)
+}
+
+func (s *Server) namesPage(w http.ResponseWriter, r *http.Request) {
+	v := s.newView(r, "devices", "Names")
+	f, ok := s.pageFilter(w, r, v, "month")
+	if !ok {
+		return
+	}
+	n, err := s.r.Names(r.Context(), f)
+	if err != nil {
+		s.storeFail(w, r, err)
+		return
+	}
+	v.Data = pageOf(n, f, r)
+	s.render(w, r, http.StatusOK, "names", v)
+}
+
+func (s *Server) queriesPage(w http.ResponseWriter, r *http.Request) {
+	v := s.newView(r, "enforcement", "Queries")
+	f, ok := s.pageFilter(w, r, v, "month")
+	if !ok {
+		return
+	}
+	qs, err := s.r.Queries(r.Context(), f)
+	if err != nil {
+		s.storeFail(w, r, err)
+		return
+	}
+	v.Data = pageOf(qs, f, r)
+	s.render(w, r, http.StatusOK, "queries", v)
+}
+
+// --- Enforcement ---
+
+type enforcementData struct {
+	Blocked []store.BlockedCount
+	Overdue []store.OverdueClient
+	Due     []store.DueRule
+	Filters []chip
+}
+
+func (s *Server) enforcementPage(w http.ResponseWriter, r *http.Request) {
+	v := s.newView(r, "enforcement", "Enforcement")
+	f, ok := s.pageFilter(w, r, v, "month")
+	if !ok {
+		return
+	}
+	f.Limit = 100
+	ctx := r.Context()
+	var d enforcementData
+	var err error
+	if d.Blocked, err = s.r.Blocked(ctx, f); err == nil {
+		if d.Overdue, err = s.r.Overdue(ctx, f); err == nil {
+			d.Due, err = s.r.Due(ctx, f)
+		}
+	}
+	if err != nil {
+		s.storeFail(w, r, err)
+		return
+	}
+	d.Filters = pageOf([]int{}, f, r).Filters
+	v.Data = d
+	s.render(w, r, http.StatusOK, "enforcement", v)
+}
+
+// --- Apps ---
+
+func (s *Server) appsPage(w http.ResponseWriter, r *http.Request) {
+	v := s.newView(r, "apps", "Apps")
+	f, ok := s.pageFilter(w, r, v, "all")
+	if !ok {
+		return
+	}
+	app := r.URL.Query().Get("app")
+	if app != "" {
+		// The filter has no app field: read more and keep the app's rows.
+		f.Limit, f.Offset = queryLimit, 0
+	}
+	as, err := s.r.Audits(r.Context(), f)
+	if err != nil {
+		s.storeFail(w, r, err)
+		return
+	}
+	if app != "" {
+		as = slices.DeleteFunc(as, func(a store.AuditSummary) bool { return a.App != app })
+	}
+	v.Data = pageOf(as, f, r)
+	s.render(w, r, http.StatusOK, "apps", v)
+}
+
+func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) {
+	v := s.newView(r, "apps", "Audit")
+	s.entities(r.Context())
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 0 {
+		s.errorPage(w, r, http.StatusBadRequest, "audit id: want a number")
+		return
+	}
+	a, err := s.r.Audit(r.Context(), id)
+	if err != nil {
+		s.storeFail(w, r, err)
+		return
+	}
+	slices.SortStableFunc(a.Findings, func(x, y store.Finding) int { return sevRank(y.Severity) - sevRank(x.Severity) })
+	v.Title = cmp.Or(a.Label, a.App)
+	v.Data = a
+	s.render(w, r, http.StatusOK, "audit", v)
+}
+
+func sevRank(s string) int {
+	switch s {
+	case "high":
+		return 3
+	case "medium":
+		return 2
+	case "low":
+		return 1
+	}
+	return 0
+}
+
+// --- Compliance ---
+
+type complianceData struct {
+	rows[store.InventoryItem]
+	ByVerdict []verdictCount
+	Due       []store.DueRule
+}
+
+type verdictCount struct {
+	Verdict string
+	N       int
+}
+
+func (s *Server) compliancePage(w http.ResponseWriter, r *http.Request) {
+	v := s.newView(r, "compliance", "Compliance")
+	f, ok := s.pageFilter(w, r, v, "all")
+	if !ok {
+		return
+	}
+	app := r.URL.Query().Get("app")
+	if app != "" {
+		f.Limit, f.Offset = queryLimit, 0
+	}
+	inv, err := s.r.Inventory(r.Context(), f)
+	if err != nil {
+		s.storeFail(w, r, err)
+		return
+	}
+	if app != "" {
+		inv = slices.DeleteFunc(inv, func(i store.InventoryItem) bool { return i.App != app })
+	}
+	df := f
+	df.Limit, df.Offset = 20, 0
+	due, err := s.r.Due(r.Context(), df)
+	if err != nil {
+		s.storeFail(w, r, err)
+		return
+	}
+	counts := map[string]int{}
+	for _, i := range inv {
+		counts[cmp.Or(i.Verdict, "unknown")]++
+	}
+	d := complianceData{rows: pageOf(inv, f, r), Due: due}
+	for _, k := range []string{"block", "due", "monitor", "allow", "unknown"} {
+		if counts[k] > 0 {
+			d.ByVerdict = append(d.ByVerdict, verdictCount{k, counts[k]})
+		}
+	}
+	v.Data = d
+	s.render(w, r, http.StatusOK, "compliance", v)
+}
+
+// --- Search ---
+
+type hitGroup struct {
+	Kind string
+	Hits []hitLink
+}
+
+type hitLink struct {
+	store.Hit
+	Href template.URL
+}
+
+// hitHref is where a search hit leads.
+func hitHref(h store.Hit) string {
+	k := url.QueryEscape(h.Key)
+	switch h.Kind {
+	case "device":
+		return "/devices/" + url.PathEscape(h.Key)
+	case "name":
+		return "/names?name=" + k
+	case "entity":
+		return "/devices?entity=" + k
+	case "list":
+		return "/devices?list=" + k
+	case "rule":
+		return "/enforcement?rule=" + k
+	case "app":
+		return "/compliance?app=" + k
+	}
+	return "/search?q=" + k
+}
+
+func (s *Server) searchPage(w http.ResponseWriter, r *http.Request) {
+	v := s.newView(r, "search", "Search")
+	s.entities(r.Context())
+	q, n, err := searchParams(r)
+	if err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	v.Search = q
+	hits, err := s.search(r.Context(), q, max(n, 200))
+	if err != nil {
+		s.storeFail(w, r, err)
+		return
+	}
+	var groups []hitGroup
+	for _, h := range hits {
+		i := slices.IndexFunc(groups, func(g hitGroup) bool { return g.Kind == h.Kind })
+		if i < 0 {
+			groups = append(groups, hitGroup{Kind: h.Kind})
+			i = len(groups) - 1
+		}
+		groups[i].Hits = append(groups[i].Hits, hitLink{Hit: h, Href: template.URL(hitHref(h))}) // escaped above
+	}
+	v.Data = struct {
+		Q      string
+		Groups []hitGroup
+		N      int
+	}{q, groups, len(hits)}
+	s.render(w, r, http.StatusOK, "search", v)
+}

@@ -1,0 +1,223 @@
+package web
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// csp allows the page's own files and nothing else: no inline script, no
+// inline style, no other origin, no framing, forms posted only here.
+const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// headers sets the security headers of every response.
+func (s *Server) headers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", csp)
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
+		if s.cfg.TLS.Enabled() {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			h.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// hostCheck refuses requests whose Host is not this machine while the
+// dashboard runs without users on loopback: otherwise a web page could
+// point a name of its own at 127.0.0.1 (DNS rebinding) and read the
+// dashboard from the user's browser.
+func (s *Server) hostCheck(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.auth.Enabled() {
+			host := r.Host
+			if h, _, err := net.SplitHostPort(host); err == nil {
+				host = h
+			}
+			if !IsLoopback(host) {
+				s.fail(w, r, http.StatusMisdirectedRequest, "this dashboard answers only to localhost, 127.0.0.1 or [::1]")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// who is the authenticated caller of a request.
+type who struct {
+	User    string // a session's user; "" for a token or loopback without users
+	Token   string // the API token's name
+	Session string // the session id (the CSRF binding)
+	Local   bool   // loopback without users: everything is allowed
+}
+
+type ctxKey struct{}
+
+func whoFrom(ctx context.Context) who {
+	w, _ := ctx.Value(ctxKey{}).(who)
+	return w
+}
+
+// clientAddr is the peer's address; proxies' headers are not trusted.
+func clientAddr(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.IPv6Unspecified()
+	}
+	return ap.Addr()
+}
+
+// authn finds the caller: the session cookie, or a bearer token (API
+// reads only). Pages and the API refuse anyone else, except on loopback
+// without users.
+func (s *Server) authn(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var id who
+		switch {
+		case !s.auth.Enabled():
+			id.Local = true
+		default:
+			if c, err := r.Cookie(s.sessionCookie()); err == nil {
+				if sess, ok := s.auth.Session(c.Value); ok {
+					id.User, id.Session = sess.User, c.Value
+				}
+			}
+			if tok, ok := bearer(r); ok && id.User == "" {
+				name, valid := s.auth.TokenName(tok)
+				if !valid {
+					w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+					s.fail(w, r, http.StatusUnauthorized, "invalid token")
+					return
+				}
+				id.Token = name
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, id)))
+	})
+}
+
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:]), true
+	}
+	return "", false
+}
+
+// access is how a route may be reached.
+type access int
+
+const (
+	public  access = iota // login page, assets
+	reader                // pages (a session) and the API (a session or a token)
+	changer               // POST: a session and its CSRF token
+)
+
+// guard enforces a route's access.
+func (s *Server) guard(a access, api bool, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := whoFrom(r.Context())
+		switch a {
+		case public:
+		case reader:
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				w.Header().Set("Allow", "GET, HEAD")
+				s.fail(w, r, http.StatusMethodNotAllowed, "read-only")
+				return
+			}
+			if id.Local || id.User != "" || (api && id.Token != "") {
+				break
+			}
+			if api || id.Token != "" {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="outflow"`)
+				s.fail(w, r, http.StatusUnauthorized, "authentication required")
+				return
+			}
+			http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		case changer:
+			if r.Method != http.MethodPost {
+				w.Header().Set("Allow", "POST")
+				s.fail(w, r, http.StatusMethodNotAllowed, "POST only")
+				return
+			}
+			if id.Token != "" {
+				s.fail(w, r, http.StatusForbidden, "API tokens are read-only")
+				return
+			}
+			if !s.sameOrigin(r) {
+				s.fail(w, r, http.StatusForbidden, "cross-origin request refused")
+				return
+			}
+			binding := s.csrfBinding(r, id)
+			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+			if !s.auth.CheckCSRF(binding, r.PostFormValue("csrf")) && !s.auth.CheckCSRF(binding, r.Header.Get("X-CSRF-Token")) {
+				s.fail(w, r, http.StatusForbidden, "missing or invalid CSRF token; reload the page")
+				return
+			}
+		}
+		h(w, r)
+	}
+}
+
+// sameOrigin refuses a POST whose Origin (or, failing that, Referer is
+// not sent: this dashboard asks for no-referrer) names another host. The
+// CSRF token is the real check; this one costs nothing.
+func (s *Server) sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" || o == "null" {
+		// Browsers send Origin on every POST; its absence is a script
+		// or an old browser, which the CSRF token still binds.
+		return o == ""
+	}
+	o = strings.TrimPrefix(strings.TrimPrefix(o, "https://"), "http://")
+	return strings.EqualFold(o, r.Host)
+}
+
+// csrfBinding is what a request's CSRF token is bound to: the session, or
+// the pre-login cookie.
+func (s *Server) csrfBinding(r *http.Request, id who) string {
+	if id.Session != "" {
+		return "s:" + id.Session
+	}
+	if c, err := r.Cookie(s.preCookie()); err == nil && c.Value != "" {
+		return "p:" + c.Value
+	}
+	return ""
+}
+
+func (s *Server) secure() bool { return s.cfg.TLS.Enabled() || s.cfg.SecureCookies }
+
+// Cookie names: with Secure cookies, the __Host- prefix also pins them to
+// this host and path.
+func (s *Server) sessionCookie() string {
+	if s.secure() {
+		return "__Host-outflow-session"
+	}
+	return "outflow-session"
+}
+
+func (s *Server) preCookie() string {
+	if s.secure() {
+		return "__Host-outflow-pre"
+	}
+	return "outflow-pre"
+}
+
+func (s *Server) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{
+		Name: name, Value: value, Path: "/", MaxAge: maxAge,
+		Secure: s.secure(), HttpOnly: true, SameSite: http.SameSiteStrictMode,
+	})
+}
