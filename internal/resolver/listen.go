@@ -39,7 +39,7 @@ func (s *Server) listenUDP(addr string, workers int) error {
 			closer = conn.Close
 		}
 		serve := s.serveUDP
-		if s.cfg.Listen.Batch {
+		if s.cfg.Listen.Batch && mmsgSupported {
 			serve = s.serveUDPBatch
 		}
 		s.goServe(func() { serve(conn) }, closer)

@@ -222,3 +222,12 @@ func FuzzRead(f *testing.F) {
 		s.Askers()
 	})
 }
+
+func BenchmarkAppendJSON(b *testing.B) {
+	e := entry(0, "www.tiktok.com", "block")
+	buf := make([]byte, 0, 512)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendJSON(buf[:0], e)
+	}
+}

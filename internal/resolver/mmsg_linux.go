@@ -1,0 +1,133 @@
+//go:build linux
+
+package resolver
+
+import (
+	"encoding/binary"
+	"net"
+	"net/netip"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// mmsgSupported says serveUDPBatch can run here.
+const mmsgSupported = true
+
+// mmsg moves up to batchSize datagrams a system call with recvmmsg and
+// sendmmsg, into buffers and address slots it owns, so that nothing is
+// allocated per datagram (golang.org/x/net's ReadBatch allocates each
+// source address).
+type mmsg struct {
+	rc     syscall.RawConn
+	hdrs   [batchSize]unix.Mmsghdr
+	iovs   [batchSize]unix.Iovec
+	addrs  [batchSize]unix.RawSockaddrInet6 // large enough for IPv4 too
+	off    int // first header of a send
+	count  int
+	n      int
+	err    error
+	readFn func(fd uintptr) bool
+	sendFn func(fd uintptr) bool
+}
+
+func newMmsg(conn *net.UDPConn) (*mmsg, error) {
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	m := &mmsg{rc: rc}
+	m.readFn = func(fd uintptr) bool {
+		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&m.hdrs[0])), uintptr(m.count), unix.MSG_DONTWAIT, 0, 0)
+		if e == unix.EAGAIN || e == unix.EINTR {
+			return false // wait for the poller
+		}
+		m.n, m.err = int(r), nil
+		if e != 0 {
+			m.n, m.err = 0, e
+		}
+		return true
+	}
+	m.sendFn = func(fd uintptr) bool {
+		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&m.hdrs[m.off])), uintptr(m.count), unix.MSG_DONTWAIT, 0, 0)
+		if e == unix.EAGAIN || e == unix.EINTR {
+			return false
+		}
+		m.n, m.err = int(r), nil
+		if e != 0 {
+			m.n, m.err = 0, e
+		}
+		return true
+	}
+	return m, nil
+}
+
+func (m *mmsg) setup(i int, b []byte) {
+	m.iovs[i].Base = unsafe.SliceData(b)
+	m.iovs[i].SetLen(len(b))
+	h := &m.hdrs[i].Hdr
+	h.Name = (*byte)(unsafe.Pointer(&m.addrs[i]))
+	h.Namelen = uint32(unsafe.Sizeof(m.addrs[i]))
+	h.Iov = &m.iovs[i]
+	h.SetIovlen(1)
+	h.Control, h.Controllen, h.Flags = nil, 0, 0
+	m.hdrs[i].Len = 0
+}
+
+// read fills bufs (each at least one byte) and returns how many
+// datagrams arrived; size(i) and from(i) describe datagram i.
+func (m *mmsg) read(bufs [][]byte) (int, error) {
+	for i, b := range bufs {
+		m.setup(i, b)
+	}
+	m.count = len(bufs)
+	if err := m.rc.Read(m.readFn); err != nil {
+		return 0, err
+	}
+	return m.n, m.err
+}
+
+// size is the length of datagram i; truncated datagrams report 0.
+func (m *mmsg) size(i int) int {
+	if m.hdrs[i].Hdr.Flags&unix.MSG_TRUNC != 0 {
+		return 0
+	}
+	return int(m.hdrs[i].Len)
+}
+
+// from is the source address of datagram i.
+func (m *mmsg) from(i int) (netip.AddrPort, bool) {
+	sa := &m.addrs[i]
+	b := (*[28]byte)(unsafe.Pointer(sa))
+	port := binary.BigEndian.Uint16(b[2:4])
+	switch sa.Family {
+	case unix.AF_INET:
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[4:8])), port), true
+	case unix.AF_INET6:
+		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), port), true
+	}
+	return netip.AddrPort{}, false
+}
+
+// write sends bufs[k] to the source of datagram src[k] of the last read
+// (src increasing, src[k] >= k), all of them, in as few calls as it can.
+func (m *mmsg) write(bufs [][]byte, src []int) error {
+	for k := range bufs {
+		if src[k] != k {
+			m.addrs[k] = m.addrs[src[k]] // src[k] >= k: not yet overwritten
+		}
+		m.setup(k, bufs[k]) // the full sockaddr length: Linux reads the family's part
+	}
+	for sent := 0; sent < len(bufs); {
+		m.off, m.count = sent, len(bufs)-sent
+		if err := m.rc.Write(m.sendFn); err != nil {
+			return err
+		}
+		if m.err != nil || m.n <= 0 {
+			return m.err
+		}
+		sent += m.n
+	}
+	return nil
+}

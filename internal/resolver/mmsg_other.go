@@ -1,0 +1,22 @@
+//go:build !linux
+
+package resolver
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+)
+
+// mmsgSupported says serveUDPBatch can run here: recvmmsg and sendmmsg
+// are Linux system calls.
+const mmsgSupported = false
+
+type mmsg struct{}
+
+func newMmsg(*net.UDPConn) (*mmsg, error) { return nil, errors.New("recvmmsg: Linux only") }
+
+func (m *mmsg) read([][]byte) (int, error)      { return 0, errors.ErrUnsupported }
+func (m *mmsg) size(int) int                    { return 0 }
+func (m *mmsg) from(int) (netip.AddrPort, bool) { return netip.AddrPort{}, false }
+func (m *mmsg) write([][]byte, []int) error     { return errors.ErrUnsupported }
