@@ -24,7 +24,7 @@ type mmsg struct {
 	hdrs   [batchSize]unix.Mmsghdr
 	iovs   [batchSize]unix.Iovec
 	addrs  [batchSize]unix.RawSockaddrInet6 // large enough for IPv4 too
-	off    int // first header of a send
+	off    int                              // first header of a send
 	count  int
 	n      int
 	err    error
