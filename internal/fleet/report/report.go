@@ -117,7 +117,7 @@ func Text(w io.Writer, r *fleet.Report) error {
 		}
 		p("\n")
 		for _, a := range d.Apps {
-			p("    %s\n", appLine(a))
+			p("    %s\n", AppLine(a))
 		}
 	}
 	if len(r.Problems) > 0 {
@@ -129,7 +129,8 @@ func Text(w io.Writer, r *fleet.Report) error {
 	return ew.err
 }
 
-func appLine(a fleet.App) string {
+// AppLine is one app of a device as the terminal report shows it.
+func AppLine(a fleet.App) string {
 	var b strings.Builder
 	switch {
 	case a.AppID == "":
