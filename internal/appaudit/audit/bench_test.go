@@ -69,3 +69,24 @@ func BenchmarkAuditCorpus(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAuditFile audits the app named by OUTFLOW_BENCH_APK (for
+// profiling the audit of a large app, such as bench/audit's synthetic one).
+func BenchmarkAuditFile(b *testing.B) {
+	path := os.Getenv("OUTFLOW_BENCH_APK")
+	if path == "" {
+		b.Skip("set OUTFLOW_BENCH_APK to an app file")
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	a := New(DefaultConfig(), builtinAttributor(b), nil, nil)
+	b.SetBytes(st.Size())
+	b.ReportAllocs()
+	for b.Loop() {
+		if r := a.Audit(context.Background(), path); r.Error != "" {
+			b.Fatal(r.Error)
+		}
+	}
+}

@@ -428,12 +428,12 @@ func (c *collector) scanFile(f *dex.File, j job, l *local) {
 		if k, ok := p.strs[string(s)]; ok {
 			l.strs[k] = true
 		}
-		for k, sub := range p.subs {
-			if !l.subsHit[k] && bytes.Contains(s, sub) {
+		p.subs.scan(s, func(k int) {
+			if !l.subsHit[k] {
 				l.subsHit[k] = true
 				l.subs[k] = sample(s)
 			}
-		}
+		})
 		c.scanHosts(s, j.rel, false, l.hosts)
 	}
 	st := dex.MeasureStrings(f.ConstStrings())

@@ -31,7 +31,7 @@ type Plan struct {
 	fields  map[string]map[string]int
 	types   map[string]int
 	strs    map[string]int
-	subs    [][]byte
+	subs    *subIndex
 	prefix  [][]byte
 }
 
@@ -44,9 +44,11 @@ func NewPlan(w Want) *Plan {
 		types:   index(w.Types),
 		strs:    index(w.Strings),
 	}
+	var subs [][]byte
 	for _, s := range w.Substrings {
-		p.subs = append(p.subs, []byte(s))
+		subs = append(subs, []byte(s))
 	}
+	p.subs = newSubIndex(subs)
 	for _, s := range w.ClassPrefixes {
 		p.prefix = append(p.prefix, []byte(s))
 	}
