@@ -1,0 +1,48 @@
+package sarif
+
+import (
+	"testing"
+
+	"github.com/outflow-dev/outflow/internal/appaudit/audit"
+	"github.com/outflow-dev/outflow/internal/appaudit/audit/finding"
+)
+
+func TestBuild(t *testing.T) {
+	rules := []finding.Rule{
+		{ID: "weibo-cmd-installer", Category: finding.CatCapability, Severity: finding.High, Title: "t", Help: "h"},
+		{ID: "shell-exec", Category: finding.CatCapability, Severity: finding.Low, Title: "t", Help: "h"},
+	}
+	r := &audit.Report{File: "apps/my app.apk", Package: "a.b", SHA256: "ab", Size: 3, Findings: []finding.Finding{
+		{ID: "shell-exec", Severity: finding.Medium, Title: "shell", Evidence: []finding.Evidence{{Kind: "api-call", Value: "java.lang.Runtime.exec"}}},
+		{ID: "not-a-rule", Severity: finding.High},
+	}}
+	bad := &audit.Report{File: "/abs/bad.apk", Error: "boom"}
+	log := Build(&audit.Document{Apps: []*audit.Report{r, bad}}, rules, Options{ToolVersion: "v1"})
+	run := log.Runs[0]
+	if log.Version != "2.1.0" || len(run.Tool.Driver.Rules) != 2 || run.Tool.Driver.Rules[0].Name != "WeiboCmdInstaller" ||
+		run.Tool.Driver.Rules[0].DefaultConfiguration.Level != "error" {
+		t.Fatalf("driver %+v", run.Tool.Driver)
+	}
+	if len(run.Results) != 1 {
+		t.Fatalf("%d results: a finding of an unknown rule must be dropped", len(run.Results))
+	}
+	res := run.Results[0]
+	if res.RuleIndex != 1 || res.Level != "warning" || res.Locations[0].PhysicalLocation.ArtifactLocation.URI != "apps/my%20app.apk" {
+		t.Errorf("result %+v", res)
+	}
+	if run.Artifacts[1].Location.URI != "file:///abs/bad.apk" || run.Invocations[0].ExecutionSuccessful || len(run.Invocations[0].Notifications) != 1 {
+		t.Errorf("artifacts %+v invocations %+v", run.Artifacts, run.Invocations)
+	}
+	again := Build(&audit.Document{Apps: []*audit.Report{r}}, rules, Options{}).Runs[0].Results[0]
+	if again.PartialFingerprints["outflowFinding/v1"] != res.PartialFingerprints["outflowFinding/v1"] {
+		t.Error("fingerprint not stable")
+	}
+}
+
+func TestLevel(t *testing.T) {
+	for s, want := range map[finding.Severity]string{finding.High: "error", finding.Medium: "warning", finding.Low: "note", finding.Info: "note"} {
+		if got := Level(s); got != want {
+			t.Errorf("%s: %s, want %s", s, got, want)
+		}
+	}
+}
