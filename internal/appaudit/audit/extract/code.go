@@ -76,10 +76,10 @@ type Host struct {
 
 // Nested is code inside code.
 type Nested struct {
-	Path    string // "assets/plugin.apk", "assets/plugin.apk!classes.dex"
-	Kind    string // "dex", "apk", "jar", "zip", "xapk", "apks", "aar"
-	Classes int    // for DEX files
-	Err     string
+	Path    string `json:"path"`              // "assets/plugin.apk", "assets/plugin.apk!classes.dex"
+	Kind    string `json:"kind"`              // "dex", "apk", "jar", "zip", "xapk", "apks", "aar"
+	Classes int    `json:"classes,omitempty"` // for DEX files
+	Err     string `json:"error,omitempty"`
 }
 
 // MaxURLsPerHost bounds the example URLs kept per host.
