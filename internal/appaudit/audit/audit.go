@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/appaudit/audit/extract"
@@ -27,6 +28,9 @@ type Config struct {
 	// Client is who the policy's verdict is for (its groups select rules);
 	// by default an Android device in no group.
 	Client policy.Client
+	// Jobs is how many apps AuditAll reads at once (default 1: memory then
+	// follows the largest app, not the sum of several).
+	Jobs int
 }
 
 // DefaultConfig suits real apps up to a few GiB.
@@ -35,6 +39,7 @@ func DefaultConfig() Config {
 		Extract: extract.DefaultConfig(),
 		Timeout: 5 * time.Minute,
 		Client:  policy.Client{Platform: "android"},
+		Jobs:    1,
 	}
 }
 
@@ -104,9 +109,6 @@ func (a *Auditor) report(name string, app *extract.App, err error, start time.Ti
 		return normalize(r)
 	}
 	r.SHA256, r.Size, r.Kind = app.SHA256, app.Size, strings.ToLower(app.Kind.String())
-	if app.Kind.String() == "" {
-		r.Kind = ""
-	}
 	if err != nil && app.Code.DexBytes == 0 && app.Manifest == nil {
 		r.Kind = ""
 	}
@@ -249,21 +251,49 @@ func IsAppName(name string) bool {
 	return false
 }
 
-// AuditAll audits files one after the other (each app's DEX files are
-// already read in parallel), calling progress after each. An app that cannot
-// be read gets a report with Error set; the batch goes on. It stops early
-// only when ctx ends.
+// AuditAll audits files, Config.Jobs at a time (each app's DEX files are
+// read in parallel already), calling progress after each with the number
+// done. Reports are in the order of files. An app that cannot be read gets a
+// report with Error set; the batch goes on. Apps not started when ctx ends
+// get no report.
 func (a *Auditor) AuditAll(ctx context.Context, files []string, progress func(done int, r *Report)) []*Report {
-	out := make([]*Report, 0, len(files))
-	for i, f := range files {
+	out := make([]*Report, len(files))
+	jobs := max(a.cfg.Jobs, 1)
+	var (
+		mu   sync.Mutex
+		done int
+		wg   sync.WaitGroup
+	)
+	next := make(chan int)
+	for range min(jobs, len(files)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				r := a.Audit(ctx, files[i])
+				mu.Lock()
+				out[i] = r
+				done++
+				if progress != nil {
+					progress(done, r)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range files {
 		if ctx.Err() != nil {
 			break
 		}
-		r := a.Audit(ctx, f)
-		out = append(out, r)
-		if progress != nil {
-			progress(i+1, r)
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	kept := out[:0]
+	for _, r := range out {
+		if r != nil {
+			kept = append(kept, r)
 		}
 	}
-	return out
+	return kept
 }

@@ -423,4 +423,10 @@ func TestAuditAllGoesOnAfterBadApps(t *testing.T) {
 	if s := Summarize(reps); s != (Summary{Apps: 2, Concern: 1, Errors: 1}) {
 		t.Errorf("summary %+v", s)
 	}
+	cfg := DefaultConfig()
+	cfg.Jobs = 3
+	par := New(cfg, builtinAttributor(t), nil, nil).AuditAll(context.Background(), append(files, files...), nil)
+	if len(par) != 4 || par[0].File != files[0] || par[3].File != files[1] || par[2].Error == "" || !par[3].Concern {
+		t.Errorf("parallel batch out of order: %v", par)
+	}
 }

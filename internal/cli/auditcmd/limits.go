@@ -20,6 +20,7 @@ type limitFlags struct {
 	maxNativeLib string
 	maxHosts     int
 	workers      int
+	jobs         int
 	timeout      time.Duration
 }
 
@@ -33,6 +34,7 @@ func (l *limitFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&l.maxNativeLib, "max-native-lib", formatSize(d.Extract.MaxNativeLib), "largest native library read for packer marks")
 	fs.IntVar(&l.maxHosts, "max-hosts", d.Extract.MaxHosts, "most distinct hosts kept per app")
 	fs.IntVar(&l.workers, "workers", 0, "DEX files parsed in parallel (default: the number of CPUs)")
+	fs.IntVar(&l.jobs, "jobs", d.Jobs, "apps audited at once (memory grows with it)")
 	fs.DurationVar(&l.timeout, "timeout", d.Timeout, "time limit per app (0: none)")
 }
 
@@ -66,6 +68,10 @@ func (l *limitFlags) config() (audit.Config, error) {
 		return c, fmt.Errorf("--workers must not be negative")
 	}
 	c.Extract.Workers = l.workers
+	if l.jobs <= 0 {
+		return c, fmt.Errorf("--jobs must be positive")
+	}
+	c.Jobs = l.jobs
 	if l.timeout < 0 {
 		return c, fmt.Errorf("--timeout must not be negative")
 	}
