@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -45,18 +46,36 @@ func (c *dict) grow() {
 	}
 }
 
-// stmt returns the writer's prepared statement for q, bound to tx.
+// stmt returns the writer's prepared statement for q, bound to tx. The
+// writer has one connection, which the transaction holds: a statement
+// not yet prepared is prepared on the transaction for now, and on the
+// connection once the transaction ends (prepareLater).
 func (w *wtx) stmt(q string) (*sql.Stmt, error) {
-	s := w.d.stmts[q]
-	if s == nil {
-		var err error
-		s, err = w.d.w.PrepareContext(w.ctx, q)
-		if err != nil {
-			return nil, fmt.Errorf("prepare %.60q: %w", q, err)
-		}
-		w.d.stmts[q] = s
+	if s := w.d.stmts[q]; s != nil {
+		return w.tx.StmtContext(w.ctx, s), nil
 	}
-	return w.tx.StmtContext(w.ctx, s), nil
+	if s := w.local[q]; s != nil {
+		return s, nil
+	}
+	s, err := w.tx.PrepareContext(w.ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("prepare %.60q: %w", q, err)
+	}
+	if w.local == nil {
+		w.local = map[string]*sql.Stmt{}
+	}
+	w.local[q] = s
+	return s, nil
+}
+
+// prepareLater prepares on the connection the statements the last
+// transaction had to prepare on itself.
+func (d *DB) prepareLater(ctx context.Context, w *wtx) {
+	for q := range w.local {
+		if s, err := d.w.PrepareContext(ctx, q); err == nil {
+			d.stmts[q] = s
+		}
+	}
 }
 
 func (w *wtx) exec(q string, args ...any) (sql.Result, error) {

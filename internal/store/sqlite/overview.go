@@ -239,7 +239,7 @@ func (d *DB) Overview(ctx context.Context, f store.Filter) (*store.Overview, err
 	if cond != "" {
 		tcond += " AND " + cond
 	}
-	err = d.query(ctx, "SELECT $day AS day, ent, "+sums+" FROM ("+union(base, "$day, ent, bo, bi, po, pi, n", tcond, tp)+") GROUP BY day, ent",
+	err = d.query(ctx, "SELECT day, ent, "+sums+" FROM ("+union(base, "$day AS day, ent, bo, bi, po, pi, n", tcond, tp)+") GROUP BY day, ent",
 		func(r *sql.Rows) error {
 			var day, ent int64
 			var t store.Traffic

@@ -49,6 +49,7 @@ type wtx struct {
 	nd     map[[3]int64]*nagg // d, name, ent
 	buf    []byte
 	args   []any
+	local  map[string]*sql.Stmt
 }
 
 type tagg struct {
@@ -102,6 +103,7 @@ func (d *DB) Write(ctx context.Context, b *store.Batch) error {
 		tx.Rollback()
 		err = fmt.Errorf("sqlite: %s: %w", d.path, err)
 	}
+	d.prepareLater(ctx, w)
 	if err != nil {
 		d.dict = newDict()
 		return err
