@@ -146,8 +146,11 @@ func (a *Auditor) entities(r *Report, app *extract.App) {
 		if len(h.URLs) > 0 {
 			v = h.URLs[0]
 		}
-		byEntity[id] = append(byEntity[id], finding.Evidence{Kind: finding.EvHost, Value: v, Where: h.Where,
-			Note: at.Asset.Rule()})
+		ev := finding.Evidence{Kind: finding.EvHost, Value: v, Where: h.Where}
+		if at.Asset != nil {
+			ev.Note = at.Asset.Rule()
+		}
+		byEntity[id] = append(byEntity[id], ev)
 	}
 	r.EndpointsTruncated = app.Code.HostsTruncated
 	for _, id := range entityOrder {
@@ -221,7 +224,10 @@ func chain(at attribute.Attribution) string {
 }
 
 func catalogEvidence(at attribute.Attribution) finding.Evidence {
-	ev := finding.Evidence{Kind: finding.EvCatalog, Value: at.Asset.Rule(), Where: at.Asset.Pos.String()}
+	ev := finding.Evidence{Kind: finding.EvCatalog, Value: at.Entity.ID}
+	if at.Asset != nil {
+		ev.Value, ev.Where = at.Asset.Rule(), at.Asset.Pos.String()
+	}
 	var lists []string
 	for _, l := range attribute.Lists(at.Entity) {
 		lists = append(lists, l.ID)

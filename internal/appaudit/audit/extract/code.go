@@ -322,6 +322,9 @@ func (c *collector) finish() {
 		for _, sr := range r.StringResources() {
 			c.scanHosts([]byte(sr.Value), "resources.arsc", true, c.hosts)
 		}
+		if len(c.hosts) >= c.cfg.MaxHosts {
+			code.HostsTruncated = true
+		}
 	}
 	code.Hosts = make([]Host, 0, len(c.hosts))
 	for _, h := range c.hosts {
