@@ -73,9 +73,9 @@ func union(base, cols, cond string, p period) string {
 // selects everything; an empty non-nil set selects nothing.
 type sel struct {
 	dev, ent, name, grp, rule, verdict []int64
-	grpDev                              []int64 // devices of the selected groups
-	concern                             bool
-	none                                bool // some selection matched nothing
+	grpDev                             []int64 // devices of the selected groups
+	concern                            bool
+	none                               bool // some selection matched nothing
 }
 
 func inList(col string, ids []int64) string {
@@ -265,11 +265,11 @@ func tm(ms int64) time.Time {
 
 // entRow is an entity as the reader caches it.
 type entRow struct {
-	id          int64
-	key         string
-	e           store.Entity
-	lists       []string
-	chain       []string
+	id    int64
+	key   string
+	e     store.Entity
+	lists []string
+	chain []string
 }
 
 func splitList(s string) []string {

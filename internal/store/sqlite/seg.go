@@ -15,23 +15,23 @@ var errSeg = errors.New("corrupt segment")
 
 // flowRec is a flow row as stored: ids instead of strings.
 type flowRec struct {
-	first, last                                             int64 // Unix ms
+	first, last                                           int64 // Unix ms
 	ent, role, name, host, hc, verdict, rule, source, grp int64
-	proto                                                   int64
-	port                                                    uint16
-	peer                                                    netip.Addr
-	peerText                                                string // when Peer is not an address
-	bo, bi, po, pi, n                                       uint64
+	proto                                                 int64
+	port                                                  uint16
+	peer                                                  netip.Addr
+	peerText                                              string // when Peer is not an address
+	bo, bi, po, pi, n                                     uint64
 }
 
 // queryRec is a query row as stored.
 type queryRec struct {
-	t                                              int64 // Unix ms
+	t                                            int64 // Unix ms
 	name, verdict, rule, ent, reason, grp, proto int64
-	typ, rcode                                     uint16
-	deadline                                       int64 // Unix ms, 0 none
-	latencyUS                                      uint64
-	cached                                         bool
+	typ, rcode                                   uint16
+	deadline                                     int64 // Unix ms, 0 none
+	latencyUS                                    uint64
+	cached                                       bool
 }
 
 func putU(b []byte, v uint64) []byte { return binary.AppendUvarint(b, v) }

@@ -54,7 +54,7 @@ func fixture() *store.Batch {
 				Name: "www.example.org", Traffic: store.Traffic{BytesOut: 50, BytesIn: 60, PacketsOut: 1, PacketsIn: 1, Flows: 1}},
 			{First: t0.Add(26 * time.Hour), Last: t0.Add(26 * time.Hour), Device: "10.0.0.9", Group: "guests", Proto: "tcp", Peer: "198.51.100.1", Port: 443,
 				Name: "api.io.mi.com", Entity: "xiaomi", Role: "owner", Host: "amazon", HostCountry: "DE",
-				Traffic: store.Traffic{BytesOut: 7000, BytesIn: 100, PacketsOut: 9, PacketsIn: 3, Flows: 1},
+				Traffic:  store.Traffic{BytesOut: 7000, BytesIn: 100, PacketsOut: 9, PacketsIn: 3, Flows: 1},
 				Evidence: []store.Evidence{{Kind: "dns-answer", Value: "api.io.mi.com", Rule: "mi.com"}}},
 		},
 		Queries: []store.Query{
