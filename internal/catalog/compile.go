@@ -174,7 +174,11 @@ func Compile(r *Raw, opt Options) (*Index, error) {
 	}
 	ix.memberships(ents)
 
-	claims := map[string]*Asset{}
+	type claimKey struct {
+		kind  AssetKind
+		value string
+	}
+	claims := make(map[claimKey]*Asset, len(r.Assets))
 	for i, a := range r.Assets {
 		a.Entity = r.Entities[r.assetEnt[i]]
 		if a.Entity == nil {
@@ -211,7 +215,7 @@ func Compile(r *Raw, opt Options) (*Index, error) {
 		if a.Role == "" {
 			a.Role = defaultRole(a.Kind, a.Entity)
 		}
-		ck := string(a.Kind) + "\x00" + key
+		ck := claimKey{a.Kind, key}
 		if prev := claims[ck]; prev != nil {
 			switch {
 			case prev.Entity == a.Entity:
@@ -233,7 +237,7 @@ func Compile(r *Raw, opt Options) (*Index, error) {
 		if a.Entity == nil || a.Source == nil {
 			continue
 		}
-		if claims[string(a.Kind)+"\x00"+a.Value] != a {
+		if claims[claimKey{a.Kind, a.Value}] != a {
 			continue
 		}
 		id := uint32(len(ix.Assets))

@@ -241,8 +241,10 @@ func at(ls []int, i int) int {
 
 func (r *Raw) parseEntity(file string, b []byte) Problems {
 	e := new(Entity)
-	if _, probs := decodeStrict(file, b, e); probs != nil {
-		return probs
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(e); err != nil {
+		return yamlProblems(file, err)
 	}
 	e.Pos = Pos{file, 1}
 	r.Entities[e.ID] = e // a later layer replaces an entity whole
