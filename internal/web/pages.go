@@ -49,12 +49,12 @@ func (s *Server) pageFilter(w http.ResponseWriter, r *http.Request, v *view, def
 // --- Overview ---
 
 type overviewData struct {
-	O          *store.Overview
-	Trend      template.HTML
-	Map        template.HTML
-	MapView    string // owners or hosts
-	HostBars   template.HTML
-	Devices    []store.DeviceSummary
+	O         *store.Overview
+	Trend     template.HTML
+	Map       template.HTML
+	MapView   string // owners or hosts
+	HostBars  template.HTML
+	Devices   []store.DeviceSummary
 	Countries []countryRow
 }
 
