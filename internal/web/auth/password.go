@@ -173,3 +173,15 @@ func parseHash(encoded string) (parsedHash, error) {
 	}
 	return h, nil
 }
+
+// HashBcrypt returns a bcrypt hash, for those whose policy asks for it.
+func HashBcrypt(password string, cost int) (string, error) {
+	if password == "" || len(password) > 72 {
+		return "", errors.New("hash password: bcrypt takes 1 to 72 bytes")
+	}
+	b, err := bcrypt.GenerateFromPassword([]byte(password), cost)
+	if err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	return string(b), nil
+}

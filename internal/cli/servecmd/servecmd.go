@@ -1,0 +1,199 @@
+// Package servecmd is `outflow serve`: the dashboard and JSON API over a
+// store, and its helpers `hash-password` (a hash for the configuration
+// file) and `new-token` (a read-only API token and its digest).
+//
+// It must never import another subcommand's package.
+package servecmd
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/outflow-dev/outflow/internal/cli"
+	"github.com/outflow-dev/outflow/internal/store"
+	"github.com/outflow-dev/outflow/internal/store/backend"
+	"github.com/outflow-dev/outflow/internal/web"
+	"github.com/outflow-dev/outflow/internal/web/auth"
+)
+
+// Command returns `outflow serve`.
+func Command() cli.Command {
+	return cli.Command{Name: "serve", Summary: "web dashboard and JSON API over the store", Run: run}
+}
+
+const usage = `serve [--config FILE] [--store PATH] [--listen ADDR] [--tls-cert FILE --tls-key FILE]
+       outflow serve hash-password     (reads the password from the terminal or stdin)
+       outflow serve new-token NAME
+
+Serves on 127.0.0.1:8080 unless told otherwise. Any other address needs
+users in the configuration file (docs/dashboard.md):
+
+  listen: 0.0.0.0:8443
+  tls: {cert: /etc/outflow/cert.pem, key: /etc/outflow/key.pem}
+  auth:
+    users:
+      - {name: ana, password_hash: '$argon2id$v=19$...'}
+    tokens:
+      - {name: grafana, sha256: 5e88...}`
+
+func run(ctx context.Context, env *cli.Env, args []string) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "hash-password":
+			return hashPassword(env, args[1:])
+		case "new-token":
+			return newToken(env, args[1:])
+		}
+	}
+	return serve(ctx, env, args)
+}
+
+func serve(ctx context.Context, env *cli.Env, args []string) int {
+	fs := cli.NewFlags(env, "serve", usage)
+	config := fs.String("config", "", "configuration file (YAML: listen, tls, auth, store)")
+	storePath := backend.Flag(fs)
+	listen := fs.String("listen", "", "address to serve on (default 127.0.0.1:8080 or the file's)")
+	cert := fs.String("tls-cert", "", "TLS certificate file (PEM)")
+	key := fs.String("tls-key", "", "TLS key file (PEM)")
+	rest, code, ok := cli.Parse(fs, args)
+	if !ok {
+		return code
+	}
+	if len(rest) > 0 {
+		fs.Usage()
+		return cli.ExitFailure
+	}
+	cfg := web.DefaultConfig()
+	if *config != "" {
+		var err error
+		if cfg, err = web.LoadConfig(*config); err != nil {
+			return env.Errorf(cli.ExitFailure, "%v", err)
+		}
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	if *cert != "" || *key != "" {
+		cfg.TLS = web.TLS{Cert: *cert, Key: *key}
+	}
+	if *storePath != "" {
+		cfg.Store.Path = *storePath
+	}
+	if err := cfg.Validate(); err != nil {
+		return env.Errorf(cli.ExitFailure, "%v", err)
+	}
+	if cfg.Store.Path == "" {
+		p, err := store.DefaultPath()
+		if err != nil {
+			return env.Errorf(cli.ExitFailure, "%v", err)
+		}
+		cfg.Store.Path = p
+	}
+	st, err := backend.OpenReadOnly(ctx, cfg.Store, env.Log)
+	if errors.Is(err, os.ErrNotExist) {
+		return env.Errorf(cli.ExitInput, "no store at %s: fill one with `outflow scan --store %s CAPTURE` or give --store", cfg.Store.Path, cfg.Store.Path)
+	}
+	if err != nil {
+		return env.Errorf(cli.ExitInput, "%v", err)
+	}
+	defer st.Close()
+	srv, err := web.New(cfg, web.Deps{Reader: st, Log: env.Log, Now: env.Now})
+	if err != nil {
+		return env.Errorf(cli.ExitFailure, "%v", err)
+	}
+	if err := srv.Start(ctx); err != nil {
+		return env.Errorf(cli.ExitFailure, "%v", err)
+	}
+	scheme := "http"
+	if cfg.TLS.Enabled() {
+		scheme = "https"
+	}
+	fmt.Fprintf(env.Stderr, "outflow: dashboard on %s://%s/ (store %s); Ctrl-C stops\n", scheme, srv.Addr(), cfg.Store.Path)
+	<-ctx.Done()
+	if err := srv.Close(); err != nil {
+		return env.Errorf(cli.ExitFailure, "stop: %v", err)
+	}
+	return cli.ExitOK
+}
+
+// readPassword reads a password: from the terminal without echo (twice,
+// to catch a typo), else the first line of stdin.
+func readPassword(env *cli.Env) (string, error) {
+	if f, ok := env.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(env.Stderr, "Password: ")
+		a, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(env.Stderr)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprint(env.Stderr, "Again: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(env.Stderr)
+		if err != nil {
+			return "", err
+		}
+		if string(a) != string(b) {
+			return "", errors.New("the passwords differ")
+		}
+		return string(a), nil
+	}
+	line, err := bufio.NewReader(io.LimitReader(env.Stdin, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+func hashPassword(env *cli.Env, args []string) int {
+	fs := cli.NewFlags(env, "serve hash-password", "serve hash-password [--bcrypt]\n\nReads a password and prints its argon2id hash for auth.users[].password_hash.")
+	bc := fs.Bool("bcrypt", false, "print a bcrypt hash (cost 12) instead of argon2id")
+	rest, code, ok := cli.Parse(fs, args)
+	if !ok {
+		return code
+	}
+	if len(rest) > 0 {
+		return env.Errorf(cli.ExitFailure, "serve hash-password takes no argument: the password is read from the terminal or stdin, never the command line")
+	}
+	pw, err := readPassword(env)
+	if err != nil {
+		return env.Errorf(cli.ExitFailure, "hash-password: %v", err)
+	}
+	if len(pw) < 8 {
+		return env.Errorf(cli.ExitFailure, "hash-password: use at least 8 characters")
+	}
+	var h string
+	if *bc {
+		h, err = auth.HashBcrypt(pw, 12)
+	} else {
+		h, err = auth.HashPassword(pw, auth.DefaultArgon2)
+	}
+	if err != nil {
+		return env.Errorf(cli.ExitFailure, "%v", err)
+	}
+	fmt.Fprintln(env.Stdout, h)
+	return cli.ExitOK
+}
+
+func newToken(env *cli.Env, args []string) int {
+	fs := cli.NewFlags(env, "serve new-token", "serve new-token NAME\n\nPrints a new read-only API token, and the line for auth.tokens that holds only its SHA-256.")
+	rest, code, ok := cli.Parse(fs, args)
+	if !ok {
+		return code
+	}
+	if len(rest) != 1 || strings.ContainsAny(rest[0], " \t\r\n:{}'\"") {
+		fs.Usage()
+		return cli.ExitFailure
+	}
+	tok, sum := auth.NewToken()
+	fmt.Fprintf(env.Stdout, "token: %s\n", tok)
+	fmt.Fprintf(env.Stdout, "config: - {name: %s, sha256: %s}\n", rest[0], sum)
+	fmt.Fprintln(env.Stderr, "outflow: the token is shown once; the configuration keeps only its SHA-256. Send it as 'Authorization: Bearer TOKEN'.")
+	return cli.ExitOK
+}
