@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/outflow-dev/outflow/internal/inventory"
@@ -132,7 +133,7 @@ func produce(ctx context.Context, s Source, idx int, free, full chan *batch) {
 	if b == nil {
 		return
 	}
-	if err != nil && !errors.Is(err, context.Canceled) {
+	if err != nil && !errors.Is(err, context.Canceled) && !strings.Contains(err.Error(), s.Name) {
 		err = fmt.Errorf("%s: %w", s.Name, err)
 	}
 	b.done, b.format, b.err = true, format, err

@@ -155,6 +155,7 @@ func banPolicy(ix *catalog.Index, targets []string, deadline string) (*policy.Po
 	if err != nil {
 		return nil, errors.New(strings.ReplaceAll(err.Error(), "--block", "--ban"))
 	}
+	p.File = "--ban " + strings.Join(targets, ",")
 	for i, r := range p.Rules {
 		r.ID = "ban-" + targets[i]
 		r.Basis = "command line --ban " + targets[i]
@@ -240,4 +241,3 @@ func parseDuration(s string) (time.Duration, error) {
 	}
 	return x, nil
 }
-

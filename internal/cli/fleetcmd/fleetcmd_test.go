@@ -19,6 +19,8 @@ import (
 
 	"github.com/outflow-dev/outflow/internal/cli"
 	"github.com/outflow-dev/outflow/internal/inventory/fleetgen"
+	"github.com/outflow-dev/outflow/internal/store"
+	"github.com/outflow-dev/outflow/internal/store/backend"
 )
 
 var (
@@ -362,5 +364,84 @@ func TestParseDuration(t *testing.T) {
 				t.Errorf("parseDuration(%q) = %v, %v", tc.in, got, err)
 			}
 		})
+	}
+}
+
+// TestStore writes the resolver's and a scan's view into a real SQLite
+// store, then checks an inventory against it: the device whose inventory
+// is clean but whose traffic reached TikTok after the deadline is
+// flagged, and the check's verdicts land in the store.
+func TestStore(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "outflow.db")
+	cfg := store.DefaultConfig()
+	cfg.Path = path
+	ctx := context.Background()
+	st, err := backend.Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := deadline.Add(26 * time.Hour)
+	b := &store.Batch{
+		Devices: []store.Device{{ID: "10.1.2.3", Name: "mbp-carol.corp.example"}},
+		Entities: []store.Entity{{ID: "tiktok", Name: "TikTok Pte. Ltd.", Jurisdiction: "CN", OwnerChain: []string{"tiktok", "bytedance"}}},
+		Flows: []store.Flow{{First: after, Last: after.Add(time.Minute), Device: "10.1.2.3", Proto: "tcp", Peer: "203.0.113.7", Port: 443,
+			Name: "api16-normal-useast5.tiktokv.us", Entity: "tiktok", Role: "app-owner", Traffic: store.Traffic{BytesOut: 5000, BytesIn: 90000, Flows: 1}}},
+	}
+	if err := st.Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	inv := writeFile(t, dir, "inv.csv", strings.NewReader("device,owner,platform,app_id\nMBP-CAROL,carol@example.com,macos,com.google.Chrome\nR58M1,ann@example.com,android,com.zhiliaoapp.musically\n"))
+	code, out, errs := runFleet(t, after.Add(time.Hour), nil, "check", inv, "--ban", "bytedance", "--deadline", deadline.Format(time.RFC3339), "--store", path, "--json")
+	if code != cli.ExitConcern {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var rep struct {
+		Summary struct {
+			Overdue int `json:"overdue"`
+			Flagged int `json:"traffic_after_deadline"`
+		} `json:"summary"`
+		Devices []struct {
+			Device string `json:"device"`
+			Apps   []struct {
+				AppID   string `json:"app_id"`
+				Traffic *struct {
+					Entity string `json:"entity"`
+					Via    string `json:"via"`
+				} `json:"traffic_after_deadline"`
+			} `json:"apps"`
+		} `json:"devices"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Summary.Overdue != 1 || rep.Summary.Flagged != 1 {
+		t.Fatalf("summary %+v\n%s", rep.Summary, out)
+	}
+	var flagged string
+	for _, d := range rep.Devices {
+		for _, a := range d.Apps {
+			if a.Traffic != nil {
+				flagged = d.Device + " " + a.AppID + " " + a.Traffic.Entity + " " + a.Traffic.Via
+			}
+		}
+	}
+	if flagged != "MBP-CAROL  tiktok flows" {
+		t.Errorf("flagged %q", flagged)
+	}
+	ro, err := backend.OpenReadOnly(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	items, err := ro.Inventory(ctx, store.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 || items[0].Device != "R58M1" || items[0].Verdict != "block" || items[0].Rule != "ban-bytedance" {
+		t.Errorf("stored inventory %+v", items)
 	}
 }
