@@ -383,7 +383,7 @@ func TestStore(t *testing.T) {
 	}
 	after := deadline.Add(26 * time.Hour)
 	b := &store.Batch{
-		Devices: []store.Device{{ID: "10.1.2.3", Name: "mbp-carol.corp.example"}},
+		Devices:  []store.Device{{ID: "10.1.2.3", Name: "mbp-carol.corp.example"}},
 		Entities: []store.Entity{{ID: "tiktok", Name: "TikTok Pte. Ltd.", Jurisdiction: "CN", OwnerChain: []string{"tiktok", "bytedance"}}},
 		Flows: []store.Flow{{First: after, Last: after.Add(time.Minute), Device: "10.1.2.3", Proto: "tcp", Peer: "203.0.113.7", Port: 443,
 			Name: "api16-normal-useast5.tiktokv.us", Entity: "tiktok", Role: "app-owner", Traffic: store.Traffic{BytesOut: 5000, BytesIn: 90000, Flows: 1}}},
