@@ -14,6 +14,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/cli/auditcmd"
 	"github.com/outflow-dev/outflow/internal/cli/catalogcmd"
 	"github.com/outflow-dev/outflow/internal/cli/democmd"
+	"github.com/outflow-dev/outflow/internal/cli/fleetcmd"
 	"github.com/outflow-dev/outflow/internal/cli/resolvecmd"
 	"github.com/outflow-dev/outflow/internal/cli/scancmd"
 )
@@ -25,6 +26,7 @@ func commands() []cli.Command {
 		democmd.Command(),
 		auditcmd.Command(),
 		resolvecmd.Command(),
+		fleetcmd.Command(),
 	}
 }
 
