@@ -17,6 +17,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/cli/fleetcmd"
 	"github.com/outflow-dev/outflow/internal/cli/resolvecmd"
 	"github.com/outflow-dev/outflow/internal/cli/scancmd"
+	"github.com/outflow-dev/outflow/internal/cli/servecmd"
 )
 
 func commands() []cli.Command {
@@ -27,6 +28,7 @@ func commands() []cli.Command {
 		auditcmd.Command(),
 		resolvecmd.Command(),
 		fleetcmd.Command(),
+		servecmd.Command(),
 	}
 }
 
