@@ -82,22 +82,29 @@ func fmtDate(t time.Time) string {
 	return t.UTC().Format("2006-01-02")
 }
 
-// until says how far t is from now in days, for deadlines.
-func until(now, t time.Time) string {
+// until says how far a deadline t is from ref (the end of the period
+// shown, which is now unless the store holds only older data).
+func until(t, ref time.Time) string {
 	if t.IsZero() {
 		return "in force"
 	}
-	d := t.Sub(now)
+	d := t.Sub(ref)
 	days := int(d.Hours() / 24)
-	switch {
-	case d < 0:
-		return fmt.Sprintf("%d days ago", -days)
-	case days == 0:
-		return "today"
-	case days == 1:
-		return "tomorrow"
+	plural := func(n int) string {
+		if n == 1 {
+			return "1 day"
+		}
+		return fmt.Sprintf("%d days", n)
 	}
-	return fmt.Sprintf("in %d days", days)
+	switch {
+	case d < 0 && days == 0:
+		return "passed today"
+	case d < 0:
+		return plural(-days) + " overdue"
+	case days == 0:
+		return "due today"
+	}
+	return plural(days) + " left"
 }
 
 // query builds "?k=v&..." from the base values with pairs set (a value of
@@ -133,7 +140,7 @@ func (s *Server) funcs() template.FuncMap {
 		"num":     func(v any) string { return thousands(toU64(v)) },
 		"time":    fmtTime,
 		"date":    fmtDate,
-		"until":   func(t time.Time) string { return until(s.now(), t) },
+		"until":   until,
 		"country": worldmap.Name,
 		"entity":  ent,
 		"ename": func(id string) string {

@@ -31,10 +31,11 @@ func TestUntil(t *testing.T) {
 		t    time.Time
 		want string
 	}{
-		{time.Time{}, "in force"}, {now.Add(-49 * time.Hour), "2 days ago"}, {now.Add(3 * time.Hour), "today"},
-		{now.Add(30 * time.Hour), "tomorrow"}, {now.Add(30 * 24 * time.Hour), "in 30 days"},
+		{time.Time{}, "in force"}, {now.Add(-49 * time.Hour), "2 days overdue"}, {now.Add(-25 * time.Hour), "1 day overdue"},
+		{now.Add(-time.Hour), "passed today"}, {now.Add(3 * time.Hour), "due today"},
+		{now.Add(30 * time.Hour), "1 day left"}, {now.Add(30 * 24 * time.Hour), "30 days left"},
 	} {
-		if got := until(now, tc.t); got != tc.want {
+		if got := until(tc.t, now); got != tc.want {
 			t.Errorf("until(%v) = %q, want %q", tc.t, got, tc.want)
 		}
 	}

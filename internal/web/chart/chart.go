@@ -91,7 +91,7 @@ type Trend struct {
 
 // SVG draws the trend with its axis and legend.
 func (t Trend) SVG() template.HTML {
-	const w, h, left, bottom, top, legendH = 720, 230, 70, 24, 8, 22
+	const w, h, left, bottom, top, legendH = 1100, 240, 70, 24, 8, 22
 	format := t.Format
 	if format == nil {
 		format = func(v float64) string { return fmt.Sprintf("%g", v) }
@@ -146,10 +146,10 @@ func (t Trend) SVG() template.HTML {
 		fmt.Fprintf(&s, `<text x="%d" y="%d" text-anchor="middle" font-size="13" fill="#777">no traffic in this period</text>`, w/2, h/2)
 	}
 	for i, se := range t.Series {
-		x := left + (i%4)*160
+		x := left + (i%4)*250
 		y := h + (i/4)*legendH + 6
 		fmt.Fprintf(&s, `<rect x="%d" y="%d" width="12" height="12" fill="%s"/><text x="%d" y="%d" font-size="12" fill="#222">%s</text>`,
-			x, y, esc(se.Color), x+17, y+11, esc(clip(se.Label, 22)))
+			x, y, esc(se.Color), x+17, y+11, esc(clip(se.Label, 34)))
 	}
 	s.WriteString(`</svg>`)
 	return template.HTML(s.String()) // every text above is escaped
