@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/outflow-dev/outflow/internal/resolver/upstream"
 )
@@ -72,8 +73,8 @@ func newMetrics(s *Server) *metrics {
 		func() float64 { return float64(s.cache.Len()) }))
 	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "outflow_resolver_blocked_names", Help: "Names listed by the policy's rules."},
 		func() float64 { return float64(s.state.Load().pol.NameCount()) }))
-	f(prometheus.NewGoCollector())
-	f(prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	f(collectors.NewGoCollector())
+	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

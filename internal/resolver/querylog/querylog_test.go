@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -54,7 +53,6 @@ func TestLoggerDeliversInOrder(t *testing.T) {
 type slowSink struct {
 	Memory
 	release chan struct{}
-	once    sync.Once
 }
 
 func (s *slowSink) Write(b []Entry) error {
