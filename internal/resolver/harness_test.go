@@ -54,6 +54,8 @@ groups:
     addresses: [127.0.0.2]
   - name: kiosk
     doh_paths: [/dns-query/kiosk]
+  - name: dot-clients
+    client_names: [dot.test]
 rules:
   - id: tiktok-ban
     action: block
@@ -70,7 +72,7 @@ rules:
   - id: guest-acme
     action: block
     names: [acme.example]
-    groups: [guest, kiosk]
+    groups: [guest, kiosk, dot-clients]
   - id: page
     action: block
     names: [pagetest.example]
