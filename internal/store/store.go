@@ -43,6 +43,9 @@ type Reader interface {
 	// Flows: the stored flow rows (drill-down), newest first.
 	Flows(ctx context.Context, f Filter) ([]Flow, error)
 	// Names: names seen in flows and asked in queries, most bytes first.
+	// Without a device or name selection, the names of entities of
+	// concern only (those are kept in rollups; the rest are found
+	// through the devices' detail rows).
 	Names(ctx context.Context, f Filter) ([]NameCount, error)
 	// Queries: the stored query rows (drill-down), newest first.
 	Queries(ctx context.Context, f Filter) ([]Query, error)
@@ -390,8 +393,10 @@ type DeviceDetail struct {
 
 // NameCount is one name with what was seen of it.
 type NameCount struct {
-	Name    string    `json:"name"`
-	Entity  string    `json:"entity,omitempty"`
+	Name   string `json:"name"`
+	Entity string `json:"entity,omitempty"`
+	// Devices that saw or asked for it; counted only with a device or
+	// name selection (0 otherwise).
 	Devices int       `json:"devices"`
 	Queries uint64    `json:"queries"`
 	Blocked uint64    `json:"blocked"`

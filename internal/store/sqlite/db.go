@@ -35,6 +35,14 @@ type DB struct {
 	stmts     map[string]*sql.Stmt
 	lastPrune time.Time
 
+	// rollups summed in memory (rollup.go)
+	delay     time.Duration
+	pend      *agg
+	pendSince time.Time
+	lastFlush time.Time
+	stopFlush chan struct{}
+	flushDone chan struct{}
+
 	closeOnce sync.Once
 }
 
@@ -49,6 +57,11 @@ type Options struct {
 	ReadConns int
 	// CacheMB is SQLite's page cache per connection (default 64).
 	CacheMB int
+	// RollupDelay is how long rollup sums may wait in memory before they
+	// are written (default 2s); negative writes them with every batch.
+	// Reads through this DB write them first, so they never see a lag;
+	// other processes reading the file may, by up to this much.
+	RollupDelay time.Duration
 }
 
 // Open opens or creates the store at cfg.Path and applies migrations.
@@ -102,12 +115,18 @@ func open(ctx context.Context, cfg store.Config, log *slog.Logger, opt Options, 
 	}
 	base := cfg.Path + "?_pragma=busy_timeout(10000)&_pragma=synchronous(" + sync + ")" +
 		fmt.Sprintf("&_pragma=cache_size(-%d)", opt.CacheMB*1024)
-	d := &DB{cfg: cfg, log: log, path: cfg.Path, now: opt.Now, ro: ro, stmts: map[string]*sql.Stmt{}}
+	if opt.RollupDelay == 0 {
+		opt.RollupDelay = 2 * time.Second
+	}
+	d := &DB{cfg: cfg, log: log, path: cfg.Path, now: opt.Now, ro: ro, stmts: map[string]*sql.Stmt{}, delay: opt.RollupDelay, pend: newAgg()}
 	var err error
 	if !ro {
 		// auto_vacuum must be chosen before the first table exists;
 		// incremental lets pruning give pages back to the file system.
-		d.w, err = sql.Open("sqlite", base+"&_pragma=auto_vacuum(INCREMENTAL)&_pragma=journal_mode(WAL)&_txlock=immediate")
+		d.w, err = sql.Open("sqlite", base+"&_pragma=auto_vacuum(INCREMENTAL)&_pragma=journal_mode(WAL)&_txlock=immediate"+
+			// checkpoint every 32 MB of WAL rather than 4: rollup pages
+			// rewritten by many commits are copied back once
+			"&_pragma=wal_autocheckpoint(8192)&_pragma=journal_size_limit(67108864)")
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: %s: %w", cfg.Path, err)
 		}
@@ -123,6 +142,10 @@ func open(ctx context.Context, cfg store.Config, log *slog.Logger, opt Options, 
 			return nil, err
 		}
 		d.dict = newDict()
+		if err := d.recoverRollups(ctx); err != nil {
+			d.w.Close()
+			return nil, err
+		}
 	}
 	d.r, err = sql.Open("sqlite", base+"&_pragma=query_only(1)")
 	if err != nil {
@@ -147,6 +170,10 @@ func open(ctx context.Context, cfg store.Config, log *slog.Logger, opt Options, 
 		d.Close()
 		return nil, err
 	}
+	if !ro && d.delay > 0 {
+		d.stopFlush, d.flushDone = make(chan struct{}), make(chan struct{})
+		go d.flusher(d.delay, d.stopFlush, d.flushDone)
+	}
 	return d, nil
 }
 
@@ -157,8 +184,17 @@ func (d *DB) Path() string { return d.path }
 func (d *DB) Close() error {
 	var err error
 	d.closeOnce.Do(func() {
+		if d.stopFlush != nil {
+			close(d.stopFlush)
+			<-d.flushDone
+		}
 		d.wmu.Lock()
 		defer d.wmu.Unlock()
+		if d.w != nil {
+			if e := d.flushPending(context.Background()); e != nil {
+				err = e
+			}
+		}
 		for _, s := range d.stmts {
 			s.Close()
 		}
@@ -166,7 +202,9 @@ func (d *DB) Close() error {
 			// Fold the WAL back into the main file so that the store
 			// is one file again when nothing uses it.
 			d.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
-			err = d.w.Close()
+			if e := d.w.Close(); err == nil {
+				err = e
+			}
 		}
 		if e := d.r.Close(); err == nil {
 			err = e

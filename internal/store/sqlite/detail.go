@@ -81,19 +81,27 @@ func (d *DB) segScan(ctx context.Context, table string, p period, s *sel, fn fun
 		return nil
 	}
 	lo := max(p.hlo, minH.Int64)
+	// Names of entities of concern have daily rollups: when every
+	// selected name has them, only the days they name are read.
 	var days map[int64]bool
 	if s.name != nil {
-		days = map[int64]bool{}
-		err := d.query(ctx, "SELECT DISTINCT d FROM name_d WHERE "+inList("name", s.name)+" AND d >= ? AND d < ?", func(r *sql.Rows) error {
-			var day int64
-			if err := r.Scan(&day); err != nil {
+		var rolled int
+		if err := d.r.QueryRowContext(ctx, "SELECT count(DISTINCT name) FROM name_d WHERE "+inList("name", s.name)).Scan(&rolled); err != nil {
+			return fmt.Errorf("sqlite: %s: %w", d.path, err)
+		}
+		if rolled == len(s.name) {
+			days = map[int64]bool{}
+			err := d.query(ctx, "SELECT DISTINCT d FROM name_d WHERE "+inList("name", s.name)+" AND d >= ? AND d < ?", func(r *sql.Rows) error {
+				var day int64
+				if err := r.Scan(&day); err != nil {
+					return err
+				}
+				days[day] = true
+				return nil
+			}, floorDiv(lo, 24), floorDiv(p.hhi+23, 24))
+			if err != nil {
 				return err
 			}
-			days[day] = true
-			return nil
-		}, floorDiv(lo, 24), floorDiv(p.hhi+23, 24))
-		if err != nil {
-			return err
 		}
 	}
 	for dayHi := p.hhi; dayHi > lo && !stop; {
@@ -362,7 +370,7 @@ func (d *DB) Names(ctx context.Context, f store.Filter) ([]store.NameCount, erro
 		}
 		return a
 	}
-	if s.dev != nil || s.grpDev != nil {
+	if s.dev != nil || s.grpDev != nil || s.name != nil {
 		blockID := d.symID(ctx, "block")
 		decoded := 0
 		devsOf := map[key]map[int64]bool{}
@@ -429,9 +437,6 @@ func (d *DB) Names(ctx context.Context, f store.Filter) ([]store.NameCount, erro
 		}
 	} else {
 		cond := "ent != 0"
-		if s.name != nil {
-			cond = inList("name", s.name)
-		}
 		if s.ent != nil {
 			cond += " AND " + inList("ent", s.ent)
 		}

@@ -18,6 +18,7 @@ type dict struct {
 	ent  map[string]int64
 	rule map[string]int64 // rule key -> deadline (ms) last written
 	ev   map[evKey]int64  // evidence -> last (ms) written
+	evN  map[[2]int64]int // device, entity -> evidence rows stored
 	size int
 }
 
@@ -36,7 +37,7 @@ const maxDict = 2 << 20
 
 func newDict() *dict {
 	return &dict{sym: map[string]int64{}, name: map[string]int64{}, dev: map[string]devEntry{},
-		ent: map[string]int64{}, rule: map[string]int64{}, ev: map[evKey]int64{}}
+		ent: map[string]int64{}, rule: map[string]int64{}, ev: map[evKey]int64{}, evN: map[[2]int64]int{}}
 }
 
 func (c *dict) grow() {

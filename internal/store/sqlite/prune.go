@@ -17,6 +17,10 @@ func (d *DB) Prune(ctx context.Context) error {
 }
 
 func (d *DB) prune(ctx context.Context) error {
+	// sums still in memory would bring pruned rollups back
+	if err := d.flushPending(ctx); err != nil {
+		return err
+	}
 	now := d.now()
 	d.lastPrune = now
 	nowMS := now.UnixMilli()
@@ -144,7 +148,7 @@ func (d *DB) pruneRollups(ctx context.Context, cut int64) (int64, error) {
 		return 0, err
 	}
 	if total > 0 {
-		d.dict.ev = map[evKey]int64{}
+		d.dict.ev, d.dict.evN = map[evKey]int64{}, map[[2]int64]int{}
 	}
 	return total, nil
 }

@@ -96,7 +96,26 @@ func has(set []int64, id int64) bool {
 	return set == nil || slices.Contains(set, id)
 }
 
+// Flush writes the rollups summed in memory now, so that other
+// processes reading the file see every batch written so far. Reads
+// through this DB and Close do it themselves.
+func (d *DB) Flush(ctx context.Context) error { return d.syncRollups(ctx) }
+
+// syncRollups writes the rollups summed in memory, so that reads through
+// this DB see every batch written through it.
+func (d *DB) syncRollups(ctx context.Context) error {
+	if d.ro {
+		return nil
+	}
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	return d.flushPending(ctx)
+}
+
 func (d *DB) resolve(ctx context.Context, f *store.Filter) (*sel, error) {
+	if err := d.syncRollups(ctx); err != nil {
+		return nil, err
+	}
 	s := &sel{concern: f.Concern}
 	var err error
 	ids := func(q string, keys []string) ([]int64, error) {

@@ -193,6 +193,10 @@ func TestReadOnly(t *testing.T) {
 	if err := db.Write(ctx, fixture()); err != nil {
 		t.Fatal(err)
 	}
+	// another reader of the file sees rollups once they are flushed
+	if err := db.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
 	ro, err := OpenReadOnly(ctx, store.Config{Path: db.Path()}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -43,10 +43,7 @@ type wtx struct {
 	ctx context.Context
 	tx  *sql.Tx
 
-	fh, fd map[[4]int64]*tagg // h|d, dev, ent, role
-	hh, hd map[[4]int64]*tagg // h|d, ent, host, hc
-	qh, qd map[[6]int64]*qagg // h|d, dev, grp, rule, ent, verdict
-	nd     map[[3]int64]*nagg // d, name, ent
+	a      *agg // this batch's rollup deltas
 	buf    []byte
 	args   []any
 	local  map[string]*sql.Stmt
@@ -92,8 +89,19 @@ func (d *DB) Write(ctx context.Context, b *store.Batch) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: %s: begin: %w", d.path, err)
 	}
-	w := &wtx{d: d, ctx: ctx, tx: tx}
+	w := &wtx{d: d, ctx: ctx, tx: tx, a: newAgg()}
 	ids, err := w.write(b)
+	flush := false
+	if err == nil {
+		flush = d.delay <= 0 || d.pend.rows+w.a.rows >= rollupRows || (d.pend.rows > 0 && d.now().Sub(d.pendSince) >= d.delay)
+		if flush {
+			// pending sums and this batch's, as two upserts per key at
+			// worst: the pending ones stay intact if the commit fails
+			if err = w.rollups(d.pend); err == nil {
+				err = w.flushRollups(w.a)
+			}
+		}
+	}
 	if err == nil {
 		err = tx.Commit()
 		if err != nil {
@@ -107,6 +115,15 @@ func (d *DB) Write(ctx context.Context, b *store.Batch) error {
 	if err != nil {
 		d.dict = newDict()
 		return err
+	}
+	switch {
+	case flush:
+		d.pend, d.lastFlush = newAgg(), d.now()
+	case w.a.rows > 0:
+		if d.pend.rows == 0 {
+			d.pendSince = d.now()
+		}
+		d.pend.mergeInto(w.a)
 	}
 	for i, id := range ids {
 		b.Audits[i].ID = id
@@ -139,9 +156,6 @@ func (w *wtx) write(b *store.Batch) ([]int64, error) {
 		return nil, err
 	}
 	if err := w.queries(b.Queries); err != nil {
-		return nil, err
-	}
-	if err := w.rollups(); err != nil {
 		return nil, err
 	}
 	ids := make([]int64, len(b.Audits))
@@ -251,11 +265,6 @@ func (w *wtx) flows(fs []store.Flow) error {
 	recs := make([]flowRec, len(fs))
 	devs := make([]int64, len(fs))
 	hours := make([]int64, len(fs))
-	w.fh, w.fd = map[[4]int64]*tagg{}, map[[4]int64]*tagg{}
-	w.hh, w.hd = map[[4]int64]*tagg{}, map[[4]int64]*tagg{}
-	if w.nd == nil {
-		w.nd = map[[3]int64]*nagg{}
-	}
 	var total uint64
 	for i := range fs {
 		f := &fs[i]
@@ -307,25 +316,7 @@ func (w *wtx) flows(fs []store.Flow) error {
 			r.n = 1
 		}
 		total += r.n
-		day := floorDiv(h, 24)
-		w.aggT(w.fh, [4]int64{h, devs[i], r.ent, r.role}, r)
-		w.aggT(w.fd, [4]int64{day, devs[i], r.ent, r.role}, r)
-		w.aggT(w.hh, [4]int64{h, r.ent, r.host, r.hc}, r)
-		w.aggT(w.hd, [4]int64{day, r.ent, r.host, r.hc}, r)
-		if r.name != 0 {
-			k := [3]int64{day, r.name, r.ent}
-			a := w.nd[k]
-			if a == nil {
-				a = &nagg{}
-				w.nd[k] = a
-			}
-			a.bo += r.bo
-			a.bi += r.bi
-			a.po += r.po
-			a.pi += r.pi
-			a.n += r.n
-			a.last = max(a.last, r.last)
-		}
+		w.a.flow(devs[i], h, r)
 		if r.ent != 0 {
 			for _, e := range f.Evidence {
 				if err := w.evidence(devs[i], r.ent, &e, r.first, r.last); err != nil {
@@ -362,19 +353,34 @@ func (w *wtx) flows(fs []store.Flow) error {
 	return nil
 }
 
-func (w *wtx) aggT(m map[[4]int64]*tagg, k [4]int64, r *flowRec) {
-	a := m[k]
-	if a == nil {
-		a = &tagg{first: r.first, last: r.last}
-		m[k] = a
-	}
-	a.add(r)
-}
+// maxEvidence bounds the evidence kept per device and entity: the first
+// ones found are kept (and their last-seen time kept current).
+const maxEvidence = 16
 
 func (w *wtx) evidence(dev, ent int64, e *store.Evidence, first, last int64) error {
 	k := evKey{dev, ent, e.Kind, e.Value}
-	if l, ok := w.d.dict.ev[k]; ok && last < l+msHour {
+	l, ok := w.d.dict.ev[k]
+	if ok && last < l+msHour {
 		return nil
+	}
+	if !ok {
+		pair := [2]int64{dev, ent}
+		n, known := w.d.dict.evN[pair]
+		if !known {
+			s, err := w.stmt("SELECT count(*) FROM evidence WHERE dev = ? AND ent = ?")
+			if err != nil {
+				return err
+			}
+			if err := s.QueryRowContext(w.ctx, dev, ent).Scan(&n); err != nil {
+				return err
+			}
+			w.d.dict.grow()
+		}
+		if n >= maxEvidence {
+			w.d.dict.evN[pair] = n
+			return nil
+		}
+		w.d.dict.evN[pair] = n + 1
 	}
 	_, err := w.exec("INSERT INTO evidence(dev, ent, kind, value, rule, source, first, last) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "+
 		"ON CONFLICT(dev, ent, kind, value) DO UPDATE SET rule = "+keep("rule")+", source = "+keep("source")+
@@ -397,10 +403,6 @@ func (w *wtx) queries(qs []store.Query) error {
 	recs := make([]queryRec, len(qs))
 	devs := make([]int64, len(qs))
 	hours := make([]int64, len(qs))
-	w.qh, w.qd = map[[6]int64]*qagg{}, map[[6]int64]*qagg{}
-	if w.nd == nil {
-		w.nd = map[[3]int64]*nagg{}
-	}
 	blockID, err := w.sym("block")
 	if err != nil {
 		return err
@@ -444,34 +446,7 @@ func (w *wtx) queries(qs []store.Query) error {
 				return fmt.Errorf("query %d: %w", i, err)
 			}
 		}
-		day := floorDiv(h, 24)
-		for _, m := range []struct {
-			m map[[6]int64]*qagg
-			t int64
-		}{{w.qh, h}, {w.qd, day}} {
-			k := [6]int64{m.t, devs[i], r.grp, r.rule, r.ent, r.verdict}
-			a := m.m[k]
-			if a == nil {
-				a = &qagg{first: r.t, last: r.t}
-				m.m[k] = a
-			}
-			a.n++
-			a.first = min(a.first, r.t)
-			a.last = max(a.last, r.t)
-		}
-		if r.name != 0 {
-			k := [3]int64{day, r.name, r.ent}
-			a := w.nd[k]
-			if a == nil {
-				a = &nagg{}
-				w.nd[k] = a
-			}
-			a.q++
-			if r.verdict == blockID {
-				a.qb++
-			}
-			a.last = max(a.last, r.t)
-		}
+		w.a.query(devs[i], h, r, blockID)
 	}
 	idx := make([]int, len(qs))
 	for i := range idx {
@@ -553,11 +528,11 @@ func sortedKeys[K [3]int64 | [4]int64 | [6]int64, V any](m map[K]V) []K {
 
 const sumT = " ON CONFLICT DO UPDATE SET bo = bo + excluded.bo, bi = bi + excluded.bi, po = po + excluded.po, pi = pi + excluded.pi, n = n + excluded.n"
 
-func (w *wtx) rollups() error {
+func (w *wtx) rollups(a *agg) error {
 	for _, t := range []struct {
 		table, tcol string
 		m           map[[4]int64]*tagg
-	}{{"flow_h", "h", w.fh}, {"flow_d", "d", w.fd}} {
+	}{{"flow_h", "h", a.fh}, {"flow_d", "d", a.fd}} {
 		ks := sortedKeys(t.m)
 		err := w.multi("INSERT INTO "+t.table+"("+t.tcol+", dev, ent, role, bo, bi, po, pi, n, first, last) VALUES ",
 			sumT+", first = min(first, excluded.first), last = max(last, excluded.last)", 11, len(ks),
@@ -572,7 +547,7 @@ func (w *wtx) rollups() error {
 	for _, t := range []struct {
 		table, tcol string
 		m           map[[4]int64]*tagg
-	}{{"host_h", "h", w.hh}, {"host_d", "d", w.hd}} {
+	}{{"host_h", "h", a.hh}, {"host_d", "d", a.hd}} {
 		ks := sortedKeys(t.m)
 		err := w.multi("INSERT INTO "+t.table+"("+t.tcol+", ent, host, hc, bo, bi, po, pi, n) VALUES ", sumT, 9, len(ks),
 			func(i int, dst []any) []any {
@@ -586,7 +561,7 @@ func (w *wtx) rollups() error {
 	for _, t := range []struct {
 		table, tcol string
 		m           map[[6]int64]*qagg
-	}{{"query_h", "h", w.qh}, {"query_d", "d", w.qd}} {
+	}{{"query_h", "h", a.qh}, {"query_d", "d", a.qd}} {
 		ks := sortedKeys(t.m)
 		err := w.multi("INSERT INTO "+t.table+"("+t.tcol+", dev, grp, rule, ent, verdict, n, first, last) VALUES ",
 			" ON CONFLICT DO UPDATE SET n = n + excluded.n, first = min(first, excluded.first), last = max(last, excluded.last)", 9, len(ks),
@@ -598,12 +573,12 @@ func (w *wtx) rollups() error {
 			return err
 		}
 	}
-	ks := sortedKeys(w.nd)
+	ks := sortedKeys(a.nd)
 	return w.multi("INSERT INTO name_d(d, name, ent, bo, bi, po, pi, n, q, qb, last) VALUES ",
 		sumT+", q = q + excluded.q, qb = qb + excluded.qb, last = max(last, excluded.last)", 11, len(ks),
 		func(i int, dst []any) []any {
-			k, a := ks[i], w.nd[ks[i]]
-			return append(dst, k[0], k[1], k[2], int64(a.bo), int64(a.bi), int64(a.po), int64(a.pi), int64(a.n), int64(a.q), int64(a.qb), a.last)
+			k, x := ks[i], a.nd[ks[i]]
+			return append(dst, k[0], k[1], k[2], int64(x.bo), int64(x.bi), int64(x.po), int64(x.pi), int64(x.n), int64(x.q), int64(x.qb), x.last)
 		})
 }
 
