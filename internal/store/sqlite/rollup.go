@@ -163,7 +163,7 @@ func (w *wtx) flushRollups(a *agg) error {
 		return err
 	}
 	for _, t := range []string{"flow", "query"} {
-		if _, err := w.exec("INSERT OR REPLACE INTO meta(k, v) VALUES ('rolled_"+t+"', (SELECT coalesce(max(id), 0) FROM "+t+"_seg))"); err != nil {
+		if _, err := w.exec("INSERT OR REPLACE INTO meta(k, v) VALUES ('rolled_" + t + "', (SELECT coalesce(max(id), 0) FROM " + t + "_seg))"); err != nil {
 			return err
 		}
 	}

@@ -43,10 +43,10 @@ type wtx struct {
 	ctx context.Context
 	tx  *sql.Tx
 
-	a      *agg // this batch's rollup deltas
-	buf    []byte
-	args   []any
-	local  map[string]*sql.Stmt
+	a     *agg // this batch's rollup deltas
+	buf   []byte
+	args  []any
+	local map[string]*sql.Stmt
 }
 
 type tagg struct {
