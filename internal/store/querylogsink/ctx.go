@@ -1,0 +1,5 @@
+package querylogsink
+
+import "context"
+
+var ctxBackground = context.Background()
