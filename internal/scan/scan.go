@@ -38,6 +38,10 @@ type Config struct {
 	FlowExports bool
 	// Progress, if set, is called now and then with bytes read so far.
 	Progress func(read int64, packets uint64)
+	// OnFlow, if set, is called with each finished flow and its
+	// attribution, before it is summed into the report (outflow scan
+	// --store keeps flows per hour). It must not keep f.
+	OnFlow func(f *flow.Flow, res attribute.Result)
 }
 
 // DefaultConfig returns the defaults.
@@ -234,6 +238,9 @@ func (s *Scanner) sink(f *flow.Flow) {
 	add(attribute.DNSAnswer, f.DNSQuery)
 	add(attribute.Hostname, f.PeerName)
 	res := s.at.Peer(attribute.Peer{Addr: f.Peer, Names: names[:n], CertOrg: f.CertOrg})
+	if s.cfg.OnFlow != nil {
+		s.cfg.OnFlow(f, res)
+	}
 	d := s.devs[f.Device]
 	if d == nil {
 		d = &devAgg{addr: f.Device, exp: map[expKey]*expAgg{}, hidden: map[string]*Hidden{}}
