@@ -98,10 +98,21 @@ func testStore(t testing.TB) store.Reader {
 		cfg.Path = filepath.Join(shared.dir, "outflow.db")
 		cfg.Retention, cfg.RollupRetention, cfg.MaxSize = 0, 0, 0
 		ctx := context.Background()
-		shared.db, shared.err = sqlite.OpenWith(ctx, cfg, nil, sqlite.Options{Now: func() time.Time { return testNow }})
-		if shared.err == nil {
-			shared.err = shared.db.Write(ctx, fixture())
+		// Written by one process and read by another, as `outflow scan`
+		// and `outflow serve` do: the dashboard opens the store read-only.
+		w, err := sqlite.OpenWith(ctx, cfg, nil, sqlite.Options{Now: func() time.Time { return testNow }})
+		if err != nil {
+			shared.err = err
+			return
 		}
+		if shared.err = w.Write(ctx, fixture()); shared.err != nil {
+			w.Close()
+			return
+		}
+		if shared.err = w.Close(); shared.err != nil {
+			return
+		}
+		shared.db, shared.err = sqlite.OpenReadOnly(ctx, cfg, nil)
 	})
 	if shared.err != nil {
 		t.Fatal(shared.err)

@@ -20,7 +20,9 @@ func (s *Server) headers(next http.Handler) http.Handler {
 		h.Set("Content-Security-Policy", csp)
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
+		// same-origin, not no-referrer: under no-referrer browsers send
+		// "Origin: null" with form posts, and sameOrigin needs the real one.
+		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Cross-Origin-Resource-Policy", "same-origin")
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
@@ -171,15 +173,14 @@ func (s *Server) guard(a access, api bool, h http.HandlerFunc) http.HandlerFunc 
 	}
 }
 
-// sameOrigin refuses a POST whose Origin (or, failing that, Referer is
-// not sent: this dashboard asks for no-referrer) names another host. The
-// CSRF token is the real check; this one costs nothing.
+// sameOrigin refuses a POST whose Origin names another site, or is
+// "null" (a sandboxed frame, a data: URL). The CSRF token is the real
+// check; this one costs nothing. Requests without Origin (scripts, old
+// browsers) are left to the token.
 func (s *Server) sameOrigin(r *http.Request) bool {
 	o := r.Header.Get("Origin")
-	if o == "" || o == "null" {
-		// Browsers send Origin on every POST; its absence is a script
-		// or an old browser, which the CSRF token still binds.
-		return o == ""
+	if o == "" {
+		return true
 	}
 	o = strings.TrimPrefix(strings.TrimPrefix(o, "https://"), "http://")
 	return strings.EqualFold(o, r.Host)

@@ -135,7 +135,7 @@ func TestSecurityHeaders(t *testing.T) {
 			for k, want := range map[string]string{
 				"X-Frame-Options":         "DENY",
 				"X-Content-Type-Options":  "nosniff",
-				"Referrer-Policy":         "no-referrer",
+				"Referrer-Policy":         "same-origin",
 				"Content-Security-Policy": csp,
 			} {
 				if got := h.Get(k); got != want {
@@ -290,6 +290,7 @@ func TestLoginSessionAndCSRF(t *testing.T) {
 		{"no token", url.Values{}, ""},
 		{"pre-login token", url.Values{"csrf": {s.auth.CSRFToken("p:" + pre.Value)}}, ""},
 		{"other origin", url.Values{"csrf": {csrf[1]}}, "https://evil.example"},
+		{"null origin", url.Values{"csrf": {csrf[1]}}, "null"},
 	} {
 		t.Run("logout "+tc.name, func(t *testing.T) {
 			h := map[string]string{}
