@@ -27,22 +27,36 @@ const (
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 65536+2); return &b }}
 
 func (s *Server) listenUDP(addr string, workers int) error {
-	pc, err := net.ListenPacket("udp", addr)
+	serve := s.serveUDP
+	if s.cfg.Listen.Batch && mmsgSupported {
+		serve = s.serveUDPBatch
+	}
+	// One socket a worker with SO_REUSEPORT where the system has it: the
+	// kernel spreads datagrams over the sockets, and the workers do not
+	// contend for one receive queue. Elsewhere the workers share one.
+	lc := net.ListenConfig{Control: reusePort}
+	pc, err := lc.ListenPacket(s.ctx, "udp", addr)
 	if err != nil {
 		return fmt.Errorf("listen udp %s: %w", addr, err)
 	}
 	conn := pc.(*net.UDPConn)
 	s.addAddr("udp", conn.LocalAddr())
+	conns := []*net.UDPConn{conn}
+	for i := 1; i < workers && reusePort != nil; i++ {
+		pc, err := lc.ListenPacket(s.ctx, "udp", conn.LocalAddr().String())
+		if err != nil {
+			break // keep the sockets we have; their workers share them
+		}
+		conns = append(conns, pc.(*net.UDPConn))
+	}
+	s.mu.Lock()
+	for _, c := range conns {
+		s.closers = append(s.closers, c.Close)
+	}
+	s.mu.Unlock()
 	for i := 0; i < workers; i++ {
-		closer := func() error { return nil }
-		if i == 0 {
-			closer = conn.Close
-		}
-		serve := s.serveUDP
-		if s.cfg.Listen.Batch && mmsgSupported {
-			serve = s.serveUDPBatch
-		}
-		s.goServe(func() { serve(conn) }, closer)
+		c := conns[i%len(conns)]
+		s.goServe(func() { serve(c) }, nil)
 	}
 	return nil
 }

@@ -15,6 +15,18 @@ import (
 // mmsgSupported says serveUDPBatch can run here.
 const mmsgSupported = true
 
+// reusePort sets SO_REUSEPORT, so that each UDP worker has a socket.
+var reusePort = func(_, _ string, c syscall.RawConn) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
+
 // mmsg moves up to batchSize datagrams a system call with recvmmsg and
 // sendmmsg, into buffers and address slots it owns, so that nothing is
 // allocated per datagram (golang.org/x/net's ReadBatch allocates each

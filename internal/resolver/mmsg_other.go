@@ -6,11 +6,15 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"syscall"
 )
 
 // mmsgSupported says serveUDPBatch can run here: recvmmsg and sendmmsg
 // are Linux system calls.
 const mmsgSupported = false
+
+// reusePort is nil: the UDP workers share one socket.
+var reusePort func(network, address string, c syscall.RawConn) error
 
 type mmsg struct{}
 

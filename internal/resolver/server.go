@@ -214,9 +214,11 @@ func (s *Server) Addrs(kind string) []net.Addr {
 }
 
 func (s *Server) goServe(run func(), closer func() error) {
-	s.mu.Lock()
-	s.closers = append(s.closers, closer)
-	s.mu.Unlock()
+	if closer != nil {
+		s.mu.Lock()
+		s.closers = append(s.closers, closer)
+		s.mu.Unlock()
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
