@@ -11,12 +11,16 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"strings"
 
 	"github.com/outflow-dev/outflow/internal/attribute"
 	"github.com/outflow-dev/outflow/internal/cli"
 	"github.com/outflow-dev/outflow/internal/ipcontext"
 	"github.com/outflow-dev/outflow/internal/report/scanreport"
 	"github.com/outflow-dev/outflow/internal/scan"
+	"github.com/outflow-dev/outflow/internal/store"
+	"github.com/outflow-dev/outflow/internal/store/backend"
+	"github.com/outflow-dev/outflow/internal/store/scanfeed"
 )
 
 // Command returns `outflow scan`.
@@ -41,6 +45,7 @@ type Options struct {
 	NoProgress     bool
 	IPDB           cli.Strings
 	FlowExports    bool
+	Store          string // also write the flows, per hour, to this store
 }
 
 // Run is the command.
@@ -58,6 +63,7 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 	fs.StringVar(&o.BPF, "bpf", "", "with --interface: a BPF filter expression (compiled with tcpdump -ddd)")
 	fs.BoolVar(&o.NoProgress, "no-progress", false, "never draw a progress bar")
 	fs.BoolVar(&o.FlowExports, "flow-exports", false, "read NetFlow v5/v9 and IPFIX datagrams in the capture (UDP 2055, 4739, 9995, 9996) as the flows they describe")
+	fs.StringVar(&o.Store, "store", "", "also write the flows (summed per device, peer, name, entity and hour) to this store file, for outflow report and serve")
 	fs.Var(&o.IPDB, "ip-db", "an ASN or country database (MMDB or @ip-location-db range CSV) for context on addresses; repeatable")
 	files, code, ok := cli.Parse(fs, args)
 	if !ok {
@@ -114,6 +120,20 @@ func Scan(ctx context.Context, env *cli.Env, o Options, files []string) int {
 	bar := newProgress(env.Stderr, total, o.NoProgress)
 	var done int64
 	cfg.Progress = func(read int64, packets uint64) { bar.update(done+read, packets) }
+	var feed *scanfeed.Feed
+	if o.Store != "" {
+		st, err := backend.Open(ctx, storeConfig(o.Store), env.Log)
+		if err != nil {
+			return env.Errorf(cli.ExitFailure, "scan: --store: %v", err)
+		}
+		defer st.Close()
+		source := strings.Join(files, ",")
+		if o.Interface != "" {
+			source = "live:" + o.Interface
+		}
+		feed = scanfeed.New(ctx, st, source)
+		cfg.OnFlow = feed.Flow
+	}
 	s := scan.New(cfg, at)
 	failed := false
 	if o.Interface != "" {
@@ -137,6 +157,12 @@ func Scan(ctx context.Context, env *cli.Env, o Options, files []string) int {
 	}
 	bar.finish()
 	rep := s.Finish(env.Now())
+	if feed != nil {
+		if _, err := feed.Close(rep); err != nil {
+			fmt.Fprintf(env.Stderr, "outflow: scan: --store: %v\n", err)
+			failed = true
+		}
+	}
 	w := env.Stdout
 	var fh *os.File
 	if o.Output != "" {
@@ -172,4 +198,12 @@ func Scan(ctx context.Context, env *cli.Env, o Options, files []string) int {
 		return cli.ExitConcern
 	}
 	return cli.ExitOK
+}
+
+// storeConfig is the store configuration for --store PATH: the defaults
+// (retention and size bounds) at that path.
+func storeConfig(path string) store.Config {
+	c := store.DefaultConfig()
+	c.Path = path
+	return c
 }

@@ -1,0 +1,266 @@
+// Package scanfeed turns what a scan sees into store rows: finished flows,
+// summed per device, peer, name, entity and hour with their evidence
+// (through scan's OnFlow hook), then the devices and entities of the
+// report. It also converts a scan's JSON report, which has no hours, into
+// rows for `outflow report --from-scan`.
+//
+// It joins the scan pipeline to the store; it must never import a command
+// or a renderer.
+package scanfeed
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/outflow-dev/outflow/internal/attribute"
+	"github.com/outflow-dev/outflow/internal/capture/flow"
+	"github.com/outflow-dev/outflow/internal/catalog"
+	"github.com/outflow-dev/outflow/internal/scan"
+	"github.com/outflow-dev/outflow/internal/store"
+)
+
+// FlushRows is how many summed rows the feed holds before it writes them.
+const FlushRows = 100_000
+
+type key struct {
+	dev, peer netip.Addr
+	port      uint16
+	proto     uint8
+	name      string
+	entity    *catalog.Entity
+	role      catalog.Role
+	hour      int64
+}
+
+// Feed sums flows and writes them to a store in batches. It is not safe
+// for concurrent use (a scan calls OnFlow from one goroutine).
+type Feed struct {
+	ctx    context.Context
+	w      store.Writer
+	source string
+	rows   map[key]*store.Flow
+	ents   map[string]store.Entity
+	err    error
+	n      int
+}
+
+// New returns a feed writing to w; source names the input in the rows.
+func New(ctx context.Context, w store.Writer, source string) *Feed {
+	return &Feed{ctx: ctx, w: w, source: source, rows: map[key]*store.Flow{}, ents: map[string]store.Entity{}}
+}
+
+// Flow takes one finished flow and its attribution (scan.Config.OnFlow).
+func (f *Feed) Flow(fl *flow.Flow, res attribute.Result) {
+	if f.err != nil {
+		return
+	}
+	o := res.Owner
+	if !o.Concern() {
+		o = attribute.Attribution{}
+	}
+	name := strings.ToLower(firstNonEmpty(fl.SNI, fl.QUICSNI, fl.HTTPHost, fl.DNSName, fl.DNSQuery, fl.PeerName))
+	k := key{dev: fl.Device, peer: fl.Peer, port: fl.PeerPort, proto: fl.Proto, name: name, entity: o.Entity, role: o.Role,
+		hour: fl.First / int64(time.Hour)}
+	r := f.rows[k]
+	if r == nil {
+		r = &store.Flow{Hour: time.Unix(0, k.hour*int64(time.Hour)).UTC(), First: time.Unix(0, fl.First).UTC(), Last: time.Unix(0, fl.Last).UTC(),
+			Device: fl.Device.String(), Peer: fl.Peer.String(), Port: fl.PeerPort, Name: name, Role: string(o.Role), Source: f.source}
+		switch fl.Proto {
+		case flow.TCP:
+			r.Proto = "tcp"
+		case flow.UDP:
+			r.Proto = "udp"
+		}
+		if o.Entity != nil {
+			r.Entity = o.Entity.ID
+			f.entity(o.Entity)
+			if o.Asset != nil {
+				sm := attribute.Summarize(o)
+				v := o.Value
+				if o.Kind == attribute.ASN {
+					v = fl.Peer.String() + " (" + o.Value + ")"
+				}
+				r.Evidence = []store.Evidence{{Kind: o.Kind.String(), Value: v, Rule: sm.Evidence.Rule, Source: sm.Evidence.Source}}
+			}
+		}
+		if h := res.Host; h.Found() {
+			r.Host = h.Entity.ID
+			f.entity(h.Entity)
+			if c := h.Chain(); len(c) > 0 {
+				r.HostCountry = c[len(c)-1].Jurisdiction
+			}
+		}
+		f.rows[k] = r
+	}
+	first, last := time.Unix(0, fl.First).UTC(), time.Unix(0, fl.Last).UTC()
+	if first.Before(r.First) {
+		r.First = first
+	}
+	if last.After(r.Last) {
+		r.Last = last
+	}
+	r.Traffic.Add(store.Traffic{BytesOut: fl.BytesOut, BytesIn: fl.BytesIn, PacketsOut: fl.PacketsOut, PacketsIn: fl.PacketsIn, Flows: 1})
+	f.n++
+	if len(f.rows) >= FlushRows {
+		f.flush(nil)
+	}
+}
+
+func (f *Feed) entity(e *catalog.Entity) {
+	if _, ok := f.ents[e.ID]; !ok {
+		f.ents[e.ID] = EntityOf(e)
+	}
+}
+
+// EntityOf is the store's record of a catalog entity: the jurisdiction is
+// the ultimate controlling owner's (whose law reaches the data).
+func EntityOf(e *catalog.Entity) store.Entity {
+	se := store.Entity{ID: e.ID, Name: e.Name, Jurisdiction: e.Jurisdiction}
+	for _, c := range e.Chain {
+		se.OwnerChain = append(se.OwnerChain, c.ID)
+	}
+	if n := len(e.Chain); n > 0 && e.Chain[n-1].Jurisdiction != "" {
+		se.Jurisdiction = e.Chain[n-1].Jurisdiction
+	}
+	for _, l := range attribute.Lists(e) {
+		se.Lists = append(se.Lists, l.ID)
+	}
+	if len(e.Roles) > 0 {
+		se.Kind = string(e.Roles[0])
+	}
+	return se
+}
+
+func (f *Feed) flush(extra *store.Batch) {
+	if f.err != nil {
+		return
+	}
+	b := extra
+	if b == nil {
+		b = &store.Batch{}
+	}
+	for _, e := range f.ents {
+		b.Entities = append(b.Entities, e)
+	}
+	for _, r := range f.rows {
+		b.Flows = append(b.Flows, *r)
+	}
+	if b.Len() > 0 {
+		f.err = f.w.Write(f.ctx, b)
+	}
+	clear(f.rows)
+}
+
+// Close writes what is left with the report's devices (MAC, name,
+// vendor). It returns the first write error, if any, and how many flows
+// the feed took.
+func (f *Feed) Close(rep *scan.Report) (int, error) {
+	b := &store.Batch{}
+	if rep != nil {
+		for _, d := range rep.Devices {
+			dv := store.Device{ID: d.Address, MAC: d.MAC, Name: d.Hostname}
+			if d.Vendor != nil {
+				dv.Vendor = d.Vendor.Name
+			}
+			b.Devices = append(b.Devices, dv)
+		}
+	}
+	f.flush(b)
+	return f.n, f.err
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// FromReport converts a scan's report (as read back from its JSON) into
+// one batch. A report sums each device and entity over the whole capture,
+// so each exposure becomes one row at the hour it was first seen, and the
+// traffic to no entity one row per device. ix, if not nil, completes the
+// entities (owner's jurisdiction, lists) from the catalog.
+func FromReport(rep *scan.Report, ix *catalog.Index, source string) *store.Batch {
+	b := &store.Batch{}
+	gen, _ := time.Parse(time.RFC3339, rep.Generated)
+	ents := map[string]bool{}
+	addEnt := func(id, name, jur string, chain []string, lists []attribute.ListRef) {
+		if id == "" || ents[id] {
+			return
+		}
+		ents[id] = true
+		if ix != nil {
+			if e := ix.Entities[id]; e != nil {
+				b.Entities = append(b.Entities, EntityOf(e))
+				return
+			}
+		}
+		se := store.Entity{ID: id, Name: name, Jurisdiction: jur, OwnerChain: chain}
+		for _, l := range lists {
+			se.Lists = append(se.Lists, l.ID)
+		}
+		b.Entities = append(b.Entities, se)
+	}
+	for _, d := range rep.Devices {
+		dv := store.Device{ID: d.Address, MAC: d.MAC, Name: d.Hostname}
+		if d.Vendor != nil {
+			dv.Vendor = d.Vendor.Name
+		}
+		b.Devices = append(b.Devices, dv)
+		var first, last time.Time
+		for _, x := range d.Exposures {
+			fs, _ := time.Parse(time.RFC3339Nano, x.FirstSeen)
+			ls, _ := time.Parse(time.RFC3339Nano, x.LastSeen)
+			if fs.IsZero() {
+				fs = gen
+			}
+			if ls.IsZero() {
+				ls = fs
+			}
+			if first.IsZero() || fs.Before(first) {
+				first = fs
+			}
+			if ls.After(last) {
+				last = ls
+			}
+			addEnt(x.Entity, x.Name, x.Jurisdiction, x.OwnerChain, x.Lists)
+			r := store.Flow{First: fs, Last: ls, Device: d.Address, Entity: x.Entity, Role: x.Role, Source: source,
+				Traffic: store.Traffic{BytesOut: x.BytesOut, BytesIn: x.BytesIn, PacketsOut: x.PacketsOut, PacketsIn: x.PacketsIn, Flows: uint64(x.Flows)}}
+			if len(x.HostedBy) > 0 {
+				r.Host = x.HostedBy[0]
+				if ix != nil {
+					if h := ix.Entities[r.Host]; h != nil {
+						r.HostCountry = EntityOf(h).Jurisdiction
+					}
+				}
+			}
+			for _, ev := range x.Evidence {
+				r.Evidence = append(r.Evidence, store.Evidence{Kind: ev.Kind.String(), Value: ev.Value, Rule: ev.Rule, Source: ev.Source})
+				if r.Name == "" && ev.Kind.IsName() {
+					r.Name = strings.ToLower(ev.Value)
+				}
+			}
+			b.Flows = append(b.Flows, r)
+		}
+		if d.Other.Flows > 0 {
+			at := first
+			if at.IsZero() {
+				at = gen
+			}
+			if at.IsZero() {
+				continue
+			}
+			if last.Before(at) {
+				last = at
+			}
+			b.Flows = append(b.Flows, store.Flow{First: at, Last: last, Device: d.Address, Source: source,
+				Traffic: store.Traffic{BytesOut: d.Other.BytesOut, BytesIn: d.Other.BytesIn, PacketsOut: d.Other.PacketsOut, PacketsIn: d.Other.PacketsIn, Flows: uint64(d.Other.Flows)}})
+		}
+	}
+	return b
+}
