@@ -34,8 +34,11 @@ import (
 	"github.com/outflow-dev/outflow/internal/attribute"
 	"github.com/outflow-dev/outflow/internal/catalog"
 	"github.com/outflow-dev/outflow/internal/policy"
+	"github.com/outflow-dev/outflow/internal/resolver/querylog"
 	"github.com/outflow-dev/outflow/internal/store"
 	"github.com/outflow-dev/outflow/internal/store/backend"
+	"github.com/outflow-dev/outflow/internal/store/querylogsink"
+	"github.com/outflow-dev/outflow/internal/store/scanfeed"
 )
 
 // report is the part of docs/output.md this helper reads.
@@ -157,33 +160,18 @@ func run(path, scanFile, policyFile, auditFile, auditDevice string, skipFlows bo
 	defer st.Close()
 
 	b := &store.Batch{}
+	var log []querylog.Entry // what the resolver would have logged
 	seenEnt := map[string]bool{}
 	var addEntity func(e *catalog.Entity)
 	addEntity = func(e *catalog.Entity) {
 		if e == nil || seenEnt[e.ID] {
 			return
 		}
-		defer func() {
-			for _, c := range e.Chain {
-				addEntity(c) // the owners, so that pages can name them
-			}
-		}()
 		seenEnt[e.ID] = true
-		se := store.Entity{ID: e.ID, Name: e.Name, Jurisdiction: strings.ToUpper(e.Jurisdiction)}
-		if len(e.Chain) > 0 {
-			se.Jurisdiction = strings.ToUpper(e.Chain[len(e.Chain)-1].Jurisdiction)
-			for _, c := range e.Chain {
-				se.OwnerChain = append(se.OwnerChain, c.ID)
-			}
+		for _, c := range e.Chain {
+			addEntity(c) // the owners, so that pages can name them
 		}
-		lists := map[string]bool{}
-		for _, m := range e.Memberships {
-			if m.List != nil && !lists[m.List.ID] {
-				lists[m.List.ID] = true
-				se.Lists = append(se.Lists, m.List.ID)
-			}
-		}
-		b.Entities = append(b.Entities, se)
+		b.Entities = append(b.Entities, scanfeed.EntityOf(e))
 	}
 	byID := func(id string) *catalog.Entity { return ix.Entities[id] }
 
@@ -195,9 +183,7 @@ func run(path, scanFile, policyFile, auditFile, auditDevice string, skipFlows bo
 		if d.Vendor != nil {
 			dev.Vendor = d.Vendor.Name
 		}
-		if !skipFlows {
-			b.Devices = append(b.Devices, dev)
-		}
+		b.Devices = append(b.Devices, dev) // upserted over the scan's: adds the group
 		evDone := map[string]bool{}
 		for _, f := range d.Flows {
 			peer, port := splitHostPort(f.Peer)
@@ -231,8 +217,7 @@ func run(path, scanFile, policyFile, auditFile, auditDevice string, skipFlows bo
 			// The query the device sent for the flow's name.
 			if f.Name != "" && !strings.HasPrefix(f.Name, "_") {
 				q := decide(pol, at, d.Address, f.Name, f.First.Add(-40*time.Millisecond))
-				q.Group = dev.Group
-				b.Queries = append(b.Queries, q)
+				log = append(log, q)
 				if q.Entity != "" {
 					addEntity(byID(q.Entity))
 				}
@@ -243,9 +228,7 @@ func run(path, scanFile, policyFile, auditFile, auditDevice string, skipFlows bo
 	// deadline: the overdue client the test looks for.
 	for h := 1; h <= 8; h++ {
 		for _, n := range []string{"www.tiktok.com", "api16-normal-useast5.us.tiktokv.com"} {
-			q := decide(pol, at, "192.168.50.10", n, time.Date(2026, 3, 2, 9+h, 5, 0, 0, time.UTC))
-			q.Group = groups["192.168.50.10"]
-			b.Queries = append(b.Queries, q)
+			log = append(log, decide(pol, at, "192.168.50.10", n, time.Date(2026, 3, 2, 9+h, 5, 0, 0, time.UTC)))
 		}
 	}
 	for _, r := range pol.Rules {
@@ -300,34 +283,36 @@ func run(path, scanFile, policyFile, auditFile, auditDevice string, skipFlows bo
 			b.Audits = append(b.Audits, au)
 		}
 	}
-	if skipFlows {
-		b.Entities = b.Entities[:0]
-	}
 	if err := st.Write(ctx, b); err != nil {
 		return err
 	}
+	if err := querylogsink.New(st).Write(log); err != nil {
+		return err
+	}
 	fmt.Printf("fill: %d devices, %d entities, %d flows, %d queries, %d rules, %d audits, %d inventory rows -> %s\n",
-		len(b.Devices), len(b.Entities), len(b.Flows), len(b.Queries), len(b.Rules), len(b.Audits), len(b.Inventory), path)
+		len(b.Devices), len(b.Entities), len(b.Flows), len(log), len(b.Rules), len(b.Audits), len(b.Inventory), path)
 	return nil
 }
 
 // decide is what the resolver logs for a query: the name's attribution
 // and the policy's verdict for the client at that time.
-func decide(pol *policy.Policy, at *attribute.Attributor, client, name string, t time.Time) store.Query {
-	q := store.Query{Time: t, Client: client, Proto: "udp", Name: name, Type: 1, Latency: 3 * time.Millisecond}
+func decide(pol *policy.Policy, at *attribute.Attributor, client, name string, t time.Time) querylog.Entry {
+	addr := netip.MustParseAddr(client)
+	e := querylog.Entry{Time: t, Client: addr, Proto: "udp", Type: 1, Latency: 3 * time.Millisecond, Group: groups[client]}
+	e.SetName([]byte(name))
 	a := at.Name(attribute.DNSQuery, name)
-	v := pol.Decide(policy.Client{Addr: netip.MustParseAddr(client)}, a, name, t)
-	q.Verdict = v.Action.String()
+	v := pol.Decide(policy.Client{Addr: addr}, a, name, t)
+	e.Verdict = v.Action.String()
 	if a.Found() {
-		q.Entity = a.Entity.ID
+		e.Entity = a.Entity.ID
 	}
 	if v.Rule != nil {
-		q.Rule, q.Reason, q.Deadline = v.Rule.ID, "qname", v.Deadline
+		e.Rule, e.Reason, e.Deadline = v.Rule.ID, "qname", v.Deadline
 	}
 	if v.Action == policy.Block {
-		q.RCode = 3 // NXDOMAIN
+		e.RCode = 3 // NXDOMAIN
 	}
-	return q
+	return e
 }
 
 func splitHostPort(s string) (string, uint16) {

@@ -150,6 +150,15 @@ func (s *Server) funcs() template.FuncMap {
 			return ent(id).Name
 		},
 		"query": query,
+		"kinds": func(k string) string {
+			switch k {
+			case "entity":
+				return "Entities"
+			case "":
+				return "Other"
+			}
+			return strings.ToUpper(k[:1]) + k[1:] + "s"
+		},
 		"path":  url.PathEscape,
 		"join":  strings.Join,
 		"add":   func(a, b int) int { return a + b },

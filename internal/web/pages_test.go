@@ -67,7 +67,7 @@ func TestPages(t *testing.T) {
 		{"/apps", []string{"Mi Home", "com.xiaomi.smarthome", "high 1"}},
 		{"/apps/1", []string{"Reads &lt;precise&gt; location", "App by Xiaomi", "sev-high"}},
 		{"/compliance", []string{"com.xiaomi.smarthome", "org.mozilla.firefox", "xiaomi-2026"}},
-		{"/search?q=tiktok", []string{"TikTok Pte. Ltd.", `href="/devices?entity=tiktok"`}},
+		{"/search?q=tiktok", []string{"TikTok Pte. Ltd.", `href="/devices?entity=tiktok"`, "<h2>Entities</h2>"}},
 		{"/search?q=ana", []string{`href="/devices/192.168.50.10"`}},
 		{"/search?q=%3Cscript%3E", []string{"Nothing matches “&lt;script&gt;”"}},
 	}

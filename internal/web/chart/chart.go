@@ -34,7 +34,7 @@ type Bar struct {
 // Bars draws a horizontal bar chart, one row per bar, largest scale at
 // the largest value.
 func Bars(title string, bars []Bar) template.HTML {
-	const rowH, labelW, barW, textW = 22, 210, 330, 110
+	const rowH, labelW, barW, textW = 22, 270, 330, 110
 	w := labelW + barW + textW
 	h := rowH*len(bars) + 4
 	var top float64
@@ -61,7 +61,7 @@ func Bars(title string, bars []Bar) template.HTML {
 		if b.Href != "" {
 			fmt.Fprintf(&s, `<a href="%s">`, esc(b.Href))
 		}
-		fmt.Fprintf(&s, `<text x="%d" y="%d" text-anchor="end" font-size="12" fill="#222">%s</text>`, labelW-8, y+15, esc(clip(b.Label, 30)))
+		fmt.Fprintf(&s, `<text x="%d" y="%d" text-anchor="end" font-size="12" fill="#222">%s</text>`, labelW-8, y+15, esc(clip(b.Label, 36)))
 		fmt.Fprintf(&s, `<rect x="%d" y="%d" width="%.1f" height="%d" rx="2" fill="%s"><title>%s: %s</title></rect>`,
 			labelW, y+3, bw, rowH-6, esc(c), esc(b.Label), esc(txt))
 		fmt.Fprintf(&s, `<text x="%.1f" y="%d" font-size="12" fill="#444">%s</text>`, float64(labelW)+bw+6, y+15, esc(txt))

@@ -1,0 +1,94 @@
+package web
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/outflow-dev/outflow/internal/store"
+	"github.com/outflow-dev/outflow/internal/store/sqlite"
+)
+
+// benchStore is the large store the dashboard is timed against: the file
+// bench/store fills (10 million flow rows and 10 million query rows; see
+// docs/benchmarks.md). Without OUTFLOW_BENCH_STORE the benchmark skips.
+func benchStore(b *testing.B) store.Reader {
+	path := os.Getenv("OUTFLOW_BENCH_STORE")
+	if path == "" {
+		b.Skip("set OUTFLOW_BENCH_STORE to a store filled by bench/store (docs/benchmarks.md, Dashboard)")
+	}
+	cfg := store.DefaultConfig()
+	cfg.Path = path
+	db, err := sqlite.OpenReadOnly(context.Background(), cfg, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	return db
+}
+
+// dashboardTargets are every page and API call, with the selections a
+// user makes most: the default period (a month), a device, a name.
+func dashboardTargets(dev, name, entity string) []string {
+	return []string{
+		"/", "/?map=hosts", "/?period=day", "/?period=quarter",
+		"/devices", "/devices?entity=" + entity, "/devices/" + dev,
+		"/flows", "/flows?device=" + dev, "/flows?name=" + name,
+		"/names", "/names?device=" + dev,
+		"/queries", "/queries?device=" + dev, "/queries?verdict=block",
+		"/enforcement", "/apps", "/compliance", "/search?q=" + name[:6],
+		"/api/overview", "/api/devices", "/api/devices/" + dev, "/api/flows", "/api/flows?device=" + dev,
+		"/api/names", "/api/queries", "/api/queries?device=" + dev, "/api/blocked", "/api/overdue", "/api/due",
+		"/api/audits", "/api/inventory", "/api/entities", "/api/search?q=" + name[:6], "/api/info",
+	}
+}
+
+// BenchmarkDashboard times each page and API call through the whole
+// handler (security, store, template) against the large store. Each
+// call is made once as a warm-up, then b.N times; the log has the
+// median and worst of each.
+func BenchmarkDashboard(b *testing.B) {
+	r := benchStore(b)
+	s, err := New(DefaultConfig(), Deps{Reader: r})
+	if err != nil {
+		b.Fatal(err)
+	}
+	dev := os.Getenv("OUTFLOW_BENCH_DEVICE")
+	if dev == "" {
+		dev = "10.0.0.7"
+	}
+	for _, target := range dashboardTargets(dev, "h1.svc1.example1.com", "entity-01") {
+		b.Run(target, func(b *testing.B) {
+			get := func() time.Duration {
+				req := httptest.NewRequest(http.MethodGet, target, nil)
+				req.Host = "127.0.0.1:8080"
+				req.Header.Set("Accept", "text/html")
+				w := httptest.NewRecorder()
+				t0 := time.Now()
+				s.Handler().ServeHTTP(w, req)
+				d := time.Since(t0)
+				if w.Code != http.StatusOK {
+					b.Fatalf("status %d: %s", w.Code, w.Body.String())
+				}
+				_, _ = io.Copy(io.Discard, w.Body)
+				return d
+			}
+			get() // warm caches (entities, info, SQLite pages)
+			var ds []time.Duration
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				ds = append(ds, get())
+			}
+			b.StopTimer()
+			sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+			b.ReportMetric(float64(ds[len(ds)/2].Microseconds())/1000, "median-ms")
+			b.ReportMetric(float64(ds[len(ds)-1].Microseconds())/1000, "max-ms")
+		})
+	}
+}
