@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -69,34 +70,34 @@ func (s *Server) apiRoutes() []route {
 				s.fail(w, r, http.StatusBadRequest, err.Error())
 				return
 			}
-			o, err := s.r.Overview(r.Context(), f)
+			o, err := s.overview(r.Context(), f)
 			if err != nil {
 				s.storeFail(w, r, err)
 				return
 			}
 			s.json(w, r, o)
 		}},
-		{"/api/devices", listAPI(s, "month", s.r.Devices)},
+		{"/api/devices", listAPI(s, "month", cachedList(s, "devices", s.r.Devices))},
 		{"/api/devices/{id}", func(w http.ResponseWriter, r *http.Request) {
 			f, _, err := s.filter(r.Context(), r.URL.Query(), "all", store.MaxLimit)
 			if err != nil {
 				s.fail(w, r, http.StatusBadRequest, err.Error())
 				return
 			}
-			d, err := s.r.Device(r.Context(), r.PathValue("id"), f)
+			d, err := s.device(r.Context(), r.PathValue("id"), f)
 			if err != nil {
 				s.storeFail(w, r, err)
 				return
 			}
 			s.json(w, r, d)
 		}},
-		{"/api/flows", listAPI(s, "month", s.r.Flows)},
-		{"/api/names", listAPI(s, "month", s.r.Names)},
-		{"/api/queries", listAPI(s, "month", s.r.Queries)},
-		{"/api/blocked", listAPI(s, "month", s.r.Blocked)},
-		{"/api/overdue", listAPI(s, "month", s.r.Overdue)},
-		{"/api/due", listAPI(s, "month", s.r.Due)},
-		{"/api/audits", listAPI(s, "all", s.r.Audits)},
+		{"/api/flows", listAPI(s, "month", cachedList(s, "flows", s.r.Flows))},
+		{"/api/names", listAPI(s, "month", cachedList(s, "names", s.r.Names))},
+		{"/api/queries", listAPI(s, "month", cachedList(s, "queries", s.r.Queries))},
+		{"/api/blocked", listAPI(s, "month", cachedList(s, "blocked", s.r.Blocked))},
+		{"/api/overdue", listAPI(s, "month", cachedList(s, "overdue", s.r.Overdue))},
+		{"/api/due", listAPI(s, "month", cachedList(s, "due", s.r.Due))},
+		{"/api/audits", listAPI(s, "all", cachedList(s, "audits", s.r.Audits))},
 		{"/api/audits/{id}", func(w http.ResponseWriter, r *http.Request) {
 			id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 			if err != nil || id < 0 {
@@ -110,7 +111,7 @@ func (s *Server) apiRoutes() []route {
 			}
 			s.json(w, r, a)
 		}},
-		{"/api/inventory", listAPI(s, "all", s.r.Inventory)},
+		{"/api/inventory", listAPI(s, "all", cachedList(s, "inventory", s.r.Inventory))},
 		{"/api/entities", func(w http.ResponseWriter, r *http.Request) {
 			_, l := s.entities(r.Context())
 			if l == nil {
@@ -154,7 +155,7 @@ func (s *Server) search(ctx context.Context, q string, n int) ([]store.Hit, erro
 	if q == "" {
 		return nil, nil
 	}
-	return s.r.Search(ctx, q, n)
+	return cached(s, ctx, fmt.Sprintf("search %d %q", n, q), func(ctx context.Context) ([]store.Hit, error) { return s.r.Search(ctx, q, n) })
 }
 
 // json writes v, gzipped when the client accepts it.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/store"
@@ -71,15 +72,16 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	o, err := s.r.Overview(r.Context(), f)
-	if err != nil {
-		s.storeFail(w, r, err)
-		return
-	}
+	// The API's default limit: the page and /api/overview share answers.
+	f.Limit = min(f.Limit, store.DefaultLimit)
 	df := f
 	df.Limit, df.Offset, df.Concern = 8, 0, true
-	devs, err := s.r.Devices(r.Context(), df)
-	if err != nil {
+	var o *store.Overview
+	var devs []store.DeviceSummary
+	if err := both(
+		func() (err error) { o, err = s.overview(r.Context(), f); return },
+		func() (err error) { devs, err = s.devices(r.Context(), df); return },
+	); err != nil {
 		s.storeFail(w, r, err)
 		return
 	}
@@ -220,7 +222,7 @@ func (s *Server) devicesPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	devs, err := s.r.Devices(r.Context(), f)
+	devs, err := s.devices(r.Context(), f)
 	if err != nil {
 		s.storeFail(w, r, err)
 		return
@@ -241,7 +243,7 @@ func (s *Server) devicePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.Devices = nil
-	d, err := s.r.Device(r.Context(), id, f)
+	d, err := s.device(r.Context(), id, f)
 	if err != nil {
 		s.storeFail(w, r, err)
 		return
@@ -316,7 +318,7 @@ func (s *Server) flowsPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	fl, err := s.r.Flows(r.Context(), f)
+	fl, err := cachedList(s, "flows", s.r.Flows)(r.Context(), f)
 	if err != nil {
 		s.storeFail(w, r, err)
 		return
@@ -331,7 +333,7 @@ func (s *Server) namesPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	n, err := s.r.Names(r.Context(), f)
+	n, err := cachedList(s, "names", s.r.Names)(r.Context(), f)
 	if err != nil {
 		s.storeFail(w, r, err)
 		return
@@ -346,7 +348,7 @@ func (s *Server) queriesPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	qs, err := s.r.Queries(r.Context(), f)
+	qs, err := cachedList(s, "queries", s.r.Queries)(r.Context(), f)
 	if err != nil {
 		s.storeFail(w, r, err)
 		return
@@ -373,13 +375,11 @@ func (s *Server) enforcementPage(w http.ResponseWriter, r *http.Request) {
 	f.Limit = 100
 	ctx := r.Context()
 	var d enforcementData
-	var err error
-	if d.Blocked, err = s.r.Blocked(ctx, f); err == nil {
-		if d.Overdue, err = s.r.Overdue(ctx, f); err == nil {
-			d.Due, err = s.r.Due(ctx, f)
-		}
-	}
-	if err != nil {
+	if err := both(
+		func() (err error) { d.Blocked, err = cachedList(s, "blocked", s.r.Blocked)(ctx, f); return },
+		func() (err error) { d.Overdue, err = cachedList(s, "overdue", s.r.Overdue)(ctx, f); return },
+		func() (err error) { d.Due, err = cachedList(s, "due", s.r.Due)(ctx, f); return },
+	); err != nil {
 		s.storeFail(w, r, err)
 		return
 	}
@@ -401,13 +401,13 @@ func (s *Server) appsPage(w http.ResponseWriter, r *http.Request) {
 		// The filter has no app field: read more and keep the app's rows.
 		f.Limit, f.Offset = queryLimit, 0
 	}
-	as, err := s.r.Audits(r.Context(), f)
+	as, err := cachedList(s, "audits", s.r.Audits)(r.Context(), f)
 	if err != nil {
 		s.storeFail(w, r, err)
 		return
 	}
 	if app != "" {
-		as = slices.DeleteFunc(as, func(a store.AuditSummary) bool { return a.App != app })
+		as = slices.DeleteFunc(slices.Clone(as), func(a store.AuditSummary) bool { return a.App != app })
 	}
 	v.Data = pageOf(as, f, r)
 	s.render(w, r, http.StatusOK, "apps", v)
@@ -467,20 +467,19 @@ func (s *Server) compliancePage(w http.ResponseWriter, r *http.Request) {
 	if app != "" {
 		f.Limit, f.Offset = queryLimit, 0
 	}
-	inv, err := s.r.Inventory(r.Context(), f)
-	if err != nil {
+	df := f
+	df.Limit, df.Offset = 20, 0
+	var inv []store.InventoryItem
+	var due []store.DueRule
+	if err := both(
+		func() (err error) { inv, err = cachedList(s, "inventory", s.r.Inventory)(r.Context(), f); return },
+		func() (err error) { due, err = cachedList(s, "due", s.r.Due)(r.Context(), df); return },
+	); err != nil {
 		s.storeFail(w, r, err)
 		return
 	}
 	if app != "" {
-		inv = slices.DeleteFunc(inv, func(i store.InventoryItem) bool { return i.App != app })
-	}
-	df := f
-	df.Limit, df.Offset = 20, 0
-	due, err := s.r.Due(r.Context(), df)
-	if err != nil {
-		s.storeFail(w, r, err)
-		return
+		inv = slices.DeleteFunc(slices.Clone(inv), func(i store.InventoryItem) bool { return i.App != app })
 	}
 	counts := map[string]int{}
 	for _, i := range inv {
@@ -557,4 +556,25 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request) {
 		N      int
 	}{q, groups, len(hits)}
 	s.render(w, r, http.StatusOK, "search", v)
+}
+
+// both runs the store questions of a page at once (the store reads on
+// several connections) and returns the first error.
+func both(fs ...func() error) error {
+	errs := make([]error, len(fs))
+	var wg sync.WaitGroup
+	for i, f := range fs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f()
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

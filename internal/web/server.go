@@ -32,6 +32,8 @@ type Server struct {
 	pages *pages
 	h     http.Handler
 
+	results resultCache
+
 	cache struct {
 		sync.Mutex
 		info     *store.Info
@@ -173,9 +175,16 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.cfg.TLS.Enabled() {
 		scheme = "https"
 	}
+	s.warm()
 	s.log.Info("dashboard listening", "url", scheme+"://"+ln.Addr().String()+"/", "users", len(s.cfg.Auth.Users),
 		"tokens", len(s.cfg.Auth.Tokens))
 	return nil
+}
+
+func (s *Server) started() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hs != nil
 }
 
 // Addr is the listening address after Start.
@@ -210,14 +219,18 @@ func (s *Server) Close() error {
 func (s *Server) info(ctx context.Context) (*store.Info, error) {
 	s.cache.Lock()
 	defer s.cache.Unlock()
-	if s.cache.info != nil && s.now().Sub(s.cache.infoAt) < 15*time.Second {
+	if s.cache.info != nil && s.now().Sub(s.cache.infoAt) < infoTTL {
 		return s.cache.info, nil
 	}
 	inf, err := s.r.Info(ctx)
 	if err != nil {
 		return nil, err
 	}
+	changed := s.cache.info != nil && generation(s.cache.info) != generation(inf)
 	s.cache.info, s.cache.infoAt = inf, s.now()
+	if changed && s.started() {
+		s.warm()
+	}
 	return inf, nil
 }
 
