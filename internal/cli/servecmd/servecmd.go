@@ -32,8 +32,11 @@ const usage = `serve [--config FILE] [--store PATH] [--listen ADDR] [--tls-cert 
        outflow serve hash-password     (reads the password from the terminal or stdin)
        outflow serve new-token NAME
 
-Serves on 127.0.0.1:8080 unless told otherwise. Any other address needs
-users in the configuration file (docs/dashboard.md):
+Serves on 127.0.0.1:8080 unless told otherwise, and then only to
+browsers that name it localhost, 127.0.0.1 or [::1]. Any other address
+needs users in the configuration file (mode 0600 or 0644; unknown keys are
+errors); sessions, CSRF tokens and the wrong-password limiter are kept in
+memory, so a restart signs everyone out:
 
   listen: 0.0.0.0:8443
   tls: {cert: /etc/outflow/cert.pem, key: /etc/outflow/key.pem}
@@ -41,7 +44,20 @@ users in the configuration file (docs/dashboard.md):
     users:
       - {name: ana, password_hash: '$argon2id$v=19$...'}
     tokens:
-      - {name: grafana, sha256: 5e88...}`
+      - {name: grafana, sha256: 5e88...}
+    session_ttl: 12h       # longest login
+    session_idle: 1h       # signed out when unused this long
+    fail_burst: 5          # wrong passwords allowed per client and per user,
+    fail_refill: 1m        # then one more per this period
+  secure_cookies: false    # true behind a TLS proxy (with tls: always)
+  store: {path: /var/lib/outflow/outflow.db}
+
+API: GET /api/overview, /api/devices[/ID], /api/flows, /api/names,
+/api/queries, /api/blocked, /api/overdue, /api/due, /api/audits[/ID],
+/api/inventory, /api/entities, /api/search?q=, /api/info; filters period=
+(day|week|month|quarter|all) or since=/until=, device=, group=, entity=,
+list=, name=, rule=, verdict=, concern=1, limit=, offset=. A token reads
+the API only: 'Authorization: Bearer TOKEN'.`
 
 func run(ctx context.Context, env *cli.Env, args []string) int {
 	if len(args) > 0 {
