@@ -93,7 +93,7 @@ type Answers struct {
 // DefaultConfig listens on the loopback DNS port and has no upstream.
 func DefaultConfig() Config {
 	return Config{
-		Listen:    Listen{UDP: []string{"127.0.0.1:53"}, TCP: []string{"127.0.0.1:53"}, MaxPending: 4096, MaxTCP: 1024, Batch: true},
+		Listen:    Listen{UDP: []string{"127.0.0.1:53"}, TCP: []string{"127.0.0.1:53"}, MaxPending: 1024, MaxTCP: 1024, Batch: true},
 		Upstream:  upstream.DefaultConfig(),
 		Cache:     cache.DefaultConfig(),
 		RateLimit: ratelimit.DefaultConfig(),
