@@ -1,9 +1,13 @@
 package fleet_test
 
 import (
+	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -37,39 +41,75 @@ rules:
 	return fleet.New(p, attribute.New(ix), fleet.Config{Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
 }
 
-// BenchmarkCheck parses a generated export (generated while it is read;
-// fleetgen's own benchmark measures that part), checks every item and
-// makes the report; one op is the whole fleet. Run the 100,000-device
-// size with -benchtime=1x.
+// BenchmarkCheck parses generated exports (generated while they are
+// read; fleetgen's own benchmark measures that part), checks every item
+// and makes the report; one op is the whole fleet. "csv" is one plain CSV
+// of every device (one parser); "exports" the same fleet as its agents
+// export it: an osquery result log of the desktops, adb listings of the
+// Android phones and an MDM CSV of the iPhones, parsed at once. Run the
+// 100,000-device sizes with -benchtime=1x.
 func BenchmarkCheck(b *testing.B) {
 	ix, err := catalog.Open(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, gf := range []struct {
-		name string
-		read func(fleetgen.Fleet) io.Reader
-	}{{"csv", fleetgen.Fleet.PlainCSV}, {"osquery", fleetgen.Fleet.OsqueryLog}} {
-		for _, f := range benchSizes {
-			b.Run(fmt.Sprintf("%s/%dx%d", gf.name, f.Devices, f.Apps), func(b *testing.B) {
+	reader := func(name string, r func() io.Reader) fleet.Source {
+		return fleet.Source{Name: name, Read: func(ctx context.Context, visit inventory.Visit) (string, error) {
+			f, err := load.Reader(ctx, r(), name, "", visit)
+			return string(f), err
+		}}
+	}
+	for _, f := range benchSizes {
+		var iosCSV []byte // generated once, outside the timing: fleetgen has no iOS format
+		for _, set := range []struct {
+			name string
+			srcs []fleet.Source
+		}{
+			{"csv", []fleet.Source{reader("fleet.csv", f.PlainCSV)}},
+			{"exports", []fleet.Source{reader("osqueryd.results.log", f.OsqueryLog), reader("phones.txt", f.AndroidPM),
+				reader("ios.csv", func() io.Reader { return bytes.NewReader(iosCSV) })}},
+		} {
+			b.Run(fmt.Sprintf("%s/%dx%d", set.name, f.Devices, f.Apps), func(b *testing.B) {
+				if set.name == "exports" && iosCSV == nil {
+					iosCSV = iosExport(f)
+				}
 				b.ReportAllocs()
 				var items int
 				for b.Loop() {
 					c := benchChecker(b, ix)
-					visit, in := c.Visitor("fleet")
-					if _, err := load.Reader(context.Background(), gf.read(f), "fleet", "", visit); err != nil {
-						b.Fatal(err)
+					if errs := c.ReadAll(context.Background(), set.srcs, 2); len(errs) > 0 {
+						b.Fatal(errs)
 					}
 					rep := c.Report()
-					if rep.Summary.Devices == 0 || in.Malformed > 0 {
-						b.Fatalf("summary %+v, input %+v", rep.Summary, in)
+					if rep.Summary.Devices != f.Devices || rep.Summary.Malformed > 0 || rep.Summary.Due < f.Devices/fleetgen.BannedEvery {
+						b.Fatalf("summary %+v", rep.Summary)
 					}
-					items = in.Items
+					items = rep.Summary.Items
 				}
 				b.ReportMetric(float64(items)*float64(b.N)/b.Elapsed().Seconds(), "items/s")
 			})
 		}
 	}
+}
+
+// iosExport is an MDM CSV of the iOS devices of a fleetgen fleet: the
+// same device ids, TikTok on every BannedEvery-th device.
+func iosExport(f fleetgen.Fleet) []byte {
+	var b bytes.Buffer
+	b.WriteString("Serial Number,Device Name,User,Bundle Identifier,App Name,Short Version\n")
+	for i := range f.Devices {
+		d := f.Device(i)
+		if d.Platform != inventory.IOS {
+			continue
+		}
+		prefix := d.ID + "," + d.Name + "," + d.Owner + ","
+		for j := range f.Apps {
+			a := f.App(i, j)
+			b.WriteString(prefix)
+			b.WriteString(a.ID + "," + a.Name + "," + a.Version + "\n")
+		}
+	}
+	return b.Bytes()
 }
 
 // BenchmarkAdd is the check alone, per item, without parsing: a device's
@@ -91,5 +131,40 @@ func BenchmarkAdd(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		c.Add(&items[i%len(items)])
+	}
+}
+
+var writeFleet = flag.String("fleet.write", "", "TestWriteBenchFleet: write the 100,000-device benchmark fleet's exports into this directory")
+
+// TestWriteBenchFleet writes the exports BenchmarkCheck reads, for a
+// measurement of the command itself (docs/benchmarks.md, "Fleet"):
+//
+//	go test ./internal/fleet -run TestWriteBenchFleet -fleet.write /tmp/fleet100k
+func TestWriteBenchFleet(t *testing.T) {
+	if *writeFleet == "" {
+		t.Skip("give -fleet.write DIR to write the benchmark fleet")
+	}
+	f := benchSizes[len(benchSizes)-1]
+	if err := os.MkdirAll(*writeFleet, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range map[string]io.Reader{
+		"fleet.csv":            f.PlainCSV(),
+		"osqueryd.results.log": f.OsqueryLog(),
+		"phones.txt":           f.AndroidPM(),
+		"ios.csv":              bytes.NewReader(iosExport(f)),
+	} {
+		out, err := os.Create(filepath.Join(*writeFleet, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := io.Copy(out, r)
+		if err == nil {
+			err = out.Close()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d bytes", name, n)
 	}
 }

@@ -123,26 +123,30 @@ func (c *Checker) Add(it *inventory.Item) {
 	if d == nil || d.id != it.Device {
 		d = c.devices[it.Device]
 		if d == nil {
-			d = &device{id: it.Device}
-			c.devices[it.Device] = d
+			// Every string kept beyond the item is a copy: parsers cut
+			// strings from shared arena chunks, and one kept string
+			// keeps its whole chunk (of other items' strings) alive.
+			id := strings.Clone(it.Device)
+			d = &device{id: id}
+			c.devices[id] = d
 			c.order = append(c.order, d)
 		}
 		c.last = d
 	}
 	cur := int32(c.cur)
 	if it.DeviceName != "" && (d.name == "" || cur < d.nameSrc) {
-		d.name, d.nameSrc = it.DeviceName, cur
+		d.name, d.nameSrc = strings.Clone(it.DeviceName), cur
 	}
 	if it.Owner != "" && (d.owner == "" || cur < d.ownerSrc) {
-		d.owner, d.ownerSrc = it.Owner, cur
+		d.owner, d.ownerSrc = strings.Clone(it.Owner), cur
 	}
 	if it.Platform != "" && d.platform != it.Platform {
 		// The device's own system, not the browser an extension is in.
 		switch {
 		case d.platform == "", isBrowser(d.platform) && !isBrowser(it.Platform):
-			d.platform, d.platSrc = it.Platform, cur
+			d.platform, d.platSrc = strings.Clone(it.Platform), cur
 		case cur < d.platSrc && isBrowser(d.platform) == isBrowser(it.Platform):
-			d.platform, d.platSrc = it.Platform, cur
+			d.platform, d.platSrc = strings.Clone(it.Platform), cur
 		}
 	}
 	if len(it.Tags) > 0 && !sameSlice(d.tags, it.Tags) {
@@ -166,7 +170,7 @@ func (c *Checker) Add(it *inventory.Item) {
 	if c.cur < st.src {
 		return // a later source already said
 	}
-	st.it, st.m, st.src = *it, m, c.cur
+	st.it, st.m, st.src = cloneItem(it), m, c.cur
 	st.removed = it.Removed
 	if it.Removed {
 		st.removedAt = it.Seen
@@ -179,11 +183,32 @@ func sameSlice(a, b []string) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0] || slices.Equal(a, b))
 }
 
+// cloneItem copies an item's strings (see Add).
+func cloneItem(it *inventory.Item) inventory.Item {
+	c := *it
+	for _, p := range []*string{&c.Device, &c.DeviceName, &c.Owner, &c.Platform, &c.Kind, &c.AppID, &c.Name, &c.Version, &c.Publisher, &c.Source} {
+		*p = strings.Clone(*p)
+	}
+	c.Tags = cloneTags(c.Tags)
+	return c
+}
+
+func cloneTags(ts []string) []string {
+	if ts == nil {
+		return nil
+	}
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = strings.Clone(t)
+	}
+	return out
+}
+
 // mergeTags is the union of a device's tags from several rows, sorted so
 // that it does not depend on their order.
 func mergeTags(have, add []string) []string {
 	if len(have) == 0 {
-		return add
+		return cloneTags(add)
 	}
 	if !slices.ContainsFunc(add, func(t string) bool { return !slices.Contains(have, t) }) {
 		return have
@@ -191,7 +216,7 @@ func mergeTags(have, add []string) []string {
 	out := slices.Clone(have)
 	for _, t := range add {
 		if !slices.Contains(out, t) {
-			out = append(out, t)
+			out = append(out, strings.Clone(t))
 		}
 	}
 	slices.Sort(out)

@@ -54,9 +54,10 @@ func (mt *Matcher) Match(it *inventory.Item) (Match, bool) {
 	if it.AppID != "" && it.Kind != inventory.KindProgram && it.Kind != inventory.KindExtension {
 		c, ok := mt.ids[it.AppID]
 		if !ok {
-			c = mt.classify(mt.byID(it.AppID))
+			k := strings.Clone(it.AppID) // see Checker.Add on copies
+			c = mt.classify(mt.byID(k))
 			if len(mt.ids) < maxCache {
-				mt.ids[it.AppID] = c
+				mt.ids[k] = c
 			}
 		}
 		if c.m.Entity != nil {
@@ -66,9 +67,10 @@ func (mt *Matcher) Match(it *inventory.Item) (Match, bool) {
 	if it.Publisher != "" {
 		c, ok := mt.pubs[it.Publisher]
 		if !ok {
-			c = mt.classify(mt.byPublisher(it.Publisher))
+			k := strings.Clone(it.Publisher)
+			c = mt.classify(mt.byPublisher(k))
 			if len(mt.pubs) < maxCache {
-				mt.pubs[it.Publisher] = c
+				mt.pubs[k] = c
 			}
 		}
 		if c.m.Entity != nil {
