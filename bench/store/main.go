@@ -23,9 +23,13 @@ import (
 	"github.com/outflow-dev/outflow/internal/store/sqlite"
 )
 
-// The synthetic organisation: 1,000 devices in 5 groups over 30 days;
-// about a fifth of the flows go to 40 entities of concern; names follow a
-// Zipf law over 50,000 names; 5 % of queries are blocked, 3 % due.
+// The synthetic organisation: 1,000 devices in 5 groups over 30 days.
+// Each device runs a few apps or SDKs of the 40 entities of concern (45 %
+// none, 30 % one, 15 % two, 10 % three to five; the entities drawn by a
+// Zipf law), and a quarter of its flows go to them. Names follow a Zipf law
+// over 50,000 names. A device that uses an entity of one of the three
+// blocked rules asks for its names (blocked), of the three rules not yet
+// in force likewise (due).
 const (
 	nDevices  = 1000
 	nEntities = 40
@@ -84,6 +88,7 @@ type gen struct {
 	zName   *rand.Zipf
 	zEnt    *rand.Zipf
 	entName [][]int // names of each entity
+	devEnts [][]int // entities each device uses
 }
 
 func newGen() *gen {
@@ -109,6 +114,26 @@ func newGen() *gen {
 	g.groups = []string{"staff", "guests", "iot", "servers", "finance"}
 	g.zName = rand.NewZipf(g.rng, 1.1, 4, nNames-1)
 	g.zEnt = rand.NewZipf(g.rng, 1.3, 2, nEntities-1)
+	for range nDevices {
+		n := 0
+		switch r := src.IntN(100); {
+		case r < 45:
+		case r < 75:
+			n = 1
+		case r < 90:
+			n = 2
+		default:
+			n = 3 + src.IntN(3)
+		}
+		var es []int
+		for len(es) < n {
+			e := int(g.zEnt.Uint64())
+			if !slices.Contains(es, e) {
+				es = append(es, e)
+			}
+		}
+		g.devEnts = append(g.devEnts, es)
+	}
 	return g
 }
 
@@ -153,8 +178,8 @@ func fill(ctx context.Context, db *sqlite.DB, nFlows, nQueries, batch int) {
 				f := store.Flow{First: at, Last: at.Add(time.Duration(g.rng.IntN(60000)) * time.Millisecond), Device: g.devs[dev], Proto: "tcp",
 					Peer: fmt.Sprintf("198.51.%d.%d", g.rng.IntN(256), g.rng.IntN(256)), Port: 443, Host: g.hosts[g.rng.IntN(nHosts)], HostCountry: "US",
 					Traffic: store.Traffic{BytesOut: uint64(200 + g.rng.IntN(20000)), BytesIn: uint64(500 + g.rng.IntN(200000)), PacketsOut: 10, PacketsIn: 20, Flows: 1}}
-				if g.rng.IntN(5) == 0 {
-					e := int(g.zEnt.Uint64())
+				if es := g.devEnts[dev]; len(es) > 0 && g.rng.IntN(4) == 0 {
+					e := es[g.rng.IntN(len(es))]
 					f.Entity, f.Role = g.ents[e], "owner"
 					f.Name = g.names[g.entName[e][g.rng.IntN(30)]]
 					f.Evidence = []store.Evidence{{Kind: "tls-sni", Value: f.Name, Rule: f.Name, Source: "bench"}}
@@ -165,17 +190,16 @@ func fill(ctx context.Context, db *sqlite.DB, nFlows, nQueries, batch int) {
 			} else {
 				queries++
 				q := store.Query{Time: at, Client: g.devs[dev], Group: g.groups[dev%len(g.groups)], Type: 1, Verdict: "allow"}
-				switch r := g.rng.IntN(100); {
-				case r < 5:
-					e := g.rng.IntN(3)
-					q.Verdict, q.Rule, q.Entity, q.Deadline = "block", fmt.Sprintf("rule-%d", e), g.ents[e], end.Add(time.Duration(e-3)*10*24*time.Hour)
-					q.Name = g.names[g.entName[e][g.rng.IntN(30)]]
-				case r < 8:
-					e := 3 + g.rng.IntN(3)
-					q.Verdict, q.Rule, q.Entity, q.Deadline = "due", fmt.Sprintf("rule-%d", e), g.ents[e], end.Add(time.Duration(e-3)*10*24*time.Hour)
-					q.Name = g.names[g.entName[e][g.rng.IntN(30)]]
-				default:
-					q.Name = g.names[g.zName.Uint64()]
+				q.Name = g.names[g.zName.Uint64()]
+				if es := g.devEnts[dev]; len(es) > 0 && g.rng.IntN(5) == 0 {
+					// rules 0-2 block entities 0-2; rules 3-5 will block 3-5
+					if e := es[g.rng.IntN(len(es))]; e < 6 {
+						q.Verdict, q.Rule, q.Entity, q.Deadline = "block", fmt.Sprintf("rule-%d", e), g.ents[e], end.Add(time.Duration(e-3)*10*24*time.Hour)
+						if e >= 3 {
+							q.Verdict = "due"
+						}
+						q.Name = g.names[g.entName[e][g.rng.IntN(30)]]
+					}
 				}
 				b.Queries = append(b.Queries, q)
 			}
@@ -252,7 +276,7 @@ func readers(ctx context.Context, db *sqlite.DB, reps int) {
 		}},
 		{"Flows (name, month)", func() (int, error) {
 			f := month
-			f.Names = []string{"h12345.svc27.example345.com"}
+			f.Names = []string{"h12345.svc26.example345.com"}
 			r, err := db.Flows(ctx, f)
 			return len(r), err
 		}},
@@ -286,7 +310,7 @@ func readers(ctx context.Context, db *sqlite.DB, reps int) {
 		{"Audits", func() (int, error) { r, err := db.Audits(ctx, month); return len(r), err }},
 		{"Inventory", func() (int, error) { r, err := db.Inventory(ctx, month); return len(r), err }},
 		{"Entities", func() (int, error) { r, err := db.Entities(ctx); return len(r), err }},
-		{"Search (name)", func() (int, error) { r, err := db.Search(ctx, "svc27.example3", 50); return len(r), err }},
+		{"Search (name)", func() (int, error) { r, err := db.Search(ctx, "svc26.example34", 50); return len(r), err }},
 		{"Search (device)", func() (int, error) { r, err := db.Search(ctx, "host-004", 50); return len(r), err }},
 		{"Info", func() (int, error) { _, err := db.Info(ctx); return 1, err }},
 	}

@@ -88,6 +88,10 @@ const (
 
 // Filter selects rows. Zero fields select everything. Selections of the
 // same field are ORed, different fields ANDed.
+//
+// Rollups count whole hours: a period is widened to whole hours, and one
+// of 48 hours or more to whole UTC days. Detail rows (Flows, Queries) are
+// selected exactly.
 type Filter struct {
 	Since time.Time // inclusive; zero: from the start
 	Until time.Time // exclusive; zero: now (the backend's clock)

@@ -273,10 +273,10 @@ func (d *DB) Info(ctx context.Context) (*store.Info, error) {
 func (d *DB) span(ctx context.Context) (first, last time.Time, err error) {
 	var f1, l1, f2, l2 int64
 	err = d.r.QueryRowContext(ctx, `SELECT
-		coalesce((SELECT min(first) FROM flow_d WHERE d = (SELECT min(d) FROM flow_d)), 0),
-		coalesce((SELECT max(last) FROM flow_d WHERE d = (SELECT max(d) FROM flow_d)), 0),
-		coalesce((SELECT min(first) FROM query_d WHERE d = (SELECT min(d) FROM query_d)), 0),
-		coalesce((SELECT max(last) FROM query_d WHERE d = (SELECT max(d) FROM query_d)), 0)`).Scan(&f1, &l1, &f2, &l2)
+		coalesce((SELECT min(first) FROM flow_h WHERE h = (SELECT min(h) FROM flow_h)), 0),
+		coalesce((SELECT max(last) FROM flow_h WHERE h = (SELECT max(h) FROM flow_h)), 0),
+		coalesce((SELECT min(first) FROM query_h WHERE h = (SELECT min(h) FROM query_h)), 0),
+		coalesce((SELECT max(last) FROM query_h WHERE h = (SELECT max(h) FROM query_h)), 0)`).Scan(&f1, &l1, &f2, &l2)
 	if err != nil {
 		return first, last, fmt.Errorf("sqlite: %s: %w", d.path, err)
 	}

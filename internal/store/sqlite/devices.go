@@ -46,46 +46,46 @@ func (d *DB) deviceSummaries(ctx context.Context, p period, s *sel) ([]store.Dev
 	}
 	nm := d.newNames(ctx)
 	var entIDs, roleIDs []int64
-	err := d.query(ctx, "SELECT dev, ent, role, "+sums+", min(first), max(last) FROM ("+
-		union("flow", "dev, ent, role, bo, bi, po, pi, n, first, last", s.flowCond(), p)+") GROUP BY dev, ent, role",
-		func(r *sql.Rows) error {
-			var dev, ent, role, first, last int64
-			var t store.Traffic
-			if err := r.Scan(append(append([]any{&dev, &ent, &role}, scanTraffic(&t)...), &first, &last)...); err != nil {
-				return err
-			}
-			a := get(dev)
-			a.sum.Total.Add(t)
-			a.sum.Last = maxTime(a.sum.Last, tm(last))
-			if ent == 0 {
-				return nil
-			}
-			a.sum.Concern.Add(t)
-			a.exps[[2]int64{ent, role}] = &store.Exposure{First: tm(first), Last: tm(last), Traffic: t}
+	err := d.rollup(ctx, flowFam, s.flowCond(), p, func(key []int64, _ int64, v []uint64) error {
+		dev, ent, role := key[0], key[1], key[2]
+		t := store.Traffic{BytesOut: v[0], BytesIn: v[1], PacketsOut: v[2], PacketsIn: v[3], Flows: v[4]}
+		first, last := tm(int64(v[5])), tm(int64(v[6]))
+		a := get(dev)
+		a.sum.Total.Add(t)
+		a.sum.Last = maxTime(a.sum.Last, last)
+		if ent == 0 {
+			return nil
+		}
+		a.sum.Concern.Add(t)
+		k := [2]int64{ent, role}
+		e := a.exps[k]
+		if e == nil {
+			e = &store.Exposure{First: first, Last: last}
+			a.exps[k] = e
 			entIDs = append(entIDs, ent)
 			roleIDs = append(roleIDs, role)
-			return nil
-		})
+		}
+		e.Traffic.Add(t)
+		if first.Before(e.First) {
+			e.First = first
+		}
+		e.Last = maxTime(e.Last, last)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
 	if !s.concern && s.ent == nil {
 		blockID := d.symID(ctx, "block")
-		err = d.query(ctx, "SELECT dev, verdict, sum(n), max(last) FROM ("+union("query", "dev, verdict, n, last", s.queryCond(), p)+") GROUP BY dev, verdict",
-			func(r *sql.Rows) error {
-				var dev, verdict, last int64
-				var n uint64
-				if err := r.Scan(&dev, &verdict, &n, &last); err != nil {
-					return err
-				}
-				a := get(dev)
-				a.sum.Queries += n
-				if verdict == blockID && blockID != 0 {
-					a.sum.Blocked += n
-				}
-				a.sum.Last = maxTime(a.sum.Last, tm(last))
-				return nil
-			})
+		err = d.rollup(ctx, queryFam, s.queryCond(), p, func(key []int64, _ int64, v []uint64) error {
+			a := get(key[0])
+			a.sum.Queries += v[0]
+			if key[4] == blockID && blockID != 0 {
+				a.sum.Blocked += v[0]
+			}
+			a.sum.Last = maxTime(a.sum.Last, tm(int64(v[2])))
+			return nil
+		})
 		if err != nil {
 			return nil, err
 		}

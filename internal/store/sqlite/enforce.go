@@ -26,27 +26,41 @@ func (d *DB) Blocked(ctx context.Context, f store.Filter) ([]store.BlockedCount,
 	if c := s.queryCond(); c != "" {
 		cond += " AND " + c
 	}
+	type bagg struct {
+		b    store.BlockedCount
+		devs map[int64]bool
+		ents map[int64]bool
+	}
+	aggs := map[[2]int64]*bagg{}
+	err = d.rollup(ctx, queryFam, cond, p, func(key []int64, _ int64, v []uint64) error {
+		k := [2]int64{key[2], key[1]} // rule, group
+		a := aggs[k]
+		if a == nil {
+			a = &bagg{devs: map[int64]bool{}, ents: map[int64]bool{}}
+			a.b.First = tm(int64(v[1]))
+			aggs[k] = a
+		}
+		a.b.Queries += v[0]
+		a.devs[key[0]] = true
+		a.ents[key[3]] = true
+		if f := tm(int64(v[1])); f.Before(a.b.First) {
+			a.b.First = f
+		}
+		a.b.Last = maxTime(a.b.Last, tm(int64(v[2])))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	var out []store.BlockedCount
 	var rules, grps []int64
 	var ents []string
-	err = d.query(ctx, "SELECT rule, grp, sum(n), count(DISTINCT dev), min(first), max(last), group_concat(DISTINCT ent) FROM ("+
-		union("query", "rule, grp, dev, ent, n, first, last", cond, p)+") GROUP BY rule, grp",
-		func(r *sql.Rows) error {
-			var b store.BlockedCount
-			var rule, grp, first, last int64
-			var ent sql.NullString
-			if err := r.Scan(&rule, &grp, &b.Queries, &b.Clients, &first, &last, &ent); err != nil {
-				return err
-			}
-			b.First, b.Last = tm(first), tm(last)
-			out = append(out, b)
-			rules = append(rules, rule)
-			grps = append(grps, grp)
-			ents = append(ents, ent.String)
-			return nil
-		})
-	if err != nil {
-		return nil, err
+	for k, a := range aggs {
+		a.b.Clients = len(a.devs)
+		out = append(out, a.b)
+		rules = append(rules, k[0])
+		grps = append(grps, k[1])
+		ents = append(ents, idList(a.ents))
 	}
 	nm := d.newNames(ctx)
 	if err := nm.load("sym", append(slices.Clone(rules), grps...)); err != nil {
@@ -158,26 +172,39 @@ func (d *DB) Overdue(ctx context.Context, f store.Filter) ([]store.OverdueClient
 		ents           string
 	}
 	var rows []row
-	err = d.query(ctx, "SELECT dev, grp, rule, sum(n), min(first), max(last), group_concat(DISTINCT ent) FROM ("+
-		union("query", "dev, grp, rule, ent, n, first, last", cond, p)+") GROUP BY dev, grp, rule",
-		func(r *sql.Rows) error {
-			var x row
-			var first, last int64
-			var ents sql.NullString
-			if err := r.Scan(&x.dev, &x.grp, &x.rule, &x.o.Queries, &first, &last, &ents); err != nil {
-				return err
-			}
-			rl := byID[x.rule]
-			// Only what was asked after the deadline counts.
-			if last < rl.Deadline.UnixMilli() {
-				return nil
-			}
-			x.o.First, x.o.Last, x.o.Deadline, x.ents = tm(max(first, rl.Deadline.UnixMilli())), tm(last), rl.Deadline, ents.String
-			rows = append(rows, x)
+	type oagg struct {
+		x    row
+		ents map[int64]bool
+	}
+	oaggs := map[[3]int64]*oagg{}
+	err = d.rollup(ctx, queryFam, cond, p, func(key []int64, _ int64, v []uint64) error {
+		rl := byID[key[2]]
+		// Only what was asked after the deadline counts.
+		if int64(v[2]) < rl.Deadline.UnixMilli() {
 			return nil
-		})
+		}
+		k := [3]int64{key[0], key[1], key[2]}
+		a := oaggs[k]
+		if a == nil {
+			a = &oagg{x: row{dev: key[0], grp: key[1], rule: key[2]}, ents: map[int64]bool{}}
+			a.x.o.First = tm(max(int64(v[1]), rl.Deadline.UnixMilli()))
+			a.x.o.Deadline = rl.Deadline
+			oaggs[k] = a
+		}
+		a.x.o.Queries += v[0]
+		a.ents[key[3]] = true
+		if f := tm(max(int64(v[1]), rl.Deadline.UnixMilli())); f.Before(a.x.o.First) {
+			a.x.o.First = f
+		}
+		a.x.o.Last = maxTime(a.x.o.Last, tm(int64(v[2])))
+		return nil
+	})
 	if err != nil {
 		return nil, err
+	}
+	for _, a := range oaggs {
+		a.x.ents = idList(a.ents)
+		rows = append(rows, a.x)
 	}
 	slices.SortFunc(rows, func(a, b row) int {
 		return cmp.Or(cmp.Compare(b.o.Queries, a.o.Queries), b.o.Last.Compare(a.o.Last), cmp.Compare(a.dev, b.dev), cmp.Compare(a.rule, b.rule))
@@ -270,24 +297,24 @@ func (d *DB) Due(ctx context.Context, f store.Filter) ([]store.DueRule, error) {
 			}
 			var cls []cl
 			entSet := map[string]bool{}
-			err := d.query(ctx, "SELECT dev, sum(n), max(last), group_concat(DISTINCT ent) FROM ("+
-				union("query", "dev, ent, n, last", cond, p)+") GROUP BY dev", func(rw *sql.Rows) error {
-				var c cl
-				var last int64
-				var ents sql.NullString
-				if err := rw.Scan(&c.dev, &c.n, &last, &ents); err != nil {
-					return err
+			byDev := map[int64]*cl{}
+			err := d.rollup(ctx, queryFam, cond, p, func(key []int64, _ int64, v []uint64) error {
+				c := byDev[key[0]]
+				if c == nil {
+					c = &cl{dev: key[0]}
+					byDev[key[0]] = c
 				}
-				cls = append(cls, c)
-				dr.Queries += c.n
-				dr.Last = maxTime(dr.Last, tm(last))
-				for _, e := range splitList(ents.String) {
-					entSet[e] = true
-				}
+				c.n += v[0]
+				dr.Queries += v[0]
+				dr.Last = maxTime(dr.Last, tm(int64(v[2])))
+				entSet[strconv.FormatInt(key[3], 10)] = true
 				return nil
 			})
 			if err != nil {
 				return nil, err
+			}
+			for _, c := range byDev {
+				cls = append(cls, *c)
 			}
 			slices.SortFunc(cls, func(a, b cl) int { return cmp.Or(cmp.Compare(b.n, a.n), cmp.Compare(a.dev, b.dev)) })
 			dr.NClients = len(cls)
@@ -325,4 +352,14 @@ func (d *DB) Due(ctx context.Context, f store.Filter) ([]store.DueRule, error) {
 		return []store.DueRule{}, nil
 	}
 	return out[off:min(len(out), off+lim)], nil
+}
+
+// idList is a set of ids as a comma-separated list.
+func idList(m map[int64]bool) string {
+	var ids []string
+	for id := range m {
+		ids = append(ids, strconv.FormatInt(id, 10))
+	}
+	slices.Sort(ids)
+	return strings.Join(ids, ",")
 }

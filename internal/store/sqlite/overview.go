@@ -31,10 +31,13 @@ func (d *DB) Overview(ctx context.Context, f store.Filter) (*store.Overview, err
 	}
 	ov := &store.Overview{Until: tm(p.hi), Entities: []store.EntityTotal{}, Trend: []store.TrendPoint{},
 		ByJurisdiction: []store.AreaTotal{}, ByHost: []store.HostTotal{}}
+	first, last, err := d.span(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ov.Since = first
 	if !f.Since.IsZero() {
 		ov.Since = f.Since.UTC()
-	} else if first, _, err := d.span(ctx); err == nil {
-		ov.Since = first
 	}
 	if s.none {
 		return ov, nil
@@ -70,10 +73,30 @@ func (d *DB) Overview(ctx context.Context, f store.Filter) (*store.Overview, err
 		{p.window(30 * 24 * time.Hour), func(t *store.EntityTotal) *store.Traffic { return &t.Month }},
 	}
 	base, cond := "host", s.flowCond()
-	if !s.hostOK() {
-		base = "flow"
-	}
 	for i, w := range windows {
+		add := func(ent int64, t store.Traffic) {
+			if ent == 0 {
+				if i == 0 {
+					ov.Other.Add(t)
+				}
+				return
+			}
+			if i == 0 {
+				ov.Concern.Add(t)
+			}
+			w.dst(tot(ent)).Add(t)
+		}
+		if !s.hostOK() {
+			// a device selection: the hosting tables have no devices
+			err := d.rollup(ctx, flowFam, cond, w.p, func(key []int64, _ int64, v []uint64) error {
+				add(key[1], store.Traffic{BytesOut: v[0], BytesIn: v[1], PacketsOut: v[2], PacketsIn: v[3], Flows: v[4]})
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
 		q := "SELECT ent, " + sums + " FROM (" + union(base, "ent, bo, bi, po, pi, n", cond, w.p) + ") GROUP BY ent"
 		err := d.query(ctx, q, func(r *sql.Rows) error {
 			var ent int64
@@ -81,16 +104,7 @@ func (d *DB) Overview(ctx context.Context, f store.Filter) (*store.Overview, err
 			if err := r.Scan(append([]any{&ent}, scanTraffic(&t)...)...); err != nil {
 				return err
 			}
-			if ent == 0 {
-				if i == 0 {
-					ov.Other = t
-				}
-				return nil
-			}
-			if i == 0 {
-				ov.Concern.Add(t)
-			}
-			*w.dst(tot(ent)) = t
+			add(ent, t)
 			return nil
 		})
 		if err != nil {
@@ -101,11 +115,8 @@ func (d *DB) Overview(ctx context.Context, f store.Filter) (*store.Overview, err
 	devs := map[int64]bool{}
 	concernDevs := map[int64]bool{}
 	entDevs := map[int64]map[int64]bool{}
-	err = d.query(ctx, "SELECT DISTINCT dev, ent FROM ("+union("flow", "dev, ent", cond, p)+")", func(r *sql.Rows) error {
-		var dev, ent int64
-		if err := r.Scan(&dev, &ent); err != nil {
-			return err
-		}
+	err = d.rollup(ctx, flowFam, cond, p, func(key []int64, _ int64, _ []uint64) error {
+		dev, ent := key[0], key[1]
 		devs[dev] = true
 		if ent != 0 {
 			concernDevs[dev] = true
@@ -125,12 +136,8 @@ func (d *DB) Overview(ctx context.Context, f store.Filter) (*store.Overview, err
 	}
 	// Queries per entity.
 	blockID := d.symID(ctx, "block")
-	err = d.query(ctx, "SELECT ent, verdict, sum(n) FROM ("+union("query", "ent, verdict, n", s.queryCond(), p)+") GROUP BY ent, verdict", func(r *sql.Rows) error {
-		var ent, verdict int64
-		var n uint64
-		if err := r.Scan(&ent, &verdict, &n); err != nil {
-			return err
-		}
+	err = d.rollup(ctx, queryFam, s.queryCond(), p, func(key []int64, _ int64, v []uint64) error {
+		ent, verdict, n := key[3], key[4], v[0]
 		ov.Queries += n
 		blocked := verdict == blockID && blockID != 0
 		if blocked {
@@ -222,8 +229,12 @@ func (d *DB) Overview(ctx context.Context, f store.Filter) (*store.Overview, err
 			return cmp.Or(cmp.Compare(b.BytesOut, a.BytesOut), cmp.Compare(a.Host, b.Host))
 		})
 	}
-	// Daily trend of the top entities.
+	// Daily trend of the top entities: the last days of the period that
+	// hold data.
 	tp := p
+	if !last.IsZero() && floorDiv(last.UnixMilli(), msHour)+1 < tp.hhi {
+		tp.hhi = max(floorDiv(last.UnixMilli(), msHour)+1, tp.hlo)
+	}
 	if tp.hhi-tp.hlo > trendDays*24 {
 		tp.hlo = (floorDiv(tp.hhi, 24) - trendDays + 1) * 24
 	}
@@ -239,29 +250,39 @@ func (d *DB) Overview(ctx context.Context, f store.Filter) (*store.Overview, err
 	if cond != "" {
 		tcond += " AND " + cond
 	}
-	err = d.query(ctx, "SELECT day, ent, "+sums+" FROM ("+union(base, "$day AS day, ent, bo, bi, po, pi, n", tcond, tp)+") GROUP BY day, ent",
-		func(r *sql.Rows) error {
-			var day, ent int64
-			var t store.Traffic
-			if err := r.Scan(append([]any{&day, &ent}, scanTraffic(&t)...)...); err != nil {
-				return err
-			}
-			key := ""
-			if e := byID[ent]; e != nil && top[e.key] {
-				key = e.key
-			}
-			k := [2]int64{day, 0}
-			if key != "" {
-				k[1] = ent
-			}
-			pt := trend[k]
-			if pt == nil {
-				pt = &store.TrendPoint{Day: time.Unix(day*86400, 0).UTC(), Entity: key}
-				trend[k] = pt
-			}
-			pt.Traffic.Add(t)
+	addTrend := func(day, ent int64, t store.Traffic) {
+		key := ""
+		if e := byID[ent]; e != nil && top[e.key] {
+			key = e.key
+		}
+		k := [2]int64{day, 0}
+		if key != "" {
+			k[1] = ent
+		}
+		pt := trend[k]
+		if pt == nil {
+			pt = &store.TrendPoint{Day: time.Unix(day*86400, 0).UTC(), Entity: key}
+			trend[k] = pt
+		}
+		pt.Traffic.Add(t)
+	}
+	if s.hostOK() {
+		err = d.query(ctx, "SELECT day, ent, "+sums+" FROM ("+union(base, "$day AS day, ent, bo, bi, po, pi, n", tcond, tp)+") GROUP BY day, ent",
+			func(r *sql.Rows) error {
+				var day, ent int64
+				var t store.Traffic
+				if err := r.Scan(append([]any{&day, &ent}, scanTraffic(&t)...)...); err != nil {
+					return err
+				}
+				addTrend(day, ent, t)
+				return nil
+			})
+	} else {
+		err = d.rollup(ctx, flowFam, tcond, tp, func(key []int64, day int64, v []uint64) error {
+			addTrend(day, key[1], store.Traffic{BytesOut: v[0], BytesIn: v[1], PacketsOut: v[2], PacketsIn: v[3], Flows: v[4]})
 			return nil
 		})
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -127,7 +127,10 @@ func (d *DB) pruneRollups(ctx context.Context, cut int64) (int64, error) {
 		arg int64
 	}{
 		{"DELETE FROM flow_h WHERE h < ?", cut}, {"DELETE FROM host_h WHERE h < ?", cut}, {"DELETE FROM query_h WHERE h < ?", cut},
-		{"DELETE FROM flow_d WHERE d < ?", day}, {"DELETE FROM host_d WHERE d < ?", day}, {"DELETE FROM query_d WHERE d < ?", day},
+		// whole blocks only: a block's older days are ignored by readers
+		// (they read only the period asked) and go with the block
+		{"DELETE FROM flow_m WHERE m < ?", floorDiv(day, blockDays)}, {"DELETE FROM query_m WHERE m < ?", floorDiv(day, blockDays)},
+		{"DELETE FROM host_d WHERE d < ?", day},
 		{"DELETE FROM name_d WHERE d < ?", day},
 		{"DELETE FROM finding WHERE audit IN (SELECT id FROM audit WHERE t < ?)", cut * msHour},
 		{"DELETE FROM audit WHERE t < ?", cut * msHour},

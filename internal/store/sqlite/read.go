@@ -54,6 +54,11 @@ func (p period) window(d time.Duration) period {
 func union(base, cols, cond string, p period) string {
 	dlo := floorDiv(p.hlo+23, 24) // first whole day
 	dhi := floorDiv(p.hhi, 24)    // end of whole days
+	if p.hhi-p.hlo >= shortPeriod {
+		// long periods count whole days, as the packed rollups do
+		dlo, dhi = p.days()
+		p.hlo, p.hhi = dlo*24, dhi*24
+	}
 	var sb strings.Builder
 	and := ""
 	if cond != "" {

@@ -36,14 +36,14 @@ CREATE TABLE query_seg (id INTEGER PRIMARY KEY, dev INTEGER NOT NULL, h INTEGER 
 CREATE INDEX query_seg_dev ON query_seg(dev, h);
 CREATE INDEX query_seg_h ON query_seg(h);
 
--- flows per device x entity x role x hour, and per day
+-- flows per device x entity x role x hour; and per day, packed by blocks
+-- of 32 days (one row per key and block, the days in data: blocks.go)
 CREATE TABLE flow_h (h INTEGER NOT NULL, dev INTEGER NOT NULL, ent INTEGER NOT NULL, role INTEGER NOT NULL,
 	bo INTEGER NOT NULL, bi INTEGER NOT NULL, po INTEGER NOT NULL, pi INTEGER NOT NULL, n INTEGER NOT NULL,
 	first INTEGER NOT NULL, last INTEGER NOT NULL, PRIMARY KEY (h, dev, ent, role)) WITHOUT ROWID;
-CREATE TABLE flow_d (d INTEGER NOT NULL, dev INTEGER NOT NULL, ent INTEGER NOT NULL, role INTEGER NOT NULL,
-	bo INTEGER NOT NULL, bi INTEGER NOT NULL, po INTEGER NOT NULL, pi INTEGER NOT NULL, n INTEGER NOT NULL,
-	first INTEGER NOT NULL, last INTEGER NOT NULL, PRIMARY KEY (d, dev, ent, role)) WITHOUT ROWID;
-CREATE INDEX flow_d_dev ON flow_d(dev, d);
+CREATE TABLE flow_m (m INTEGER NOT NULL, dev INTEGER NOT NULL, ent INTEGER NOT NULL, role INTEGER NOT NULL,
+	data BLOB NOT NULL, PRIMARY KEY (m, dev, ent, role)) WITHOUT ROWID;
+CREATE INDEX flow_m_dev ON flow_m(dev, m);
 -- flows per entity x hosting network x hour, and per day (overview, maps, trend)
 CREATE TABLE host_h (h INTEGER NOT NULL, ent INTEGER NOT NULL, host INTEGER NOT NULL, hc INTEGER NOT NULL,
 	bo INTEGER NOT NULL, bi INTEGER NOT NULL, po INTEGER NOT NULL, pi INTEGER NOT NULL, n INTEGER NOT NULL,
@@ -51,14 +51,14 @@ CREATE TABLE host_h (h INTEGER NOT NULL, ent INTEGER NOT NULL, host INTEGER NOT 
 CREATE TABLE host_d (d INTEGER NOT NULL, ent INTEGER NOT NULL, host INTEGER NOT NULL, hc INTEGER NOT NULL,
 	bo INTEGER NOT NULL, bi INTEGER NOT NULL, po INTEGER NOT NULL, pi INTEGER NOT NULL, n INTEGER NOT NULL,
 	PRIMARY KEY (d, ent, host, hc)) WITHOUT ROWID;
--- queries per client x group x rule x entity x verdict x hour, and per day
+-- queries per client x group x rule x entity x verdict x hour; and per
+-- day, packed by blocks of 32 days
 CREATE TABLE query_h (h INTEGER NOT NULL, dev INTEGER NOT NULL, grp INTEGER NOT NULL, rule INTEGER NOT NULL,
 	ent INTEGER NOT NULL, verdict INTEGER NOT NULL, n INTEGER NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,
 	PRIMARY KEY (h, dev, grp, rule, ent, verdict)) WITHOUT ROWID;
-CREATE TABLE query_d (d INTEGER NOT NULL, dev INTEGER NOT NULL, grp INTEGER NOT NULL, rule INTEGER NOT NULL,
-	ent INTEGER NOT NULL, verdict INTEGER NOT NULL, n INTEGER NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,
-	PRIMARY KEY (d, dev, grp, rule, ent, verdict)) WITHOUT ROWID;
-CREATE INDEX query_d_dev ON query_d(dev, d);
+CREATE TABLE query_m (m INTEGER NOT NULL, dev INTEGER NOT NULL, grp INTEGER NOT NULL, rule INTEGER NOT NULL,
+	ent INTEGER NOT NULL, verdict INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (m, dev, grp, rule, ent, verdict)) WITHOUT ROWID;
+CREATE INDEX query_m_dev ON query_m(dev, m);
 -- names per day: traffic from flows, counts from queries
 CREATE TABLE name_d (d INTEGER NOT NULL, name INTEGER NOT NULL, ent INTEGER NOT NULL,
 	bo INTEGER NOT NULL, bi INTEGER NOT NULL, po INTEGER NOT NULL, pi INTEGER NOT NULL, n INTEGER NOT NULL,

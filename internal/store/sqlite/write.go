@@ -532,7 +532,7 @@ func (w *wtx) rollups(a *agg) error {
 	for _, t := range []struct {
 		table, tcol string
 		m           map[[4]int64]*tagg
-	}{{"flow_h", "h", a.fh}, {"flow_d", "d", a.fd}} {
+	}{{"flow_h", "h", a.fh}} {
 		ks := sortedKeys(t.m)
 		err := w.multi("INSERT INTO "+t.table+"("+t.tcol+", dev, ent, role, bo, bi, po, pi, n, first, last) VALUES ",
 			sumT+", first = min(first, excluded.first), last = max(last, excluded.last)", 11, len(ks),
@@ -561,7 +561,7 @@ func (w *wtx) rollups(a *agg) error {
 	for _, t := range []struct {
 		table, tcol string
 		m           map[[6]int64]*qagg
-	}{{"query_h", "h", a.qh}, {"query_d", "d", a.qd}} {
+	}{{"query_h", "h", a.qh}} {
 		ks := sortedKeys(t.m)
 		err := w.multi("INSERT INTO "+t.table+"("+t.tcol+", dev, grp, rule, ent, verdict, n, first, last) VALUES ",
 			" ON CONFLICT DO UPDATE SET n = n + excluded.n, first = min(first, excluded.first), last = max(last, excluded.last)", 9, len(ks),
@@ -572,6 +572,22 @@ func (w *wtx) rollups(a *agg) error {
 		if err != nil {
 			return err
 		}
+	}
+	fd := make(map[[4]int64][]uint64, len(a.fd))
+	for k, x := range a.fd {
+		base := k[0] * msDay
+		fd[k] = []uint64{x.bo, x.bi, x.po, x.pi, x.n, uint64(max(x.first-base, 0)), uint64(max(x.last-base, 0))}
+	}
+	if err := w.writeBlocks(flowFam, blockDeltas(fd)); err != nil {
+		return err
+	}
+	qd := make(map[[6]int64][]uint64, len(a.qd))
+	for k, x := range a.qd {
+		base := k[0] * msDay
+		qd[k] = []uint64{x.n, uint64(max(x.first-base, 0)), uint64(max(x.last-base, 0))}
+	}
+	if err := w.writeBlocks(queryFam, blockDeltas(qd)); err != nil {
+		return err
 	}
 	ks := sortedKeys(a.nd)
 	return w.multi("INSERT INTO name_d(d, name, ent, bo, bi, po, pi, n, q, qb, last) VALUES ",
