@@ -161,7 +161,10 @@ func serve(ctx context.Context, env *cli.Env, args []string) int {
 		return code
 	}
 	if len(rest) > 0 {
-		return env.Errorf(cli.ExitFailure, "resolve: unexpected argument %q\nusage: outflow %s", rest[0], usage)
+		if len(f.block) == 0 {
+			return env.Errorf(cli.ExitFailure, "resolve: unexpected argument %q\nusage: outflow %s", rest[0], usage)
+		}
+		f.block = append(f.block, rest...) // --block a b c
 	}
 	cfg, err := f.build()
 	if err != nil {

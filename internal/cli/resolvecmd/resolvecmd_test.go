@@ -43,12 +43,12 @@ func env(out, errw io.Writer) *cli.Env {
 }
 
 func TestQuickStart(t *testing.T) {
-	auth := resolvertest.NewAuth(t, "ok.example. 60 IN A 192.0.2.1", "www.evil.example. 60 IN A 192.0.2.2")
+	auth := resolvertest.NewAuth(t, "ok.example. 60 IN A 192.0.2.1", "www.evil.example. 60 IN A 192.0.2.2", "worse.example. 60 IN A 192.0.2.3")
 	var stdout, stderr syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
 	go func() {
-		done <- run(ctx, env(&stdout, &stderr), []string{"--listen", "127.0.0.1:0", "--upstream", auth.Addr, "--block", "evil.example"})
+		done <- run(ctx, env(&stdout, &stderr), []string{"--listen", "127.0.0.1:0", "--upstream", auth.Addr, "--block", "evil.example", "worse.example"})
 	}()
 	var addr string
 	deadline := time.Now().Add(20 * time.Second)
@@ -64,7 +64,7 @@ func TestQuickStart(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	for name, want := range map[string]int{"ok.example.": dns.RcodeSuccess, "www.evil.example.": dns.RcodeNameError} {
+	for name, want := range map[string]int{"ok.example.": dns.RcodeSuccess, "www.evil.example.": dns.RcodeNameError, "worse.example.": dns.RcodeNameError} {
 		m := new(dns.Msg)
 		m.SetQuestion(name, dns.TypeA)
 		r, err := dns.Exchange(m, addr)
