@@ -247,10 +247,10 @@ func (s *Server) Close() error {
 	return errors.Join(errs...)
 }
 
-// Registry exposes the metrics, for tests and for embedding.
+// Metrics serves the Prometheus metrics, for embedding in another HTTP server.
 func (s *Server) Metrics() http.Handler {
 	return promhttp.HandlerFor(s.met.reg, promhttp.HandlerOpts{})
 }
 
-// QueryLog counters, for tests and status.
+// QueryLog reads the query log's counters, for tests and status.
 func (s *Server) QueryLog() querylog.Counters { return s.qlog.Counters() }
