@@ -15,6 +15,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/cli/catalogcmd"
 	"github.com/outflow-dev/outflow/internal/cli/democmd"
 	"github.com/outflow-dev/outflow/internal/cli/fleetcmd"
+	"github.com/outflow-dev/outflow/internal/cli/reportcmd"
 	"github.com/outflow-dev/outflow/internal/cli/resolvecmd"
 	"github.com/outflow-dev/outflow/internal/cli/scancmd"
 	"github.com/outflow-dev/outflow/internal/cli/servecmd"
@@ -27,6 +28,7 @@ func commands() []cli.Command {
 		democmd.Command(),
 		auditcmd.Command(),
 		resolvecmd.Command(),
+		reportcmd.Command(),
 		fleetcmd.Command(),
 		servecmd.Command(),
 	}

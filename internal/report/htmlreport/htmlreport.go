@@ -1,0 +1,247 @@
+// Package htmlreport renders the compliance report: one self-contained
+// HTML file (styles, charts and maps inline, no script, no network) that
+// prints cleanly to PDF. It reads everything through store.Reader, so the
+// same report comes from the store or from a scan's JSON loaded into a
+// temporary store.
+//
+// It must never import a store backend, a command or the pipeline: it
+// renders what a Reader answers.
+package htmlreport
+
+import (
+	"cmp"
+	"context"
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/outflow-dev/outflow/internal/store"
+)
+
+// Data is what the report shows.
+type Data struct {
+	Title     string
+	Source    string // where the data came from, for the footer
+	Generated time.Time
+	Filter    store.Filter
+	Since     time.Time
+	Until     time.Time
+
+	Overview *store.Overview
+	Devices  []store.DeviceSummary
+	Blocked  []store.BlockedCount
+	Overdue  []store.OverdueClient
+	Due      []store.DueRule
+	Audits   []store.AuditSummary
+	Entities map[string]store.Entity
+	// MoreDevices is how many devices with exposures were left out.
+	MoreDevices int
+}
+
+// Limits of the tables, so that a report over a large fleet stays a
+// document one can read and print.
+const (
+	maxDevices = 200
+	maxRows    = 100
+)
+
+// Collect asks r what the report shows for the filter.
+func Collect(ctx context.Context, r store.Reader, f store.Filter, title, source string, now time.Time) (*Data, error) {
+	d := &Data{Title: title, Source: source, Generated: now.UTC(), Filter: f, Entities: map[string]store.Entity{}}
+	var err error
+	if d.Overview, err = r.Overview(ctx, f); err != nil {
+		return nil, fmt.Errorf("report: overview: %w", err)
+	}
+	d.Since, d.Until = d.Overview.Since, d.Overview.Until
+	df := f
+	df.Limit = store.MaxLimit
+	all, err := r.Devices(ctx, df)
+	if err != nil {
+		return nil, fmt.Errorf("report: devices: %w", err)
+	}
+	for _, dv := range all {
+		if len(dv.Exposures) == 0 && dv.Blocked == 0 {
+			continue
+		}
+		if len(d.Devices) == maxDevices {
+			d.MoreDevices++
+			continue
+		}
+		d.Devices = append(d.Devices, dv)
+	}
+	lf := f
+	lf.Limit = maxRows
+	if d.Blocked, err = r.Blocked(ctx, lf); err != nil {
+		return nil, fmt.Errorf("report: blocked: %w", err)
+	}
+	if d.Overdue, err = r.Overdue(ctx, lf); err != nil {
+		return nil, fmt.Errorf("report: overdue: %w", err)
+	}
+	if d.Due, err = r.Due(ctx, lf); err != nil {
+		return nil, fmt.Errorf("report: due: %w", err)
+	}
+	if d.Audits, err = r.Audits(ctx, lf); err != nil {
+		return nil, fmt.Errorf("report: audits: %w", err)
+	}
+	ents, err := r.Entities(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("report: entities: %w", err)
+	}
+	for _, e := range ents {
+		d.Entities[e.ID] = e
+	}
+	return d, nil
+}
+
+//go:embed report.html.tmpl
+var pageText string
+
+var page = template.Must(template.New("report").Funcs(template.FuncMap{
+	"bytes": bytesText,
+	"num":   func(n any) string { return fmt.Sprintf("%d", n) },
+	"date": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.UTC().Format("2006-01-02")
+	},
+	"datetime": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.UTC().Format("2006-01-02 15:04")
+	},
+	"join":    strings.Join,
+	"country": countryName,
+	// an owner's service is the exposure; a host or carrier is context
+	"roleClass": func(role string) string {
+		switch role {
+		case "host", "carrier", "chip-maker":
+			return ""
+		}
+		return " bad"
+	},
+}).Parse(pageText))
+
+// view is Data with what the template computes.
+type view struct {
+	*Data
+	Trend        template.HTML
+	Bars         template.HTML
+	OwnerMap     template.HTML
+	HostMap      template.HTML
+	Hosts        []store.HostTotal
+	Areas        []store.AreaTotal
+	Entities     []store.EntityTotal
+	EntityName   func(id string) string
+	Selection    string
+	OverdueCount int
+}
+
+// Write renders the report.
+func Write(w io.Writer, d *Data) error {
+	v := &view{Data: d}
+	v.EntityName = func(id string) string {
+		if e, ok := d.Entities[id]; ok && e.Name != "" {
+			return e.Name
+		}
+		return id
+	}
+	ov := d.Overview
+	for _, e := range ov.Entities {
+		if e.Period != (store.Traffic{}) || e.Queries > 0 {
+			v.Entities = append(v.Entities, e)
+		}
+	}
+	// trend order: entities by bytes in the period
+	var order []string
+	seen := map[string]bool{}
+	for _, p := range ov.Trend {
+		if p.Entity != "" && !seen[p.Entity] {
+			seen[p.Entity] = true
+			order = append(order, p.Entity)
+		}
+	}
+	rank := map[string]int{}
+	for i, e := range ov.Entities {
+		rank[e.Entity.ID] = i
+	}
+	slices.SortFunc(order, func(a, b string) int { return cmp.Compare(rank[a], rank[b]) })
+	v.Trend = trendChart(ov.Trend, d.Since, d.Until, order)
+	var labels []string
+	var vals []uint64
+	for i, e := range v.Entities {
+		if i == 15 {
+			break
+		}
+		if e.Period.BytesOut == 0 {
+			continue
+		}
+		labels = append(labels, v.EntityName(e.Entity.ID))
+		vals = append(vals, e.Period.BytesOut)
+	}
+	v.Bars = barChart(labels, vals, "#c0392b")
+	owners := map[string]float64{}
+	ownerLabel := map[string]string{}
+	for _, a := range ov.ByJurisdiction {
+		owners[a.Country] = float64(a.BytesOut)
+		ownerLabel[a.Country] = fmt.Sprintf("%s: %s sent to %s (%d devices)", countryName(a.Country), bytesText(a.BytesOut), strings.Join(a.Entities, ", "), a.Devices)
+		v.Areas = append(v.Areas, a)
+	}
+	v.OwnerMap = worldMap("bytes sent, by the jurisdiction of the data's owners", owners, func(c string) string {
+		if l, ok := ownerLabel[c]; ok {
+			return l
+		}
+		return countryName(c)
+	})
+	hosts := map[string]float64{}
+	hostLabel := map[string][]string{}
+	for _, h := range ov.ByHost {
+		hosts[h.Country] += float64(h.BytesOut)
+		hostLabel[h.Country] = append(hostLabel[h.Country], fmt.Sprintf("%s %s", h.Host, bytesText(h.BytesOut)))
+		if len(v.Hosts) < maxRows {
+			v.Hosts = append(v.Hosts, h)
+		}
+	}
+	v.HostMap = worldMap("bytes sent, by the country of the servers' hosting networks", hosts, func(c string) string {
+		if l, ok := hostLabel[c]; ok {
+			return countryName(c) + ": " + strings.Join(l, "; ")
+		}
+		return countryName(c)
+	})
+	v.Selection = selection(d.Filter)
+	for _, o := range d.Overdue {
+		v.OverdueCount += int(min(o.Queries, 1))
+	}
+	return page.Execute(w, v)
+}
+
+func selection(f store.Filter) string {
+	var parts []string
+	for _, p := range []struct {
+		name string
+		v    []string
+	}{{"groups", f.Groups}, {"entities", f.Entities}, {"lists", f.Lists}, {"devices", f.Devices}} {
+		if len(p.v) > 0 {
+			parts = append(parts, p.name+": "+strings.Join(p.v, ", "))
+		}
+	}
+	if len(parts) == 0 {
+		return "all devices, groups and entities"
+	}
+	return strings.Join(parts, "; ")
+}
+
+func countryName(c string) string {
+	if c == "" {
+		return "unknown"
+	}
+	if n, ok := countryNames[strings.ToUpper(c)]; ok {
+		return n + " (" + strings.ToUpper(c) + ")"
+	}
+	return strings.ToUpper(c)
+}
