@@ -81,7 +81,9 @@ func Watch(ctx context.Context, env *cli.Env, args []string) int {
 			return visit(it, err)
 		})
 	}()
-	tick := time.NewTicker(interval)
+	// The first check comes soon after the start (what --from-start read),
+	// the next ones every interval.
+	tick := time.NewTimer(min(interval, 2*poll+time.Second))
 	defer tick.Stop()
 	for {
 		select {
@@ -91,6 +93,7 @@ func Watch(ctx context.Context, env *cli.Env, args []string) int {
 			}
 			return cli.ExitOK
 		case <-tick.C:
+			tick.Reset(interval)
 			rep := w.check()
 			if st != nil {
 				w.mu.Lock()
