@@ -72,8 +72,7 @@ go run ./e2e/fill -store "$work/e2e.db" -scan "$work/scan.json" -policy e2e/poli
 step "configure a user"
 password="e2e-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 hash=$(printf '%s\n' "$password" | "$of" serve hash-password)
-umask 077
-cat >"$work/serve.yaml" <<EOF
+(umask 077 && cat >"$work/serve.yaml") <<EOF
 listen: 127.0.0.1:0
 auth:
   users:

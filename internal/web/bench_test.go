@@ -106,3 +106,19 @@ func BenchmarkDashboard(b *testing.B) {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// BenchmarkPagesSmall renders each page from the small test store with
+// the result cache warm: the cost of the handler and templates alone.
+func BenchmarkPagesSmall(b *testing.B) {
+	s := newTestServer(b, DefaultConfig())
+	for _, target := range []string{"/", "/devices", "/devices/192.168.50.10", "/enforcement", "/api/overview"} {
+		b.Run(target, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if resp := s.do(b, req{target: target}); resp.StatusCode != http.StatusOK {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+			}
+		})
+	}
+}

@@ -102,3 +102,17 @@ func TestWrite(t *testing.T) {
 		os.WriteFile(*svgOut, b.Bytes(), 0o644)
 	}
 }
+
+func BenchmarkWrite(b *testing.B) {
+	m := Map{Values: map[string]float64{"CN": 5e8, "US": 2e6, "SG": 4e7}, Label: func(v float64) string { return fmt.Sprint(v) },
+		Href: func(cc string) string { return "/x?cc=" + cc }}
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		if err := m.Write(&buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(buf.Len()))
+}
