@@ -51,6 +51,7 @@ func main() {
 	nQueries := flag.Int("queries", 10_000_000, "query rows to write")
 	batch := flag.Int("batch", 50_000, "rows per Write")
 	read := flag.Bool("read", false, "time the readers instead of writing")
+	extras := flag.Bool("extras", false, "add 10,000 app audits and 200,000 inventory rows to the store")
 	reps := flag.Int("reps", 5, "runs of each reader call (the median is shown)")
 	flag.Float64Var(&days, "days", 30, "days the rows span")
 	prof := flag.String("cpuprofile", "", "write a CPU profile")
@@ -75,7 +76,49 @@ func main() {
 		readers(ctx, db, *reps)
 		return
 	}
+	if *extras {
+		addExtras(ctx, db)
+		return
+	}
 	fill(ctx, db, *nFlows, *nQueries, *batch)
+}
+
+// addExtras writes app audits (five findings each) and inventory rows (200
+// apps on each device).
+func addExtras(ctx context.Context, db *sqlite.DB) {
+	g := newGen()
+	var b store.Batch
+	start := end.Add(-time.Duration(days * 24 * float64(time.Hour)))
+	for i := range 10000 {
+		a := store.Audit{Time: start.Add(time.Duration(i) * time.Minute * 4), Device: g.devs[i%nDevices], App: fmt.Sprintf("com.example.app%d", i%2000),
+			Version: "1.0", Label: fmt.Sprintf("App %d", i%2000), Verdict: "monitor"}
+		if i%7 == 0 {
+			a.Entity, a.Verdict = g.ents[i%nEntities], "block"
+		}
+		for j := range 5 {
+			a.Findings = append(a.Findings, store.Finding{Rule: fmt.Sprintf("rule-%d", j), Severity: []string{"high", "medium", "low", "info", "low"}[j],
+				Title: "finding", Evidence: []string{"permission android.permission.READ_CONTACTS"}})
+		}
+		b.Audits = append(b.Audits, a)
+	}
+	for d := range nDevices {
+		for j := range 200 {
+			it := store.InventoryItem{Device: g.devs[d], Group: g.groups[d%len(g.groups)], App: fmt.Sprintf("com.example.app%d", (d*7+j)%2000),
+				Version: "1.0", Seen: end.Add(-time.Duration(j) * time.Hour), Source: "bench"}
+			if es := g.devEnts[d]; j < len(es) {
+				it.Entity, it.Verdict = g.ents[es[j]], "monitor"
+				if es[j] >= 3 && es[j] < 6 {
+					it.Verdict, it.Rule = "due", fmt.Sprintf("rule-%d", es[j])
+				}
+			}
+			b.Inventory = append(b.Inventory, it)
+		}
+	}
+	t0 := time.Now()
+	if err := db.Write(ctx, &b); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("wrote %d audits and %d inventory rows in %v\n", len(b.Audits), len(b.Inventory), time.Since(t0).Round(time.Millisecond))
 }
 
 type gen struct {
@@ -276,7 +319,7 @@ func readers(ctx context.Context, db *sqlite.DB, reps int) {
 		}},
 		{"Flows (name, month)", func() (int, error) {
 			f := month
-			f.Names = []string{"h12345.svc26.example345.com"}
+			f.Names = []string{"h12345.svc26.example341.com"}
 			r, err := db.Flows(ctx, f)
 			return len(r), err
 		}},
@@ -308,7 +351,20 @@ func readers(ctx context.Context, db *sqlite.DB, reps int) {
 			return len(r), err
 		}},
 		{"Audits", func() (int, error) { r, err := db.Audits(ctx, month); return len(r), err }},
+		{"Audits (one entity)", func() (int, error) {
+			f := month
+			f.Entities = []string{"entity-07"}
+			r, err := db.Audits(ctx, f)
+			return len(r), err
+		}},
+		{"Audit", func() (int, error) { r, err := db.Audit(ctx, 5000); return len(r.Findings), err }},
 		{"Inventory", func() (int, error) { r, err := db.Inventory(ctx, month); return len(r), err }},
+		{"Inventory (due)", func() (int, error) {
+			f := month
+			f.Verdicts = []string{"due"}
+			r, err := db.Inventory(ctx, f)
+			return len(r), err
+		}},
 		{"Entities", func() (int, error) { r, err := db.Entities(ctx); return len(r), err }},
 		{"Search (name)", func() (int, error) { r, err := db.Search(ctx, "svc26.example34", 50); return len(r), err }},
 		{"Search (device)", func() (int, error) { r, err := db.Search(ctx, "host-004", 50); return len(r), err }},

@@ -81,27 +81,20 @@ func (d *DB) segScan(ctx context.Context, table string, p period, s *sel, fn fun
 		return nil
 	}
 	lo := max(p.hlo, minH.Int64)
-	// Names of entities of concern have daily rollups: when every
-	// selected name has them, only the days they name are read.
+	// A name selection reads only the days the name was seen.
 	var days map[int64]bool
 	if s.name != nil {
-		var rolled int
-		if err := d.r.QueryRowContext(ctx, "SELECT count(DISTINCT name) FROM name_d WHERE "+inList("name", s.name)).Scan(&rolled); err != nil {
-			return fmt.Errorf("sqlite: %s: %w", d.path, err)
-		}
-		if rolled == len(s.name) {
-			days = map[int64]bool{}
-			err := d.query(ctx, "SELECT DISTINCT d FROM name_d WHERE "+inList("name", s.name)+" AND d >= ? AND d < ?", func(r *sql.Rows) error {
-				var day int64
-				if err := r.Scan(&day); err != nil {
-					return err
-				}
-				days[day] = true
-				return nil
-			}, floorDiv(lo, 24), floorDiv(p.hhi+23, 24))
-			if err != nil {
+		days = map[int64]bool{}
+		err := d.query(ctx, "SELECT DISTINCT d FROM name_day WHERE "+inList("name", s.name)+" AND d >= ? AND d < ?", func(r *sql.Rows) error {
+			var day int64
+			if err := r.Scan(&day); err != nil {
 				return err
 			}
+			days[day] = true
+			return nil
+		}, floorDiv(lo, 24), floorDiv(p.hhi+23, 24))
+		if err != nil {
+			return err
 		}
 	}
 	for dayHi := p.hhi; dayHi > lo && !stop; {

@@ -65,6 +65,9 @@ CREATE TABLE name_d (d INTEGER NOT NULL, name INTEGER NOT NULL, ent INTEGER NOT 
 	q INTEGER NOT NULL, qb INTEGER NOT NULL, last INTEGER NOT NULL, PRIMARY KEY (d, name, ent)) WITHOUT ROWID;
 CREATE INDEX name_d_name ON name_d(name, d);
 CREATE INDEX name_d_ent ON name_d(ent, d) WHERE ent != 0;
+-- the days each name was seen in a flow or asked in a query: where to look
+-- for the detail rows of a name
+CREATE TABLE name_day (name INTEGER NOT NULL, d INTEGER NOT NULL, PRIMARY KEY (name, d)) WITHOUT ROWID;
 
 -- evidence per device x entity
 CREATE TABLE evidence (dev INTEGER NOT NULL, ent INTEGER NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,
@@ -86,6 +89,7 @@ CREATE TABLE inventory (dev INTEGER NOT NULL, app INTEGER NOT NULL, grp INTEGER 
 CREATE INDEX inventory_seen ON inventory(seen);
 CREATE INDEX inventory_ent ON inventory(ent) WHERE ent != 0;
 CREATE INDEX inventory_rule ON inventory(rule, verdict) WHERE rule != 0;
+CREATE INDEX inventory_verdict ON inventory(verdict, seen);
 
 -- counters kept at ingest: flows, queries; pruned_h is the hour before
 -- which detail rows were pruned

@@ -44,6 +44,7 @@ type wtx struct {
 	tx  *sql.Tx
 
 	a     *agg // this batch's rollup deltas
+	ndays [][2]int64
 	buf   []byte
 	args  []any
 	local map[string]*sql.Stmt
@@ -136,6 +137,19 @@ func (d *DB) Write(ctx context.Context, b *store.Batch) error {
 	return nil
 }
 
+// nameDay notes that a name was seen on a day, once per day.
+func (w *wtx) nameDay(name, day int64) {
+	if name == 0 {
+		return
+	}
+	k := [2]int64{name, day}
+	if !w.d.dict.nday[k] {
+		w.d.dict.nday[k] = true
+		w.d.dict.grow()
+		w.ndays = append(w.ndays, k)
+	}
+}
+
 func (w *wtx) write(b *store.Batch) ([]int64, error) {
 	for i := range b.Entities {
 		if err := w.entity(&b.Entities[i]); err != nil {
@@ -156,6 +170,12 @@ func (w *wtx) write(b *store.Batch) ([]int64, error) {
 		return nil, err
 	}
 	if err := w.queries(b.Queries); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(w.ndays, func(a, b [2]int64) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) })
+	if err := w.multi("INSERT OR IGNORE INTO name_day(name, d) VALUES ", "", 2, len(w.ndays), func(i int, dst []any) []any {
+		return append(dst, w.ndays[i][0], w.ndays[i][1])
+	}); err != nil {
 		return nil, err
 	}
 	ids := make([]int64, len(b.Audits))
@@ -305,6 +325,7 @@ func (w *wtx) flows(fs []store.Flow) error {
 		if r.name, err = w.name(f.Name); err != nil {
 			return fmt.Errorf("flow %d: %w", i, err)
 		}
+		w.nameDay(r.name, floorDiv(r.first, msDay))
 		r.port = f.Port
 		if a, err := netip.ParseAddr(f.Peer); err == nil {
 			r.peer = a.Unmap()
@@ -433,6 +454,7 @@ func (w *wtx) queries(qs []store.Query) error {
 		if r.name, err = w.name(q.Name); err != nil {
 			return fmt.Errorf("query %d: %w", i, err)
 		}
+		w.nameDay(r.name, floorDiv(r.t, msDay))
 		r.typ, r.rcode = q.Type, q.RCode
 		r.deadline = ms(q.Deadline)
 		r.latencyUS = uint64(max(q.Latency, 0) / time.Microsecond)
