@@ -37,10 +37,15 @@ type cacheEntry struct {
 }
 
 type resultCache struct {
-	mu      sync.Mutex
-	m       map[string]*cacheEntry
-	warming bool
+	mu       sync.Mutex
+	m        map[string]*cacheEntry
+	warming  bool
+	warmedAt time.Time
 }
+
+// warmEvery bounds how often the default pages are recomputed: a store
+// that a resolver writes to all the time changes at every Info read.
+const warmEvery = time.Minute
 
 // generation names the store's content as Info last reported it.
 func generation(inf *store.Info) string {
@@ -138,11 +143,11 @@ func cachedList[T any](s *Server, name string, get func(context.Context, store.F
 func (s *Server) warm() {
 	c := &s.results
 	c.mu.Lock()
-	if c.warming {
+	if c.warming || (!c.warmedAt.IsZero() && s.now().Sub(c.warmedAt) < warmEvery) {
 		c.mu.Unlock()
 		return
 	}
-	c.warming = true
+	c.warming, c.warmedAt = true, s.now()
 	c.mu.Unlock()
 	go func() {
 		defer func() {

@@ -88,3 +88,34 @@ func TestResultCache(t *testing.T) {
 		t.Fatalf("after the store changed: overview asked %d times, want 3", n)
 	}
 }
+
+func TestWarmAtStart(t *testing.T) {
+	c := &counting{Reader: testStore(t)}
+	cfg := DefaultConfig()
+	cfg.Listen = "127.0.0.1:0"
+	s, err := New(cfg, Deps{Reader: c, Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// The default pages are computed in the background.
+	for deadline := time.Now().Add(20 * time.Second); c.overviews.Load() == 0 || c.devices.Load() < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the default pages were not computed after Start")
+		}
+	}
+	for !func() bool { s.results.mu.Lock(); defer s.results.mu.Unlock(); return !s.results.warming }() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	n := c.overviews.Load()
+	ts := &testServer{Server: s, logs: &syncBuffer{}}
+	if resp := ts.do(t, req{target: "/"}); resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if c.overviews.Load() != n {
+		t.Fatal("the overview was asked of the store again: the warm-up did not ask the page's question")
+	}
+}
