@@ -81,60 +81,73 @@ func (d *DB) segScan(ctx context.Context, table string, p period, s *sel, fn fun
 		return nil
 	}
 	lo := max(p.hlo, minH.Int64)
-	// A name selection reads only the days the name was seen.
-	var days map[int64]bool
-	if s.name != nil {
-		days = map[int64]bool{}
-		err := d.query(ctx, "SELECT DISTINCT d FROM name_day WHERE "+inList("name", s.name)+" AND d >= ? AND d < ?", func(r *sql.Rows) error {
-			var day int64
-			if err := r.Scan(&day); err != nil {
+	// scan reads the segments of hours [hlo, hhi), newest first.
+	scan := func(hlo, hhi int64) error {
+		if cond == "" {
+			return d.query(ctx, "SELECT dev, h, data FROM "+segTable+" WHERE h >= ? AND h < ? ORDER BY h DESC, id", each, hlo, hhi)
+		}
+		cands := map[int64][]int64{}
+		var hours []int64
+		err := d.query(ctx, "SELECT DISTINCT h, dev FROM "+table+"_h WHERE h >= ? AND h < ? AND ("+cond+")", func(r *sql.Rows) error {
+			var h, dev int64
+			if err := r.Scan(&h, &dev); err != nil {
 				return err
 			}
-			days[day] = true
+			if cands[h] == nil {
+				hours = append(hours, h)
+			}
+			cands[h] = append(cands[h], dev)
+			return nil
+		}, hlo, hhi)
+		if err != nil {
+			return err
+		}
+		slices.SortFunc(hours, func(a, b int64) int { return cmp.Compare(b, a) })
+		for _, h := range hours {
+			if stop {
+				break
+			}
+			if err := d.query(ctx, "SELECT dev, h, data FROM "+segTable+" WHERE h = ? AND "+inList("dev", cands[h])+" ORDER BY id", each, h); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if s.name != nil {
+		// A name selection reads only the hours the name was seen in.
+		var hours []int64
+		err := d.query(ctx, "SELECT d, hours FROM name_day WHERE "+inList("name", s.name)+" AND d >= ? AND d < ?", func(r *sql.Rows) error {
+			var day, bits int64
+			if err := r.Scan(&day, &bits); err != nil {
+				return err
+			}
+			for i := range int64(24) {
+				if h := day*24 + i; bits&(1<<i) != 0 && h >= lo && h < p.hhi {
+					hours = append(hours, h)
+				}
+			}
 			return nil
 		}, floorDiv(lo, 24), floorDiv(p.hhi+23, 24))
 		if err != nil {
 			return err
 		}
+		slices.SortFunc(hours, func(a, b int64) int { return cmp.Compare(b, a) })
+		hours = slices.Compact(hours)
+		for _, h := range hours {
+			if stop {
+				break
+			}
+			if err := scan(h, h+1); err != nil {
+				return stopOK(err)
+			}
+		}
+		return nil
 	}
+	// A day at a time, so that stopping early reads little.
 	for dayHi := p.hhi; dayHi > lo && !stop; {
 		dayLo := max(floorDiv(dayHi-1, 24)*24, lo)
-		if days != nil && !days[floorDiv(dayLo, 24)] {
-			dayHi = dayLo
-			continue
-		}
-		if cond == "" {
-			err := d.query(ctx, "SELECT dev, h, data FROM "+segTable+" WHERE h >= ? AND h < ? ORDER BY h DESC, id", each, dayLo, dayHi)
-			if err != nil {
-				return stopOK(err)
-			}
-		} else {
-			cands := map[int64][]int64{}
-			var hours []int64
-			err := d.query(ctx, "SELECT DISTINCT h, dev FROM "+table+"_h WHERE h >= ? AND h < ? AND ("+cond+")", func(r *sql.Rows) error {
-				var h, dev int64
-				if err := r.Scan(&h, &dev); err != nil {
-					return err
-				}
-				if cands[h] == nil {
-					hours = append(hours, h)
-				}
-				cands[h] = append(cands[h], dev)
-				return nil
-			}, dayLo, dayHi)
-			if err != nil {
-				return stopOK(err)
-			}
-			slices.SortFunc(hours, func(a, b int64) int { return cmp.Compare(b, a) })
-			for _, h := range hours {
-				if stop {
-					break
-				}
-				err := d.query(ctx, "SELECT dev, h, data FROM "+segTable+" WHERE h = ? AND "+inList("dev", cands[h])+" ORDER BY id", each, h)
-				if err != nil {
-					return stopOK(err)
-				}
-			}
+		if err := scan(dayLo, dayHi); err != nil {
+			return stopOK(err)
 		}
 		dayHi = dayLo
 	}

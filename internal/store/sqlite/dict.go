@@ -19,7 +19,7 @@ type dict struct {
 	rule map[string]int64  // rule key -> deadline (ms) last written
 	ev   map[evKey]int64   // evidence -> last (ms) written
 	evN  map[[2]int64]int  // device, entity -> evidence rows stored
-	nday map[[2]int64]bool // name, day written to name_day
+	nday map[[2]int64]int64 // name, day -> hours written to name_day
 	size int
 }
 
@@ -38,7 +38,7 @@ const maxDict = 2 << 20
 
 func newDict() *dict {
 	return &dict{sym: map[string]int64{}, name: map[string]int64{}, dev: map[string]devEntry{},
-		ent: map[string]int64{}, rule: map[string]int64{}, ev: map[evKey]int64{}, evN: map[[2]int64]int{}, nday: map[[2]int64]bool{}}
+		ent: map[string]int64{}, rule: map[string]int64{}, ev: map[evKey]int64{}, evN: map[[2]int64]int{}, nday: map[[2]int64]int64{}}
 }
 
 func (c *dict) grow() {

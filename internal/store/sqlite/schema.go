@@ -65,9 +65,9 @@ CREATE TABLE name_d (d INTEGER NOT NULL, name INTEGER NOT NULL, ent INTEGER NOT 
 	q INTEGER NOT NULL, qb INTEGER NOT NULL, last INTEGER NOT NULL, PRIMARY KEY (d, name, ent)) WITHOUT ROWID;
 CREATE INDEX name_d_name ON name_d(name, d);
 CREATE INDEX name_d_ent ON name_d(ent, d) WHERE ent != 0;
--- the days each name was seen in a flow or asked in a query: where to look
--- for the detail rows of a name
-CREATE TABLE name_day (name INTEGER NOT NULL, d INTEGER NOT NULL, PRIMARY KEY (name, d)) WITHOUT ROWID;
+-- the hours each name was seen in a flow or asked in a query (bit i of
+-- hours: hour i of day d): where to look for the detail rows of a name
+CREATE TABLE name_day (name INTEGER NOT NULL, d INTEGER NOT NULL, hours INTEGER NOT NULL, PRIMARY KEY (name, d)) WITHOUT ROWID;
 
 -- evidence per device x entity
 CREATE TABLE evidence (dev INTEGER NOT NULL, ent INTEGER NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,

@@ -44,7 +44,7 @@ type wtx struct {
 	tx  *sql.Tx
 
 	a     *agg // this batch's rollup deltas
-	ndays [][2]int64
+	ndays [][3]int64 // name, day, hour bit
 	buf   []byte
 	args  []any
 	local map[string]*sql.Stmt
@@ -137,17 +137,22 @@ func (d *DB) Write(ctx context.Context, b *store.Batch) error {
 	return nil
 }
 
-// nameDay notes that a name was seen on a day, once per day.
-func (w *wtx) nameDay(name, day int64) {
+// nameHour notes that a name was seen in an hour, once per hour.
+func (w *wtx) nameHour(name, h int64) {
 	if name == 0 {
 		return
 	}
-	k := [2]int64{name, day}
-	if !w.d.dict.nday[k] {
-		w.d.dict.nday[k] = true
-		w.d.dict.grow()
-		w.ndays = append(w.ndays, k)
+	k := [2]int64{name, floorDiv(h, 24)}
+	bit := int64(1) << (h - k[1]*24)
+	old, ok := w.d.dict.nday[k]
+	if old&bit != 0 {
+		return
 	}
+	if !ok {
+		w.d.dict.grow()
+	}
+	w.d.dict.nday[k] = old | bit
+	w.ndays = append(w.ndays, [3]int64{k[0], k[1], bit})
 }
 
 func (w *wtx) write(b *store.Batch) ([]int64, error) {
@@ -172,9 +177,18 @@ func (w *wtx) write(b *store.Batch) ([]int64, error) {
 	if err := w.queries(b.Queries); err != nil {
 		return nil, err
 	}
-	slices.SortFunc(w.ndays, func(a, b [2]int64) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) })
-	if err := w.multi("INSERT OR IGNORE INTO name_day(name, d) VALUES ", "", 2, len(w.ndays), func(i int, dst []any) []any {
-		return append(dst, w.ndays[i][0], w.ndays[i][1])
+	// one row per name and day: OR the hours of this batch together
+	slices.SortFunc(w.ndays, func(a, b [3]int64) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) })
+	nd := w.ndays[:0]
+	for _, x := range w.ndays {
+		if n := len(nd); n > 0 && nd[n-1][0] == x[0] && nd[n-1][1] == x[1] {
+			nd[n-1][2] |= x[2]
+			continue
+		}
+		nd = append(nd, x)
+	}
+	if err := w.multi("INSERT INTO name_day(name, d, hours) VALUES ", " ON CONFLICT DO UPDATE SET hours = hours | excluded.hours", 3, len(nd), func(i int, dst []any) []any {
+		return append(dst, nd[i][0], nd[i][1], nd[i][2])
 	}); err != nil {
 		return nil, err
 	}
@@ -325,7 +339,7 @@ func (w *wtx) flows(fs []store.Flow) error {
 		if r.name, err = w.name(f.Name); err != nil {
 			return fmt.Errorf("flow %d: %w", i, err)
 		}
-		w.nameDay(r.name, floorDiv(r.first, msDay))
+		w.nameHour(r.name, h)
 		r.port = f.Port
 		if a, err := netip.ParseAddr(f.Peer); err == nil {
 			r.peer = a.Unmap()
@@ -454,7 +468,7 @@ func (w *wtx) queries(qs []store.Query) error {
 		if r.name, err = w.name(q.Name); err != nil {
 			return fmt.Errorf("query %d: %w", i, err)
 		}
-		w.nameDay(r.name, floorDiv(r.t, msDay))
+		w.nameHour(r.name, h)
 		r.typ, r.rcode = q.Type, q.RCode
 		r.deadline = ms(q.Deadline)
 		r.latencyUS = uint64(max(q.Latency, 0) / time.Microsecond)
