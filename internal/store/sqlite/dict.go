@@ -16,9 +16,9 @@ type dict struct {
 	name map[string]int64
 	dev  map[string]devEntry
 	ent  map[string]int64
-	rule map[string]int64  // rule key -> deadline (ms) last written
-	ev   map[evKey]int64   // evidence -> last (ms) written
-	evN  map[[2]int64]int  // device, entity -> evidence rows stored
+	rule map[string]int64   // rule key -> deadline (ms) last written
+	ev   map[evKey]int64    // evidence -> last (ms) written
+	evN  map[[2]int64]int   // device, entity -> evidence rows stored
 	nday map[[2]int64]int64 // name, day -> hours written to name_day
 	size int
 }

@@ -43,7 +43,7 @@ type wtx struct {
 	ctx context.Context
 	tx  *sql.Tx
 
-	a     *agg // this batch's rollup deltas
+	a     *agg       // this batch's rollup deltas
 	ndays [][3]int64 // name, day, hour bit
 	buf   []byte
 	args  []any
