@@ -114,31 +114,70 @@ func (d *DB) segScan(ctx context.Context, table string, p period, s *sel, fn fun
 		return nil
 	}
 	if s.name != nil {
-		// A name selection reads only the hours the name was seen in.
-		var hours []int64
+		// A name selection reads only the hours the name was seen in,
+		// and of a name few devices saw, only those devices' rows.
+		hours := map[int64][]int64{} // day -> hours, newest first
+		devs := map[int64][]int64{}  // day -> devices, when few
+		dlo, dhi := floorDiv(lo, 24), floorDiv(p.hhi+23, 24)
 		err := d.query(ctx, "SELECT d, hours FROM name_day WHERE "+inList("name", s.name)+" AND d >= ? AND d < ?", func(r *sql.Rows) error {
 			var day, bits int64
 			if err := r.Scan(&day, &bits); err != nil {
 				return err
 			}
-			for i := range int64(24) {
-				if h := day*24 + i; bits&(1<<i) != 0 && h >= lo && h < p.hhi {
-					hours = append(hours, h)
+			for i := int64(23); i >= 0; i-- {
+				if h := day*24 + i; bits&(1<<i) != 0 && h >= lo && h < p.hhi && !slices.Contains(hours[day], h) {
+					hours[day] = append(hours[day], h)
 				}
 			}
 			return nil
-		}, floorDiv(lo, 24), floorDiv(p.hhi+23, 24))
+		}, dlo, dhi)
 		if err != nil {
 			return err
 		}
-		slices.SortFunc(hours, func(a, b int64) int { return cmp.Compare(b, a) })
-		hours = slices.Compact(hours)
-		for _, h := range hours {
+		perName := map[[2]int64]int{}
+		many := map[int64]bool{}
+		err = d.query(ctx, "SELECT d, name, dev FROM name_dev WHERE "+inList("name", s.name)+" AND d >= ? AND d < ?", func(r *sql.Rows) error {
+			var day, name, dev int64
+			if err := r.Scan(&day, &name, &dev); err != nil {
+				return err
+			}
+			if perName[[2]int64{day, name}]++; perName[[2]int64{day, name}] >= nameDevs {
+				many[day] = true
+			}
+			if !slices.Contains(devs[day], dev) {
+				devs[day] = append(devs[day], dev)
+			}
+			return nil
+		}, dlo, dhi)
+		if err != nil {
+			return err
+		}
+		var days []int64
+		for day := range hours {
+			days = append(days, day)
+		}
+		slices.SortFunc(days, func(a, b int64) int { return cmp.Compare(b, a) })
+		for _, day := range days {
 			if stop {
 				break
 			}
-			if err := scan(h, h+1); err != nil {
-				return stopOK(err)
+			hs := hours[day]
+			slices.SortFunc(hs, func(a, b int64) int { return cmp.Compare(b, a) })
+			if ds := devs[day]; len(ds) > 0 && !many[day] {
+				err := d.query(ctx, "SELECT dev, h, data FROM "+segTable+" WHERE "+inList("dev", ds)+" AND h >= ? AND h <= ? ORDER BY h DESC, id",
+					each, hs[len(hs)-1], hs[0])
+				if err != nil {
+					return stopOK(err)
+				}
+				continue
+			}
+			for _, h := range hs {
+				if stop {
+					break
+				}
+				if err := scan(h, h+1); err != nil {
+					return stopOK(err)
+				}
 			}
 		}
 		return nil

@@ -20,6 +20,8 @@ type dict struct {
 	ev   map[evKey]int64    // evidence -> last (ms) written
 	evN  map[[2]int64]int   // device, entity -> evidence rows stored
 	nday map[[2]int64]int64 // name, day -> hours written to name_day
+	ndev map[[3]int64]bool  // name, day, device written to name_dev
+	ndn  map[[2]int64]int   // name, day -> devices written
 	size int
 }
 
@@ -38,7 +40,7 @@ const maxDict = 2 << 20
 
 func newDict() *dict {
 	return &dict{sym: map[string]int64{}, name: map[string]int64{}, dev: map[string]devEntry{},
-		ent: map[string]int64{}, rule: map[string]int64{}, ev: map[evKey]int64{}, evN: map[[2]int64]int{}, nday: map[[2]int64]int64{}}
+		ent: map[string]int64{}, rule: map[string]int64{}, ev: map[evKey]int64{}, evN: map[[2]int64]int{}, nday: map[[2]int64]int64{}, ndev: map[[3]int64]bool{}, ndn: map[[2]int64]int{}}
 }
 
 func (c *dict) grow() {

@@ -105,8 +105,10 @@ func (d *DB) pruneDetail(ctx context.Context, cut int64) (int64, error) {
 		total += n
 	}
 	if total > 0 {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM name_day WHERE d < ?", floorDiv(cut, 24)); err != nil {
-			return 0, fmt.Errorf("sqlite: %s: prune: %w", d.path, err)
+		for _, t := range []string{"name_day", "name_dev"} {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE d < ?", floorDiv(cut, 24)); err != nil {
+				return 0, fmt.Errorf("sqlite: %s: prune: %w", d.path, err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE meta SET v = max(v, ?) WHERE k = 'pruned_h'", cut); err != nil {
 			return 0, fmt.Errorf("sqlite: %s: prune: %w", d.path, err)

@@ -68,6 +68,8 @@ CREATE INDEX name_d_ent ON name_d(ent, d) WHERE ent != 0;
 -- the hours each name was seen in a flow or asked in a query (bit i of
 -- hours: hour i of day d): where to look for the detail rows of a name
 CREATE TABLE name_day (name INTEGER NOT NULL, d INTEGER NOT NULL, hours INTEGER NOT NULL, PRIMARY KEY (name, d)) WITHOUT ROWID;
+-- and the first devices (up to nameDevs) that saw or asked for it that day
+CREATE TABLE name_dev (name INTEGER NOT NULL, d INTEGER NOT NULL, dev INTEGER NOT NULL, PRIMARY KEY (name, d, dev)) WITHOUT ROWID;
 
 -- evidence per device x entity
 CREATE TABLE evidence (dev INTEGER NOT NULL, ent INTEGER NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -315,4 +316,37 @@ func TestRoundTrip(t *testing.T) {
 			t.Errorf("info %+v", in)
 		}
 	})
+}
+
+// TestNameLookup finds a name's flows whether few devices saw it (through
+// name_dev) or many (through the hours of name_day).
+func TestNameLookup(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, t0.Add(48*time.Hour))
+	var b store.Batch
+	for i := range 40 {
+		name := "rare.example"
+		if i >= 3 {
+			name = "common.example"
+		}
+		b.Flows = append(b.Flows, store.Flow{First: t0.Add(time.Duration(i) * time.Minute), Device: fmt.Sprintf("10.1.0.%d", i), Peer: "192.0.2.1", Name: name,
+			Traffic: store.Traffic{Flows: 1}})
+		b.Flows = append(b.Flows, store.Flow{First: t0.Add(time.Duration(i) * time.Minute), Device: fmt.Sprintf("10.1.0.%d", i), Peer: "192.0.2.2", Name: "other.example",
+			Traffic: store.Traffic{Flows: 1}})
+	}
+	if err := db.Write(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		want int
+	}{{"rare.example", 3}, {"common.example", 37}, {"example", 80}, {"none.example", 0}} {
+		fs, err := db.Flows(ctx, store.Filter{Names: []string{tc.name}, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(fs) != tc.want {
+			t.Errorf("%s: %d flows, want %d", tc.name, len(fs), tc.want)
+		}
+	}
 }

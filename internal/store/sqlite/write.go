@@ -45,6 +45,7 @@ type wtx struct {
 
 	a     *agg       // this batch's rollup deltas
 	ndays [][3]int64 // name, day, hour bit
+	ndevs [][3]int64 // name, day, device
 	buf   []byte
 	args  []any
 	local map[string]*sql.Stmt
@@ -137,12 +138,24 @@ func (d *DB) Write(ctx context.Context, b *store.Batch) error {
 	return nil
 }
 
-// nameHour notes that a name was seen in an hour, once per hour.
-func (w *wtx) nameHour(name, h int64) {
+// nameDevs bounds the devices name_dev keeps per name and day: past it,
+// a name is common enough that reading every device's rows of its hours
+// finds it quickly.
+const nameDevs = 16
+
+// nameHour notes that a name was seen in an hour by a device, once per
+// hour and device.
+func (w *wtx) nameHour(name, h, dev int64) {
 	if name == 0 {
 		return
 	}
 	k := [2]int64{name, floorDiv(h, 24)}
+	if kd := [3]int64{name, k[1], dev}; !w.d.dict.ndev[kd] && w.d.dict.ndn[k] < nameDevs {
+		w.d.dict.ndev[kd] = true
+		w.d.dict.ndn[k]++
+		w.d.dict.grow()
+		w.ndevs = append(w.ndevs, kd)
+	}
 	bit := int64(1) << (h - k[1]*24)
 	old, ok := w.d.dict.nday[k]
 	if old&bit != 0 {
@@ -189,6 +202,12 @@ func (w *wtx) write(b *store.Batch) ([]int64, error) {
 	}
 	if err := w.multi("INSERT INTO name_day(name, d, hours) VALUES ", " ON CONFLICT DO UPDATE SET hours = hours | excluded.hours", 3, len(nd), func(i int, dst []any) []any {
 		return append(dst, nd[i][0], nd[i][1], nd[i][2])
+	}); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(w.ndevs, func(a, b [3]int64) int { return slices.Compare(a[:], b[:]) })
+	if err := w.multi("INSERT OR IGNORE INTO name_dev(name, d, dev) VALUES ", "", 3, len(w.ndevs), func(i int, dst []any) []any {
+		return append(dst, w.ndevs[i][0], w.ndevs[i][1], w.ndevs[i][2])
 	}); err != nil {
 		return nil, err
 	}
@@ -339,7 +358,7 @@ func (w *wtx) flows(fs []store.Flow) error {
 		if r.name, err = w.name(f.Name); err != nil {
 			return fmt.Errorf("flow %d: %w", i, err)
 		}
-		w.nameHour(r.name, h)
+		w.nameHour(r.name, h, devs[i])
 		r.port = f.Port
 		if a, err := netip.ParseAddr(f.Peer); err == nil {
 			r.peer = a.Unmap()
@@ -468,7 +487,7 @@ func (w *wtx) queries(qs []store.Query) error {
 		if r.name, err = w.name(q.Name); err != nil {
 			return fmt.Errorf("query %d: %w", i, err)
 		}
-		w.nameHour(r.name, h)
+		w.nameHour(r.name, h, devs[i])
 		r.typ, r.rcode = q.Type, q.RCode
 		r.deadline = ms(q.Deadline)
 		r.latencyUS = uint64(max(q.Latency, 0) / time.Microsecond)
