@@ -60,9 +60,15 @@ func benchBatches(n, rows int) []*store.Batch {
 // are warm (as a running sensor's are): batches of 100,000 rows, half
 // flows, half queries.
 func BenchmarkWrite(b *testing.B) {
-	ctx := context.Background()
 	batches := benchBatches(8, 100_000)
-	cfg := store.Config{Path: b.TempDir() + "/bench.db", Synchronous: "normal"}
+	for _, sync := range []string{"normal", "full"} {
+		b.Run("synchronous="+sync, func(b *testing.B) { benchWrite(b, batches, sync) })
+	}
+}
+
+func benchWrite(b *testing.B, batches []*store.Batch, sync string) {
+	ctx := context.Background()
+	cfg := store.Config{Path: b.TempDir() + "/bench.db", Synchronous: sync}
 	db, err := Open(ctx, cfg, nil)
 	if err != nil {
 		b.Fatal(err)
