@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/store"
@@ -341,7 +340,6 @@ func (d *DB) Entities(ctx context.Context) ([]store.Entity, error) {
 type names struct {
 	d   *DB
 	ctx context.Context
-	mu  sync.Mutex
 	m   map[string]map[int64]string // table -> id -> string
 }
 
