@@ -16,10 +16,12 @@ import (
 )
 
 // Writer stores batches. Write is atomic: when it returns nil every row of
-// the batch is durable and visible to readers (it survives a kill -9 and,
-// with synchronous=full, a power loss); when it returns an error none of it
-// is stored. Rollups are brought up to date in the same transaction.
-// Write must not keep b or anything it points to after it returns.
+// the batch is durable (it survives a kill -9 and, with synchronous=full, a
+// power loss); when it returns an error none of it is stored. Reads through
+// the same store see it at once; a backend may bring rollups up to date a
+// little later for readers in other processes (SQLite: at most 2 s).
+// Write must not keep b or anything it points to after it returns; it sets
+// the ID of the batch's audits.
 type Writer interface {
 	Write(ctx context.Context, b *Batch) error
 	Close() error
