@@ -27,6 +27,9 @@ import (
 	"github.com/outflow-dev/outflow/internal/catalog"
 	"github.com/outflow-dev/outflow/internal/cli"
 	"github.com/outflow-dev/outflow/internal/policy"
+	"github.com/outflow-dev/outflow/internal/store"
+	"github.com/outflow-dev/outflow/internal/store/auditfeed"
+	"github.com/outflow-dev/outflow/internal/store/backend"
 )
 
 // Command returns `outflow audit`.
@@ -51,6 +54,8 @@ type Options struct {
 	Catalog    cli.CatalogFlags
 	NoProgress bool
 	Limits     limitFlags
+	Store      string // write the audits to this store ("" = don't)
+	Device     string // the device the apps came from, for the store
 }
 
 // Run is the command.
@@ -66,6 +71,8 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 	fs.StringVar(&o.Policy, "policy", "", "decide a verdict per app under this policy file (docs/policy.md)")
 	fs.Var(&o.Ban, "ban", "block apps owned or signed by, or embedding an SDK of, this entity, list or country (repeatable)")
 	fs.BoolVar(&o.NoProgress, "no-progress", false, "never draw a progress bar")
+	fs.StringVar(&o.Store, "store", "", "also record the audits in this store (the dashboard's Apps page)")
+	fs.StringVar(&o.Device, "device", "", "with --store: the device the apps were taken from")
 	o.Limits.register(fs)
 	files, code, ok := cli.Parse(fs, args)
 	if !ok {
@@ -142,6 +149,11 @@ func Audit(ctx context.Context, env *cli.Env, o Options, cfg audit.Config, paths
 	if err := write(env, o, doc); err != nil {
 		return env.Errorf(cli.ExitFailure, "audit: writing the report: %v", err)
 	}
+	if o.Store != "" {
+		if err := record(ctx, env, o, reps); err != nil {
+			return env.Errorf(cli.ExitFailure, "audit: --store: %v", err)
+		}
+	}
 	switch {
 	case ctx.Err() != nil, doc.Summary.Errors > 0:
 		return cli.ExitInput
@@ -149,6 +161,27 @@ func Audit(ctx context.Context, env *cli.Env, o Options, cfg audit.Config, paths
 		return cli.ExitConcern
 	}
 	return cli.ExitOK
+}
+
+// record writes each audited app to the store, one batch per app.
+func record(ctx context.Context, env *cli.Env, o Options, reps []*audit.Report) error {
+	sc := store.DefaultConfig()
+	sc.Path = o.Store
+	st, err := backend.Open(ctx, sc, env.Log)
+	if err != nil {
+		return err
+	}
+	now := env.Now()
+	for _, r := range reps {
+		if r.Error != "" && r.Package == "" {
+			continue
+		}
+		if err := st.Write(ctx, auditfeed.Batch(r, now, o.Device)); err != nil {
+			st.Close()
+			return err
+		}
+	}
+	return st.Close()
 }
 
 func write(env *cli.Env, o Options, doc *audit.Document) error {

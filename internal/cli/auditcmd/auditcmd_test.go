@@ -14,6 +14,8 @@ import (
 	"github.com/outflow-dev/outflow/internal/appaudit/audit/apkbuild"
 	"github.com/outflow-dev/outflow/internal/appaudit/dex"
 	"github.com/outflow-dev/outflow/internal/cli"
+	"github.com/outflow-dev/outflow/internal/store"
+	"github.com/outflow-dev/outflow/internal/store/backend"
 )
 
 func env() (*cli.Env, *bytes.Buffer, *bytes.Buffer) {
@@ -257,5 +259,31 @@ func TestSARIFAndHTMLFiles(t *testing.T) {
 		if strings.Contains(page, bad) {
 			t.Errorf("HTML is not self-contained: it has %q", bad)
 		}
+	}
+}
+
+// TestStore: --store records each audited app for the dashboard.
+func TestStore(t *testing.T) {
+	dir, _, _, _ := apps(t)
+	db := filepath.Join(t.TempDir(), "outflow.db")
+	e, _, errb := env()
+	if code := Run(context.Background(), e, []string{"--store", db, "--device", "ben-phone", dir}); code != cli.ExitInput {
+		t.Fatalf("exit %d (the folder has a broken app): %s", code, errb.String())
+	}
+	st, err := backend.OpenReadOnly(context.Background(), store.Config{Path: db}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	audits, err := st.Audits(context.Background(), store.Filter{Until: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, a := range audits {
+		got[a.App] = a.Device
+	}
+	if len(audits) != 2 || got["com.example.drone"] != "ben-phone" || got["org.example.clean"] != "ben-phone" {
+		t.Fatalf("audits in the store: %+v", audits)
 	}
 }

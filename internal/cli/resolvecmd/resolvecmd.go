@@ -26,6 +26,9 @@ import (
 	"github.com/outflow-dev/outflow/internal/resolver"
 	"github.com/outflow-dev/outflow/internal/resolver/querylog"
 	"github.com/outflow-dev/outflow/internal/resolver/upstream"
+	"github.com/outflow-dev/outflow/internal/store"
+	"github.com/outflow-dev/outflow/internal/store/backend"
+	"github.com/outflow-dev/outflow/internal/store/querylogsink"
 )
 
 // Command returns `outflow resolve`.
@@ -48,6 +51,8 @@ func run(ctx context.Context, env *cli.Env, args []string) int {
 			return stats(env, args[1:])
 		case "check":
 			return check(env, args[1:])
+		case "import":
+			return importLog(ctx, env, args[1:])
 		}
 	}
 	return serve(ctx, env, args)
@@ -65,6 +70,7 @@ type flags struct {
 	rate      float64
 	cacheSize int
 	catalog   cli.CatalogFlags
+	store     *string
 }
 
 func (f *flags) register(env *cli.Env, name, use string) *flag.FlagSet {
@@ -79,6 +85,7 @@ func (f *flags) register(env *cli.Env, name, use string) *flag.FlagSet {
 	fs.Float64Var(&f.rate, "rate-limit", -1, "queries per second allowed per client (0: no limit; default 1000 or the file's)")
 	fs.IntVar(&f.cacheSize, "cache-size", -1, "answers kept in the cache (0: no cache; default 50000 or the file's)")
 	fs.Var(&f.catalog.Dirs, "catalog-dir", "directory of catalog files to load on top of the built-in catalog (repeatable)")
+	f.store = backend.Flag(fs)
 	return fs
 }
 
@@ -170,7 +177,18 @@ func serve(ctx context.Context, env *cli.Env, args []string) int {
 	if err != nil {
 		return env.Errorf(cli.ExitFailure, "resolve: %v", err)
 	}
-	srv, err := resolver.New(cfg, resolver.Deps{Log: env.Log, Now: env.Now})
+	deps := resolver.Deps{Log: env.Log, Now: env.Now}
+	if storeSet(fs) {
+		sc := store.DefaultConfig()
+		sc.Path = *f.store
+		st, err := backend.Open(ctx, sc, env.Log)
+		if err != nil {
+			return env.Errorf(cli.ExitFailure, "resolve: --store: %v", err)
+		}
+		defer st.Close()
+		deps.Sinks = append(deps.Sinks, querylogsink.New(st))
+	}
+	srv, err := resolver.New(cfg, deps)
 	if err != nil {
 		return env.Errorf(cli.ExitInput, "resolve: %v", err)
 	}
@@ -200,6 +218,80 @@ func serve(ctx context.Context, env *cli.Env, args []string) int {
 			}
 		}
 	}
+}
+
+// storeSet reports whether --store was given on the command line.
+func storeSet(fs *flag.FlagSet) bool {
+	set := false
+	fs.Visit(func(fl *flag.Flag) { set = set || fl.Name == "store" })
+	return set
+}
+
+// importLog loads recorded JSON-lines query logs into the store, so that a
+// resolver that ran without --store (or elsewhere) shows in reports and the
+// dashboard.
+func importLog(ctx context.Context, env *cli.Env, args []string) int {
+	fs := cli.NewFlags(env, "resolve import", "resolve import --store PATH --log FILE...")
+	var logs cli.Strings
+	fs.Var(&logs, "log", "JSON-lines query log to import; its rotated files are read too (repeatable)")
+	path := backend.Flag(fs)
+	rest, code, ok := cli.Parse(fs, args)
+	if !ok {
+		return code
+	}
+	logs = append(logs, rest...)
+	if len(logs) == 0 {
+		fs.Usage()
+		return cli.ExitFailure
+	}
+	sc := store.DefaultConfig()
+	sc.Path = *path
+	st, err := backend.Open(ctx, sc, env.Log)
+	if err != nil {
+		return env.Errorf(cli.ExitFailure, "resolve import: --store: %v", err)
+	}
+	defer st.Close()
+	var n, skipped int
+	b := &store.Batch{}
+	flush := func() error {
+		if len(b.Queries) == 0 {
+			return nil
+		}
+		err := st.Write(ctx, b)
+		b = &store.Batch{}
+		return err
+	}
+	for _, l := range logs {
+		for _, p := range append(querylog.Rotated(l), l) {
+			fh, err := os.Open(p)
+			if err != nil {
+				return env.Errorf(cli.ExitInput, "resolve import: %v", err)
+			}
+			bad, err := querylog.Read(fh, func(r *querylog.Record) error {
+				q, ok, err := querylogsink.FromRecord(r)
+				if err != nil || !ok {
+					skipped++
+					return nil
+				}
+				b.Queries = append(b.Queries, q)
+				n++
+				if len(b.Queries) >= 50_000 {
+					return flush()
+				}
+				return nil
+			})
+			fh.Close()
+			if err != nil {
+				return env.Errorf(cli.ExitInput, "resolve import: %s: %v", p, err)
+			}
+			skipped += bad
+		}
+	}
+	if err := flush(); err != nil {
+		return env.Errorf(cli.ExitFailure, "resolve import: %v", err)
+	}
+	fmt.Fprintf(env.Stdout, "imported %d queries (%d lines skipped)\n", n, skipped)
+	return cli.ExitOK
 }
 
 // check validates a configuration (with its policy against the catalog)

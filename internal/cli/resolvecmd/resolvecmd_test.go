@@ -18,6 +18,8 @@ import (
 	"github.com/outflow-dev/outflow/internal/cli"
 	"github.com/outflow-dev/outflow/internal/resolver/querylog"
 	"github.com/outflow-dev/outflow/internal/resolver/resolvertest"
+	"github.com/outflow-dev/outflow/internal/store"
+	"github.com/outflow-dev/outflow/internal/store/backend"
 )
 
 // syncBuffer is a bytes.Buffer safe for the command's goroutine and the test.
@@ -137,5 +139,40 @@ func TestStats(t *testing.T) {
 	code = run(context.Background(), env(&out, &errw), []string{"stats", "--log", path, "--until", "2026-01-15", "--json"})
 	if code != cli.ExitOK || !strings.Contains(out.String(), `"queries": 2`) {
 		t.Errorf("--until: exit %d\n%s", code, out.String())
+	}
+}
+
+// TestImportIntoStore: a recorded query log imported into the store shows
+// the client that kept asking after the deadline.
+func TestImportIntoStore(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "q.jsonl")
+	var b []byte
+	t0 := time.Date(2026, 1, 10, 9, 0, 0, 0, time.UTC)
+	for i, v := range []string{"due", "block", "block"} {
+		e := &querylog.Entry{Time: t0.AddDate(0, 0, 6*i), Client: netip.MustParseAddr("10.0.0.7"), Proto: "udp", Type: 1, Verdict: v,
+			Rule: "tiktok-ban", Entity: "tiktok", Deadline: time.Date(2026, 1, 19, 0, 0, 0, 0, time.UTC)}
+		e.SetName([]byte("www.tiktok.com"))
+		b = append(querylog.AppendJSON(b, e), '\n')
+	}
+	b = append(b, "{truncated\n"...)
+	os.WriteFile(logPath, b, 0o644)
+	dbPath := filepath.Join(dir, "outflow.db")
+	var out, errw bytes.Buffer
+	code := run(context.Background(), env(&out, &errw), []string{"import", "--store", dbPath, "--log", logPath})
+	if code != cli.ExitOK || !strings.Contains(out.String(), "imported 3 queries (1 lines skipped)") {
+		t.Fatalf("exit %d: %s %s", code, out.String(), errw.String())
+	}
+	st, err := backend.OpenReadOnly(context.Background(), store.Config{Path: dbPath}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	over, err := st.Overdue(context.Background(), store.Filter{Until: t0.AddDate(0, 1, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(over) != 1 || over[0].Client != "10.0.0.7" || over[0].Queries != 1 || !over[0].First.Equal(t0.AddDate(0, 0, 12)) {
+		t.Fatalf("overdue %+v", over)
 	}
 }
