@@ -450,6 +450,17 @@ type complianceData struct {
 	rows[store.InventoryItem]
 	ByVerdict []verdictCount
 	Due       []store.DueRule
+	Rules     []ruleCompliance
+	Next      *store.DueRule // the nearest deadline still ahead
+}
+
+// ruleCompliance counts the devices of one rule by where they stand:
+// overdue (the banned app still installed after the deadline), due (still
+// installed, deadline ahead) and removed (the inventory saw it go).
+type ruleCompliance struct {
+	Rule                  string
+	Overdue, Due, Removed int
+	Deadline              time.Time
 }
 
 type verdictCount struct {
@@ -486,13 +497,65 @@ func (s *Server) compliancePage(w http.ResponseWriter, r *http.Request) {
 		counts[cmp.Or(i.Verdict, "unknown")]++
 	}
 	d := complianceData{rows: pageOf(inv, f, r), Due: due}
-	for _, k := range []string{"block", "due", "monitor", "allow", "unknown"} {
+	for _, k := range []string{"block", "due", "removed", "monitor", "allow", "unknown"} {
 		if counts[k] > 0 {
 			d.ByVerdict = append(d.ByVerdict, verdictCount{k, counts[k]})
 		}
 	}
+	d.Rules = complianceByRule(inv, due)
+	for i := range due {
+		if dl := due[i].Rule.Deadline; !dl.IsZero() && (d.Next == nil || dl.Before(d.Next.Rule.Deadline)) {
+			d.Next = &due[i]
+		}
+	}
 	v.Data = d
 	s.render(w, r, http.StatusOK, "compliance", v)
+}
+
+// complianceByRule counts distinct devices per rule and standing.
+func complianceByRule(inv []store.InventoryItem, due []store.DueRule) []ruleCompliance {
+	type key struct{ rule, verdict, device string }
+	seen := map[key]bool{}
+	by := map[string]*ruleCompliance{}
+	for _, i := range inv {
+		if i.Rule == "" {
+			continue
+		}
+		k := key{i.Rule, i.Verdict, i.Device}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		rc := by[i.Rule]
+		if rc == nil {
+			rc = &ruleCompliance{Rule: i.Rule}
+			by[i.Rule] = rc
+		}
+		switch i.Verdict {
+		case "block":
+			rc.Overdue++
+		case "due":
+			rc.Due++
+		case "removed", "allow":
+			rc.Removed++
+		}
+	}
+	for _, d := range due {
+		if rc := by[d.Rule.ID]; rc != nil {
+			rc.Deadline = d.Rule.Deadline
+		}
+	}
+	out := make([]ruleCompliance, 0, len(by))
+	for _, rc := range by {
+		out = append(out, *rc)
+	}
+	slices.SortFunc(out, func(a, b ruleCompliance) int {
+		if c := cmp.Compare(b.Overdue+b.Due, a.Overdue+a.Due); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Rule, b.Rule)
+	})
+	return out
 }
 
 // --- Search ---
