@@ -1,21 +1,16 @@
 package resolver
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"regexp"
-	"strings"
 	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/outflow-dev/outflow/internal/resolver/cache"
 	"github.com/outflow-dev/outflow/internal/resolver/querylog"
 	"github.com/outflow-dev/outflow/internal/resolver/ratelimit"
 	"github.com/outflow-dev/outflow/internal/resolver/upstream"
+	"github.com/outflow-dev/outflow/internal/yamlconf"
 )
 
 // Config is the resolver's configuration file, one section per component.
@@ -103,8 +98,6 @@ func DefaultConfig() Config {
 	}
 }
 
-var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
-
 // LoadConfig reads a configuration file over the defaults. Unknown keys
 // are errors naming the line.
 func LoadConfig(path string) (Config, error) {
@@ -118,19 +111,8 @@ func LoadConfig(path string) (Config, error) {
 // ParseConfig is LoadConfig of bytes read from name.
 func ParseConfig(name string, b []byte) (Config, error) {
 	c := DefaultConfig()
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		var te *yaml.TypeError
-		msgs := []string{err.Error()}
-		if errors.As(err, &te) {
-			msgs = te.Errors
-		}
-		for i, m := range msgs {
-			m = strings.TrimPrefix(m, "yaml: ")
-			msgs[i] = name + ": " + unknownField.ReplaceAllString(m, `unknown key "$1"`)
-		}
-		return Config{}, errors.New(strings.Join(msgs, "\n"))
+	if err := yamlconf.Decode(name, b, &c); err != nil {
+		return Config{}, err
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, fmt.Errorf("%s: %w", name, err)

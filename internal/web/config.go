@@ -1,20 +1,16 @@
 package web
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"os"
-	"regexp"
 	"strings"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/outflow-dev/outflow/internal/store"
 	"github.com/outflow-dev/outflow/internal/web/auth"
+	"github.com/outflow-dev/outflow/internal/yamlconf"
 )
 
 // Config is `outflow serve`'s configuration file.
@@ -48,8 +44,6 @@ func DefaultConfig() Config {
 	return Config{Listen: DefaultListen, Auth: auth.DefaultConfig(), Store: store.DefaultConfig()}
 }
 
-var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
-
 // LoadConfig reads a configuration file over the defaults. Unknown keys
 // are errors naming the line. The file holds password hashes and token
 // digests, not secrets, but a file others can write could add a user:
@@ -72,19 +66,8 @@ func LoadConfig(path string) (Config, error) {
 // ParseConfig is LoadConfig of bytes read from name.
 func ParseConfig(name string, b []byte) (Config, error) {
 	c := DefaultConfig()
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		var te *yaml.TypeError
-		msgs := []string{err.Error()}
-		if errors.As(err, &te) {
-			msgs = te.Errors
-		}
-		for i, m := range msgs {
-			m = strings.TrimPrefix(m, "yaml: ")
-			msgs[i] = name + ": " + unknownField.ReplaceAllString(m, `unknown key "$1"`)
-		}
-		return Config{}, errors.New(strings.Join(msgs, "\n"))
+	if err := yamlconf.Decode(name, b, &c); err != nil {
+		return Config{}, err
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, fmt.Errorf("%s: %w", name, err)
