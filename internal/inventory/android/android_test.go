@@ -1,44 +1,23 @@
 package android
 
 import (
-	"bytes"
-	"context"
-	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/outflow-dev/outflow/internal/inventory"
+	"github.com/outflow-dev/outflow/internal/inventory/invtest"
 )
 
 func parse(t testing.TB, data []byte, name string) ([]inventory.Item, []string, error) {
 	t.Helper()
-	var items []inventory.Item
-	var errs []string
-	err := Parser{}.Parse(context.Background(), bytes.NewReader(data), name, func(it inventory.Item, err error) error {
-		if err != nil {
-			var pe *inventory.ParseError
-			if !errors.As(err, &pe) {
-				t.Fatalf("visit got %T, want *inventory.ParseError", err)
-			}
-			errs = append(errs, err.Error())
-			return nil
-		}
-		items = append(items, it)
-		return nil
-	})
-	return items, errs, err
+	return invtest.Parse(t, Parser{}, data, name)
 }
 
 func read(t testing.TB, name string) []byte {
 	t.Helper()
-	data, err := os.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
+	return invtest.Read(t, name)
 }
 
 func app(dev, id, version, src string) inventory.Item {

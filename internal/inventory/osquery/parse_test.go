@@ -2,9 +2,7 @@ package osquery
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -12,25 +10,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/outflow-dev/outflow/internal/inventory"
+	"github.com/outflow-dev/outflow/internal/inventory/invtest"
 )
 
 func parse(t testing.TB, data []byte, name string) ([]inventory.Item, []string, error) {
 	t.Helper()
-	var items []inventory.Item
-	var errs []string
-	err := Parser{}.Parse(context.Background(), bytes.NewReader(data), name, func(it inventory.Item, err error) error {
-		if err != nil {
-			var pe *inventory.ParseError
-			if !errors.As(err, &pe) {
-				t.Fatalf("visit got %T (%v), want *inventory.ParseError", err, err)
-			}
-			errs = append(errs, err.Error())
-			return nil
-		}
-		items = append(items, it)
-		return nil
-	})
-	return items, errs, err
+	return invtest.Parse(t, Parser{}, data, name)
 }
 
 func at(sec int64) time.Time { return time.Unix(sec, 0).UTC() }

@@ -1,7 +1,6 @@
 package plaincsv
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -11,25 +10,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/outflow-dev/outflow/internal/inventory"
+	"github.com/outflow-dev/outflow/internal/inventory/invtest"
 )
 
 func parse(t testing.TB, data []byte, name string) ([]inventory.Item, []string, error) {
 	t.Helper()
-	var items []inventory.Item
-	var errs []string
-	err := Parser{}.Parse(context.Background(), bytes.NewReader(data), name, func(it inventory.Item, err error) error {
-		if err != nil {
-			var pe *inventory.ParseError
-			if !errors.As(err, &pe) {
-				t.Fatalf("visit got %T, want *inventory.ParseError", err)
-			}
-			errs = append(errs, err.Error())
-			return nil
-		}
-		items = append(items, it)
-		return nil
-	})
-	return items, errs, err
+	return invtest.Parse(t, Parser{}, data, name)
 }
 
 func TestParseFixture(t *testing.T) {
