@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gaissmai/bart"
@@ -28,7 +29,12 @@ type Index struct {
 	domains  *domainset.Set
 	labels   map[string]uint32
 	asns     map[uint32]uint32
-	prefixes bart.Table[uint32]
+	prefixes bart.Table[uint32] // index into Assets, or lazyBit|index into lazyAssets
+
+	lazy       []lazyFile
+	lazyOnce   sync.Once
+	lazyAssets []*Asset
+	lazyErr    error
 	certOrgs map[string]uint32
 	apps     map[string]uint32
 	sdks     map[string]uint32
@@ -51,7 +57,7 @@ func Compile(r *Raw, opt Options) (*Index, error) {
 		opt.At = time.Now()
 	}
 	ix := &Index{
-		Sources: r.Sources, Entities: r.Entities, Lists: r.Lists, At: opt.At,
+		Sources: r.Sources, Entities: r.Entities, Lists: r.Lists, At: opt.At, lazy: r.lazy,
 		domains:  domainset.New(max(opt.SizeHint, len(r.Assets))),
 		labels:   map[string]uint32{},
 		asns:     map[uint32]uint32{},
@@ -250,6 +256,85 @@ func Compile(r *Raw, opt Options) (*Index, error) {
 		return nil, probs
 	}
 	return ix, nil
+}
+
+const lazyBit = 1 << 31
+
+// loadLazy parses the generated prefix tables and adds their prefixes,
+// once, on the first address lookup. A prefix a user layer already claims
+// (an eager row) keeps the user's claim.
+func (ix *Index) loadLazy() {
+	if len(ix.lazy) == 0 {
+		return
+	}
+	var probs Problems
+	r := &Raw{Sources: ix.Sources, Entities: ix.Entities}
+	for _, f := range ix.lazy {
+		probs = append(probs, r.parseAssets(f.name, f.data)...)
+	}
+	seen := make(map[netip.Prefix]*Asset, len(r.Assets))
+	for i, a := range r.Assets {
+		a.Entity = ix.Entities[r.assetEnt[i]]
+		switch {
+		case a.Entity == nil:
+			probs = append(probs, Problem{a.Pos, fmt.Sprintf("entity %q is not in the catalog", r.assetEnt[i])})
+			continue
+		case a.Kind != KindPrefix:
+			probs = append(probs, Problem{a.Pos, fmt.Sprintf("only prefix rows belong in %s, not %s", LazyTable, a.Kind)})
+			continue
+		case a.Source == nil || ix.Sources[a.Source.ID] == nil:
+			probs = append(probs, Problem{a.Pos, fmt.Sprintf("prefix %s cites an unknown source", a.Value)})
+			continue
+		case a.AsOf.IsZero():
+			probs = append(probs, Problem{a.Pos, fmt.Sprintf("prefix %s has no as_of date", a.Value)})
+			continue
+		}
+		a.Source = ix.Sources[a.Source.ID]
+		if a.Status == "" {
+			a.Status = Listed
+		}
+		if a.Role == "" {
+			a.Role = defaultRole(a.Kind, a.Entity)
+		} else if !validRoles[a.Role] {
+			probs = append(probs, Problem{a.Pos, fmt.Sprintf("prefix %s: unknown role %q", a.Value, a.Role)})
+			continue
+		}
+		p, err := netip.ParsePrefix(a.Value)
+		if err != nil || p.Masked() != p {
+			probs = append(probs, Problem{a.Pos, fmt.Sprintf("prefix %q is not a network prefix", a.Value)})
+			continue
+		}
+		if prev := seen[p]; prev != nil {
+			if prev.Entity != a.Entity {
+				probs = append(probs, Problem{a.Pos, fmt.Sprintf("prefix %s is claimed by %s and by %s (%s)", p, a.Entity.ID, prev.Entity.ID, prev.Pos)})
+			}
+			continue
+		}
+		seen[p] = a
+		if _, taken := ix.prefixes.Get(p); taken {
+			continue // an organisation's own row overrides the generated one
+		}
+		ix.prefixes.Insert(p, lazyBit|uint32(len(ix.lazyAssets)))
+		ix.lazyAssets = append(ix.lazyAssets, a)
+	}
+	ix.lazy = nil
+	if len(probs) > 0 {
+		ix.lazyErr = probs
+	}
+}
+
+// Check parses what is parsed lazily and reports its problems: `outflow
+// catalog check` and tests call it, so nothing is left unvalidated.
+func (ix *Index) Check() error {
+	ix.lazyOnce.Do(ix.loadLazy)
+	return ix.lazyErr
+}
+
+// AllAssets is every asset, the lazily parsed prefixes included.
+func (ix *Index) AllAssets() []*Asset {
+	ix.lazyOnce.Do(ix.loadLazy)
+	out := make([]*Asset, 0, len(ix.Assets)+len(ix.lazyAssets))
+	return append(append(out, ix.Assets...), ix.lazyAssets...)
 }
 
 // layerOf is the top directory of a position: layers are named apart.

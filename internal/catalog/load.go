@@ -54,8 +54,21 @@ type Raw struct {
 	Entities map[string]*Entity
 	Lists    map[string]*List
 	Assets   []*Asset
-	assetEnt []string // entity id of each asset, resolved in Compile
+	assetEnt []string   // entity id of each asset, resolved in Compile
+	lazy     []lazyFile // generated prefix tables, parsed on first address lookup
 }
+
+// lazyFile is a generated prefix table kept unparsed until an address is
+// looked up: most commands (audit, catalog lookups of names, fleet) never
+// need the tens of thousands of announced prefixes, and parsing them was
+// most of a start-up.
+type lazyFile struct {
+	name string
+	data []byte
+}
+
+// LazyTable is the file name of generated prefix tables (see asngen).
+const LazyTable = "asn-prefixes.csv"
 
 // MaxFileSize bounds one catalog file, so a hostile directory cannot make
 // the loader read without end.
@@ -142,6 +155,10 @@ func (r *Raw) loadLayer(l Layer) Problems {
 			case "lists":
 				probs = append(probs, r.parseList(name(p), b)...)
 			case "assets":
+				if path.Base(p) == LazyTable {
+					r.lazy = append(r.lazy, lazyFile{name(p), b})
+					continue
+				}
 				probs = append(probs, r.parseAssets(name(p), b)...)
 			}
 		}

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -185,4 +186,41 @@ func FuzzSourcesYAML(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		_, _ = compile(map[string]string{"sources.yaml": s, "entities/acme.yaml": goodEntity})
 	})
+}
+
+// TestLazyPrefixTable: a generated prefix table is parsed on the first
+// address lookup; Check reports its problems with file and line; an eager
+// row of the same prefix in a later layer keeps its claim.
+func TestLazyPrefixTable(t *testing.T) {
+	head := strings.Join(AssetColumns, ",") + "\n"
+	base := layer(map[string]string{"sources.yaml": goodSources, "entities/acme.yaml": goodEntity,
+		"entities/other.yaml": strings.Replace(goodEntity, "acme", "other", 1),
+		"assets/" + LazyTable: head + "acme,prefix,192.0.2.0/24,,AS64500,s1,2026-01-01,,\nacme,prefix,198.51.100.0/24,,AS64500,s1,2026-01-01,,\nacme,prefix,10.1.2.3/8,,AS64500,s1,2026-01-01,,\n"})
+	user := Layer{Name: "mine", FS: fstest.MapFS{
+		"assets/own.csv": {Data: []byte(head + "other,prefix,198.51.100.0/24,,,s1,2026-01-01,,\n")},
+	}}
+	raw, err := Load(base, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := Compile(raw, Options{At: testNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ix.lazyAssets) != 0 || len(ix.lazy) != 1 {
+		t.Fatal("the prefix table was parsed before any address lookup")
+	}
+	if a := ix.LookupAddr(netip.MustParseAddr("192.0.2.7")); a == nil || a.Entity.ID != "acme" || a.Name != "AS64500" {
+		t.Fatalf("lazy prefix: %+v", a)
+	}
+	if a := ix.LookupAddr(netip.MustParseAddr("198.51.100.7")); a == nil || a.Entity.ID != "other" {
+		t.Fatalf("the user's own row should win: %+v", a)
+	}
+	err = ix.Check()
+	if err == nil || !strings.Contains(err.Error(), "t/assets/"+LazyTable+":4: prefix \"10.1.2.3/8\"") {
+		t.Fatalf("Check: %v", err)
+	}
+	if n := len(ix.AllAssets()); n != len(ix.Assets)+1 {
+		t.Fatalf("AllAssets %d", n)
+	}
 }

@@ -48,9 +48,13 @@ func (ix *Index) LookupDomainBytes(b []byte) *Asset {
 
 // LookupAddr finds the prefix asset that holds an address (longest match).
 func (ix *Index) LookupAddr(a netip.Addr) *Asset {
+	ix.lazyOnce.Do(ix.loadLazy)
 	v, ok := ix.prefixes.Lookup(a.Unmap())
 	if !ok {
 		return nil
+	}
+	if v&lazyBit != 0 {
+		return ix.lazyAssets[v&^lazyBit]
 	}
 	return ix.Assets[v]
 }

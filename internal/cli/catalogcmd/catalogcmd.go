@@ -75,9 +75,14 @@ func check(env *cli.Env, args []string) int {
 		}
 		return cli.ExitFailure
 	}
+	if err := ix.Check(); err != nil {
+		fmt.Fprintln(env.Stderr, err)
+		return cli.ExitFailure
+	}
+	all := ix.AllAssets()
 	counts := map[catalog.AssetKind]int{}
 	unverified := 0
-	for _, a := range ix.Assets {
+	for _, a := range all {
 		counts[a.Kind]++
 		if a.Status == catalog.Unverified {
 			unverified++
@@ -89,7 +94,7 @@ func check(env *cli.Env, args []string) int {
 	}
 	sort.Strings(kinds)
 	fmt.Fprintf(env.Stdout, "catalog ok: %d entities, %d lists, %d sources, %d assets (%s), %d unverified\n",
-		len(ix.Entities), len(ix.Lists), len(ix.Sources), len(ix.Assets), strings.Join(kinds, ", "), unverified)
+		len(ix.Entities), len(ix.Lists), len(ix.Sources), len(all), strings.Join(kinds, ", "), unverified)
 	return cli.ExitOK
 }
 

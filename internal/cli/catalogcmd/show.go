@@ -43,7 +43,7 @@ func show(env *cli.Env, args []string) int {
 		return env.Errorf(cli.ExitFailure, "catalog: %v", err)
 	}
 	byEntity := map[*catalog.Entity][]*catalog.Asset{}
-	for _, a := range ix.Assets {
+	for _, a := range ix.AllAssets() {
 		byEntity[a.Entity] = append(byEntity[a.Entity], a)
 	}
 	status := cli.ExitOK
