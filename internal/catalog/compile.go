@@ -35,11 +35,11 @@ type Index struct {
 	lazyOnce   sync.Once
 	lazyAssets []*Asset
 	lazyErr    error
-	certOrgs map[string]uint32
-	apps     map[string]uint32
-	sdks     map[string]uint32
-	programs map[string]uint32
-	ouis     [3]map[uint64]uint32 // by prefix length 36, 28, 24 bits
+	certOrgs   map[string]uint32
+	apps       map[string]uint32
+	sdks       map[string]uint32
+	programs   map[string]uint32
+	ouis       [3]map[uint64]uint32 // by prefix length 36, 28, 24 bits
 }
 
 // Options tune Compile.
