@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"regexp"
@@ -8,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gaissmai/bart"
@@ -32,6 +34,8 @@ type Index struct {
 	prefixes bart.Table[uint32] // index into Assets, or lazyBit|index into lazyAssets
 
 	lazy       []lazyFile
+	lazyFiles  []lazyFile // the same, kept for AssetCount
+	lazyDone   atomic.Bool
 	lazyOnce   sync.Once
 	lazyAssets []*Asset
 	lazyErr    error
@@ -57,7 +61,7 @@ func Compile(r *Raw, opt Options) (*Index, error) {
 		opt.At = time.Now()
 	}
 	ix := &Index{
-		Sources: r.Sources, Entities: r.Entities, Lists: r.Lists, At: opt.At, lazy: r.lazy,
+		Sources: r.Sources, Entities: r.Entities, Lists: r.Lists, At: opt.At, lazy: r.lazy, lazyFiles: r.lazy,
 		domains:  domainset.New(max(opt.SizeHint, len(r.Assets))),
 		labels:   map[string]uint32{},
 		asns:     map[uint32]uint32{},
@@ -265,6 +269,7 @@ const lazyBit = 1 << 31
 // (an eager row) keeps the user's claim.
 func (ix *Index) loadLazy() {
 	if len(ix.lazy) == 0 {
+		ix.lazyDone.Store(true)
 		return
 	}
 	var probs Problems
@@ -321,6 +326,7 @@ func (ix *Index) loadLazy() {
 	if len(probs) > 0 {
 		ix.lazyErr = probs
 	}
+	ix.lazyDone.Store(true)
 }
 
 // Check parses what is parsed lazily and reports its problems: `outflow
@@ -328,6 +334,30 @@ func (ix *Index) loadLazy() {
 func (ix *Index) Check() error {
 	ix.lazyOnce.Do(ix.loadLazy)
 	return ix.lazyErr
+}
+
+// AssetCount is the number of assets, the lazily parsed prefixes included.
+// It does not parse them: before they are parsed, their rows are counted.
+func (ix *Index) AssetCount() int {
+	if ix.lazyDone.Load() {
+		return len(ix.Assets) + len(ix.lazyAssets)
+	}
+	return len(ix.Assets) + lazyRows(ix.lazyFiles)
+}
+
+// lazyRows counts the data rows of unparsed tables: lines that are neither
+// the header nor comments.
+func lazyRows(files []lazyFile) int {
+	n := 0
+	for _, f := range files {
+		for _, line := range bytes.Split(f.data, []byte("\n")) {
+			if len(line) > 0 && line[0] != '#' {
+				n++
+			}
+		}
+		n-- // the header
+	}
+	return n
 }
 
 // AllAssets is every asset, the lazily parsed prefixes included.

@@ -224,3 +224,17 @@ func TestLazyPrefixTable(t *testing.T) {
 		t.Fatalf("AllAssets %d", n)
 	}
 }
+
+func TestAssetCountDoesNotParse(t *testing.T) {
+	ix, err := Open(testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := ix.AssetCount()
+	if ix.lazyDone.Load() {
+		t.Fatal("AssetCount parsed the prefix table")
+	}
+	if after := len(ix.AllAssets()); after != before || after == len(ix.Assets) {
+		t.Fatalf("counted %d before parsing, %d after (%d eager)", before, after, len(ix.Assets))
+	}
+}

@@ -344,7 +344,7 @@ func (s *Scanner) Finish(now time.Time) *Report {
 	s.tracker.Flush()
 	ix := s.at.Index()
 	rep := &Report{Generated: now.UTC().Format(time.RFC3339), Inputs: s.inputs, Warnings: s.warns,
-		Catalog: CatalogInfo{Entities: len(ix.Entities), Assets: len(ix.Assets), At: ix.At.Format("2006-01-02")}}
+		Catalog: CatalogInfo{Entities: len(ix.Entities), Assets: ix.AssetCount(), At: ix.At.Format("2006-01-02")}}
 	if rep.Warnings == nil {
 		rep.Warnings = []string{}
 	}

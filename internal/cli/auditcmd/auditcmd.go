@@ -244,7 +244,7 @@ func toFile(path string, std io.Writer, fn func(io.Writer) error) error {
 }
 
 func catalogInfo(ix *catalog.Index) audit.CatalogInfo {
-	ci := audit.CatalogInfo{Entities: len(ix.Entities), Assets: len(ix.Assets), DomainPatterns: ix.DomainCount()}
+	ci := audit.CatalogInfo{Entities: len(ix.Entities), Assets: ix.AssetCount(), DomainPatterns: ix.DomainCount()}
 	if !ix.At.IsZero() {
 		ci.OwnershipAsOf = ix.At.UTC().Format(time.DateOnly)
 	}
