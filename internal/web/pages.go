@@ -21,9 +21,9 @@ func (s *Server) pageRoutes() []route {
 	return []route{
 		{"/devices", s.devicesPage},
 		{"/devices/{id}", s.devicePage},
-		{"/flows", s.flowsPage},
-		{"/names", s.namesPage},
-		{"/queries", s.queriesPage},
+		{"/flows", listPage(s, "devices", "Flows", "flows", s.r.Flows)},
+		{"/names", listPage(s, "devices", "Names", "names", s.r.Names)},
+		{"/queries", listPage(s, "enforcement", "Queries", "queries", s.r.Queries)},
 		{"/enforcement", s.enforcementPage},
 		{"/apps", s.appsPage},
 		{"/apps/{id}", s.auditPage},
@@ -312,49 +312,24 @@ func pageOf[T any](items []T, f store.Filter, r *http.Request) rows[T] {
 
 // --- Drill-down lists ---
 
-func (s *Server) flowsPage(w http.ResponseWriter, r *http.Request) {
-	v := s.newView(r, "devices", "Flows")
-	f, ok := s.pageFilter(w, r, v, "month")
-	if !ok {
-		return
+// listPage serves a drill-down list: the rows get returns for the page's
+// filter, paged, under the named template.
+func listPage[T any](s *Server, section, title, name string, get func(context.Context, store.Filter) ([]T, error)) http.HandlerFunc {
+	list := cachedList(s, name, get)
+	return func(w http.ResponseWriter, r *http.Request) {
+		v := s.newView(r, section, title)
+		f, ok := s.pageFilter(w, r, v, "month")
+		if !ok {
+			return
+		}
+		items, err := list(r.Context(), f)
+		if err != nil {
+			s.storeFail(w, r, err)
+			return
+		}
+		v.Data = pageOf(items, f, r)
+		s.render(w, r, http.StatusOK, name, v)
 	}
-	fl, err := cachedList(s, "flows", s.r.Flows)(r.Context(), f)
-	if err != nil {
-		s.storeFail(w, r, err)
-		return
-	}
-	v.Data = pageOf(fl, f, r)
-	s.render(w, r, http.StatusOK, "flows", v)
-}
-
-func (s *Server) namesPage(w http.ResponseWriter, r *http.Request) {
-	v := s.newView(r, "devices", "Names")
-	f, ok := s.pageFilter(w, r, v, "month")
-	if !ok {
-		return
-	}
-	n, err := cachedList(s, "names", s.r.Names)(r.Context(), f)
-	if err != nil {
-		s.storeFail(w, r, err)
-		return
-	}
-	v.Data = pageOf(n, f, r)
-	s.render(w, r, http.StatusOK, "names", v)
-}
-
-func (s *Server) queriesPage(w http.ResponseWriter, r *http.Request) {
-	v := s.newView(r, "enforcement", "Queries")
-	f, ok := s.pageFilter(w, r, v, "month")
-	if !ok {
-		return
-	}
-	qs, err := cachedList(s, "queries", s.r.Queries)(r.Context(), f)
-	if err != nil {
-		s.storeFail(w, r, err)
-		return
-	}
-	v.Data = pageOf(qs, f, r)
-	s.render(w, r, http.StatusOK, "queries", v)
 }
 
 // --- Enforcement ---
