@@ -172,3 +172,22 @@ func TestClassicMatchesPcapgo(t *testing.T) {
 		t.Fatalf("truncated: %v", last)
 	}
 }
+
+// BenchmarkClassicNext reads a classic pcap through the buffered fast path:
+// no allocation per packet.
+func BenchmarkClassicNext(b *testing.B) {
+	data := capture(b, 10000)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		r, err := NewReader("bench", bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			if _, _, err := r.Next(); err != nil {
+				break
+			}
+		}
+	}
+}
