@@ -160,6 +160,7 @@ func TestLookupsDoNotAllocate(t *testing.T) {
 		at.Addr(addr)
 		at.MAC(mac)
 		at.Class("Lcom/sina/weibo/sdk/cmd/WbAppActivator;")
+		at.Class("com.sina.weibo.sdk.cmd.WbAppActivator")
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per lookup", allocs)

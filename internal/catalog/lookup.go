@@ -101,7 +101,6 @@ func (ix *Index) LookupApp(id string) *Asset {
 // (Lcom/sina/weibo/sdk/cmd/WbAppActivator;).
 func (ix *Index) LookupSDK(class string) *Asset {
 	var buf [512]byte
-	name := class
 	if len(class) > 2 && class[0] == 'L' && class[len(class)-1] == ';' {
 		in := class[1 : len(class)-1]
 		if len(in) > len(buf) {
@@ -117,7 +116,10 @@ func (ix *Index) LookupSDK(class string) *Asset {
 		}
 		return ix.lookupDotted(b)
 	}
-	return ix.lookupDotted([]byte(name))
+	if len(class) > len(buf) {
+		return nil
+	}
+	return ix.lookupDotted(buf[:copy(buf[:], class)])
 }
 
 func (ix *Index) lookupDotted(b []byte) *Asset {
