@@ -1,6 +1,7 @@
 package resolver
 
 import (
+	"fmt"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -45,6 +46,10 @@ func init() {
 	// A TXT answer well over 512 bytes, for truncation.
 	for i := 0; i < 12; i++ {
 		zone = append(zone, "big.example. 300 IN TXT \"0123456789012345678901234567890123456789012345678901234567890123456789\"")
+	}
+	// One over the 4 KB the answer buffers start at: they must grow.
+	for i := 0; i < 100; i++ {
+		zone = append(zone, fmt.Sprintf("huge.example. 300 IN TXT \"%03d 0123456789012345678901234567890123456789012345678901234567890123456789\"", i))
 	}
 }
 

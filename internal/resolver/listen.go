@@ -24,13 +24,26 @@ const (
 	streamWrite = 5 * time.Second
 )
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 65536+2); return &b }}
+// bufPool holds answer buffers for the miss and DoH paths. They start at
+// 4 KB, the most a UDP answer usually is; a larger answer grows its buffer,
+// which then goes back to the garbage collector, not to the pool: the pool
+// keeps no 64 KB buffer alive for the one long TCP answer.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, poolBufSize); return &b }}
+
+const poolBufSize = 4096
+
+func putBuf(bp *[]byte, used []byte) {
+	if used == nil {
+		used = *bp
+	}
+	if cap(used) > poolBufSize {
+		return
+	}
+	*bp = used[:0]
+	bufPool.Put(bp)
+}
 
 func (s *Server) listenUDP(addr string, workers int) error {
-	serve := s.serveUDP
-	if s.cfg.Listen.Batch && mmsgSupported {
-		serve = s.serveUDPBatch
-	}
 	// One socket a worker with SO_REUSEPORT where the system has it: the
 	// kernel spreads datagrams over the sockets, and the workers do not
 	// contend for one receive queue. Elsewhere the workers share one.
@@ -49,6 +62,29 @@ func (s *Server) listenUDP(addr string, workers int) error {
 		}
 		conns = append(conns, pc.(*net.UDPConn))
 	}
+	if s.cfg.Listen.Batch && mmsgSupported {
+		socks := make([]*udpSock, 0, len(conns))
+		for _, c := range conns {
+			sock, err := detachUDP(c)
+			if err != nil {
+				for _, o := range socks {
+					o.Close()
+				}
+				return fmt.Errorf("listen udp %s: %w", addr, err)
+			}
+			socks = append(socks, sock)
+		}
+		s.mu.Lock()
+		for _, c := range socks {
+			s.closers = append(s.closers, c.Close)
+		}
+		s.mu.Unlock()
+		for i := 0; i < workers; i++ {
+			c := socks[i%len(socks)]
+			s.goServe(func() { s.serveUDPBatch(c) }, nil)
+		}
+		return nil
+	}
 	s.mu.Lock()
 	for _, c := range conns {
 		s.closers = append(s.closers, c.Close)
@@ -56,7 +92,7 @@ func (s *Server) listenUDP(addr string, workers int) error {
 	s.mu.Unlock()
 	for i := 0; i < workers; i++ {
 		c := conns[i%len(conns)]
-		s.goServe(func() { serve(c) }, nil)
+		s.goServe(func() { s.serveUDP(c) }, nil)
 	}
 	return nil
 }
@@ -96,15 +132,19 @@ func (s *Server) serveUDP(conn *net.UDPConn) {
 	}
 }
 
-func (s *Server) completeUDP(conn *net.UDPConn, ap netip.AddrPort, x *exchange) {
+// udpWriter sends an answer from the socket the query came in on.
+type udpWriter interface {
+	WriteToUDPAddrPort(b []byte, ap netip.AddrPort) (int, error)
+}
+
+func (s *Server) completeUDP(conn udpWriter, ap netip.AddrPort, x *exchange) {
 	defer func() { <-s.pending }()
 	bp := bufPool.Get().(*[]byte)
 	resp := s.complete(s.ctx, x, (*bp)[:0])
 	if resp != nil {
 		conn.WriteToUDPAddrPort(resp, ap)
 	}
-	*bp = resp[:0]
-	bufPool.Put(bp)
+	putBuf(bp, resp)
 	s.putExchange(x)
 }
 
@@ -155,8 +195,10 @@ func (s *Server) serveConn(c net.Conn, proto string) {
 		addr = ta.AddrPort().Addr().Unmap()
 	}
 	br := bufio.NewReaderSize(c, 4096)
-	req := make([]byte, 65535)
-	out := make([]byte, 0, 65537)
+	// Buffers start small and grow to the largest message the
+	// connection has seen: a thousand idle connections do not hold 128 MB.
+	req := make([]byte, 512)
+	out := make([]byte, 0, 1024)
 	var lenBuf [2]byte
 	for {
 		c.SetReadDeadline(time.Now().Add(streamIdle))
@@ -164,6 +206,9 @@ func (s *Server) serveConn(c net.Conn, proto string) {
 			return
 		}
 		n := int(binary.BigEndian.Uint16(lenBuf[:]))
+		if n > len(req) {
+			req = make([]byte, n)
+		}
 		if _, err := io.ReadFull(br, req[:n]); err != nil {
 			return
 		}
@@ -178,6 +223,7 @@ func (s *Server) serveConn(c net.Conn, proto string) {
 		if resp == nil {
 			return // not DNS: hang up
 		}
+		out = resp[:0]
 		binary.BigEndian.PutUint16(resp, uint16(len(resp)-2))
 		c.SetWriteDeadline(time.Now().Add(streamWrite))
 		if _, err := c.Write(resp); err != nil {
@@ -263,8 +309,8 @@ func (s *Server) dohHandler(paths []string) http.Handler {
 			x.cl.name = strings.ToLower(r.TLS.ServerName)
 		}
 		bp := bufPool.Get().(*[]byte)
-		defer bufPool.Put(bp)
 		resp, done := s.begin(x, req, (*bp)[:0])
+		defer func() { putBuf(bp, resp) }()
 		if !done {
 			resp = s.complete(r.Context(), x, (*bp)[:0])
 		}
@@ -274,6 +320,5 @@ func (s *Server) dohHandler(paths []string) http.Handler {
 		}
 		w.Header().Set("Content-Type", "application/dns-message")
 		w.Write(resp)
-		*bp = resp[:0]
 	})
 }

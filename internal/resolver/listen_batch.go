@@ -2,7 +2,7 @@ package resolver
 
 import (
 	"errors"
-	"net"
+	"os"
 
 	"github.com/outflow-dev/outflow/internal/resolver/wire"
 )
@@ -13,12 +13,8 @@ const batchSize = 32
 // serveUDPBatch is serveUDP with recvmmsg and sendmmsg (Linux): up to
 // batchSize queries read and answered per pair of system calls, without
 // allocating.
-func (s *Server) serveUDPBatch(conn *net.UDPConn) {
-	mm, err := newMmsg(conn)
-	if err != nil {
-		s.serveUDP(conn)
-		return
-	}
+func (s *Server) serveUDPBatch(conn *udpSock) {
+	mm := newMmsg(conn)
 	rbufs := make([][]byte, batchSize)
 	for i := range rbufs {
 		rbufs[i] = make([]byte, 4096)
@@ -29,11 +25,14 @@ func (s *Server) serveUDPBatch(conn *net.UDPConn) {
 	arena := make([]byte, 0, 64<<10)
 	for {
 		n, err := mm.read(rbufs)
+		if s.ctx.Err() != nil {
+			return // Close shut the socket down
+		}
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) || s.ctx.Err() != nil {
+			if errors.Is(err, os.ErrClosed) {
 				return
 			}
-			continue
+			continue // the receive timeout, a signal, or an error queued by ICMP
 		}
 		arena, offs, src, wbufs = arena[:0], offs[:0], src[:0], wbufs[:0]
 		for i := 0; i < n; i++ {

@@ -18,7 +18,17 @@ var reusePort func(network, address string, c syscall.RawConn) error
 
 type mmsg struct{}
 
-func newMmsg(*net.UDPConn) (*mmsg, error) { return nil, errors.New("recvmmsg: Linux only") }
+type udpSock struct{}
+
+func detachUDP(*net.UDPConn) (*udpSock, error) { return nil, errors.New("recvmmsg: Linux only") }
+
+func (*udpSock) Close() error { return errors.ErrUnsupported }
+
+func (*udpSock) WriteToUDPAddrPort([]byte, netip.AddrPort) (int, error) {
+	return 0, errors.ErrUnsupported
+}
+
+func newMmsg(*udpSock) *mmsg { return &mmsg{} }
 
 func (m *mmsg) read([][]byte) (int, error)      { return 0, errors.ErrUnsupported }
 func (m *mmsg) size(int) int                    { return 0 }

@@ -393,6 +393,25 @@ func TestTruncation(t *testing.T) {
 	if err != nil || r.Truncated || len(r.Answer) != 12 {
 		t.Errorf("TCP: %v truncated=%v answers=%d", err, r.Truncated, len(r.Answer))
 	}
+	// Over one TCP connection: an answer larger than the connection's
+	// first buffers, then a small one, then the large one again.
+	tc, err := (&dns.Client{Net: "tcp", Timeout: 5 * time.Second}).Dial(h.tcp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	for i, want := range []struct {
+		name string
+		n    int
+	}{{"huge.example", 100}, {"big.example", 12}, {"huge.example", 100}} {
+		if err := tc.WriteMsg(msg(want.name, dns.TypeTXT)); err != nil {
+			t.Fatal(err)
+		}
+		r, err := tc.ReadMsg()
+		if err != nil || r.Truncated || len(r.Answer) != want.n || r.Len() < 100*70 && want.n == 100 {
+			t.Fatalf("TCP query %d %s: %v truncated=%v answers=%d\n%v", i, want.name, err, r != nil && r.Truncated, len(r.Answer), r)
+		}
+	}
 }
 
 func TestProtocols(t *testing.T) {

@@ -169,8 +169,13 @@ func (a *Auth) serve(w dns.ResponseWriter, req *dns.Msg) {
 		m.Ns = []dns.RR{&dns.SOA{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: 60},
 			Ns: "ns.test.", Mbox: "hostmaster.test.", Serial: 1, Refresh: 3600, Retry: 600, Expire: 86400, Minttl: 30}}
 	}
+	size := dns.MinMsgSize
 	if o := req.IsEdns0(); o != nil {
 		m.SetEdns0(1232, o.Do())
+		size = int(min(o.UDPSize(), 1232))
+	}
+	if w.RemoteAddr().Network() == "udp" {
+		m.Truncate(size) // as a real server does: TC set, the client retries over TCP
 	}
 	w.WriteMsg(m)
 }
