@@ -1,10 +1,10 @@
 package resolver
 
 import (
-	"fmt"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
