@@ -34,7 +34,7 @@ type Index struct {
 	prefixes bart.Table[uint32] // index into Assets, or lazyBit|index into lazyAssets
 
 	lazy       []lazyFile
-	lazyFiles  []lazyFile // the same, kept for AssetCount
+	lazyRowN   int        // data rows of lazy, for AssetCount before they are parsed
 	lazyDone   atomic.Bool
 	lazyOnce   sync.Once
 	lazyAssets []*Asset
@@ -61,7 +61,7 @@ func Compile(r *Raw, opt Options) (*Index, error) {
 		opt.At = time.Now()
 	}
 	ix := &Index{
-		Sources: r.Sources, Entities: r.Entities, Lists: r.Lists, At: opt.At, lazy: r.lazy, lazyFiles: r.lazy,
+		Sources: r.Sources, Entities: r.Entities, Lists: r.Lists, At: opt.At, lazy: r.lazy, lazyRowN: lazyRows(r.lazy),
 		domains:  domainset.New(max(opt.SizeHint, len(r.Assets))),
 		labels:   map[string]uint32{},
 		asns:     map[uint32]uint32{},
@@ -322,7 +322,7 @@ func (ix *Index) loadLazy() {
 		ix.prefixes.Insert(p, lazyBit|uint32(len(ix.lazyAssets)))
 		ix.lazyAssets = append(ix.lazyAssets, a)
 	}
-	ix.lazy = nil
+	ix.lazy = nil // the tables' text (3 MB for the built-in one) is garbage now
 	if len(probs) > 0 {
 		ix.lazyErr = probs
 	}
@@ -342,7 +342,7 @@ func (ix *Index) AssetCount() int {
 	if ix.lazyDone.Load() {
 		return len(ix.Assets) + len(ix.lazyAssets)
 	}
-	return len(ix.Assets) + lazyRows(ix.lazyFiles)
+	return len(ix.Assets) + ix.lazyRowN
 }
 
 // lazyRows counts the data rows of unparsed tables: lines that are neither
@@ -350,7 +350,13 @@ func (ix *Index) AssetCount() int {
 func lazyRows(files []lazyFile) int {
 	n := 0
 	for _, f := range files {
-		for _, line := range bytes.Split(f.data, []byte("\n")) {
+		for rest := f.data; len(rest) > 0; {
+			line := rest
+			if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+				line, rest = rest[:i], rest[i+1:]
+			} else {
+				rest = nil
+			}
 			if len(line) > 0 && line[0] != '#' {
 				n++
 			}

@@ -1,23 +1,33 @@
 package policy
 
 import (
+	"cmp"
 	"hash/maphash"
 	"math/bits"
+	"slices"
 )
 
 // nameSet maps names to a small value (an index of a set of rules). It
-// keeps only a 64-bit keyed hash of each name, never the name: a million
-// names cost about 14 MB instead of the 40 MB of a table that stores them.
-// Two different names share a fingerprint with probability 2^-64 per pair;
+// keeps only a 64-bit keyed hash of each name, never the name. Two
+// different names share a fingerprint with probability 2^-64 per pair;
 // the seed is random per process, so nobody can construct a name that
 // collides with a listed one.
 //
-// Lookups do not allocate. The set is built with add and then only read.
+// The set is built with add in an open-addressing table, then frozen:
+// the fingerprints sorted in one array, their values in another, and a
+// directory of where each run of fingerprints with the same top bits
+// starts (about four a run). A million names then cost 11 MB (8 + 2 + 1)
+// instead of the 14 MB of the table at 70 % load or the 40 MB of a table
+// that stores the names; a lookup reads one run, one or two cache lines.
+// Lookups do not allocate.
 type nameSet struct {
 	seed maphash.Seed
-	fps  []uint64 // 0: empty slot
+	fps  []uint64 // building: 0 is an empty slot; frozen: sorted, no zeros
 	vals []uint16
 	n    int
+
+	dir   []uint32 // frozen: fps[dir[b]:dir[b+1]] have top bits b
+	shift uint     // 64 - log2(len(dir)-1)
 }
 
 // maxLoad bounds the share of used slots: linear probing stays near two
@@ -68,6 +78,9 @@ func (s *nameSet) place(fp uint64, v uint16) {
 // add sets the value of name to merge(old, had): had says whether the
 // name was already in the set, with value old.
 func (s *nameSet) add(name []byte, merge func(old uint16, had bool) uint16) {
+	if s.dir != nil {
+		panic("policy: nameSet.add after freeze")
+	}
 	fp := s.fingerprint(name)
 	for i := s.slot(fp); ; {
 		switch s.fps[i] {
@@ -90,10 +103,39 @@ func (s *nameSet) add(name []byte, merge func(old uint16, had bool) uint16) {
 	}
 }
 
-// shrink rebuilds the table at the size its names need, after loading.
-func (s *nameSet) shrink() {
-	if want := max(16, int(float64(s.n)/maxLoad)+1); want < len(s.fps) {
-		s.resize(want)
+// freeze freezes the set after loading: sorted fingerprints and the
+// directory of their runs. add must not be called after it.
+func (s *nameSet) freeze() {
+	if s.dir != nil {
+		return
+	}
+	type pair struct {
+		fp uint64
+		v  uint16
+	}
+	// The table is nearly sorted already (a slot is the fingerprint
+	// scaled to the table), which the sort makes use of.
+	ps := make([]pair, 0, s.n)
+	for i, fp := range s.fps {
+		if fp != 0 {
+			ps = append(ps, pair{fp, s.vals[i]})
+		}
+	}
+	s.fps, s.vals = nil, nil // let the table go before the arrays are made
+	slices.SortFunc(ps, func(a, b pair) int { return cmp.Compare(a.fp, b.fp) })
+	bitsN := max(1, bits.Len(uint(len(ps)/4)))
+	s.shift = uint(64 - bitsN)
+	s.fps, s.vals = make([]uint64, len(ps)), make([]uint16, len(ps))
+	s.dir = make([]uint32, 1<<bitsN+1)
+	b := 0
+	for i, p := range ps {
+		s.fps[i], s.vals[i] = p.fp, p.v
+		for top := int(p.fp >> s.shift); b <= top; b++ {
+			s.dir[b] = uint32(i)
+		}
+	}
+	for ; b < len(s.dir); b++ {
+		s.dir[b] = uint32(len(ps))
 	}
 }
 
@@ -103,6 +145,18 @@ func (s *nameSet) lookup(name []byte) (uint16, bool) {
 		return 0, false
 	}
 	fp := s.fingerprint(name)
+	if s.dir != nil {
+		top := fp >> s.shift
+		for i := s.dir[top]; i < s.dir[top+1]; i++ {
+			if f := s.fps[i]; f >= fp {
+				if f == fp {
+					return s.vals[i], true
+				}
+				break
+			}
+		}
+		return 0, false
+	}
 	for i := s.slot(fp); ; {
 		switch s.fps[i] {
 		case fp:
@@ -120,4 +174,4 @@ func (s *nameSet) lookup(name []byte) (uint16, bool) {
 func (s *nameSet) Len() int { return s.n }
 
 // Bytes is the memory the set holds.
-func (s *nameSet) Bytes() int { return 10 * len(s.fps) }
+func (s *nameSet) Bytes() int { return 8*len(s.fps) + 2*len(s.vals) + 4*len(s.dir) }

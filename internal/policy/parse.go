@@ -351,7 +351,7 @@ func (c *compiler) compile(raw *rawPolicy, doc *yaml.Node) {
 	for _, f := range folded {
 		p.addrs.Insert(f.pfx, f.set)
 	}
-	p.ruleNames.shrink()
+	p.ruleNames.freeze()
 }
 
 func (c *compiler) rule(i int, rr *rawRule, n *yaml.Node, groups map[string]int, def Answer, ids map[string]bool) {

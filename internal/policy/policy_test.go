@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -330,22 +331,37 @@ func TestNameSet(t *testing.T) {
 		}
 		return 99
 	})
-	s.shrink()
-	if s.Len() != 5000 || float64(s.Len()) > maxLoad*float64(len(s.fps)) {
-		t.Fatalf("len %d in %d slots", s.Len(), len(s.fps))
+	// Looked up while building (the table) and after freezing (the
+	// sorted arrays), the answers are the same.
+	check := func(when string) {
+		t.Helper()
+		for i := 0; i < 5000; i++ {
+			v, ok := s.lookup([]byte("n" + strconv.Itoa(i) + ".example"))
+			want := uint16(i % 7)
+			if i == 42 {
+				want = 99
+			}
+			if !ok || v != want {
+				t.Fatalf("%s: n%d: %d %v", when, i, v, ok)
+			}
+			if _, ok := s.lookup([]byte("m" + strconv.Itoa(i) + ".example")); ok {
+				t.Fatalf("%s: m%d found", when, i)
+			}
+		}
 	}
-	for i := 0; i < 5000; i++ {
-		v, ok := s.lookup([]byte("n" + strconv.Itoa(i) + ".example"))
-		want := uint16(i % 7)
-		if i == 42 {
-			want = 99
-		}
-		if !ok || v != want {
-			t.Fatalf("n%d: %d %v", i, v, ok)
-		}
-		if _, ok := s.lookup([]byte("m" + strconv.Itoa(i) + ".example")); ok {
-			t.Fatalf("m%d found", i)
-		}
+	check("building")
+	s.freeze()
+	if s.Len() != 5000 || len(s.fps) != 5000 || !slices.IsSorted(s.fps) || s.fps[0] == 0 {
+		t.Fatalf("frozen: len %d, %d fingerprints, sorted %v", s.Len(), len(s.fps), slices.IsSorted(s.fps))
+	}
+	if got := s.Bytes(); got > 5000*10+4*(5000/4*2+1) {
+		t.Errorf("frozen set holds %d bytes", got)
+	}
+	check("frozen")
+	empty := newNameSet(0)
+	empty.freeze()
+	if _, ok := empty.lookup([]byte("n1.example")); ok {
+		t.Error("empty set found a name")
 	}
 }
 
