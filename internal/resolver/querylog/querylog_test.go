@@ -229,3 +229,18 @@ func BenchmarkAppendJSON(b *testing.B) {
 		buf = AppendJSON(buf[:0], e)
 	}
 }
+
+func TestAppendTimeMatchesAppendFormat(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(2026, 11, 21, 8, 15, 20, 900744123, time.UTC),
+		time.Date(2026, 1, 2, 3, 4, 5, 6000, time.FixedZone("x", 5*3600+1800)),
+		time.Date(999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Unix(0, 0),
+	} {
+		want := tm.UTC().AppendFormat(nil, "2006-01-02T15:04:05.000000Z07:00")
+		if got := appendTime([]byte("x"), tm); string(got) != "x"+string(want) {
+			t.Errorf("appendTime(%v) = %s, want %s", tm, got[1:], want)
+		}
+	}
+}
