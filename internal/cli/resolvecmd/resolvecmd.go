@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -177,6 +178,7 @@ func serve(ctx context.Context, env *cli.Env, args []string) int {
 	if err != nil {
 		return env.Errorf(cli.ExitFailure, "resolve: %v", err)
 	}
+	spareProc(&cfg.Listen)
 	deps := resolver.Deps{Log: env.Log, Now: env.Now}
 	if storeSet(fs) {
 		sc := store.DefaultConfig()
@@ -450,4 +452,20 @@ func when(s string, now time.Time) (time.Time, error) {
 		return now.Add(-d), nil
 	}
 	return time.Time{}, fmt.Errorf("%q is not a time (RFC 3339, YYYY-MM-DD) or a duration (72h, 30d)", s)
+}
+
+// spareProc gives the UDP workers one scheduler slot (P) more than there
+// are workers, unless GOMAXPROCS is set in the environment. A worker
+// spends much of its time in recvmmsg and sendmmsg; with no idle P, Go's
+// system monitor takes the P of any worker whose call lasts over 20 µs
+// and wakes every 20 µs to check, which costs 5-8 % of the server's CPU
+// at 150,000 q/s (perf: nanosleep, futex and context switches). With a
+// spare P it leaves them alone and sleeps up to 10 ms.
+func spareProc(l *resolver.Listen) {
+	if l.Workers <= 0 {
+		l.Workers = runtime.GOMAXPROCS(0) // one worker a CPU (cgroup limits included)
+	}
+	if os.Getenv("GOMAXPROCS") == "" && l.Batch {
+		runtime.GOMAXPROCS(l.Workers + 1)
+	}
 }

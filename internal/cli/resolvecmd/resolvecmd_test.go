@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/outflow-dev/outflow/internal/cli"
+	"github.com/outflow-dev/outflow/internal/resolver"
 	"github.com/outflow-dev/outflow/internal/resolver/querylog"
 	"github.com/outflow-dev/outflow/internal/resolver/resolvertest"
 	"github.com/outflow-dev/outflow/internal/store"
@@ -174,5 +176,27 @@ func TestImportIntoStore(t *testing.T) {
 	}
 	if len(over) != 1 || over[0].Client != "10.0.0.7" || over[0].Queries != 1 || !over[0].First.Equal(t0.AddDate(0, 0, 12)) {
 		t.Fatalf("overdue %+v", over)
+	}
+}
+
+func TestSpareProc(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	t.Setenv("GOMAXPROCS", "")
+	l := resolver.Listen{Batch: true}
+	spareProc(&l)
+	if l.Workers < 1 || runtime.GOMAXPROCS(0) != l.Workers+1 {
+		t.Errorf("%d workers with GOMAXPROCS %d, want one P more than workers", l.Workers, runtime.GOMAXPROCS(0))
+	}
+	l = resolver.Listen{Batch: true, Workers: 3}
+	spareProc(&l)
+	if l.Workers != 3 || runtime.GOMAXPROCS(0) != 4 {
+		t.Errorf("workers: 3 gave %d workers, GOMAXPROCS %d", l.Workers, runtime.GOMAXPROCS(0))
+	}
+	t.Setenv("GOMAXPROCS", "2")
+	runtime.GOMAXPROCS(2)
+	l = resolver.Listen{Batch: true, Workers: 5}
+	spareProc(&l)
+	if runtime.GOMAXPROCS(0) != 2 {
+		t.Errorf("GOMAXPROCS set in the environment was overridden: %d", runtime.GOMAXPROCS(0))
 	}
 }
