@@ -16,10 +16,12 @@ import (
 // The set is built with add in an open-addressing table, then frozen:
 // the fingerprints sorted in one array, their values in another, and a
 // directory of where each run of fingerprints with the same top bits
-// starts (about four a run). A million names then cost 11 MB (8 + 2 + 1)
-// instead of the 14 MB of the table at 70 % load or the 40 MB of a table
-// that stores the names; a lookup reads one run, one or two cache lines.
-// Lookups do not allocate.
+// starts (about 32 a run, so the directory, 128 KB for a million names,
+// stays in the CPU's cache). A lookup guesses the position within the run
+// by interpolation (fingerprints are uniform) and steps to it: one cache
+// line of the array, rarely two. A million names cost 10.1 MB (8 + 2 +
+// 0.1) instead of the 14 MB of the table at 70 % load or the 40 MB of a
+// table that stores the names. Lookups do not allocate.
 type nameSet struct {
 	seed maphash.Seed
 	fps  []uint64 // building: 0 is an empty slot; frozen: sorted, no zeros
@@ -29,6 +31,9 @@ type nameSet struct {
 	dir   []uint32 // frozen: fps[dir[b]:dir[b+1]] have top bits b
 	shift uint     // 64 - log2(len(dir)-1)
 }
+
+// runLen is the average number of fingerprints a directory entry covers.
+const runLen = 32
 
 // maxLoad bounds the share of used slots: linear probing stays near two
 // probes for a name that is not listed, the common case.
@@ -123,7 +128,7 @@ func (s *nameSet) freeze() {
 	}
 	s.fps, s.vals = nil, nil // let the table go before the arrays are made
 	slices.SortFunc(ps, func(a, b pair) int { return cmp.Compare(a.fp, b.fp) })
-	bitsN := max(1, bits.Len(uint(len(ps)/4)))
+	bitsN := max(1, bits.Len(uint(len(ps)/runLen)))
 	s.shift = uint(64 - bitsN)
 	s.fps, s.vals = make([]uint64, len(ps)), make([]uint16, len(ps))
 	s.dir = make([]uint32, 1<<bitsN+1)
@@ -147,13 +152,23 @@ func (s *nameSet) lookup(name []byte) (uint16, bool) {
 	fp := s.fingerprint(name)
 	if s.dir != nil {
 		top := fp >> s.shift
-		for i := s.dir[top]; i < s.dir[top+1]; i++ {
-			if f := s.fps[i]; f >= fp {
-				if f == fp {
-					return s.vals[i], true
-				}
-				break
+		lo, hi := int(s.dir[top]), int(s.dir[top+1])
+		if lo == hi {
+			return 0, false
+		}
+		// (fp's offset in the run's range) * (run length) / (range).
+		ph, pl := bits.Mul64(fp&(1<<s.shift-1), uint64(hi-lo))
+		i := lo + int(ph<<(64-s.shift)|pl>>s.shift)
+		if s.fps[i] < fp {
+			for i++; i < hi && s.fps[i] < fp; i++ {
 			}
+		} else {
+			for i > lo && s.fps[i-1] >= fp {
+				i--
+			}
+		}
+		if i < hi && s.fps[i] == fp {
+			return s.vals[i], true
 		}
 		return 0, false
 	}
