@@ -20,6 +20,7 @@ set -euo pipefail
 N=${N:-1000000}        # blocked names
 DUR=${DUR:-10}         # seconds per dnsperf run
 RATE=${RATE:-10000}    # q/s of the latency runs
+ROUNDS=${ROUNDS:-3}    # max-rate runs a server and workload, alternating; the median is reported
 QUERYLOG=${QUERYLOG:-1} # 1: outflow writes its JSON-lines query log (as in production)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=${WORK:-$(mktemp -d /tmp/outflow-bench.XXXXXX)}
@@ -138,49 +139,60 @@ sleep 2 # let the GC return the load's garbage before reading RSS
 out_rss0=$(rss $OUT); unb_rss0=$(rss $UNB)
 
 declare -A R
-measure() { # label pid port queryfile
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+maxrun() { # label pid port queryfile: one run as hard as dnsperf can
 	local label=$1 pid=$2 port=$3 q=$4
-	dnsperf -s 127.0.0.1 -p "$port" -d "$q" -n 1 -q 200 > /dev/null 2>&1 # warm the cache
-	local c0 c1
+	local c0 c1 done qps
 	c0=$(cpu "$pid")
 	dnsperf -s 127.0.0.1 -p "$port" -d "$q" -l "$DUR" -c 8 -T 2 -q 1000 > "max-$label.txt" 2>&1
 	c1=$(cpu "$pid")
-	local done qps lost
 	done=$(awk '/Queries completed/ { print $3 }' "max-$label.txt")
-	lost=$(awk '/Queries lost/ { print $3 }' "max-$label.txt")
 	qps=$(awk '/Queries per second/ { printf "%.0f", $4 }' "max-$label.txt")
-	R[$label.qps]=$qps
-	R[$label.lost]=$lost
-	R[$label.cpu]=$(echo "$c1 - $c0" | bc)
-	R[$label.qpcpu]=$(echo "scale=0; $done / ($c1 - $c0 + 0.001)" | bc)
+	R[$label.qps]+=" $qps"
+	R[$label.lost]+=" $(awk '/Queries lost/ { print $3 }' "max-$label.txt")"
+	R[$label.cpu]+=" $(echo "$c1 - $c0" | bc)"
+	R[$label.qpcpu]+=" $(echo "scale=0; $done / ($c1 - $c0 + 0.001)" | bc)"
+}
+fixedrun() { # label port queryfile: latency at a fixed rate
+	local label=$1 port=$2 q=$3 n
 	dnsperf -s 127.0.0.1 -p "$port" -d "$q" -l "$DUR" -Q "$RATE" -c 8 -T 1 -v > "fixed-$label.txt" 2>&1
 	# -v prints one line per answer, latency in seconds last.
 	awk '$1 == ">" { print $NF }' "fixed-$label.txt" | sort -g > "lat-$label.txt"
-	local n
 	n=$(wc -l < "lat-$label.txt")
 	pct() { awk -v p="$1" -v n="$n" 'NR == int(n * p + 0.999) { printf "%.3f", $1 * 1000; exit }' "lat-$label.txt"; }
 	R[$label.p50]=$(pct 0.50)
 	R[$label.p99]=$(pct 0.99)
 	R[$label.p999]=$(pct 0.999)
-	R[$label.fixedqps]=$(awk '/Queries per second/ { printf "%.0f", $4 }' "fixed-$label.txt")
-	log "$label: ${R[$label.qps]} q/s, ${R[$label.qpcpu]} q per CPU-s, p99 ${R[$label.p99]} ms"
 }
 
-measure outflow-hits $OUT $P_OUT q-hits.txt
-measure unbound-hits $UNB $P_UNB q-hits.txt
-measure outflow-blocked $OUT $P_OUT q-blocked.txt
-measure unbound-blocked $UNB $P_UNB q-blocked.txt
+# dnsperf and both servers share two cores, so a single run varies by
+# +-15 %: the max-rate runs alternate between the servers ROUNDS times and
+# the tables give the median round (all rounds are in the log).
+for w in hits blocked; do
+	q=q-$w.txt
+	dnsperf -s 127.0.0.1 -p $P_OUT -d "$q" -n 1 -q 200 > /dev/null 2>&1 # warm the caches
+	dnsperf -s 127.0.0.1 -p $P_UNB -d "$q" -n 1 -q 200 > /dev/null 2>&1
+	for r in $(seq 1 "$ROUNDS"); do
+		maxrun outflow-$w $OUT $P_OUT "$q"
+		maxrun unbound-$w $UNB $P_UNB "$q"
+	done
+	fixedrun outflow-$w $P_OUT "$q"
+	fixedrun unbound-$w $P_UNB "$q"
+	for s in outflow unbound; do
+		log "$s-$w: q/s${R[$s-$w.qps]}; q per CPU-s${R[$s-$w.qpcpu]}; p99 ${R[$s-$w.p99]} ms"
+	done
+done
 out_rss1=$(rss $OUT); unb_rss1=$(rss $UNB)
 
 echo
-echo "names: $N; dnsperf -l $DUR -c 8 -T 2 -q 1000 (max) and -Q $RATE (latency); $(nproc) CPUs; outflow query log: $([ "$QUERYLOG" = 1 ] && echo on || echo off)"
+echo "names: $N; dnsperf -l $DUR -c 8 -T 2 -q 1000 (max, median of $ROUNDS) and -Q $RATE (latency); $(nproc) CPUs; outflow query log: $([ "$QUERYLOG" = 1 ] && echo on || echo off)"
 echo
-echo "| server | workload | q/s (max) | lost | server CPU s | q per server CPU-s | p50 ms @${RATE} | p99 ms @${RATE} | p99.9 ms @${RATE} |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+echo "| server | workload | q/s (max) | lost | server CPU s | q per server CPU-s | range over $ROUNDS rounds | p50 ms @${RATE} | p99 ms @${RATE} | p99.9 ms @${RATE} |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for s in outflow unbound; do
 	for w in hits blocked; do
 		l=$s-$w
-		echo "| $s | $w | ${R[$l.qps]} | ${R[$l.lost]} | ${R[$l.cpu]} | ${R[$l.qpcpu]} | ${R[$l.p50]} | ${R[$l.p99]} | ${R[$l.p999]} |"
+		echo "| $s | $w | $(echo ${R[$l.qps]} | median) | $(echo ${R[$l.lost]} | median) | $(echo ${R[$l.cpu]} | median) | $(echo ${R[$l.qpcpu]} | median) | $(echo ${R[$l.qpcpu]} | tr ' ' '\n' | sort -n | sed -n '1p;$p' | paste -sd-) | ${R[$l.p50]} | ${R[$l.p99]} | ${R[$l.p999]} |"
 	done
 done
 echo
