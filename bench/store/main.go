@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command store-bench fills a store with synthetic flows and queries and
 // times ingest and every Reader call against it. See docs/benchmarks.md,
 // section Store.

@@ -34,7 +34,7 @@ type Index struct {
 	prefixes bart.Table[uint32] // index into Assets, or lazyBit|index into lazyAssets
 
 	lazy       []lazyFile
-	lazyRowN   int        // data rows of lazy, for AssetCount before they are parsed
+	lazyRowN   int // data rows of lazy, for AssetCount before they are parsed
 	lazyDone   atomic.Bool
 	lazyOnce   sync.Once
 	lazyAssets []*Asset

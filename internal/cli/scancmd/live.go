@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 	"golang.org/x/net/bpf"
 
 	"github.com/outflow-dev/outflow/internal/capture/decode"
@@ -23,7 +23,7 @@ import (
 // pure-Go pcapgo.EthernetHandle, so the binary stays static) until the
 // context ends, printing a rolling summary every ten seconds.
 func live(ctx context.Context, env *cli.Env, s *scan.Scanner, o Options) error {
-	h, err := pcapgo.NewEthernetHandle(o.Interface)
+	h, err := openEthernet(o.Interface)
 	if err != nil {
 		return fmt.Errorf("--interface %s: %w", o.Interface, err)
 	}
@@ -66,6 +66,14 @@ func live(ctx context.Context, env *cli.Env, s *scan.Scanner, o Options) error {
 		}
 	}
 	return nil
+}
+
+// ethHandle is what live reads packets from: pcapgo.EthernetHandle, an
+// AF_PACKET socket, on Linux.
+type ethHandle interface {
+	ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error)
+	SetBPF([]bpf.RawInstruction) error
+	Close() error
 }
 
 // compileBPF turns a filter expression into BPF with tcpdump -ddd, since no
