@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket/pcapgo"
-
 	"github.com/outflow-dev/outflow/internal/cli"
 	"github.com/outflow-dev/outflow/internal/sniff/tlshello"
 )
@@ -20,7 +18,7 @@ import (
 // capture as Ctrl-C would and checks the final report. It needs
 // CAP_NET_RAW and skips without it.
 func TestLiveLoopback(t *testing.T) {
-	if h, err := pcapgo.NewEthernetHandle("lo"); err != nil {
+	if h, err := openEthernet("lo"); err != nil {
 		t.Skipf("no AF_PACKET capture here (needs CAP_NET_RAW): %v", err)
 	} else {
 		h.Close()
