@@ -144,7 +144,9 @@ func AppendJSON(b []byte, e *Entry) []byte {
 	b = append(b, `,"name":`...)
 	b = appendString(b, string(e.NameBytes()))
 	b = append(b, `,"type":`...)
-	if s, ok := dns.TypeToString[e.Type]; ok {
+	if int(e.Type) < len(typeJSON) && typeJSON[e.Type] != "" {
+		b = append(b, typeJSON[e.Type]...)
+	} else if s, ok := dns.TypeToString[e.Type]; ok {
 		b = appendString(b, s)
 	} else {
 		b = append(b, `"TYPE`...)
@@ -152,7 +154,9 @@ func AppendJSON(b []byte, e *Entry) []byte {
 		b = append(b, '"')
 	}
 	b = append(b, `,"rcode":`...)
-	if s, ok := dns.RcodeToString[int(e.RCode)]; ok {
+	if int(e.RCode) < len(rcodeJSON) && rcodeJSON[e.RCode] != "" {
+		b = append(b, rcodeJSON[e.RCode]...)
+	} else if s, ok := dns.RcodeToString[int(e.RCode)]; ok {
 		b = appendString(b, s)
 	} else {
 		b = strconv.AppendUint(b, uint64(e.RCode), 10)
@@ -175,7 +179,7 @@ func AppendJSON(b []byte, e *Entry) []byte {
 	}
 	if !e.Deadline.IsZero() {
 		b = append(b, `,"deadline":"`...)
-		b = e.Deadline.UTC().AppendFormat(b, time.RFC3339)
+		b = appendTimeSec(b, e.Deadline)
 		b = append(b, '"')
 	}
 	b = append(b, `,"latency_us":`...)
@@ -195,42 +199,89 @@ const hexDigits = "0123456789abcdef"
 // DNS label may hold any byte) are written as \u00XX.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
+	start := 0 // s[start:i] is plain and not yet appended
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			b = append(b, c)
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r != utf8.RuneError || size > 1 {
-				b = append(b, s[i:i+size]...)
-				i += size
+		if c < utf8.RuneSelf {
+			if plainJSON[c] {
+				i++
 				continue
 			}
+			b = append(b, s[start:i]...)
+			if c == '"' || c == '\\' {
+				b = append(b, '\\', c)
+			} else {
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
 		}
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		default:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+		if r, size := utf8.DecodeRuneInString(s[i:]); r != utf8.RuneError || size > 1 {
+			i += size
+			continue
 		}
+		b = append(b, s[start:i]...)
+		b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF]) // a byte of invalid UTF-8
 		i++
+		start = i
 	}
+	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// plainJSON says which ASCII bytes go into a JSON string as they are.
+var plainJSON = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// typeJSON and rcodeJSON are the quoted names of the common query types
+// and answer codes, so that an entry does not look them up in a map.
+var typeJSON, rcodeJSON = func() (t [256]string, r [24]string) {
+	for v, name := range dns.TypeToString {
+		if int(v) < len(t) {
+			t[v] = string(appendString(nil, name))
+		}
+	}
+	for v, name := range dns.RcodeToString {
+		if v >= 0 && v < len(r) {
+			r[v] = string(appendString(nil, name))
+		}
+	}
+	return t, r
+}()
 
 // appendTime appends t in UTC as 2006-01-02T15:04:05.000000Z, what
 // AppendFormat with that layout writes, in a quarter of its time: the
 // log writer formats one a query.
 func appendTime(b []byte, t time.Time) []byte {
 	t = t.UTC()
-	y, mo, d := t.Date()
-	h, mi, sec := t.Clock()
+	y := t.Year()
 	if y < 0 || y > 9999 {
 		return t.AppendFormat(b, "2006-01-02T15:04:05.000000Z07:00")
 	}
+	b = appendDateTime(b, t)
+	b = append(b, '.')
+	b = appendDigits(b, t.Nanosecond()/1000, 6)
+	return append(b, 'Z')
+}
+
+// appendTimeSec appends t in UTC as RFC 3339 to the second.
+func appendTimeSec(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	if y := t.Year(); y < 0 || y > 9999 {
+		return t.AppendFormat(b, time.RFC3339)
+	}
+	return append(appendDateTime(b, t), 'Z')
+}
+
+// appendDateTime appends 2006-01-02T15:04:05 (a year of four digits).
+func appendDateTime(b []byte, t time.Time) []byte {
+	y, mo, d := t.Date()
+	h, mi, sec := t.Clock()
 	b = appendDigits(b, y, 4)
 	b = append(b, '-')
 	b = appendDigits(b, int(mo), 2)
@@ -241,18 +292,26 @@ func appendTime(b []byte, t time.Time) []byte {
 	b = append(b, ':')
 	b = appendDigits(b, mi, 2)
 	b = append(b, ':')
-	b = appendDigits(b, sec, 2)
-	b = append(b, '.')
-	b = appendDigits(b, t.Nanosecond()/1000, 6)
-	return append(b, 'Z')
+	return appendDigits(b, sec, 2)
 }
 
-// appendDigits appends v (not negative) as exactly n decimal digits.
+// appendDigits appends v (not negative) as exactly n decimal digits, n
+// even and at most 6, two at a time.
 func appendDigits(b []byte, v, n int) []byte {
-	b = append(b, "000000"[:n]...)
-	for i := len(b) - 1; n > 0; i, n = i-1, n-1 {
-		b[i] = byte('0' + v%10)
-		v /= 10
+	switch n {
+	case 6:
+		b = append2(b, v/10000%100)
+		fallthrough
+	case 4:
+		b = append2(b, v/100%100)
 	}
-	return b
+	return append2(b, v%100)
 }
+
+func append2(b []byte, v int) []byte {
+	return append(b, digitPairs[2*v], digitPairs[2*v+1])
+}
+
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"

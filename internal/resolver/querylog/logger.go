@@ -109,7 +109,7 @@ func (l *Logger) Log(e *Entry) {
 		l.shed.Add(1)
 		return
 	}
-	l.ring[(l.head+l.n)%len(l.ring)] = *e
+	e.copyTo(&l.ring[(l.head+l.n)%len(l.ring)])
 	l.n++
 	full := l.n >= l.cfg.Batch
 	l.mu.Unlock()
@@ -124,7 +124,6 @@ func (l *Logger) Log(e *Entry) {
 
 func (l *Logger) run(ctx context.Context) {
 	defer close(l.done)
-	batch := make([]Entry, 0, max(l.cfg.Batch, 1))
 	t := time.NewTicker(max(l.cfg.Flush, time.Millisecond))
 	defer t.Stop()
 	for {
@@ -140,12 +139,7 @@ func (l *Logger) run(ctx context.Context) {
 			stop = true
 		}
 		l.mu.Unlock()
-		for {
-			batch = l.take(batch[:0])
-			if len(batch) == 0 {
-				break
-			}
-			l.write(batch)
+		for l.drain() {
 		}
 		l.reportShed()
 		if stop {
@@ -153,9 +147,7 @@ func (l *Logger) run(ctx context.Context) {
 			l.closed = true
 			l.room.Broadcast()
 			l.mu.Unlock()
-			batch = l.take(batch[:0])
-			if len(batch) > 0 {
-				l.write(batch)
+			for l.drain() {
 			}
 			l.reportShed()
 			return
@@ -163,16 +155,25 @@ func (l *Logger) run(ctx context.Context) {
 	}
 }
 
-func (l *Logger) take(batch []Entry) []Entry {
+// drain writes up to a batch of the oldest entries where they lie in the
+// ring, then frees their slots; it says whether there was any. Log only
+// fills slots past head+n, so the entries being written are not touched,
+// and nothing is copied on the way to the sinks.
+func (l *Logger) drain() bool {
 	l.mu.Lock()
-	for l.n > 0 && len(batch) < cap(batch) {
-		batch = append(batch, l.ring[l.head])
-		l.head = (l.head + 1) % len(l.ring)
-		l.n--
+	head, k := l.head, min(l.n, max(l.cfg.Batch, 1))
+	l.mu.Unlock()
+	if k == 0 {
+		return false
 	}
+	k = min(k, len(l.ring)-head) // up to the ring's end; the rest next time
+	l.write(l.ring[head : head+k])
+	l.mu.Lock()
+	l.head = (l.head + k) % len(l.ring)
+	l.n -= k
 	l.room.Broadcast()
 	l.mu.Unlock()
-	return batch
+	return true
 }
 
 func (l *Logger) write(batch []Entry) {

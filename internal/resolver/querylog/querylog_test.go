@@ -3,12 +3,15 @@ package querylog
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -242,5 +245,147 @@ func TestAppendTimeMatchesAppendFormat(t *testing.T) {
 		if got := appendTime([]byte("x"), tm); string(got) != "x"+string(want) {
 			t.Errorf("appendTime(%v) = %s, want %s", tm, got[1:], want)
 		}
+		want = tm.UTC().AppendFormat(nil, time.RFC3339)
+		if got := appendTimeSec([]byte("x"), tm); string(got) != "x"+string(want) {
+			t.Errorf("appendTimeSec(%v) = %s, want %s", tm, got[1:], want)
+		}
 	}
+}
+
+// BenchmarkLogToJSONL is the query log's whole cost per query: Log from
+// the resolver's goroutine, then the writer's batching, JSON and file
+// writes (to a temporary file), until Close has flushed everything.
+func BenchmarkLogToJSONL(b *testing.B) {
+	cfg := DefaultConfig()
+	cfg.Path = filepath.Join(b.TempDir(), "q.jsonl")
+	cfg.Overflow = Block
+	j, err := OpenJSONL(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	l := New(cfg, nil, j)
+	l.Start(context.Background())
+	e := entry(1, "h1.bench.test", "allow")
+	b.ReportAllocs()
+	for b.Loop() {
+		l.Log(e)
+	}
+	if err := l.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if c := l.Counters(); c.Written != c.Logged || c.Shed != 0 {
+		b.Fatalf("counters %+v", c)
+	}
+}
+
+// TestCopyToCopiesEveryField guards copyTo against a field added to Entry
+// and forgotten there: every exported field is set, and must arrive.
+func TestCopyToCopiesEveryField(t *testing.T) {
+	var src Entry
+	v := reflect.ValueOf(&src).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Field(i)
+		if !v.Type().Field(i).IsExported() {
+			continue
+		}
+		switch f.Kind() {
+		case reflect.String:
+			f.SetString("x" + v.Type().Field(i).Name)
+		case reflect.Bool:
+			f.SetBool(true)
+		case reflect.Uint16, reflect.Uint64:
+			f.SetUint(uint64(i + 1))
+		case reflect.Int64: // time.Duration
+			f.SetInt(int64(i + 1))
+		default:
+			switch f.Interface().(type) {
+			case time.Time:
+				f.Set(reflect.ValueOf(t0.Add(time.Duration(i) * time.Hour)))
+			case netip.Addr:
+				f.Set(reflect.ValueOf(netip.MustParseAddr("192.0.2.9")))
+			default:
+				t.Fatalf("field %s of kind %s: teach this test to set it", v.Type().Field(i).Name, f.Kind())
+			}
+		}
+	}
+	src.SetName([]byte("short.example"))
+	dst := *entry(3, "a-much-longer-name-than-the-other.example", "block")
+	src.copyTo(&dst)
+	dst.name, src.name = [255]byte{}, [255]byte{} // bytes past the length are not part of the entry
+	copy(dst.name[:], "short.example")
+	copy(src.name[:], "short.example")
+	if !reflect.DeepEqual(dst, src) {
+		t.Errorf("copyTo lost fields:\n got %+v\nwant %+v", dst, src)
+	}
+	if dst.Name() != "short.example" {
+		t.Errorf("name %q", dst.Name())
+	}
+}
+
+func TestTypeAndRcodeNames(t *testing.T) {
+	for _, c := range []struct {
+		typ, rcode uint16
+		want       string
+	}{
+		{1, 0, `"type":"A","rcode":"NOERROR"`},
+		{65, 3, `"type":"HTTPS","rcode":"NXDOMAIN"`},
+		{28, 5, `"type":"AAAA","rcode":"REFUSED"`},
+		{32769, 23, `"type":"DLV","rcode":"BADCOOKIE"`},
+		{65000, 4000, `"type":"TYPE65000","rcode":4000`},
+	} {
+		e := entry(0, "a.example", "allow")
+		e.Type, e.RCode = c.typ, c.rcode
+		if got := string(AppendJSON(nil, e)); !strings.Contains(got, c.want) {
+			t.Errorf("type %d rcode %d: %s, want %s in it", c.typ, c.rcode, got, c.want)
+		}
+	}
+}
+
+// refAppendString is appendString one byte at a time, as it was written
+// first: the fuzz target holds the faster one to the same output.
+func refAppendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			b = append(b, c)
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r != utf8.RuneError || size > 1 {
+				b = append(b, s[i:i+size]...)
+				i += size
+				continue
+			}
+		}
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		default:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+		}
+		i++
+	}
+	return append(b, '"')
+}
+
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "www.tiktok.com", "a\"b\\c", "\x00\x1f\x7f", "ünïcødé.example", "\xff\xfe bad", "\xe2\x82", "tab\there"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, want := appendString([]byte("x"), s), refAppendString([]byte("x"), s)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("appendString(%q) = %s, want %s", s, got, want)
+		}
+		var back string
+		if err := json.Unmarshal(got[1:], &back); err != nil {
+			t.Fatalf("appendString(%q) = %s: not JSON: %v", s, got[1:], err)
+		}
+		if utf8.ValidString(s) && back != s {
+			t.Fatalf("appendString(%q) reads back as %q", s, back)
+		}
+	})
 }
