@@ -350,7 +350,7 @@ func (r *Raw) parseAssets(file string, b []byte) Problems {
 		if !ok {
 			src = r.Sources[rec[5]]
 			if src == nil && rec[5] != "" {
-				src = &Source{ID: rec[5]} // resolved and checked in Compile
+				src = &Source{ID: in(rec[5])} // resolved and checked in Compile
 			}
 			srcCache[rec[5]] = src
 		}

@@ -16,7 +16,7 @@ import (
 // The set is built with add in an open-addressing table, then frozen:
 // the fingerprints sorted in one array, their values in another, and a
 // directory of where each run of fingerprints with the same top bits
-// starts (about 32 a run, so the directory, 128 KB for a million names,
+// starts (16 to 32 a run, so the directory, 128 KB for a million names,
 // stays in the CPU's cache). A lookup guesses the position within the run
 // by interpolation (fingerprints are uniform) and steps to it: one cache
 // line of the array, rarely two. A million names cost 10.1 MB (8 + 2 +

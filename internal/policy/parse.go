@@ -352,6 +352,7 @@ func (c *compiler) compile(raw *rawPolicy, doc *yaml.Node) {
 		p.addrs.Insert(f.pfx, f.set)
 	}
 	p.ruleNames.freeze()
+	p.exceptNames.freeze()
 }
 
 func (c *compiler) rule(i int, rr *rawRule, n *yaml.Node, groups map[string]int, def Answer, ids map[string]bool) {

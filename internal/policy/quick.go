@@ -44,5 +44,7 @@ func Quick(ix *catalog.Index, targets ...string) (*Policy, error) {
 	if len(c.probs) > 0 {
 		return nil, c.probs
 	}
+	p.ruleNames.freeze()
+	p.exceptNames.freeze()
 	return p, nil
 }

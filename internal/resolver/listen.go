@@ -64,11 +64,14 @@ func (s *Server) listenUDP(addr string, workers int) error {
 	}
 	if s.cfg.Listen.Batch && mmsgSupported {
 		socks := make([]*udpSock, 0, len(conns))
-		for _, c := range conns {
+		for i, c := range conns {
 			sock, err := detachUDP(c)
 			if err != nil {
 				for _, o := range socks {
 					o.Close()
+				}
+				for _, o := range conns[i:] {
+					o.Close() // c too, if it was not detached
 				}
 				return fmt.Errorf("listen udp %s: %w", addr, err)
 			}
@@ -112,7 +115,7 @@ func (s *Server) serveUDP(conn *net.UDPConn) {
 			continue
 		}
 		x := s.getExchange()
-		x.cl = client{addr: ap.Addr().Unmap(), proto: "udp", udp: true}
+		x.cl = client{addr: clientAddr(ap), proto: "udp", udp: true}
 		resp, done := s.begin(x, buf[:n], out[:0])
 		if !done {
 			select {
@@ -131,6 +134,10 @@ func (s *Server) serveUDP(conn *net.UDPConn) {
 		s.putExchange(x)
 	}
 }
+
+// clientAddr is the address policy groups see: IPv4 as IPv4, without an
+// IPv6 zone (prefixes never contain zoned addresses).
+func clientAddr(ap netip.AddrPort) netip.Addr { return ap.Addr().WithZone("").Unmap() }
 
 // udpWriter sends an answer from the socket the query came in on.
 type udpWriter interface {

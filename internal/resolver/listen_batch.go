@@ -1,11 +1,12 @@
 package resolver
 
 import (
-	"errors"
-	"os"
-
 	"github.com/outflow-dev/outflow/internal/resolver/wire"
 )
+
+// BatchSupported says UDP queries are read and answered in batches here
+// (Listen.Batch has an effect): recvmmsg and sendmmsg are Linux's.
+const BatchSupported = mmsgSupported
 
 // batchSize is how many datagrams one recvmmsg/sendmmsg moves.
 const batchSize = 32
@@ -25,13 +26,10 @@ func (s *Server) serveUDPBatch(conn *udpSock) {
 	arena := make([]byte, 0, 64<<10)
 	for {
 		n, err := mm.read(rbufs)
-		if s.ctx.Err() != nil {
-			return // Close shut the socket down
+		if s.ctx.Err() != nil || conn.closed.Load() {
+			return // Close shut the socket down: reads return at once from now on
 		}
 		if err != nil {
-			if errors.Is(err, os.ErrClosed) {
-				return
-			}
 			continue // the receive timeout, a signal, or an error queued by ICMP
 		}
 		arena, offs, src, wbufs = arena[:0], offs[:0], src[:0], wbufs[:0]
@@ -43,7 +41,7 @@ func (s *Server) serveUDPBatch(conn *udpSock) {
 				continue
 			}
 			x := s.getExchange()
-			x.cl = client{addr: ap.Addr().Unmap(), proto: "udp", udp: true}
+			x.cl = client{addr: clientAddr(ap), proto: "udp", udp: true}
 			start := len(arena)
 			resp, done := s.begin(x, rbufs[i][:size], arena)
 			if !done {

@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -39,9 +41,10 @@ var reusePort = func(_, _ string, c syscall.RawConn) error {
 // costs more CPU than answering the queries. Blocked in recvmmsg, a worker
 // is woken by the kernel directly, as in unbound's threads.
 type udpSock struct {
-	f    *os.File
-	rc   syscall.RawConn
-	once sync.Once
+	f      *os.File
+	rc     syscall.RawConn
+	once   sync.Once
+	closed atomic.Bool // set before the shutdown: workers stop on it
 }
 
 // sockRecvTimeout bounds a blocked read, so that a worker notices Close
@@ -84,6 +87,7 @@ func detachUDP(conn *net.UDPConn) (*udpSock, error) {
 func (u *udpSock) Close() error {
 	var err error
 	u.once.Do(func() {
+		u.closed.Store(true)
 		_ = u.rc.Control(func(fd uintptr) { _ = unix.Shutdown(int(fd), unix.SHUT_RD) })
 		err = u.f.Close()
 	})
@@ -97,7 +101,15 @@ func (u *udpSock) WriteToUDPAddrPort(b []byte, ap netip.AddrPort) (int, error) {
 	if a := ap.Addr(); a.Is4() {
 		sa = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: a.As4()}
 	} else {
-		sa = &unix.SockaddrInet6{Port: int(ap.Port()), Addr: a.As16()}
+		sa6 := &unix.SockaddrInet6{Port: int(ap.Port()), Addr: a.As16()}
+		if z := a.Zone(); z != "" { // a link-local client: from() keeps the scope
+			if id, err := strconv.ParseUint(z, 10, 32); err == nil {
+				sa6.ZoneId = uint32(id)
+			} else if ifi, err := net.InterfaceByName(z); err == nil {
+				sa6.ZoneId = uint32(ifi.Index)
+			}
+		}
+		sa = sa6
 	}
 	var serr error
 	err := u.rc.Write(func(fd uintptr) bool {
@@ -194,13 +206,19 @@ func (m *mmsg) from(i int) (netip.AddrPort, bool) {
 	case unix.AF_INET:
 		return netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[4:8])), port), true
 	case unix.AF_INET6:
-		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), port), true
+		a := netip.AddrFrom16(sa.Addr)
+		if sa.Scope_id != 0 { // link-local: the answer must go out the same interface
+			a = a.WithZone(strconv.FormatUint(uint64(sa.Scope_id), 10))
+		}
+		return netip.AddrPortFrom(a, port), true
 	}
 	return netip.AddrPort{}, false
 }
 
 // write sends bufs[k] to the source of datagram src[k] of the last read
-// (src increasing, src[k] >= k), all of them, in as few calls as it can.
+// (src increasing, src[k] >= k), all of them, in as few calls as it can;
+// a datagram the kernel refuses is skipped, and the first such error
+// returned after the others are sent.
 func (m *mmsg) write(bufs [][]byte, src []int) error {
 	for k := range bufs {
 		if src[k] != k {
@@ -208,18 +226,27 @@ func (m *mmsg) write(bufs [][]byte, src []int) error {
 		}
 		m.setup(k, bufs[k]) // the full sockaddr length: Linux reads the family's part
 	}
+	var first error
 	for sent := 0; sent < len(bufs); {
 		m.off, m.count = sent, len(bufs)-sent
 		if err := m.rc.Write(m.sendFn); err != nil {
-			return err
+			return err // the socket is closed
 		}
 		if m.err == unix.EINTR {
 			continue
 		}
 		if m.err != nil || m.n <= 0 {
-			return m.err
+			// sendmmsg stops at the first datagram it cannot send (a
+			// firewall's EPERM, an unreachable or spoofed source): skip
+			// that one, so that it does not cost the batch's other clients
+			// their answers.
+			if first == nil {
+				first = m.err
+			}
+			sent++
+			continue
 		}
 		sent += m.n
 	}
-	return nil
+	return first
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -18,7 +19,7 @@ var reusePort func(network, address string, c syscall.RawConn) error
 
 type mmsg struct{}
 
-type udpSock struct{}
+type udpSock struct{ closed atomic.Bool }
 
 func detachUDP(*net.UDPConn) (*udpSock, error) { return nil, errors.New("recvmmsg: Linux only") }
 

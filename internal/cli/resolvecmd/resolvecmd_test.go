@@ -180,22 +180,32 @@ func TestImportIntoStore(t *testing.T) {
 }
 
 func TestSpareProc(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	n := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(n)
 	t.Setenv("GOMAXPROCS", "")
 	l := resolver.Listen{Batch: true}
 	spareProc(&l)
-	if l.Workers < 1 || runtime.GOMAXPROCS(0) != l.Workers+1 {
-		t.Errorf("%d workers with GOMAXPROCS %d, want one P more than workers", l.Workers, runtime.GOMAXPROCS(0))
+	want := n
+	if resolver.BatchSupported {
+		want = n + 1
 	}
-	l = resolver.Listen{Batch: true, Workers: 3}
+	if l.Workers != n || runtime.GOMAXPROCS(0) != want {
+		t.Errorf("%d workers with GOMAXPROCS %d, want %d and %d", l.Workers, runtime.GOMAXPROCS(0), n, want)
+	}
+	runtime.GOMAXPROCS(n)
+	l = resolver.Listen{Batch: true, Workers: 64}
 	spareProc(&l)
-	if l.Workers != 3 || runtime.GOMAXPROCS(0) != 4 {
-		t.Errorf("workers: 3 gave %d workers, GOMAXPROCS %d", l.Workers, runtime.GOMAXPROCS(0))
+	if l.Workers != 64 || runtime.GOMAXPROCS(0) != want {
+		t.Errorf("workers: 64 gave %d workers, GOMAXPROCS %d, want %d (not one a worker)", l.Workers, runtime.GOMAXPROCS(0), want)
+	}
+	runtime.GOMAXPROCS(n)
+	spareProc(&resolver.Listen{Batch: false})
+	if runtime.GOMAXPROCS(0) != n {
+		t.Errorf("without batching GOMAXPROCS became %d", runtime.GOMAXPROCS(0))
 	}
 	t.Setenv("GOMAXPROCS", "2")
 	runtime.GOMAXPROCS(2)
-	l = resolver.Listen{Batch: true, Workers: 5}
-	spareProc(&l)
+	spareProc(&resolver.Listen{Batch: true, Workers: 5})
 	if runtime.GOMAXPROCS(0) != 2 {
 		t.Errorf("GOMAXPROCS set in the environment was overridden: %d", runtime.GOMAXPROCS(0))
 	}
