@@ -71,7 +71,8 @@ func (r *Reader) Read() ([][]byte, int, error) {
 		}
 		if !r.started {
 			phys = bytes.TrimPrefix(phys, []byte("\xef\xbb\xbf"))
-			if len(phys) == 5 && bytes.HasPrefix(phys, []byte("sep=")) {
+			// Excel honours "sep=" only as the file's first line.
+			if start == 1 && len(phys) == 5 && bytes.HasPrefix(phys, []byte("sep=")) {
 				r.Comma = phys[4]
 				r.started = true
 				continue

@@ -62,6 +62,7 @@ func TestRead(t *testing.T) {
 			{1, []string{"Device", "App", "Version"}, ""}, {2, []string{"X", "com.a,b", "1"}, ""}}},
 		{"tab guessed", "a\tb\n1\t2\n", []rec{{1, []string{"a", "b"}, ""}, {2, []string{"1", "2"}, ""}}},
 		{"excel sep line", "sep=;\na;b\n1;2\n", []rec{{2, []string{"a", "b"}, ""}, {3, []string{"1", "2"}, ""}}},
+		{"sep line not first is data", "\nsep=;\n", []rec{{2, []string{"sep=", ""}, ""}}}, // and ; guessed as the separator
 		{"junk after quote, reading goes on", "a,b\n\"x\"y,2\n3,4\n", []rec{
 			{1, []string{"a", "b"}, ""}, {2, nil, "field 1: unexpected character after closing quote"}, {3, []string{"3", "4"}, ""}}},
 		{"unclosed quote at EOF, next lines read again", "a,b\n1,\"open\n2,3\n", []rec{
