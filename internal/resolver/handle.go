@@ -281,8 +281,9 @@ func (s *Server) finish(x *exchange, resp []byte, start int) []byte {
 
 func (s *Server) logQuery(x *exchange, rcode int) {
 	e := &x.entry
-	*e = querylog.Entry{Time: x.start, Client: x.cl.addr, Proto: x.cl.proto, Type: x.q.QType, RCode: uint16(rcode),
-		Reason: x.reason, Cached: x.cached, Stale: x.stale}
+	e.Reset()
+	e.Time, e.Client, e.Proto, e.Type, e.RCode = x.start, x.cl.addr, x.cl.proto, x.q.QType, uint16(rcode)
+	e.Reason, e.Cached, e.Stale = x.reason, x.cached, x.stale
 	e.SetName(x.name)
 	if x.st != nil {
 		e.Group = x.st.pol.GroupName(x.groups)

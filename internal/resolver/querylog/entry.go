@@ -65,3 +65,13 @@ func (e *Entry) copyTo(d *Entry) {
 	d.nameLen = e.nameLen
 	copy(d.name[:e.nameLen], e.name[:e.nameLen])
 }
+
+// Reset empties e without clearing the name's 255 bytes, only its length:
+// the resolver refills one entry a query.
+func (e *Entry) Reset() {
+	e.Time, e.Client, e.Proto, e.Group = time.Time{}, netip.Addr{}, "", ""
+	e.Type, e.RCode, e.Verdict, e.Rule = 0, 0, "", ""
+	e.Entity, e.Reason, e.Deadline, e.Latency = "", "", time.Time{}, 0
+	e.Cached, e.Stale, e.Shed = false, false, 0
+	e.nameLen = 0
+}

@@ -320,6 +320,12 @@ func TestCopyToCopiesEveryField(t *testing.T) {
 	if dst.Name() != "short.example" {
 		t.Errorf("name %q", dst.Name())
 	}
+	// Reset empties every field (the name by its length).
+	src.Reset()
+	src.name = [255]byte{}
+	if !reflect.DeepEqual(src, Entry{}) {
+		t.Errorf("Reset left %+v", src)
+	}
 }
 
 func TestTypeAndRcodeNames(t *testing.T) {
