@@ -77,27 +77,25 @@ func (s *Server) listenUDP(addr string, workers int) error {
 			}
 			socks = append(socks, sock)
 		}
-		s.mu.Lock()
-		for _, c := range socks {
-			s.closers = append(s.closers, c.Close)
-		}
-		s.mu.Unlock()
-		for i := 0; i < workers; i++ {
-			c := socks[i%len(socks)]
-			s.goServe(func() { s.serveUDPBatch(c) }, nil)
-		}
+		startUDP(s, socks, workers, s.serveUDPBatch)
 		return nil
 	}
+	startUDP(s, conns, workers, s.serveUDP)
+	return nil
+}
+
+// startUDP registers the sockets' closers and starts workers over them,
+// round robin.
+func startUDP[C interface{ Close() error }](s *Server, socks []C, workers int, serve func(C)) {
 	s.mu.Lock()
-	for _, c := range conns {
+	for _, c := range socks {
 		s.closers = append(s.closers, c.Close)
 	}
 	s.mu.Unlock()
 	for i := 0; i < workers; i++ {
-		c := conns[i%len(conns)]
-		s.goServe(func() { s.serveUDP(c) }, nil)
+		c := socks[i%len(socks)]
+		s.goServe(func() { serve(c) }, nil)
 	}
-	return nil
 }
 
 // serveUDP reads and answers queries on one socket. Cache hits and blocked

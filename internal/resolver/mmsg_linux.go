@@ -102,12 +102,8 @@ func (u *udpSock) WriteToUDPAddrPort(b []byte, ap netip.AddrPort) (int, error) {
 		sa = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: a.As4()}
 	} else {
 		sa6 := &unix.SockaddrInet6{Port: int(ap.Port()), Addr: a.As16()}
-		if z := a.Zone(); z != "" { // a link-local client: from() keeps the scope
-			if id, err := strconv.ParseUint(z, 10, 32); err == nil {
-				sa6.ZoneId = uint32(id)
-			} else if ifi, err := net.InterfaceByName(z); err == nil {
-				sa6.ZoneId = uint32(ifi.Index)
-			}
+		if id, err := strconv.ParseUint(a.Zone(), 10, 32); err == nil {
+			sa6.ZoneId = uint32(id) // a link-local client: from() keeps the scope as its number
 		}
 		sa = sa6
 	}

@@ -34,6 +34,18 @@ func dialUDP(t *testing.T, network string, to netip.AddrPort) *net.UDPConn {
 	return c
 }
 
+// expectDatagrams reads c's next datagrams and checks they are want.
+func expectDatagrams(t *testing.T, c *net.UDPConn, want ...string) {
+	t.Helper()
+	buf := make([]byte, 100)
+	for _, w := range want {
+		n, err := c.Read(buf)
+		if err != nil || string(buf[:n]) != w {
+			t.Fatalf("got %q %v, want %q", buf[:n], err, w)
+		}
+	}
+}
+
 func readBatch(t *testing.T, mm *mmsg, want int) int {
 	t.Helper()
 	bufs := make([][]byte, batchSize)
@@ -68,13 +80,7 @@ func TestBatchWriteSkipsRefusedDatagram(t *testing.T) {
 	if err == nil {
 		t.Error("the oversized datagram's error was not returned")
 	}
-	buf := make([]byte, 100)
-	for _, want := range []string{"first", "third"} {
-		n, err := c.Read(buf)
-		if err != nil || string(buf[:n]) != want {
-			t.Fatalf("got %q %v, want %q", buf[:n], err, want)
-		}
-	}
+	expectDatagrams(t, c, "first", "third")
 }
 
 // TestDetachedIPv6 answers an IPv6 client through both send paths: the
@@ -97,13 +103,7 @@ func TestDetachedIPv6(t *testing.T) {
 	if _, err := sock.WriteToUDPAddrPort([]byte("single"), from); err != nil {
 		t.Fatal(err)
 	}
-	buf := make([]byte, 100)
-	for _, want := range []string{"batch", "single"} {
-		n, err := c.Read(buf)
-		if err != nil || string(buf[:n]) != want {
-			t.Fatalf("got %q %v, want %q", buf[:n], err, want)
-		}
-	}
+	expectDatagrams(t, c, "batch", "single")
 }
 
 // TestDetachedCloseWakesReader: Close wakes a worker blocked in recvmmsg,
