@@ -10,6 +10,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"unique"
 
 	"gopkg.in/yaml.v3"
 )
@@ -300,18 +301,7 @@ func (r *Raw) parseAssets(file string, b []byte) Problems {
 	}
 	var probs Problems
 	srcCache := map[string]*Source{}
-	interned := map[string]string{}
-	in := func(v string) string {
-		if v == "" {
-			return ""
-		}
-		if c, ok := interned[v]; ok {
-			return c
-		}
-		c := strings.Clone(v)
-		interned[c] = c
-		return c
-	}
+	in := func(v string) string { return unique.Make(v).Value() } // one copy of each repeated field
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
