@@ -73,10 +73,11 @@ func (s *Server) load(gen uint64) (*state, error) {
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
-	// Every answer address is checked, so the prefix tables the catalog
-	// parses on first use are parsed (and checked) now: a broken table is
-	// refused like a broken policy, and their garbage is made before the
-	// memory is handed back after loading, not on the first query.
+	// When answer addresses are checked, every answer needs the prefix
+	// tables the catalog parses on first use, so they are parsed (and
+	// checked) now: a broken table is refused like a broken policy, and
+	// their garbage is made before the memory is handed back after
+	// loading, not on the first query.
 	if s.cfg.Answers.CheckAddresses {
 		if err := ix.Check(); err != nil {
 			return nil, fmt.Errorf("catalog: %w", err)
