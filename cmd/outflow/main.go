@@ -19,6 +19,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/cli/resolvecmd"
 	"github.com/outflow-dev/outflow/internal/cli/scancmd"
 	"github.com/outflow-dev/outflow/internal/cli/servecmd"
+	"github.com/outflow-dev/outflow/internal/version"
 )
 
 func commands() []cli.Command {
@@ -44,13 +45,17 @@ func main() {
 func run(ctx context.Context, env *cli.Env, args []string) int {
 	cmds := commands()
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(env.Stderr, "usage: outflow COMMAND [ARGS]\n\ncommands:")
+		fmt.Fprintln(env.Stderr, "usage: outflow COMMAND [ARGS]    (outflow --version prints the build)\n\ncommands:")
 		for _, c := range cmds {
 			fmt.Fprintf(env.Stderr, "  %-10s %s\n", c.Name, c.Summary)
 		}
 		if len(args) == 0 {
 			return cli.ExitFailure
 		}
+		return cli.ExitOK
+	}
+	if args[0] == "--version" || args[0] == "-version" || args[0] == "version" {
+		fmt.Fprintln(env.Stdout, version.Get().String())
 		return cli.ExitOK
 	}
 	for _, c := range cmds {
