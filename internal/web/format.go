@@ -9,28 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/outflow-dev/outflow/internal/render"
+	"github.com/outflow-dev/outflow/internal/render/worldmap"
 	"github.com/outflow-dev/outflow/internal/store"
-	"github.com/outflow-dev/outflow/internal/web/worldmap"
 )
-
-// humanBytes formats a byte count with SI prefixes ("1.2 MB").
-func humanBytes(n uint64) string {
-	const unit = 1000
-	if n < unit {
-		return strconv.FormatUint(n, 10) + " B"
-	}
-	div, exp := uint64(unit), 0
-	for m := n / unit; m >= unit && exp < 5; m /= unit {
-		div *= unit
-		exp++
-	}
-	v := float64(n) / float64(div)
-	f := "%.1f %cB"
-	if v >= 100 {
-		f = "%.0f %cB"
-	}
-	return fmt.Sprintf(f, v, "kMGTPE"[exp])
-}
 
 // thousands formats an integer with comma separators.
 func thousands(n uint64) string {
@@ -136,7 +118,7 @@ func (s *Server) funcs() template.FuncMap {
 		return store.Entity{ID: id, Name: id}
 	}
 	return template.FuncMap{
-		"bytes":   func(v any) string { return humanBytes(toU64(v)) },
+		"bytes":   func(v any) string { return render.Bytes(toU64(v)) },
 		"num":     func(v any) string { return thousands(toU64(v)) },
 		"time":    fmtTime,
 		"date":    fmtDate,

@@ -6,17 +6,6 @@ import (
 	"time"
 )
 
-func TestHumanBytes(t *testing.T) {
-	for in, want := range map[uint64]string{
-		0: "0 B", 999: "999 B", 1000: "1.0 kB", 46300: "46.3 kB", 158800: "159 kB", 1_500_000: "1.5 MB",
-		999_999_999: "1000 MB", 2e12: "2.0 TB", 1<<64 - 1: "18.4 EB",
-	} {
-		if got := humanBytes(in); got != want {
-			t.Errorf("humanBytes(%d) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestThousands(t *testing.T) {
 	for in, want := range map[uint64]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", 100000: "100,000"} {
 		if got := thousands(in); got != want {

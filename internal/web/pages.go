@@ -12,9 +12,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/outflow-dev/outflow/internal/render"
+	"github.com/outflow-dev/outflow/internal/render/chart"
+	"github.com/outflow-dev/outflow/internal/render/worldmap"
+	"github.com/outflow-dev/outflow/internal/report/figure"
 	"github.com/outflow-dev/outflow/internal/store"
-	"github.com/outflow-dev/outflow/internal/web/chart"
-	"github.com/outflow-dev/outflow/internal/web/worldmap"
 )
 
 func (s *Server) pageRoutes() []route {
@@ -89,8 +91,7 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("map") == "hosts" {
 		d.MapView = "hosts"
 	}
-	d.Trend = s.trendChart(o, v.P)
-	label := func(x float64) string { return humanBytes(uint64(x)) + " sent" }
+	d.Trend = figure.Trend(o, s.entityName)
 	vals := map[string]float64{}
 	if d.MapView == "owners" {
 		for _, a := range o.ByJurisdiction {
@@ -108,7 +109,7 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) {
 				links[strings.ToUpper(a.Country)] = "/devices" + string(query(q))
 			}
 		}
-		d.Map = s.worldMap("Bytes sent, by the jurisdiction of the data's owners", vals, label, func(cc string) string {
+		d.Map = figure.Map("Bytes sent, by the jurisdiction of the data's owners", vals, nil, func(cc string) string {
 			return links[cc]
 		})
 	} else {
@@ -125,93 +126,28 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) {
 				if h.Country != "" {
 					name += " (" + strings.ToUpper(h.Country) + ")"
 				}
-				bars = append(bars, chart.Bar{Label: name, Value: float64(h.BytesOut), Text: humanBytes(h.BytesOut), Color: chart.Colors[1]})
+				bars = append(bars, chart.Bar{Label: name, Value: float64(h.BytesOut), Text: render.Bytes(h.BytesOut), Color: chart.Colors[1]})
 			}
 		}
-		d.Map = s.worldMap("Bytes sent to entities of concern, by the country of the hosting network", vals, label, nil)
+		d.Map = figure.Map("Bytes sent to entities of concern, by the country of the hosting network", vals, nil, nil)
 		d.HostBars = chart.Bars("Bytes sent by hosting network", bars)
 	}
 	v.Data = d
 	s.render(w, r, http.StatusOK, "overview", v)
 }
 
+// entityName is an entity's display name, its id when the store has none.
+func (s *Server) entityName(id string) string {
+	if e, ok := s.entityIfKnown(id); ok && e.Name != "" {
+		return e.Name
+	}
+	return id
+}
+
 func (s *Server) entityIfKnown(id string) (store.Entity, bool) {
 	m, _ := s.entities(context.Background())
 	e, ok := m[id]
 	return e, ok
-}
-
-func (s *Server) worldMap(title string, vals map[string]float64, label func(float64) string, href func(string) string) template.HTML {
-	var b strings.Builder
-	_ = worldmap.Map{Title: title, Values: vals, Label: label, Href: href}.Write(&b)
-	return template.HTML(b.String()) // worldmap escapes every text
-}
-
-// trendChart stacks the six entities with most bytes out, then the rest.
-func (s *Server) trendChart(o *store.Overview, p period) template.HTML {
-	const top = 6
-	var order []string
-	for _, e := range o.Entities {
-		if len(order) == top {
-			break
-		}
-		if e.Period.BytesOut > 0 {
-			order = append(order, e.Entity.ID)
-		}
-	}
-	idx := map[string]int{}
-	for i, id := range order {
-		idx[id] = i
-	}
-	var first, last time.Time
-	for _, tp := range o.Trend {
-		d := tp.Day.UTC().Truncate(24 * time.Hour)
-		if first.IsZero() || d.Before(first) {
-			first = d
-		}
-		if d.After(last) {
-			last = d
-		}
-	}
-	if !o.Since.IsZero() {
-		first = o.Since.UTC().Truncate(24 * time.Hour)
-	}
-	if !o.Until.IsZero() {
-		last = o.Until.Add(-time.Nanosecond).UTC().Truncate(24 * time.Hour)
-	}
-	if first.Before(last.AddDate(0, 0, -91)) {
-		first = last.AddDate(0, 0, -91)
-	}
-	var days []time.Time
-	if !first.IsZero() {
-		for d := first; !d.After(last); d = d.AddDate(0, 0, 1) {
-			days = append(days, d)
-		}
-	}
-	series := make([]chart.Series, len(order)+1)
-	for i, id := range order {
-		e, _ := s.entityIfKnown(id)
-		name := cmp.Or(e.Name, id)
-		series[i] = chart.Series{Label: name, Color: chart.Colors[i%len(chart.Colors)], Values: make([]float64, len(days))}
-	}
-	series[len(order)] = chart.Series{Label: "other entities", Color: chart.Other, Values: make([]float64, len(days))}
-	for _, tp := range o.Trend {
-		d := tp.Day.UTC().Truncate(24 * time.Hour)
-		i := int(d.Sub(first).Hours() / 24)
-		if i < 0 || i >= len(days) {
-			continue
-		}
-		k, ok := idx[tp.Entity]
-		if !ok {
-			k = len(order)
-		}
-		series[k].Values[i] += float64(tp.BytesOut)
-	}
-	if slices.IndexFunc(series[len(order)].Values, func(x float64) bool { return x > 0 }) < 0 {
-		series = series[:len(order)]
-	}
-	return chart.Trend{Title: "Bytes sent to entities of concern per day", Days: days, Series: series,
-		Format: func(x float64) string { return humanBytes(uint64(x)) }}.SVG()
 }
 
 // --- Devices ---

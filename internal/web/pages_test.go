@@ -54,8 +54,8 @@ func TestPages(t *testing.T) {
 		target string
 		want   []string
 	}{
-		{"/", []string{"TikTok Pte. Ltd.", "Xiaomi Corp.", "ana-laptop", `data-cc="CN"><title>China: 46.3 kB sent</title>`, "owned by ByteDance Ltd.", "Bytes sent to entities of concern per day", "(newest data)"}},
-		{"/?map=hosts", []string{"Hosting networks", `data-cc="US"><title>United States: 39.3 kB sent</title>`, "Akamai Technologies (US)"}},
+		{"/", []string{"TikTok Pte. Ltd.", "Xiaomi Corp.", "ana-laptop", `data-cc="CN"><title>China: 45.2 KiB sent</title>`, "owned by ByteDance Ltd.", "Bytes sent to entities of concern per day", "(newest data)"}},
+		{"/?map=hosts", []string{"Hosting networks", `data-cc="US"><title>United States: 38.4 KiB sent</title>`, "Akamai Technologies (US)"}},
 		{"/?period=day", []string{"Xiaomi Corp.", `aria-current="true">day</a>`}},
 		{"/devices", []string{"ana-laptop", "192.168.50.10", "ben-phone", "TikTok Pte. Ltd."}},
 		{"/devices?entity=tiktok", []string{"ana-laptop", "entity: tiktok"}},

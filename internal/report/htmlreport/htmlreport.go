@@ -15,10 +15,13 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
+	"github.com/outflow-dev/outflow/internal/render"
+	"github.com/outflow-dev/outflow/internal/render/chart"
+	"github.com/outflow-dev/outflow/internal/render/worldmap"
+	"github.com/outflow-dev/outflow/internal/report/figure"
 	"github.com/outflow-dev/outflow/internal/store"
 )
 
@@ -101,7 +104,7 @@ func Collect(ctx context.Context, r store.Reader, f store.Filter, title, source 
 var pageText string
 
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"bytes": bytesText,
+	"bytes": render.Bytes,
 	"num":   func(n any) string { return fmt.Sprintf("%d", n) },
 	"date": func(t time.Time) string {
 		if t.IsZero() {
@@ -157,23 +160,8 @@ func Write(w io.Writer, d *Data) error {
 			v.Entities = append(v.Entities, e)
 		}
 	}
-	// trend order: entities by bytes in the period
-	var order []string
-	seen := map[string]bool{}
-	for _, p := range ov.Trend {
-		if p.Entity != "" && !seen[p.Entity] {
-			seen[p.Entity] = true
-			order = append(order, p.Entity)
-		}
-	}
-	rank := map[string]int{}
-	for i, e := range ov.Entities {
-		rank[e.Entity.ID] = i
-	}
-	slices.SortFunc(order, func(a, b string) int { return cmp.Compare(rank[a], rank[b]) })
-	v.Trend = trendChart(ov.Trend, d.Since, d.Until, order)
-	var labels []string
-	var vals []uint64
+	v.Trend = figure.Trend(ov, v.EntityName)
+	var bars []chart.Bar
 	for i, e := range v.Entities {
 		if i == 15 {
 			break
@@ -181,38 +169,43 @@ func Write(w io.Writer, d *Data) error {
 		if e.Period.BytesOut == 0 {
 			continue
 		}
-		labels = append(labels, v.EntityName(e.Entity.ID))
-		vals = append(vals, e.Period.BytesOut)
+		bars = append(bars, chart.Bar{Label: v.EntityName(e.Entity.ID), Value: float64(e.Period.BytesOut), Text: render.Bytes(e.Period.BytesOut)})
 	}
-	v.Bars = barChart(labels, vals, "#c0392b")
+	if len(bars) > 0 {
+		v.Bars = chart.Bars("Bytes sent to each entity of concern", bars)
+	}
 	owners := map[string]float64{}
 	ownerLabel := map[string]string{}
 	for _, a := range ov.ByJurisdiction {
-		owners[a.Country] = float64(a.BytesOut)
-		ownerLabel[a.Country] = fmt.Sprintf("%s: %s sent to %s (%d devices)", countryName(a.Country), bytesText(a.BytesOut), strings.Join(a.Entities, ", "), a.Devices)
 		v.Areas = append(v.Areas, a)
-	}
-	v.OwnerMap = worldMap("bytes sent, by the jurisdiction of the data's owners", owners, func(c string) string {
-		if l, ok := ownerLabel[c]; ok {
-			return l
+		if a.Country == "" {
+			continue
 		}
-		return countryName(c)
-	})
+		cc := strings.ToUpper(a.Country)
+		owners[cc] += float64(a.BytesOut)
+		names := make([]string, len(a.Entities))
+		for i, id := range a.Entities {
+			names[i] = v.EntityName(id)
+		}
+		ownerLabel[cc] = fmt.Sprintf("%s sent to %s (%d devices)", render.Bytes(a.BytesOut), strings.Join(names, ", "), a.Devices)
+	}
+	v.OwnerMap = figure.Map("Bytes sent, by the jurisdiction of the data's owners", owners, func(cc string) string { return ownerLabel[cc] }, nil)
 	hosts := map[string]float64{}
 	hostLabel := map[string][]string{}
 	for _, h := range ov.ByHost {
-		hosts[h.Country] += float64(h.BytesOut)
-		hostLabel[h.Country] = append(hostLabel[h.Country], fmt.Sprintf("%s %s", h.Host, bytesText(h.BytesOut)))
 		if len(v.Hosts) < maxRows {
 			v.Hosts = append(v.Hosts, h)
 		}
-	}
-	v.HostMap = worldMap("bytes sent, by the country of the servers' hosting networks", hosts, func(c string) string {
-		if l, ok := hostLabel[c]; ok {
-			return countryName(c) + ": " + strings.Join(l, "; ")
+		if h.Country == "" {
+			continue
 		}
-		return countryName(c)
-	})
+		cc := strings.ToUpper(h.Country)
+		hosts[cc] += float64(h.BytesOut)
+		hostLabel[cc] = append(hostLabel[cc], fmt.Sprintf("%s %s", cmp.Or(h.Host, "unknown network"), render.Bytes(h.BytesOut)))
+	}
+	v.HostMap = figure.Map("Bytes sent, by the country of the servers' hosting networks", hosts, func(cc string) string {
+		return strings.Join(hostLabel[cc], "; ")
+	}, nil)
 	v.Selection = selection(d.Filter)
 	for _, o := range d.Overdue {
 		v.OverdueCount += int(min(o.Queries, 1))
@@ -240,8 +233,9 @@ func countryName(c string) string {
 	if c == "" {
 		return "unknown"
 	}
-	if n, ok := countryNames[strings.ToUpper(c)]; ok {
-		return n + " (" + strings.ToUpper(c) + ")"
+	cc := strings.ToUpper(c)
+	if n := worldmap.Name(cc); n != cc {
+		return n + " (" + cc + ")"
 	}
-	return strings.ToUpper(c)
+	return cc
 }

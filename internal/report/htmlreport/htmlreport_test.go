@@ -132,7 +132,8 @@ func TestReport(t *testing.T) {
 		"no-bytedance", "www.tiktok.com", // it kept asking after the deadline
 		"no-wechat", "2026-04-01", // due
 		"com.zhiliaoapp.musically", "high 2",
-		`<svg class="map"`, `<svg class="chart"`, "China (CN)",
+		`<svg class="worldmap"`, `<svg class="chart trend"`, `<svg class="chart bars"`, "China (CN)",
+		"KiB", `class="legend"`,
 		"@media print",
 	} {
 		if !strings.Contains(html, want) {
@@ -145,6 +146,18 @@ func TestReport(t *testing.T) {
 	}
 	if strings.Contains(html, "<script") {
 		t.Error("report has a script")
+	}
+	// The dashboard's units: binary, never kB or MB.
+	if m := regexp.MustCompile(`\d (kB|MB|GB)\b`).FindString(html); m != "" {
+		t.Errorf("report writes decimal units: %q", m)
+	}
+	// The trend has a bar for each day with bytes, and says "no traffic"
+	// only when there is none.
+	if strings.Contains(html, "no traffic in this period") {
+		t.Error("the trend says no traffic while the cards have bytes")
+	}
+	if n := strings.Count(html, "<title>2026-03-"); n < 14 {
+		t.Errorf("trend has %d day bars, want one or more for each of 14 days", n)
 	}
 	// The TikTok laptop is overdue; the phone is only due.
 	if len(d.Overdue) != 1 || d.Overdue[0].Client != "192.168.50.10" || d.Overdue[0].Queries == 0 {

@@ -98,8 +98,28 @@ func TestWrite(t *testing.T) {
 	if strings.Contains(s, "style=") || strings.Contains(s, "<script") {
 		t.Error("inline style or script: the CSP forbids them")
 	}
+	if strings.Contains(s, `class="legend"`) {
+		t.Error("a legend is drawn though none was asked for")
+	}
 	if *svgOut != "" {
 		os.WriteFile(*svgOut, b.Bytes(), 0o644)
+	}
+}
+
+func TestLegend(t *testing.T) {
+	var b bytes.Buffer
+	m := Map{Values: map[string]float64{"CN": 300}, Legend: func(top float64) string { return fmt.Sprintf("more <bytes>, max %.0f", top) }}
+	if err := m.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	s := b.String()
+	if !strings.Contains(s, `class="legend"`) || !strings.Contains(s, "more &lt;bytes&gt;, max 300") {
+		t.Errorf("legend missing or unescaped: %s", s[strings.LastIndex(s, "<g"):])
+	}
+	for _, c := range Palette {
+		if !strings.Contains(s, `fill="`+c+`" stroke="#bbb"`) {
+			t.Errorf("legend lacks the swatch %s", c)
+		}
 	}
 }
 

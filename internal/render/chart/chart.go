@@ -1,7 +1,9 @@
-// Package chart draws the dashboard's charts as SVG markup on the server:
-// horizontal bars and a stacked daily trend. Pages need no script and no
-// network to show them, and the Content-Security-Policy can forbid inline
-// styles: every colour is a presentation attribute.
+// Package chart draws the charts of the dashboard and of the HTML report
+// as SVG markup on the server: horizontal bars and a stacked daily trend.
+// Both surfaces call the same functions with the same data, so a figure
+// cannot read one way on screen and another on paper. Pages need no script
+// and no network to show them, and the Content-Security-Policy can forbid
+// inline styles: every colour is a presentation attribute.
 //
 // It writes markup only and must never import the store or a handler.
 package chart

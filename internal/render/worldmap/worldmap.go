@@ -1,5 +1,6 @@
 // Package worldmap draws a world map as SVG with each country shaded by a
-// value: the dashboard's map of where data's owners are. Shapes are Natural
+// value: the map of where data's owners (or its hosts) are, the same on the
+// dashboard and in the HTML report. Shapes are Natural
 // Earth's 1:110m countries (public domain, via the world-atlas package,
 // ISC), compiled by gen.go into countries.tsv and embedded; countries too
 // small for that scale (Singapore, Hong Kong, Macao) are markers.
@@ -95,9 +96,17 @@ type Map struct {
 	Values map[string]float64 // by country code; 0 or absent: no value
 	// Label formats a value for the country's tooltip.
 	Label func(float64) string
+	// Detail, when set, adds to the tooltip of a country with a value
+	// (which entities, which networks).
+	Detail func(code string) string
 	// Href links a country with a value somewhere ("" for no link).
 	Href func(code string) string
+	// Legend, when set, draws the scale under the map: a swatch per
+	// class, then the text Legend returns for the largest value.
+	Legend func(top float64) string
 }
+
+const legendH = 28
 
 // Class returns the palette index of v among values: 0 for none, then
 // five classes on a logarithmic scale up to the largest value (byte counts
@@ -122,9 +131,13 @@ func (m Map) Write(w io.Writer) error {
 		top = math.Max(top, v)
 	}
 	var b strings.Builder
+	h := viewH
+	if m.Legend != nil {
+		h += legendH
+	}
 	fmt.Fprintf(&b, `<svg class="worldmap" viewBox="0 0 %d %d" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg">`,
-		viewW, viewH, html.EscapeString(m.Title))
-	b.WriteString(`<rect class="sea" width="100%" height="100%" fill="#f6f8fb"/>`)
+		viewW, h, html.EscapeString(m.Title))
+	fmt.Fprintf(&b, `<rect class="sea" width="%d" height="%d" fill="#f6f8fb"/>`, viewW, viewH)
 	// Shaded countries last, so that their outline is drawn over their
 	// neighbours'; markers on top of everything.
 	order := make([]int, len(cs))
@@ -145,6 +158,11 @@ func (m Map) Write(w io.Writer) error {
 		tip := c.Name
 		if v > 0 && m.Label != nil {
 			tip += ": " + m.Label(v)
+		}
+		if v > 0 && m.Detail != nil {
+			if d := m.Detail(c.Code); d != "" {
+				tip += " — " + d
+			}
 		}
 		href := ""
 		if v > 0 && m.Href != nil {
@@ -174,6 +192,18 @@ func (m Map) Write(w io.Writer) error {
 		if href != "" {
 			b.WriteString(`</a>`)
 		}
+	}
+	if m.Legend != nil {
+		y := viewH + 8
+		fmt.Fprintf(&b, `<g class="legend" font-size="12" fill="#333"><text x="10" y="%d">none</text>`, y+11)
+		for k, c := range Palette {
+			x := 48 + k*22
+			if k > 0 {
+				x += 8
+			}
+			fmt.Fprintf(&b, `<rect x="%d" y="%d" width="18" height="12" fill="%s" stroke="#bbb" stroke-width="0.5"/>`, x, y, c)
+		}
+		fmt.Fprintf(&b, `<text x="%d" y="%d">%s</text></g>`, 48+len(Palette)*22+14, y+11, html.EscapeString(m.Legend(top)))
 	}
 	b.WriteString(`</svg>`)
 	_, err := io.WriteString(w, b.String())

@@ -1,0 +1,27 @@
+// Package render holds what every human-facing output of outflow shares,
+// so that the terminal, the CSV, the dashboard and the HTML report never
+// disagree: byte units, and (in its sub-packages) the charts and the world
+// map that the dashboard and the report both draw from one dataset.
+//
+// It and its sub-packages write text and markup only and must never import
+// the store, a handler or a command.
+package render
+
+import "strconv"
+
+// Bytes formats a byte count for people in binary units, one decimal:
+// "512 B", "69.8 KiB", "1.2 MiB". Every output uses it, so a figure reads
+// the same in the CLI, the dashboard and the report.
+func Bytes(n uint64) string {
+	const unit = 1 << 10
+	if n < unit {
+		return strconv.FormatUint(n, 10) + " B"
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit && exp < 5; m /= unit {
+		div *= unit
+		exp++
+	}
+	b := strconv.AppendFloat(make([]byte, 0, 12), float64(n)/float64(div), 'f', 1, 64)
+	return string(append(append(b, ' ', "KMGTPE"[exp]), 'i', 'B'))
+}

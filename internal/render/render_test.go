@@ -1,0 +1,18 @@
+package render
+
+import "testing"
+
+func TestBytes(t *testing.T) {
+	for _, tc := range []struct {
+		n    uint64
+		want string
+	}{
+		{0, "0 B"}, {1023, "1023 B"}, {1024, "1.0 KiB"}, {71514, "69.8 KiB"},
+		{843080, "823.3 KiB"}, {1 << 20, "1.0 MiB"}, {5 << 30, "5.0 GiB"},
+		{1 << 40, "1.0 TiB"}, {1<<64 - 1, "16.0 EiB"},
+	} {
+		if got := Bytes(tc.n); got != tc.want {
+			t.Errorf("Bytes(%d) = %q, want %q", tc.n, got, tc.want)
+		}
+	}
+}
