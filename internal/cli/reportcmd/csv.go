@@ -3,10 +3,10 @@ package reportcmd
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"strconv"
 	"time"
 
+	"github.com/outflow-dev/outflow/internal/safetext"
 	"github.com/outflow-dev/outflow/internal/store"
 )
 
@@ -29,7 +29,7 @@ func writeCSV(ctx context.Context, w *bufio.Writer, r store.Reader, f store.Filt
 	if err != nil {
 		return err
 	}
-	cw := csv.NewWriter(w)
+	cw := safetext.NewCSVWriter(w)
 	if err := cw.Write(csvHeader); err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@
 package report
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/fleet"
+	"github.com/outflow-dev/outflow/internal/safetext"
 )
 
 // JSON writes the report as one indented JSON document.
@@ -32,7 +32,7 @@ var CSVHeader = []string{"device", "device_name", "owner", "platform", "group", 
 // CSV writes one row per device and app to remove (due or overdue), and
 // one per device flagged for traffic after a deadline.
 func CSV(w io.Writer, r *fleet.Report) error {
-	cw := csv.NewWriter(w)
+	cw := safetext.NewCSVWriter(w)
 	_ = cw.Write(CSVHeader)
 	for _, d := range r.Devices {
 		for _, a := range d.Apps {

@@ -7,7 +7,6 @@
 package scanreport
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/outflow-dev/outflow/internal/attribute"
+	"github.com/outflow-dev/outflow/internal/safetext"
 	"github.com/outflow-dev/outflow/internal/scan"
 )
 
@@ -32,7 +32,7 @@ var CSVHeader = []string{"device", "mac", "hostname", "vendor", "entity", "name"
 
 // CSV writes one row per device and entity of concern.
 func CSV(w io.Writer, r *scan.Report) error {
-	cw := csv.NewWriter(w)
+	cw := safetext.NewCSVWriter(w)
 	_ = cw.Write(CSVHeader)
 	for _, d := range r.Devices {
 		vendor := ""
