@@ -162,9 +162,9 @@ func open(ctx context.Context, cfg store.Config, log *slog.Logger, opt Options, 
 			d.r.Close()
 			return nil, fmt.Errorf("sqlite: %s: %w", cfg.Path, err)
 		}
-		if v != schemaVersion {
+		if err := readable(cfg.Path, v); err != nil {
 			d.r.Close()
-			return nil, fmt.Errorf("sqlite: %s: schema version %d, this build reads %d (open it once read-write to migrate)", cfg.Path, v, schemaVersion)
+			return nil, err
 		}
 	} else if err := d.prune(ctx); err != nil {
 		d.Close()

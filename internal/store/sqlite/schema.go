@@ -111,7 +111,7 @@ func migrate(ctx context.Context, db *sql.DB, path string) error {
 		return fmt.Errorf("sqlite: %s: read schema version: %w", path, err)
 	}
 	if v > schemaVersion {
-		return fmt.Errorf("sqlite: %s: schema version %d is newer than this build's %d: upgrade outflow", path, v, schemaVersion)
+		return newerError(path, v)
 	}
 	for ; v < schemaVersion; v++ {
 		tx, err := db.BeginTx(ctx, nil)
@@ -130,6 +130,26 @@ func migrate(ctx context.Context, db *sql.DB, path string) error {
 		if err := tx.Commit(); err != nil {
 			return fmt.Errorf("sqlite: %s: migration %d: %w", path, v+1, err)
 		}
+	}
+	return nil
+}
+
+// newerError is the one message for a store written by a newer build,
+// whether it is opened to write or to read: migrating cannot help, only a
+// newer outflow can.
+func newerError(path string, v int) error {
+	return fmt.Errorf("sqlite: %s: schema version %d is newer than this build's %d: upgrade outflow", path, v, schemaVersion)
+}
+
+// readable says whether a read-only open can read a store at schema
+// version v. An older store needs its migrations, which only a read-write
+// open applies; a newer one needs a newer build.
+func readable(path string, v int) error {
+	switch {
+	case v > schemaVersion:
+		return newerError(path, v)
+	case v < schemaVersion:
+		return fmt.Errorf("sqlite: %s: schema version %d is older than this build's %d: open it once read-write to migrate (outflow scan --store or outflow serve)", path, v, schemaVersion)
 	}
 	return nil
 }
