@@ -25,12 +25,25 @@ import (
 type Sink struct {
 	w store.Writer
 	b store.Batch
+	// entity describes an entity the first time a query names it, so that
+	// the store has its name, jurisdictions and lists even when no flow
+	// to it was ever seen (a ban the devices obeyed).
+	entity func(id string) (store.Entity, bool)
+	known  map[string]bool
 }
 
 var _ querylog.Sink = (*Sink)(nil)
 
 // New returns a sink writing to w.
 func New(w store.Writer) *Sink { return &Sink{w: w} }
+
+// WithEntities makes the sink store the record of each entity (from the
+// catalog, say) the first time a query names it. Without it the store
+// knows a query's entity by its ID alone.
+func (s *Sink) WithEntities(entity func(id string) (store.Entity, bool)) *Sink {
+	s.entity, s.known = entity, map[string]bool{}
+	return s
+}
 
 // Write stores a batch of entries; it keeps nothing of them.
 func (s *Sink) Write(batch []querylog.Entry) error {
@@ -41,6 +54,13 @@ func (s *Sink) Write(batch []querylog.Entry) error {
 			continue
 		}
 		s.b.Queries = append(s.b.Queries, FromEntry(e))
+		if s.entity != nil && e.Entity != "" && !s.known[e.Entity] {
+			// The set is bounded by the catalog's entities.
+			s.known[e.Entity] = true
+			if se, ok := s.entity(e.Entity); ok {
+				s.b.Entities = append(s.b.Entities, se)
+			}
+		}
 	}
 	if len(s.b.Queries) == 0 {
 		return nil

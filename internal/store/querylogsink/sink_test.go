@@ -79,3 +79,58 @@ func TestSinkAndImport(t *testing.T) {
 		t.Error("record without time accepted")
 	}
 }
+
+// A blocked query names an entity no flow ever reached (ByteDance, for a
+// ban the devices obeyed): the store must still know its name.
+func TestSinkNamesEntities(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, store.Config{Path: t.TempDir() + "/q.db"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	at := time.Date(2026, 4, 1, 12, 0, 0, 0, time.UTC)
+	asked := 0
+	s := New(db).WithEntities(func(id string) (store.Entity, bool) {
+		asked++
+		if id != "bytedance" {
+			return store.Entity{}, false
+		}
+		return store.Entity{ID: id, Name: "Beijing ByteDance Technology Co., Ltd.", Jurisdiction: "CN", OwnerChain: []string{"bytedance"}}, true
+	})
+	var batch []querylog.Entry
+	for i := range 3 {
+		e := querylog.Entry{Time: at.Add(time.Duration(i) * time.Second), Client: netip.MustParseAddr("10.0.0.5"), Proto: "udp", Type: 1, RCode: 3,
+			Verdict: "block", Rule: "ban", Entity: "bytedance", Reason: "qname"}
+		e.SetName([]byte("www.tiktok.com"))
+		batch = append(batch, e)
+	}
+	other := batch[0]
+	other.Entity = "unknown-to-catalog"
+	batch = append(batch, other)
+	if err := s.Write(batch); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(batch[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if asked != 2 {
+		t.Errorf("asked for entities %d times, want once each of 2", asked)
+	}
+	ents, err := db.Entities(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, e := range ents {
+		if e.ID == "bytedance" {
+			found = true
+			if e.Name != "Beijing ByteDance Technology Co., Ltd." || e.Jurisdiction != "CN" {
+				t.Errorf("stored %+v", e)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("bytedance not in the store's entities: %+v", ents)
+	}
+}
