@@ -76,6 +76,22 @@ func Collect(ctx context.Context, r store.Reader, f store.Filter, title, source 
 		}
 		d.Devices = append(d.Devices, dv)
 	}
+	// The evidence behind each exposure (the names the device used, the
+	// certificate, the network), so that the report names what it rests on.
+	for i := range d.Devices {
+		dd, err := r.Device(ctx, d.Devices[i].Device.ID, f)
+		if err != nil {
+			return nil, fmt.Errorf("report: device %s: %w", d.Devices[i].Device.ID, err)
+		}
+		ev := map[string][]store.Evidence{}
+		for _, x := range dd.Exposures {
+			ev[x.Entity] = x.Evidence
+		}
+		for j := range d.Devices[i].Exposures {
+			x := &d.Devices[i].Exposures[j]
+			x.Evidence = ev[x.Entity]
+		}
+	}
 	lf := f
 	lf.Limit = maxRows
 	if d.Blocked, err = r.Blocked(ctx, lf); err != nil {
@@ -118,8 +134,9 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04")
 	},
-	"join":    strings.Join,
-	"country": countryName,
+	"join":     strings.Join,
+	"evidence": evidenceText,
+	"country":  countryName,
 	// an owner's service is the exposure; a host or carrier is context
 	"roleClass": func(role string) string {
 		switch role {
@@ -238,4 +255,22 @@ func countryName(c string) string {
 		return n + " (" + cc + ")"
 	}
 	return cc
+}
+
+// maxEvidence is how many pieces of evidence an exposure lists; the store
+// and the dashboard have the rest.
+const maxEvidence = 3
+
+// evidenceText names the strongest evidence of an exposure: "tls-sni
+// www.tiktok.com, dns-answer v16m.tiktokcdn.com".
+func evidenceText(ev []store.Evidence) string {
+	var parts []string
+	for i, e := range ev {
+		if i == maxEvidence {
+			parts = append(parts, fmt.Sprintf("%d more", len(ev)-maxEvidence))
+			break
+		}
+		parts = append(parts, e.Kind+" "+e.Value)
+	}
+	return strings.Join(parts, ", ")
 }
