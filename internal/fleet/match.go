@@ -37,13 +37,15 @@ type Matcher struct {
 	relevant func(attribute.Attribution) bool
 	ids      map[string]cached
 	pubs     map[string]cached
+	names    publishers
 }
 
 // NewMatcher returns a Matcher. relevant, when not nil, says whether an
 // attribution matters (a policy rule could match it); Match reports the
 // others as not found.
 func NewMatcher(at *attribute.Attributor, relevant func(attribute.Attribution) bool) *Matcher {
-	return &Matcher{at: at, relevant: relevant, ids: map[string]cached{}, pubs: map[string]cached{}}
+	return &Matcher{at: at, relevant: relevant, ids: map[string]cached{}, pubs: map[string]cached{},
+		names: newPublishers(at.Index())}
 }
 
 // Match attributes an item: by its identifier when it is an app or a
@@ -113,7 +115,11 @@ func (mt *Matcher) byID(id string) Match {
 }
 
 // byPublisher attributes a publisher, without a Debian maintainer's
-// "<address>" or surrounding quotes.
+// "<address>" or surrounding quotes: a catalogued program publisher as
+// written (case and spacing folded), else the whole publisher against the
+// program rows and the entities' names and aliases, normalised
+// (NormPublisher). "Tencent", "腾讯" and "Tencent Holdings Ltd." are
+// Tencent; "Tencentative Games" and "NotTencent Inc" are no one.
 func (mt *Matcher) byPublisher(pub string) Match {
 	p := pub
 	if i := strings.IndexByte(p, '<'); i > 0 {
@@ -124,6 +130,10 @@ func (mt *Matcher) byPublisher(pub string) Match {
 		return Match{}
 	}
 	if a := mt.at.Program(p); a.Found() {
+		a.Value = pub
+		return Match{a, ByPublisher}
+	}
+	if a := mt.names.match(p); a.Found() {
 		a.Value = pub
 		return Match{a, ByPublisher}
 	}
