@@ -21,9 +21,13 @@ type Config struct {
 	TLS    TLS    `yaml:"tls"`
 	// SecureCookies marks cookies Secure without TLS here, for a TLS proxy
 	// in front of the dashboard. With TLS they always are.
-	SecureCookies bool         `yaml:"secure_cookies"`
-	Auth          auth.Config  `yaml:"auth"`
-	Store         store.Config `yaml:"store"`
+	SecureCookies bool `yaml:"secure_cookies"`
+	// TrustedProxies are the reverse proxies (addresses or prefixes) whose
+	// X-Forwarded-For header names the client. Without them the client is
+	// the connection's peer and the header is ignored: anyone can write it.
+	TrustedProxies []string     `yaml:"trusted_proxies"`
+	Auth           auth.Config  `yaml:"auth"`
+	Store          store.Config `yaml:"store"`
 }
 
 // TLS names the certificate and key files (PEM). Both or neither.
@@ -92,6 +96,9 @@ func (c *Config) Validate() error {
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
 		errs = append(errs, errors.New("tls: give both cert and key, or neither"))
 	}
+	if _, err := parseProxies(c.TrustedProxies); err != nil {
+		errs = append(errs, err)
+	}
 	if err := c.Auth.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("auth: %w", err))
 	}
@@ -109,4 +116,28 @@ func IsLoopback(host string) bool {
 	}
 	a, err := netip.ParseAddr(strings.Trim(host, "[]"))
 	return err == nil && a.Unmap().IsLoopback()
+}
+
+// parseProxies reads trusted_proxies: addresses or prefixes.
+func parseProxies(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	var errs []error
+	for i, v := range list {
+		v = strings.TrimSpace(v)
+		if a, err := netip.ParseAddr(v); err == nil {
+			a = a.Unmap()
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("trusted_proxies[%d]: %q is neither an address nor a prefix", i, v))
+			continue
+		}
+		if p.Addr().Is4In6() {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, errors.Join(errs...)
 }

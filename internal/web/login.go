@@ -65,7 +65,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	client := clientAddr(r)
+	client := s.clientAddr(r)
 	sid, err := s.auth.Login(ctx, client, user, pass)
 	var lim *auth.LimitedError
 	switch {

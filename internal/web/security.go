@@ -71,13 +71,62 @@ func whoFrom(ctx context.Context) who {
 	return w
 }
 
-// clientAddr is the peer's address; proxies' headers are not trusted.
-func clientAddr(r *http.Request) netip.Addr {
+// maxHops bounds the X-Forwarded-For entries looked at.
+const maxHops = 32
+
+// clientAddr is the address logins are counted against: the peer's,
+// or, when the peer is a trusted proxy, the nearest address in
+// X-Forwarded-For that is not a trusted proxy. The header is read from
+// the right, since a proxy appends the address it received from and only
+// the entries after the last untrusted one were written by trusted
+// proxies; what the client wrote itself sits further left. An entry that
+// is not an address stops the walk at the last proxy.
+func (s *Server) clientAddr(r *http.Request) netip.Addr {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
 		return netip.IPv6Unspecified()
 	}
-	return ap.Addr()
+	addr := ap.Addr().Unmap()
+	if !s.trustedProxy(addr) {
+		return addr
+	}
+	var hops []string
+	for _, h := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(h, ",")...)
+	}
+	for i, n := len(hops)-1, 0; i >= 0 && n < maxHops; i, n = i-1, n+1 {
+		a, err := parseHop(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return addr
+		}
+		addr = a
+		if !s.trustedProxy(a) {
+			return a
+		}
+	}
+	return addr
+}
+
+func (s *Server) trustedProxy(a netip.Addr) bool {
+	for _, p := range s.proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseHop reads an X-Forwarded-For entry: an address, or an address and
+// port as some proxies write it.
+func parseHop(v string) (netip.Addr, error) {
+	if a, err := netip.ParseAddr(v); err == nil {
+		return a.Unmap(), nil
+	}
+	ap, err := netip.ParseAddrPort(v)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	return ap.Addr().Unmap(), nil
 }
 
 // authn finds the caller: the session cookie, or a bearer token (API

@@ -9,9 +9,11 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -329,14 +331,127 @@ func TestWrongPasswordRateLimited(t *testing.T) {
 		!strings.Contains(body, "Too many wrong passwords") {
 		t.Fatalf("right password after the burst: status %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
-	// The user is limited from other addresses too (per-user bucket):
-	// one more failure elsewhere empties it.
-	if resp, _ := login(t, s, "203.0.113.9:1", "wrong again"); resp.StatusCode != http.StatusTooManyRequests {
-		t.Fatalf("other client for the same user: status %d, want 429", resp.StatusCode)
+	// The user is not locked out everywhere: the right password from
+	// another address signs in.
+	if resp, sess := login(t, s, "203.0.113.9:1", testPassword); resp.StatusCode != http.StatusSeeOther || sess == nil {
+		t.Fatalf("right password from another address: status %d, want 303 and a session", resp.StatusCode)
 	}
 	logs := s.logs.String()
 	if !strings.Contains(logs, "too many wrong passwords") {
 		t.Error("rate-limited logins are not logged")
+	}
+}
+
+// TestLockoutIsPerAddress is the regression test of issue 10 (9) over the
+// real server: five wrong passwords from 127.0.0.2 lock ana there, not
+// from 127.0.0.1. Both are loopback addresses on Linux.
+func TestLockoutIsPerAddress(t *testing.T) {
+	cfg, _ := withUsers(t)
+	cfg.Listen = "127.0.0.1:0"
+	s := newTestServer(t, cfg)
+	if err := s.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	base := "http://" + s.Addr().String()
+	client := func(src string) *http.Client {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 5 * time.Second}
+		return &http.Client{
+			Transport:     &http.Transport{DialContext: d.DialContext},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+			Timeout:       10 * time.Second,
+		}
+	}
+	attacker, user := client("127.0.0.2"), client("127.0.0.1")
+	if resp, err := attacker.Get(base + "/healthz"); err != nil {
+		t.Skipf("cannot connect from 127.0.0.2: %v", err)
+	} else {
+		resp.Body.Close()
+	}
+	try := func(c *http.Client, pw string) *http.Response {
+		t.Helper()
+		resp, err := c.Get(base + "/login")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		pre := cookie(resp, s.preCookie())
+		m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(b)
+		if pre == nil || m == nil {
+			t.Fatal("login page without pre-login cookie or CSRF token")
+		}
+		form := url.Values{"user": {"ana"}, "password": {pw}, "csrf": {string(m[1])}}
+		r, _ := http.NewRequest(http.MethodPost, base+"/login", strings.NewReader(form.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.AddCookie(pre)
+		resp, err = c.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	for i := range 5 {
+		if resp := try(attacker, "wrong guess"); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("wrong password %d from 127.0.0.2: status %d, want 401", i, resp.StatusCode)
+		}
+	}
+	if resp := try(user, testPassword); resp.StatusCode != http.StatusSeeOther || cookie(resp, s.sessionCookie()) == nil {
+		t.Fatalf("right password from 127.0.0.1: status %d, want 303 and a session", resp.StatusCode)
+	}
+	if resp := try(attacker, testPassword); resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("127.0.0.2 after five wrong passwords: status %d, want 429 with Retry-After", resp.StatusCode)
+	}
+	if !strings.Contains(s.logs.String(), "client=127.0.0.2") {
+		t.Errorf("the refusal does not name the attacking address:\n%s", s.logs.String())
+	}
+}
+
+func TestClientAddr(t *testing.T) {
+	tests := []struct {
+		name    string
+		proxies []string
+		peer    string
+		xff     []string
+		want    string
+	}{
+		{"no proxy configured: header ignored", nil, "198.51.100.7:4000", []string{"192.0.2.1"}, "198.51.100.7"},
+		{"untrusted peer: header ignored", []string{"10.0.0.5"}, "198.51.100.7:4000", []string{"192.0.2.1"}, "198.51.100.7"},
+		{"trusted proxy", []string{"10.0.0.5"}, "10.0.0.5:4000", []string{"192.0.2.1"}, "192.0.2.1"},
+		{"client-written entries on the left are skipped", []string{"10.0.0.0/24"}, "10.0.0.5:4000",
+			[]string{"6.6.6.6, 192.0.2.1, 10.0.0.9"}, "192.0.2.1"},
+		{"several headers", []string{"10.0.0.0/24"}, "10.0.0.5:4000", []string{"6.6.6.6", "192.0.2.1"}, "192.0.2.1"},
+		{"ipv6 client, port written", []string{"::1"}, "[::1]:4000", []string{"[2001:db8::7]:51000"}, "2001:db8::7"},
+		{"mapped peer", []string{"10.0.0.5"}, "[::ffff:10.0.0.5]:4000", []string{"192.0.2.1"}, "192.0.2.1"},
+		{"garbage stops at the proxy", []string{"10.0.0.5"}, "10.0.0.5:4000", []string{"192.0.2.1, <script>"}, "10.0.0.5"},
+		{"no header", []string{"10.0.0.5"}, "10.0.0.5:4000", nil, "10.0.0.5"},
+		{"only proxies", []string{"10.0.0.0/8"}, "10.0.0.5:4000", []string{"10.1.1.1"}, "10.1.1.1"},
+		{"bad peer", nil, "pipe", nil, "::"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.TrustedProxies = tc.proxies
+			s, err := New(cfg, Deps{Reader: testStore(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r.RemoteAddr = tc.peer
+			for _, h := range tc.xff {
+				r.Header.Add("X-Forwarded-For", h)
+			}
+			if got := s.clientAddr(r).String(); got != tc.want {
+				t.Fatalf("clientAddr = %s, want %s", got, tc.want)
+			}
+		})
+	}
+	cfg := DefaultConfig()
+	cfg.TrustedProxies = []string{"10.0.0.5", "proxy.example"}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `trusted_proxies[1]: "proxy.example"`) {
+		t.Fatalf("Validate = %v, want the bad entry named", err)
 	}
 }
 

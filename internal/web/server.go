@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -31,6 +32,8 @@ type Server struct {
 	now   func() time.Time
 	pages *pages
 	h     http.Handler
+
+	proxies []netip.Prefix // trusted reverse proxies
 
 	results resultCache
 
@@ -64,6 +67,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		s.now = time.Now
 	}
 	var err error
+	if s.proxies, err = parseProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
 	if s.auth, err = auth.New(cfg.Auth, s.now); err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}

@@ -47,9 +47,12 @@ memory, so a restart signs everyone out:
       - {name: grafana, sha256: 5e88...}
     session_ttl: 12h       # longest login
     session_idle: 1h       # signed out when unused this long
-    fail_burst: 5          # wrong passwords allowed per client and per user,
-    fail_refill: 1m        # then one more per this period
+    fail_burst: 5          # wrong passwords for a user from one address lock that
+    fail_refill: 1m        # pair (not the user) this long, doubled each further
+    fail_max: 1h           # failure up to this
+    client_fail_burst: 20  # wrong passwords from one address, any users, lock it
   secure_cookies: false    # true behind a TLS proxy (with tls: always)
+  trusted_proxies: []      # reverse proxies whose X-Forwarded-For names the client
   store: {path: /var/lib/outflow/outflow.db}
 
 API: GET /api/overview, /api/devices[/ID], /api/flows, /api/names,

@@ -38,16 +38,23 @@ type Config struct {
 	// session unused for that long.
 	SessionTTL  time.Duration `yaml:"session_ttl"`
 	SessionIdle time.Duration `yaml:"session_idle"`
-	// FailBurst wrong passwords are allowed per client and per user, then
-	// one every FailRefill.
-	FailBurst  int           `yaml:"fail_burst"`
-	FailRefill time.Duration `yaml:"fail_refill"`
+	// FailBurst wrong passwords for one user from one client address lock
+	// that pair (not the user: the right password from elsewhere still
+	// works) for FailRefill, doubled with each further failure up to
+	// FailMax. ClientFailBurst wrong passwords from one address, whatever
+	// the users, lock the address the same way (password spraying).
+	FailBurst       int           `yaml:"fail_burst"`
+	FailRefill      time.Duration `yaml:"fail_refill"`
+	FailMax         time.Duration `yaml:"fail_max"`
+	ClientFailBurst int           `yaml:"client_fail_burst"`
 }
 
 // DefaultConfig: 12-hour sessions, logged out after an idle hour; five
-// wrong passwords, then one a minute.
+// wrong passwords for a user from an address, or twenty from an address,
+// lock it for a minute, then 2, 4, 8... minutes up to an hour.
 func DefaultConfig() Config {
-	return Config{SessionTTL: 12 * time.Hour, SessionIdle: time.Hour, FailBurst: 5, FailRefill: time.Minute}
+	return Config{SessionTTL: 12 * time.Hour, SessionIdle: time.Hour,
+		FailBurst: 5, FailRefill: time.Minute, FailMax: time.Hour, ClientFailBurst: 20}
 }
 
 // Validate checks names, hashes and durations.
@@ -80,6 +87,12 @@ func (c *Config) Validate() error {
 	if c.FailBurst < 1 || c.FailRefill <= 0 {
 		errs = append(errs, errors.New("fail_burst must be at least 1 and fail_refill positive"))
 	}
+	if c.FailMax < c.FailRefill {
+		errs = append(errs, errors.New("fail_max must be at least fail_refill"))
+	}
+	if c.ClientFailBurst < c.FailBurst {
+		errs = append(errs, errors.New("client_fail_burst must be at least fail_burst"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -96,13 +109,17 @@ func (e *LimitedError) Error() string {
 	return fmt.Sprintf("too many wrong passwords; retry in %s", e.RetryAfter.Round(time.Second))
 }
 
+// maxLockKeys bounds each failure table (about 100 bytes a key).
+const maxLockKeys = 65536
+
 // Authenticator checks passwords, tokens, sessions and CSRF tokens.
 type Authenticator struct {
 	users  map[string]string // name -> hash
 	tokens map[[32]byte]string
 	sess   *sessions
-	lim    *Limiter
-	key    []byte // HMAC key of CSRF tokens, new each start
+	pairs  *Backoff // user at a client address
+	addrs  *Backoff // client address, any user
+	key    []byte   // HMAC key of CSRF tokens, new each start
 	slots  chan struct{}
 	dummy  string // hash checked for unknown users, so that they cost the same
 	now    func() time.Time
@@ -117,7 +134,8 @@ func New(c Config, now func() time.Time) (*Authenticator, error) {
 		users:  map[string]string{},
 		tokens: map[[32]byte]string{},
 		sess:   newSessions(c.SessionTTL, c.SessionIdle, 10000),
-		lim:    NewLimiter(c.FailBurst, c.FailRefill, 65536),
+		pairs:  NewBackoff(c.FailBurst, c.FailRefill, c.FailMax, maxLockKeys),
+		addrs:  NewBackoff(c.ClientFailBurst, c.FailRefill, c.FailMax, maxLockKeys),
 		key:    make([]byte, 32),
 		slots:  make(chan struct{}, 2),
 		now:    now,
@@ -143,16 +161,22 @@ func New(c Config, now func() time.Time) (*Authenticator, error) {
 func (a *Authenticator) Enabled() bool { return len(a.users) > 0 }
 
 // Login checks a password from client. It returns the new session's id,
-// a *LimitedError when the client or the user has failed too often (the
-// password is then not checked), ErrBadLogin, or ErrBusy when ctx ends
-// while other logins hold every hashing slot.
+// a *LimitedError when the client address, or this user from this
+// address, has failed too often (the password is then not checked),
+// ErrBadLogin, or ErrBusy when ctx ends while other logins hold every
+// hashing slot.
+//
+// Failures are counted per (user, address) pair and per address, never
+// per user alone: a guesser elsewhere cannot lock the real user out.
+// Spreading guesses for one user over many addresses is slowed by the
+// hashing slots, and each address still locks after FailBurst.
 func (a *Authenticator) Login(ctx context.Context, client netip.Addr, user, password string) (string, error) {
 	now := a.now()
-	ck, uk := ClientKey(client), UserKey(user)
-	for _, k := range []string{ck, uk} {
-		if ok, wait := a.lim.Allow(k, now); !ok {
-			return "", &LimitedError{RetryAfter: wait}
-		}
+	ck, pk := ClientKey(client), PairKey(user, client)
+	okAddr, waitAddr := a.addrs.Allow(ck, now)
+	okPair, waitPair := a.pairs.Allow(pk, now)
+	if !okAddr || !okPair {
+		return "", &LimitedError{RetryAfter: max(waitAddr, waitPair, time.Second)}
 	}
 	select {
 	case a.slots <- struct{}{}:
@@ -170,11 +194,13 @@ func (a *Authenticator) Login(ctx context.Context, client netip.Addr, user, pass
 	<-a.slots
 	if err != nil || !known {
 		now = a.now()
-		a.lim.Fail(ck, now)
-		a.lim.Fail(uk, now)
+		a.addrs.Fail(ck, now)
+		a.pairs.Fail(pk, now)
 		return "", ErrBadLogin
 	}
-	a.lim.Reset(ck)
+	// The address's count stays: one good login does not buy a sprayer
+	// from the same address another round of guesses.
+	a.pairs.Reset(pk)
 	return a.sess.create(user, a.now()), nil
 }
 

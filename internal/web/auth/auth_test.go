@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -83,43 +84,87 @@ func TestHashPasswordSalted(t *testing.T) {
 	}
 }
 
-func TestLimiter(t *testing.T) {
+func TestBackoff(t *testing.T) {
 	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	l := NewLimiter(3, time.Minute, 4)
-	for i := range 3 {
-		if ok, _ := l.Allow("a", t0); !ok {
-			t.Fatalf("attempt %d refused within the burst", i)
+	b := NewBackoff(3, time.Minute, 10*time.Minute, 4)
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	for i := range 2 {
+		if ok, _ := b.Allow("a", t0); !ok {
+			t.Fatalf("attempt %d refused within the free failures", i)
 		}
-		l.Fail("a", t0)
+		if d := b.Fail("a", t0); d != 0 {
+			t.Fatalf("failure %d locks for %s", i, d)
+		}
 	}
-	ok, wait := l.Allow("a", t0)
-	if ok || wait != time.Minute {
-		t.Fatalf("after the burst: Allow = %v, %v; want false, 1m", ok, wait)
+	// The third failure locks for a minute, then each one doubles the lock
+	// up to the ceiling.
+	var now time.Duration
+	for i, want := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 10 * time.Minute, 10 * time.Minute} {
+		if d := b.Fail("a", at(now)); d != want {
+			t.Fatalf("failure %d: locked for %s, want %s", i+3, d, want)
+		}
+		ok, wait := b.Allow("a", at(now+time.Second))
+		if ok || wait != want-time.Second {
+			t.Fatalf("failure %d: Allow = %v, %s; want false, %s", i+3, ok, wait, want-time.Second)
+		}
+		if ok, _ := b.Allow("b", at(now)); !ok {
+			t.Fatal("another key is refused")
+		}
+		now += want
+		if ok, _ := b.Allow("a", at(now)); !ok {
+			t.Fatalf("failure %d: still refused when the lock ends", i+3)
+		}
 	}
-	if ok, _ := l.Allow("b", t0); !ok {
-		t.Fatal("another key is refused")
+	// Quiet for the ceiling after the lock: the count starts over.
+	now += 10 * time.Minute
+	if d := b.Fail("a", at(now)); d != 0 {
+		t.Fatalf("after a quiet period the first failure locks for %s", d)
 	}
-	if ok, _ := l.Allow("a", t0.Add(61*time.Second)); !ok {
-		t.Fatal("refused after a refill")
-	}
-	l.Fail("a", t0.Add(61*time.Second))
-	if ok, _ := l.Allow("a", t0.Add(62*time.Second)); ok {
-		t.Fatal("allowed twice on one refill")
-	}
-	l.Reset("a")
-	if ok, _ := l.Allow("a", t0); !ok {
-		t.Fatal("refused after Reset")
+	b.Reset("a")
+	if b.Len() != 0 {
+		t.Fatalf("Len = %d after Reset", b.Len())
 	}
 
-	// Full: keys whose buckets are full again are forgotten, the others kept.
-	for _, k := range []string{"k1", "k2", "k3", "k4"} {
-		l.Fail(k, t0)
+	// Full: unlocked keys make room, the oldest first; locked keys stay and
+	// a new key is refused when every key is locked.
+	b = NewBackoff(2, time.Minute, 10*time.Minute, 3)
+	b.Fail("old", t0)
+	b.Fail("new", t0.Add(time.Second))
+	b.Fail("locked", t0)
+	b.Fail("locked", t0)
+	if ok, _ := b.Allow("fresh", t0.Add(2*time.Second)); !ok {
+		t.Fatal("a new key refused although unlocked keys can make room")
 	}
-	if ok, _ := l.Allow("k5", t0); ok {
-		t.Fatal("a new key allowed while the table is full of fresh failures")
+	b.Fail("fresh", t0.Add(2*time.Second))
+	if ok, _ := b.Allow("locked", t0.Add(3*time.Second)); ok {
+		t.Fatal("making room dropped a locked key")
 	}
-	if ok, _ := l.Allow("k5", t0.Add(time.Hour)); !ok {
-		t.Fatal("a new key refused although every old key has refilled")
+	if b.Len() != 3 {
+		t.Fatalf("Len = %d, want the bound 3", b.Len())
+	}
+	for _, k := range []string{"new", "fresh"} {
+		b.Fail(k, t0.Add(4*time.Second))
+	}
+	if ok, wait := b.Allow("another", t0.Add(5*time.Second)); ok || wait <= 0 {
+		t.Fatalf("a new key allowed while every key is locked: %v, %s", ok, wait)
+	}
+	if d := b.Fail("another", t0.Add(5*time.Second)); d != 0 || b.Len() != 3 {
+		t.Fatalf("a failure on a full locked table: lock %s, Len %d; want 0, 3", d, b.Len())
+	}
+	// When the locks are over and quiet, the table empties as it is used.
+	if ok, _ := b.Allow("another", t0.Add(time.Hour)); !ok {
+		t.Fatal("a new key refused although every old key is quiet")
+	}
+}
+
+func TestBackoffBounded(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	b := NewBackoff(5, time.Minute, time.Hour, 100)
+	for i := range 10000 {
+		b.Fail(PairKey("ana", netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})), t0.Add(time.Duration(i)*time.Millisecond))
+	}
+	if n := b.Len(); n > 100 {
+		t.Fatalf("%d keys held, bound 100", n)
 	}
 }
 
@@ -196,35 +241,64 @@ func TestLoginRateLimited(t *testing.T) {
 	a, c := newAuth(t)
 	ctx := context.Background()
 	one, two := netip.MustParseAddr("192.0.2.7"), netip.MustParseAddr("198.51.100.9")
+	var le *LimitedError
 
-	// Per client: five wrong passwords for different users lock the client.
-	for i, u := range []string{"ana", "ben", "x1", "x2", "x3"} {
-		if _, err := a.Login(ctx, one, u, "guess"); !errors.Is(err, ErrBadLogin) {
+	// Per (user, address): five wrong passwords for ana from one address
+	// lock ana there...
+	for i := range 5 {
+		if _, err := a.Login(ctx, one, "ana", "guess"); !errors.Is(err, ErrBadLogin) {
 			t.Fatalf("attempt %d: %v", i, err)
 		}
 	}
-	_, err := a.Login(ctx, one, "ben", "other")
-	var le *LimitedError
-	if !errors.As(err, &le) || le.RetryAfter <= 0 {
-		t.Fatalf("sixth attempt with the right password: %v, want LimitedError", err)
+	if _, err := a.Login(ctx, one, "ana", "s3cret pass"); !errors.As(err, &le) || le.RetryAfter != time.Minute {
+		t.Fatalf("sixth attempt with the right password: %v, want LimitedError for 1m", err)
 	}
-	// ... but not another client for ben, who failed only once.
-	if _, err := a.Login(ctx, two, "ben", "other"); err != nil {
-		t.Fatalf("other client: %v", err)
+	// ... and only there: ana from another address, and ben from the same
+	// address, still log in.
+	if _, err := a.Login(ctx, two, "ana", "s3cret pass"); err != nil {
+		t.Fatalf("ana from another address: %v", err)
 	}
-	// Per user: ana, guessed from many addresses, is locked for all.
+	if _, err := a.Login(ctx, one, "ben", "other"); err != nil {
+		t.Fatalf("ben from the guessing address: %v", err)
+	}
+	// The lock doubles with each failure after it.
+	c.t = c.t.Add(time.Minute)
+	if _, err := a.Login(ctx, one, "ana", "guess"); !errors.Is(err, ErrBadLogin) {
+		t.Fatalf("after the first lock: %v", err)
+	}
+	if _, err := a.Login(ctx, one, "ana", "s3cret pass"); !errors.As(err, &le) || le.RetryAfter != 2*time.Minute {
+		t.Fatalf("after a seventh failure: %v, want LimitedError for 2m", err)
+	}
+	c.t = c.t.Add(2 * time.Minute)
+	if _, err := a.Login(ctx, one, "ana", "s3cret pass"); err != nil {
+		t.Fatalf("ana after the lock: %v", err)
+	}
+	// A success clears the pair: five more failures before the next lock.
 	for i := range 4 {
-		ip := netip.AddrFrom4([4]byte{203, 0, 113, byte(i)})
-		if _, err := a.Login(ctx, ip, "ana", "guess"); !errors.Is(err, ErrBadLogin) {
+		if _, err := a.Login(ctx, one, "ana", "guess"); !errors.Is(err, ErrBadLogin) {
+			t.Fatalf("after the success, attempt %d: %v", i, err)
+		}
+	}
+
+	// Per address: spraying many names from one address locks the address
+	// for everyone, at ClientFailBurst failures.
+	three := netip.MustParseAddr("203.0.113.3")
+	for i := range 19 {
+		if _, err := a.Login(ctx, three, fmt.Sprintf("user%d", i), "guess"); !errors.Is(err, ErrBadLogin) {
 			t.Fatalf("spray %d: %v", i, err)
 		}
 	}
-	if _, err := a.Login(ctx, two, "ana", "s3cret pass"); !errors.As(err, &le) {
-		t.Fatalf("ana after six failures: %v, want LimitedError", err)
+	if _, err := a.Login(ctx, three, "ben", "other"); err != nil {
+		t.Fatalf("ben before the address's limit: %v", err)
 	}
-	c.t = c.t.Add(2 * time.Minute)
-	if _, err := a.Login(ctx, two, "ana", "s3cret pass"); err != nil {
-		t.Fatalf("ana after the refill: %v", err)
+	if _, err := a.Login(ctx, three, "user19", "guess"); !errors.Is(err, ErrBadLogin) {
+		t.Fatalf("twentieth spray: %v", err)
+	}
+	if _, err := a.Login(ctx, three, "ben", "other"); !errors.As(err, &le) {
+		t.Fatalf("ben from a spraying address: %v, want LimitedError", err)
+	}
+	if _, err := a.Login(ctx, two, "ben", "other"); err != nil {
+		t.Fatalf("ben from another address: %v", err)
 	}
 }
 
@@ -277,6 +351,8 @@ func TestConfigValidate(t *testing.T) {
 		{"space in name", func(c *Config) { c.Users = []User{{Name: "a b", PasswordHash: good}} }, "without spaces"},
 		{"token not hex", func(c *Config) { c.Tokens = []Token{{Name: "t", SHA256: "oft_abc"}} }, "64 hex digits"},
 		{"no burst", func(c *Config) { c.FailBurst = 0 }, "fail_burst"},
+		{"ceiling under the first lock", func(c *Config) { c.FailMax = time.Second }, "fail_max"},
+		{"address burst under the pair's", func(c *Config) { c.ClientFailBurst = 4 }, "client_fail_burst"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,105 +6,161 @@ import (
 	"time"
 )
 
-// Limiter counts wrong passwords per key (a client address, a user name)
-// with a token bucket: Burst failures are free, then one more is allowed
-// every Refill. A key whose bucket is empty is refused before its password
-// is even checked, so that guessing costs the guesser time and not the
-// server CPU.
+// Backoff locks a key (a user at a client address, or a client address
+// alone) out after Free wrong passwords: for Base, doubling with each
+// further failure up to Max, the way fail2ban's incremental bans do. A
+// locked key is refused before its password is even checked, so that
+// guessing costs the guesser time and not the server CPU.
 //
-// Its memory is bounded: at MaxKeys it forgets the keys whose bucket is
-// full again and, if none is, refuses new keys until one is. Refusing is
-// the safe side: a spray from very many addresses locks logins for a few
-// minutes rather than allowing unlimited guesses.
-type Limiter struct {
-	Burst   int
-	Refill  time.Duration
-	MaxKeys int
+// A key is forgotten, and its count starts over, once it has been quiet
+// (no failure, no lock running) for Max. Memory is bounded by MaxKeys:
+// when the table is full a sample of keys is looked at and the quietest
+// one that is not locked is dropped; when every sampled key is locked,
+// the new key is refused. Refusing is the safe side: it takes MaxKeys
+// locked keys, each Free failures deep, before anyone new is turned away.
+type Backoff struct {
+	free    int
+	base    time.Duration
+	max     time.Duration
+	maxKeys int
 
 	mu   sync.Mutex
-	keys map[string]*bucket
+	keys map[string]*lockout
 }
 
-type bucket struct {
-	tokens float64
-	at     time.Time
+type lockout struct {
+	fails int
+	until time.Time // locked before this
+	last  time.Time // last failure
 }
 
-// NewLimiter returns a limiter allowing burst failures, then one per refill.
-func NewLimiter(burst int, refill time.Duration, maxKeys int) *Limiter {
-	return &Limiter{Burst: burst, Refill: refill, MaxKeys: maxKeys, keys: map[string]*bucket{}}
-}
+// evictSample is how many keys a full table looks at for one to drop:
+// enough to find a quiet key, few enough that a full table costs a login
+// microseconds, not a scan of every key.
+const evictSample = 64
 
-// level returns the key's tokens now (without changing them).
-func (l *Limiter) level(b *bucket, now time.Time) float64 {
-	if b == nil {
-		return float64(l.Burst)
+// NewBackoff returns a table allowing free failures a key, then locking it
+// for base, doubled each further failure up to max, holding at most
+// maxKeys keys.
+func NewBackoff(free int, base, max time.Duration, maxKeys int) *Backoff {
+	if free < 1 {
+		free = 1
 	}
-	t := b.tokens + float64(now.Sub(b.at))/float64(l.Refill)
-	if t > float64(l.Burst) {
-		t = float64(l.Burst)
+	if max < base {
+		max = base
 	}
-	return t
+	if maxKeys < 1 {
+		maxKeys = 1
+	}
+	return &Backoff{free: free, base: base, max: max, maxKeys: maxKeys, keys: map[string]*lockout{}}
+}
+
+// quiet says whether e can be forgotten at now.
+func (b *Backoff) quiet(e *lockout, now time.Time) bool {
+	end := e.last
+	if e.until.After(end) {
+		end = e.until
+	}
+	return now.Sub(end) >= b.max
 }
 
 // Allow says whether key may try a password now and, if not, how long it
 // must wait.
-func (l *Limiter) Allow(key string, now time.Time) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.keys[key]
-	if b == nil && len(l.keys) >= l.MaxKeys {
-		l.prune(now)
-		if len(l.keys) >= l.MaxKeys {
-			return false, l.Refill
+func (b *Backoff) Allow(key string, now time.Time) (bool, time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e := b.keys[key]
+	if e == nil {
+		if len(b.keys) >= b.maxKeys && !b.makeRoom(now) {
+			return false, b.base
 		}
-	}
-	t := l.level(b, now)
-	if t >= 1 {
 		return true, 0
 	}
-	return false, time.Duration((1 - t) * float64(l.Refill))
+	if now.Before(e.until) {
+		return false, e.until.Sub(now)
+	}
+	return true, 0
 }
 
-// Fail records a wrong password for key.
-func (l *Limiter) Fail(key string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.keys[key]
-	if b == nil {
-		if len(l.keys) >= l.MaxKeys {
-			l.prune(now)
-			if len(l.keys) >= l.MaxKeys {
-				return
-			}
+// Fail records a wrong password for key and returns how long the key is
+// now locked (0: not locked).
+func (b *Backoff) Fail(key string, now time.Time) time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e := b.keys[key]
+	switch {
+	case e == nil:
+		if len(b.keys) >= b.maxKeys && !b.makeRoom(now) {
+			return 0 // not counted; Allow refuses this key while the table is full
 		}
-		b = &bucket{}
-		l.keys[key] = b
+		e = &lockout{}
+		b.keys[key] = e
+	case b.quiet(e, now):
+		*e = lockout{}
 	}
-	b.tokens = l.level(b, now) - 1
-	if b.tokens < 0 {
-		b.tokens = 0
+	e.fails++
+	e.last = now
+	if e.fails < b.free {
+		return 0
 	}
-	b.at = now
+	d := b.max
+	if n := e.fails - b.free; n < 62 && b.base<<n > 0 && b.base<<n < b.max {
+		d = b.base << n
+	}
+	e.until = now.Add(d)
+	return d
 }
 
-// Reset forgets key (after a right password from a client).
-func (l *Limiter) Reset(key string) {
-	l.mu.Lock()
-	delete(l.keys, key)
-	l.mu.Unlock()
+// Reset forgets key (after a right password).
+func (b *Backoff) Reset(key string) {
+	b.mu.Lock()
+	delete(b.keys, key)
+	b.mu.Unlock()
 }
 
-func (l *Limiter) prune(now time.Time) {
-	for k, b := range l.keys {
-		if l.level(b, now) >= float64(l.Burst) {
-			delete(l.keys, k)
+// Len is the number of keys held.
+func (b *Backoff) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.keys)
+}
+
+// makeRoom drops quiet keys among a sample of the table, else the sampled
+// unlocked key whose last failure is oldest. It says whether there is
+// room now.
+func (b *Backoff) makeRoom(now time.Time) bool {
+	var (
+		victim string
+		oldest time.Time
+		n      int
+	)
+	for k, e := range b.keys { // map order is random: a fresh sample each time
+		if n++; n > evictSample {
+			break
+		}
+		if b.quiet(e, now) {
+			delete(b.keys, k)
+			continue
+		}
+		if now.Before(e.until) {
+			continue
+		}
+		if victim == "" || e.last.Before(oldest) {
+			victim, oldest = k, e.last
 		}
 	}
+	if len(b.keys) < b.maxKeys {
+		return true
+	}
+	if victim == "" {
+		return false
+	}
+	delete(b.keys, victim)
+	return true
 }
 
-// ClientKey is the limiter key of a client address: the address itself for
-// IPv4, its /64 for IPv6 (one host has a whole /64 to pick from).
+// ClientKey is the key of a client address: the address itself for IPv4,
+// its /64 for IPv6 (one host has a whole /64 to pick from).
 func ClientKey(a netip.Addr) string {
 	a = a.Unmap()
 	if a.Is6() {
@@ -116,5 +172,9 @@ func ClientKey(a netip.Addr) string {
 	return "c:" + a.String()
 }
 
-// UserKey is the limiter key of a user name.
-func UserKey(name string) string { return "u:" + name }
+// PairKey is the key of a user name tried from a client address. The
+// client part holds no NUL, so the first NUL splits the two and two pairs
+// never share a key.
+func PairKey(user string, client netip.Addr) string {
+	return "p:" + ClientKey(client)[2:] + "\x00" + user
+}
