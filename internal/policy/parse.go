@@ -60,9 +60,13 @@ func (s *StringList) UnmarshalYAML(n *yaml.Node) error {
 }
 
 type rawPolicy struct {
-	Groups   []rawGroup `yaml:"groups"`
-	Rules    []rawRule  `yaml:"rules"`
-	Defaults struct {
+	// AllowEmpty says a policy without rules is meant: without it, such a
+	// policy (an empty or truncated file) is refused, because it would
+	// allow everything.
+	AllowEmpty bool       `yaml:"allow_empty"`
+	Groups     []rawGroup `yaml:"groups"`
+	Rules      []rawRule  `yaml:"rules"`
+	Defaults   struct {
 		Answer    string     `yaml:"answer"`
 		BlockPage StringList `yaml:"blockpage"`
 	} `yaml:"defaults"`
@@ -137,7 +141,13 @@ func ParseWith(name string, b []byte, opt Options) (*Policy, error) {
 		return nil, yamlProblems(name, err)
 	}
 	c := compiler{file: name, opt: opt, p: newPolicy(name)}
+	c.p.AllowEmpty = raw.AllowEmpty
 	c.compile(&raw, &doc)
+	if len(raw.Rules) == 0 && !raw.AllowEmpty {
+		// Fail closed: a file truncated while it is rewritten, or emptied
+		// by mistake, must not turn every block into an allow.
+		c.add(lineOf(top(&doc), "rules"), "%v: write rules, or allow_empty: true if a policy that blocks nothing is meant", ErrNoRules)
+	}
 	if len(c.probs) > 0 {
 		return nil, c.probs
 	}

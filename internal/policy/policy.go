@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"errors"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -158,9 +160,11 @@ type Group struct {
 
 // Policy is a compiled policy. It is read-only and safe for concurrent use.
 type Policy struct {
-	File   string
-	Groups []*Group
-	Rules  []*Rule
+	File string
+	// AllowEmpty is the file's allow_empty: it may have no rules.
+	AllowEmpty bool
+	Groups     []*Group
+	Rules      []*Rule
 
 	addrs     bart.Table[GroupSet]
 	dohPaths  map[string]GroupSet
@@ -173,6 +177,22 @@ type Policy struct {
 	ruleNames   *nameSet   // value: index into nameRules
 	exceptNames *nameSet   // the same, for rules' name exceptions
 	nameRules   []GroupSet // sets of rule indexes
+}
+
+// ErrNoRules is the error of a policy without rules that does not say
+// allow_empty: true. Such a policy allows everything, which is what an
+// empty or truncated file looks like, so an enforcer must not run on it.
+var ErrNoRules = errors.New("policy has no rules")
+
+// RequireRules returns ErrNoRules (wrapped with the file) when p has no
+// rule and was not written with allow_empty: true. Parse already refuses
+// such a file; this is for policies built otherwise (Quick with no
+// target).
+func (p *Policy) RequireRules() error {
+	if len(p.Rules) == 0 && !p.AllowEmpty {
+		return fmt.Errorf("policy: %s: %w", p.File, ErrNoRules)
+	}
+	return nil
 }
 
 // Membership is the groups a client is in.

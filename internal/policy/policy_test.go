@@ -192,6 +192,12 @@ func TestParseErrors(t *testing.T) {
 		{"group selects nothing", "groups:\n  - name: g\n", "selects no client"},
 		{"syntax", "rules: [\n", "p.yaml:"},
 		{"wrong type", "rules: 3\n", "p.yaml:1:"},
+		// An empty, truncated or rule-less file would allow everything.
+		{"empty file", "", "p.yaml: policy has no rules"},
+		{"only a comment", "# rewritten soon\n", "p.yaml: policy has no rules"},
+		{"no rules key", "groups:\n  - {name: g, addresses: [10.0.0.0/8]}\n", "p.yaml:1: policy has no rules"},
+		{"empty rules", "defaults:\n  answer: refused\nrules: []\n", "p.yaml:3: policy has no rules"},
+		{"allow_empty false", "allow_empty: false\n", "policy has no rules"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -203,6 +209,29 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("error %q does not contain %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestAllowEmpty(t *testing.T) {
+	p, err := Parse("p.yaml", []byte("allow_empty: true\ngroups:\n  - {name: g, addresses: [10.0.0.0/8]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.AllowEmpty || len(p.Rules) != 0 || p.RequireRules() != nil {
+		t.Errorf("allow_empty policy: AllowEmpty %v, %d rules, RequireRules %v", p.AllowEmpty, len(p.Rules), p.RequireRules())
+	}
+	if v := p.Decide(Client{Addr: netip.MustParseAddr("10.0.0.1")}, attribute.Attribution{}, "www.tiktok.com", time.Now()); v.Action != Allow {
+		t.Errorf("empty policy decided %v", v.Action)
+	}
+	q, err := Quick(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.RequireRules(); !errors.Is(err, ErrNoRules) {
+		t.Errorf("Quick without targets: RequireRules = %v, want ErrNoRules", err)
+	}
+	if err := q.RequireRules(); err == nil || !strings.Contains(err.Error(), "--block") {
+		t.Errorf("RequireRules does not name the source: %v", err)
 	}
 }
 

@@ -1,11 +1,15 @@
 package resolver
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -126,6 +130,41 @@ type harness struct {
 	dot, doh   string
 	caFile     string
 	metrics    string
+	log        *syncBuffer // the resolver's slog output
+}
+
+// syncBuffer is a bytes.Buffer safe for the resolver's goroutines and the
+// test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// scrape reads the metrics page as a monitoring system would.
+func (h *harness) scrape() string {
+	h.t.Helper()
+	resp, err := http.Get("http://" + h.metrics + "/metrics")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return string(b)
 }
 
 func newHarness(t testing.TB, policyYAML string, mutate func(*Config)) *harness {
@@ -137,7 +176,7 @@ func newHarness(t testing.TB, policyYAML string, mutate func(*Config)) *harness 
 // withMem is false (benchmarks would fill memory with it).
 func newHarnessSinks(t testing.TB, policyYAML string, mutate func(*Config), withMem bool) *harness {
 	t.Helper()
-	h := &harness{t: t, auth: resolvertest.NewAuth(t, zone...), mem: &querylog.Memory{}, clock: &clock{t: afterDeadline}}
+	h := &harness{t: t, auth: resolvertest.NewAuth(t, zone...), mem: &querylog.Memory{}, clock: &clock{t: afterDeadline}, log: &syncBuffer{}}
 	dir := t.TempDir()
 	h.policyPath = filepath.Join(dir, "policy.yaml")
 	if err := os.WriteFile(h.policyPath, []byte(policyYAML), 0o644); err != nil {
@@ -165,7 +204,7 @@ func newHarnessSinks(t testing.TB, policyYAML string, mutate func(*Config), with
 	if withMem {
 		sinks = append(sinks, h.mem)
 	}
-	srv, err := New(cfg, Deps{Now: h.clock.Now, Sinks: sinks,
+	srv, err := New(cfg, Deps{Now: h.clock.Now, Sinks: sinks, Log: slog.New(slog.NewTextHandler(h.log, nil)),
 		LoadCatalog: func(time.Time) (*catalog.Index, error) { return policytest.Compile() }})
 	if err != nil {
 		t.Fatal(err)

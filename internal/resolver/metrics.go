@@ -14,25 +14,28 @@ import (
 type metrics struct {
 	reg *prometheus.Registry
 
-	queries     *prometheus.CounterVec
-	byProto     map[string]prometheus.Counter
-	verdicts    *prometheus.CounterVec
-	cache       *prometheus.CounterVec
-	hit, miss   prometheus.Counter
-	stale       prometheus.Counter
-	prefetch    prometheus.Counter
-	upDur       *prometheus.HistogramVec
-	upErr       *prometheus.CounterVec
-	limited     prometheus.Counter
-	malformed   prometheus.Counter
-	overload    prometheus.Counter
-	failClosed  prometheus.Counter
-	truncated   prometheus.Counter
-	reloads     *prometheus.CounterVec
-	generation  prometheus.Gauge
-	latency     prometheus.Histogram
-	verdictMu   sync.RWMutex
-	verdictByID map[verdictKey]prometheus.Counter
+	queries       *prometheus.CounterVec
+	byProto       map[string]prometheus.Counter
+	verdicts      *prometheus.CounterVec
+	cache         *prometheus.CounterVec
+	hit, miss     prometheus.Counter
+	stale         prometheus.Counter
+	prefetch      prometheus.Counter
+	upDur         *prometheus.HistogramVec
+	upErr         *prometheus.CounterVec
+	limited       prometheus.Counter
+	malformed     prometheus.Counter
+	overload      prometheus.Counter
+	failClosed    prometheus.Counter
+	truncated     prometheus.Counter
+	reloads       *prometheus.CounterVec
+	reloadOK      prometheus.Counter
+	reloadFailed  prometheus.Counter
+	reloadRefused prometheus.Gauge
+	generation    prometheus.Gauge
+	latency       prometheus.Histogram
+	verdictMu     sync.RWMutex
+	verdictByID   map[verdictKey]prometheus.Counter
 }
 
 type verdictKey struct{ verdict, entity, group string }
@@ -57,10 +60,14 @@ func newMetrics(s *Server) *metrics {
 	m.failClosed = prometheus.NewCounter(prometheus.CounterOpts{Name: "outflow_resolver_upstream_unavailable_total", Help: "Queries answered SERVFAIL because no upstream answered and nothing was cached."})
 	m.truncated = prometheus.NewCounter(prometheus.CounterOpts{Name: "outflow_resolver_truncated_total", Help: "UDP answers truncated to the client's EDNS size."})
 	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "outflow_resolver_reloads_total", Help: "Policy and catalog reloads, by result."}, []string{"result"})
+	// Both results exist from the start, so that an alert on failures
+	// has a series to watch before the first one.
+	m.reloadOK, m.reloadFailed = m.reloads.WithLabelValues("ok"), m.reloads.WithLabelValues("failed")
+	m.reloadRefused = prometheus.NewGauge(prometheus.GaugeOpts{Name: "outflow_resolver_reload_refused", Help: "1 while the last reload was refused (the files on disk are not the policy in force), else 0."})
 	m.generation = prometheus.NewGauge(prometheus.GaugeOpts{Name: "outflow_resolver_policy_generation", Help: "Number of the policy and catalog in force (1 at start, +1 a reload)."})
 	m.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "outflow_resolver_answer_duration_seconds", Help: "Time from query to answer.",
 		Buckets: []float64{.00005, .0001, .0002, .0005, .001, .002, .005, .01, .02, .05, .1, .5, 1, 2}})
-	for _, c := range []prometheus.Collector{m.queries, m.verdicts, m.cache, m.upDur, m.upErr, m.limited, m.malformed, m.overload, m.failClosed, m.truncated, m.reloads, m.generation, m.latency} {
+	for _, c := range []prometheus.Collector{m.queries, m.verdicts, m.cache, m.upDur, m.upErr, m.limited, m.malformed, m.overload, m.failClosed, m.truncated, m.reloads, m.reloadRefused, m.generation, m.latency} {
 		f(c)
 	}
 	f(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "outflow_resolver_querylog_shed_total", Help: "Query log entries shed under overload (each shed is also written into the log as a count)."},

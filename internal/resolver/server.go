@@ -106,7 +106,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s.pool = pool
 	s.met.registerUpstreams(pool)
-	st, err := s.load(1)
+	st, err := s.load(1, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/attribute"
@@ -66,8 +67,16 @@ func (s *Server) stampFiles(extra []string) stamp {
 	return st
 }
 
-// load builds a new state from the files; it does not install it.
-func (s *Server) load(gen uint64) (*state, error) {
+// preStamp is the stamp of the files a reload is about to read, taken
+// before it reads them, with the names files it stamped.
+type preStamp struct {
+	names []string
+	stamp stamp
+}
+
+// load builds a new state from the files; it does not install it. before,
+// when not nil, is the files' stamp from before they were read.
+func (s *Server) load(gen uint64, before *preStamp) (*state, error) {
 	now := s.now()
 	ix, err := s.deps.LoadCatalog(now)
 	if err != nil {
@@ -93,11 +102,21 @@ func (s *Server) load(gen uint64) (*state, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Fail closed: a policy that blocks nothing (an emptied file, no
+	// --block target) is refused unless it says allow_empty: true.
+	if err := pol.RequireRules(); err != nil {
+		return nil, err
+	}
 	if err := pol.Check(ix); err != nil {
 		return nil, err
 	}
 	st := &state{gen: gen, ix: ix, at: attribute.New(ix), pol: pol}
 	st.stamp = s.stampFiles(s.namesFiles(st))
+	if before != nil && slices.Equal(before.names, s.namesFiles(st)) {
+		// The stamp taken before reading: a file rewritten while it was
+		// read is read again on the next tick.
+		st.stamp = before.stamp
+	}
 	return st, nil
 }
 
@@ -122,16 +141,22 @@ func (s *Server) Reload() error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
 	old := s.state.Load()
-	st, err := s.load(old.gen + 1)
+	names := s.namesFiles(old)
+	before := &preStamp{names: names, stamp: s.stampFiles(names)}
+	st, err := s.load(old.gen+1, before)
 	if err != nil {
-		s.met.reloads.WithLabelValues("failed").Inc()
-		s.log.Error("reload refused: keeping the running policy and catalog", "err", err)
-		// Do not retry the same broken files on every watch tick.
-		s.badStamp = s.stampFiles(s.namesFiles(old))
+		s.met.reloadFailed.Inc()
+		s.met.reloadRefused.Set(1)
+		s.log.Error("reload refused: keeping the running policy and catalog", "generation", old.gen, "err", err)
+		// Do not retry the same broken files on every watch tick. The
+		// stamp is the one taken before reading: if the file was still
+		// being written, its final form has another stamp and is tried.
+		s.badStamp = before.stamp
 		return err
 	}
 	s.state.Store(st)
-	s.met.reloads.WithLabelValues("ok").Inc()
+	s.met.reloadRefused.Set(0)
+	s.met.reloadOK.Inc()
 	s.met.generation.Set(float64(st.gen))
 	s.log.Info("reloaded policy and catalog", "rules", len(st.pol.Rules), "names", st.pol.NameCount(), "entities", len(st.ix.Entities))
 	// The old state's tables (a million names) are garbage now: give the

@@ -194,6 +194,11 @@ func serve(ctx context.Context, env *cli.Env, args []string) int {
 	if err != nil {
 		return env.Errorf(cli.ExitInput, "resolve: %v", err)
 	}
+	// SIGHUP is caught before the addresses are announced: a SIGHUP sent
+	// once they are must reload, not end the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	if err := srv.Start(ctx); err != nil {
 		return env.Errorf(cli.ExitFailure, "resolve: %v", err)
 	}
@@ -202,9 +207,6 @@ func serve(ctx context.Context, env *cli.Env, args []string) int {
 			fmt.Fprintf(env.Stderr, "outflow resolve: %s on %s\n", kind, a)
 		}
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	for {
 		select {
 		case <-ctx.Done():
@@ -319,6 +321,9 @@ func check(env *cli.Env, args []string) int {
 		pol, err = policy.Quick(ix, cfg.Block...)
 	}
 	if err == nil {
+		err = pol.RequireRules()
+	}
+	if err == nil {
 		err = pol.Check(ix)
 	}
 	if err != nil {
@@ -326,6 +331,9 @@ func check(env *cli.Env, args []string) int {
 		return cli.ExitFailure
 	}
 	fmt.Fprintf(env.Stdout, "policy ok: %d groups, %d rules, %d names\n", len(pol.Groups), len(pol.Rules), pol.NameCount())
+	if len(pol.Rules) == 0 {
+		fmt.Fprintln(env.Stdout, "note: allow_empty is set and there are no rules: this policy blocks nothing")
+	}
 	return cli.ExitOK
 }
 

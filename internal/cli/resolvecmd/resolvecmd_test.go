@@ -88,6 +88,12 @@ func TestCheck(t *testing.T) {
 	os.WriteFile(good, []byte("rules:\n  - action: block\n    names: [evil.example]\n    jurisdictions: [KP]\n"), 0o644)
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("rules:\n  - action: block\n    nmes: [evil.example]\n"), 0o644)
+	empty := filepath.Join(dir, "empty.yaml")
+	os.WriteFile(empty, nil, 0o644)
+	ruleless := filepath.Join(dir, "ruleless.yaml")
+	os.WriteFile(ruleless, []byte("groups:\n  - {name: g, addresses: [10.0.0.0/8]}\n"), 0o644)
+	meant := filepath.Join(dir, "meant.yaml")
+	os.WriteFile(meant, []byte("allow_empty: true\n"), 0o644)
 	tests := []struct {
 		name string
 		args []string
@@ -97,6 +103,9 @@ func TestCheck(t *testing.T) {
 		{"good policy", []string{"check", "--policy", good}, cli.ExitOK, "policy ok: 0 groups, 1 rules, 1 names"},
 		{"broken policy names the line", []string{"check", "--policy", bad}, cli.ExitFailure, `bad.yaml:3: unknown key "nmes"`},
 		{"nothing to check", []string{"check"}, cli.ExitFailure, "nothing to enforce"},
+		{"empty policy fails", []string{"check", "--policy", empty}, cli.ExitFailure, "empty.yaml: policy has no rules"},
+		{"rule-less policy fails", []string{"check", "--policy", ruleless}, cli.ExitFailure, "ruleless.yaml:1: policy has no rules"},
+		{"allow_empty passes", []string{"check", "--policy", meant}, cli.ExitOK, "this policy blocks nothing"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -107,6 +116,51 @@ func TestCheck(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startServe runs `outflow resolve args...` until the test ends and
+// returns its UDP address and stderr.
+func startServe(t *testing.T, args ...string) (string, *syncBuffer) {
+	t.Helper()
+	var stdout, stderr syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, env(&stdout, &stderr), args) }()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != cli.ExitOK {
+			t.Errorf("exit %d: %s", code, stderr.String())
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		for _, l := range strings.Split(stderr.String(), "\n") {
+			if a, ok := strings.CutPrefix(l, "outflow resolve: udp on "); ok {
+				return a, &stderr
+			}
+		}
+		select {
+		case code := <-done:
+			done <- code
+			t.Fatalf("resolver exited %d: %s", code, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("resolver did not start: %s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func rcode(t *testing.T, addr, name string) int {
+	t.Helper()
+	m := new(dns.Msg)
+	m.SetQuestion(dns.Fqdn(name), dns.TypeA)
+	r, err := dns.Exchange(m, addr)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return r.Rcode
 }
 
 func TestStats(t *testing.T) {
