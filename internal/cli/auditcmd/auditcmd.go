@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"runtime/debug"
 	"time"
 
@@ -26,6 +25,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/attribute"
 	"github.com/outflow-dev/outflow/internal/catalog"
 	"github.com/outflow-dev/outflow/internal/cli"
+	"github.com/outflow-dev/outflow/internal/outfile"
 	"github.com/outflow-dev/outflow/internal/policy"
 	"github.com/outflow-dev/outflow/internal/store"
 	"github.com/outflow-dev/outflow/internal/store/auditfeed"
@@ -220,27 +220,17 @@ func write(env *cli.Env, o Options, doc *audit.Document) error {
 }
 
 // toFile runs fn on a buffered writer to path, or to std when path is "".
+// A file is written through outfile: replaced atomically, or written in
+// place when it is a device, and never removed on failure.
 func toFile(path string, std io.Writer, fn func(io.Writer) error) error {
-	w := std
-	var fh *os.File
 	if path != "" {
-		var err error
-		if fh, err = os.Create(path); err != nil {
-			return err
-		}
-		w = fh
+		return outfile.Write(path, fn)
 	}
-	bw := bufio.NewWriter(w)
-	err := fn(bw)
-	if err == nil {
-		err = bw.Flush()
+	bw := bufio.NewWriter(std)
+	if err := fn(bw); err != nil {
+		return err
 	}
-	if fh != nil {
-		if cerr := fh.Close(); err == nil {
-			err = cerr
-		}
-	}
-	return err
+	return bw.Flush()
 }
 
 func catalogInfo(ix *catalog.Index) audit.CatalogInfo {

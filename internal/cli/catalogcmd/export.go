@@ -3,7 +3,7 @@ package catalogcmd
 import (
 	"bufio"
 	"fmt"
-	"os"
+	"io"
 	"strconv"
 	"strings"
 
@@ -11,6 +11,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/catalog/asngen"
 	"github.com/outflow-dev/outflow/internal/cli"
 	"github.com/outflow-dev/outflow/internal/export/blocklist"
+	"github.com/outflow-dev/outflow/internal/outfile"
 )
 
 func export(env *cli.Env, args []string) int {
@@ -52,20 +53,11 @@ func export(env *cli.Env, args []string) int {
 	if len(entities)+len(lists) > 0 {
 		desc = "entities " + strings.Join(entities, ",") + " lists " + strings.Join(lists, ",")
 	}
-	w := env.Stdout
-	var f *os.File
-	if *out != "" {
-		if f, err = os.Create(*out); err != nil {
-			return env.Errorf(cli.ExitFailure, "catalog export: %v", err)
-		}
-		w = f
-	}
 	h := blocklist.Header{Title: "outflow blocklist", Generated: env.Now(), Selection: desc}
-	err = blocklist.Write(w, *format, h, entries)
-	if f != nil {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
+	if *out != "" {
+		err = outfile.Write(*out, func(w io.Writer) error { return blocklist.Write(w, *format, h, entries) })
+	} else {
+		err = blocklist.Write(env.Stdout, *format, h, entries)
 	}
 	if err != nil {
 		return env.Errorf(cli.ExitFailure, "catalog export: %v", err)
@@ -126,21 +118,17 @@ func genPrefixes(env *cli.Env, args []string) int {
 			want[uint32(n)] = asngen.Holder{Entity: a.Entity.ID, Role: string(a.Role)}
 		}
 	}
-	w := bufio.NewWriter(env.Stdout)
-	var f *os.File
+	var n int
+	gen := func(w io.Writer) (err error) {
+		n, err = asngen.Generate(w, *db, want)
+		return err
+	}
 	if *out != "" {
-		if f, err = os.Create(*out); err != nil {
-			return env.Errorf(cli.ExitFailure, "gen-prefixes: %v", err)
-		}
-		w = bufio.NewWriter(f)
-	}
-	n, err := asngen.Generate(w, *db, want)
-	if err == nil {
-		err = w.Flush()
-	}
-	if f != nil {
-		if cerr := f.Close(); err == nil {
-			err = cerr
+		err = outfile.Write(*out, gen)
+	} else {
+		w := bufio.NewWriter(env.Stdout)
+		if err = gen(w); err == nil {
+			err = w.Flush()
 		}
 	}
 	if err != nil {

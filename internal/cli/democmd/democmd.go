@@ -7,15 +7,16 @@
 package democmd
 
 import (
-	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/outflow-dev/outflow/internal/cli"
 	"github.com/outflow-dev/outflow/internal/cli/scancmd"
 	"github.com/outflow-dev/outflow/internal/demo"
+	"github.com/outflow-dev/outflow/internal/outfile"
 )
 
 // Command returns `outflow demo`.
@@ -46,18 +47,10 @@ func run(ctx context.Context, env *cli.Env, args []string) int {
 		defer os.RemoveAll(dir)
 		path = filepath.Join(dir, "office.pcap")
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return env.Errorf(cli.ExitFailure, "demo: %v", err)
-	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	_, err = demo.Write(bw, demo.Options{Seed: 1, Scale: *scale})
-	if err == nil {
-		err = bw.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	err := outfile.Write(path, func(w io.Writer) error {
+		_, err := demo.Write(w, demo.Options{Seed: 1, Scale: *scale})
+		return err
+	})
 	if err != nil {
 		return env.Errorf(cli.ExitFailure, "demo: writing %s: %v", path, err)
 	}

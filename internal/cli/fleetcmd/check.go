@@ -3,10 +3,8 @@ package fleetcmd
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 
 	"github.com/outflow-dev/outflow/internal/cli"
@@ -14,6 +12,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/fleet/report"
 	"github.com/outflow-dev/outflow/internal/inventory"
 	"github.com/outflow-dev/outflow/internal/inventory/load"
+	"github.com/outflow-dev/outflow/internal/outfile"
 )
 
 const checkUsage = `fleet check [flags] INVENTORY...   (- for standard input; gzip is read too)
@@ -154,24 +153,15 @@ func source(env *cli.Env, name string, format inventory.Format) fleet.Source {
 	}}
 }
 
-// write renders to the output file or standard output.
+// write renders to the output file (through outfile: replaced
+// atomically, never removed on failure) or standard output.
 func write(env *cli.Env, output string, render func(io.Writer) error) error {
-	w := env.Stdout
-	var fh *os.File
 	if output != "" {
-		var err error
-		if fh, err = os.Create(output); err != nil {
-			return err
-		}
-		w = fh
+		return outfile.Write(output, render)
 	}
-	bw := bufio.NewWriterSize(w, 64<<10)
-	err := render(bw)
-	if err == nil {
-		err = bw.Flush()
+	bw := bufio.NewWriterSize(env.Stdout, 64<<10)
+	if err := render(bw); err != nil {
+		return err
 	}
-	if fh != nil {
-		err = errors.Join(err, fh.Close())
-	}
-	return err
+	return bw.Flush()
 }

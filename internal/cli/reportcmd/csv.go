@@ -1,8 +1,8 @@
 package reportcmd
 
 import (
-	"bufio"
 	"context"
+	"io"
 	"strconv"
 	"time"
 
@@ -14,7 +14,7 @@ var csvHeader = []string{"device", "device_name", "group", "mac", "entity", "ent
 	"bytes_out", "bytes_in", "packets_out", "packets_in", "flows", "first_seen", "last_seen", "queries", "queries_blocked"}
 
 // writeCSV writes one row per device and entity of concern in the period.
-func writeCSV(ctx context.Context, w *bufio.Writer, r store.Reader, f store.Filter) error {
+func writeCSV(ctx context.Context, w io.Writer, r store.Reader, f store.Filter) error {
 	ents, err := r.Entities(ctx)
 	if err != nil {
 		return err

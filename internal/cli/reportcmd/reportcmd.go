@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/cli"
+	"github.com/outflow-dev/outflow/internal/outfile"
 	"github.com/outflow-dev/outflow/internal/report/htmlreport"
 	"github.com/outflow-dev/outflow/internal/scan"
 	"github.com/outflow-dev/outflow/internal/store"
@@ -126,12 +128,12 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 		if err != nil {
 			return env.Errorf(cli.ExitInput, "%v", err)
 		}
-		if err := writeTo(env, o.html, func(w *bufio.Writer) error { return htmlreport.Write(w, d) }); err != nil {
+		if err := writeTo(env, o.html, func(w io.Writer) error { return htmlreport.Write(w, d) }); err != nil {
 			return env.Errorf(cli.ExitFailure, "report: %v", err)
 		}
 	}
 	if o.csv != "" {
-		if err := writeTo(env, o.csv, func(w *bufio.Writer) error { return writeCSV(ctx, w, r, f) }); err != nil {
+		if err := writeTo(env, o.csv, func(w io.Writer) error { return writeCSV(ctx, w, r, f) }); err != nil {
 			return env.Errorf(cli.ExitFailure, "report: %v", err)
 		}
 	}
@@ -170,7 +172,11 @@ func fromScan(ctx context.Context, env *cli.Env, o *options) (store.Store, func(
 	return st, func() { st.Close(); cleanup() }, cli.ExitOK, nil
 }
 
-func writeTo(env *cli.Env, path string, fn func(*bufio.Writer) error) error {
+// writeTo writes to standard output for "-", else to the file at path
+// through outfile: a regular file is replaced atomically (a failure keeps
+// the old report), a device or fifo is written in place and never
+// removed.
+func writeTo(env *cli.Env, path string, fn func(io.Writer) error) error {
 	if path == "-" {
 		w := bufio.NewWriter(env.Stdout)
 		if err := fn(w); err != nil {
@@ -178,23 +184,7 @@ func writeTo(env *cli.Env, path string, fn func(*bufio.Writer) error) error {
 		}
 		return w.Flush()
 	}
-	fh, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriter(fh)
-	err = fn(w)
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := fh.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
+	return outfile.Write(path, fn)
 }
 
 // parseWhen reads a date, an RFC 3339 time or an age before ref.

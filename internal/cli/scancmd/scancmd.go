@@ -16,6 +16,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/attribute"
 	"github.com/outflow-dev/outflow/internal/cli"
 	"github.com/outflow-dev/outflow/internal/ipcontext"
+	"github.com/outflow-dev/outflow/internal/outfile"
 	"github.com/outflow-dev/outflow/internal/report/scanreport"
 	"github.com/outflow-dev/outflow/internal/scan"
 	"github.com/outflow-dev/outflow/internal/store"
@@ -164,11 +165,13 @@ func Scan(ctx context.Context, env *cli.Env, o Options, files []string) int {
 		}
 	}
 	w := env.Stdout
-	var fh *os.File
+	var fh *outfile.File
 	if o.Output != "" {
-		if fh, err = os.Create(o.Output); err != nil {
+		// a regular file is replaced atomically, a device written in place
+		if fh, err = outfile.Create(o.Output); err != nil {
 			return env.Errorf(cli.ExitFailure, "scan: %v", err)
 		}
+		defer fh.Abort()
 		w = fh
 	}
 	bw := bufio.NewWriter(w)
@@ -183,10 +186,8 @@ func Scan(ctx context.Context, env *cli.Env, o Options, files []string) int {
 	if err == nil {
 		err = bw.Flush()
 	}
-	if fh != nil {
-		if cerr := fh.Close(); err == nil {
-			err = cerr
-		}
+	if fh != nil && err == nil {
+		err = fh.Commit()
 	}
 	if err != nil {
 		return env.Errorf(cli.ExitFailure, "scan: writing the report: %v", err)
