@@ -108,6 +108,15 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// PlainLogins says whether passwords and session cookies would cross the
+// network in clear text: users are configured, the address is not a
+// loopback one, and TLS is not. A TLS proxy in front may make that fine;
+// the caller warns and lets the operator say so.
+func (c *Config) PlainLogins() bool {
+	host, _, err := net.SplitHostPort(c.Listen)
+	return err == nil && len(c.Auth.Users) > 0 && !IsLoopback(host) && !c.TLS.Enabled()
+}
+
 // IsLoopback says whether a listen host names only this machine: a
 // loopback address or "localhost". An empty host (every address) is not.
 func IsLoopback(host string) bool {

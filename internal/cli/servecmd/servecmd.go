@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/outflow-dev/outflow/internal/cli"
+	"github.com/outflow-dev/outflow/internal/safetext"
 	"github.com/outflow-dev/outflow/internal/store"
 	"github.com/outflow-dev/outflow/internal/store/backend"
 	"github.com/outflow-dev/outflow/internal/web"
@@ -28,15 +29,18 @@ func Command() cli.Command {
 	return cli.Command{Name: "serve", Summary: "web dashboard and JSON API over the store", Run: run}
 }
 
-const usage = `serve [--config FILE] [--store PATH] [--listen ADDR] [--tls-cert FILE --tls-key FILE]
+const usage = `serve [--config FILE] [--store PATH] [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--insecure-http]
        outflow serve hash-password     (reads the password from the terminal or stdin)
        outflow serve new-token NAME
 
 Serves on 127.0.0.1:8080 unless told otherwise, and then only to
 browsers that name it localhost, 127.0.0.1 or [::1]. Any other address
 needs users in the configuration file (mode 0600 or 0644; unknown keys are
-errors); sessions, CSRF tokens and the wrong-password limiter are kept in
-memory, so a restart signs everyone out:
+errors), and should have TLS (--tls-cert/--tls-key or tls:): without it,
+serve warns that passwords cross the network in clear text, unless
+--insecure-http says a TLS proxy already fronts it. Sessions, CSRF tokens
+and the wrong-password limiter are kept in memory, so a restart signs
+everyone out:
 
   listen: 0.0.0.0:8443
   tls: {cert: /etc/outflow/cert.pem, key: /etc/outflow/key.pem}
@@ -81,6 +85,7 @@ func serve(ctx context.Context, env *cli.Env, args []string) int {
 	listen := fs.String("listen", "", "address to serve on (default 127.0.0.1:8080 or the file's)")
 	cert := fs.String("tls-cert", "", "TLS certificate file (PEM)")
 	key := fs.String("tls-key", "", "TLS key file (PEM)")
+	insecure := fs.Bool("insecure-http", false, "no warning for logins over plain HTTP beyond loopback (a TLS proxy fronts the dashboard)")
 	rest, code, ok := cli.Parse(fs, args)
 	if !ok {
 		return code
@@ -107,6 +112,9 @@ func serve(ctx context.Context, env *cli.Env, args []string) int {
 	}
 	if err := cfg.Validate(); err != nil {
 		return env.Errorf(cli.ExitFailure, "%v", err)
+	}
+	if cfg.PlainLogins() && !*insecure {
+		warnPlain(env, cfg.Listen)
 	}
 	if cfg.Store.Path == "" {
 		p, err := store.DefaultPath()
@@ -140,6 +148,18 @@ func serve(ctx context.Context, env *cli.Env, args []string) int {
 		return env.Errorf(cli.ExitFailure, "stop: %v", err)
 	}
 	return cli.ExitOK
+}
+
+// warnPlain says, in the log and on standard error (the log may go
+// elsewhere), that logins would be readable on the network.
+func warnPlain(env *cli.Env, listen string) {
+	if env.Log != nil {
+		env.Log.Warn("serve: logins over plain HTTP beyond loopback: passwords and session cookies cross the network in clear text",
+			"listen", listen, "fix", "--tls-cert and --tls-key, or --insecure-http behind a TLS proxy")
+	}
+	fmt.Fprintf(env.Stderr, "outflow: warning: serving logins on %s over plain HTTP: passwords and session cookies cross the network in clear text.\n"+
+		"  Give --tls-cert FILE --tls-key FILE (or tls: in the configuration), or listen on 127.0.0.1 behind a TLS proxy;\n"+
+		"  --insecure-http silences this when a TLS proxy already fronts the dashboard.\n", safetext.Terminal(listen))
 }
 
 // readPassword reads a password: from the terminal without echo (twice,

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -176,5 +177,58 @@ func TestServe(t *testing.T) {
 	}
 	if _, err := os.Stat(path); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPlainHTTPWarning is the regression test of issue 10 (11): users on
+// an address beyond loopback without TLS get a warning, in the log and on
+// standard error, unless --insecure-http. The store is missing, so serve
+// stops after the warning without listening anywhere.
+func TestPlainHTTPWarning(t *testing.T) {
+	dir := t.TempDir()
+	hash, err := auth.HashPassword("correct horse battery", auth.Argon2Params{Memory: 64, Time: 1, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	withUsers := filepath.Join(dir, "users.yaml")
+	if err := os.WriteFile(withUsers, []byte("auth:\n  users:\n    - {name: ana, password_hash: '"+hash+"'}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noUsers := filepath.Join(dir, "empty.yaml")
+	if err := os.WriteFile(noUsers, []byte("listen: 127.0.0.1:0\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tls := []string{"--tls-cert", filepath.Join(dir, "cert.pem"), "--tls-key", filepath.Join(dir, "key.pem")}
+	tests := []struct {
+		name string
+		args []string
+		warn bool
+	}{
+		{"all addresses, plain HTTP", []string{"--config", withUsers, "--listen", "0.0.0.0:8443"}, true},
+		{"every address (empty host)", []string{"--config", withUsers, "--listen", ":8443"}, true},
+		{"LAN address", []string{"--config", withUsers, "--listen", "192.168.50.2:8443"}, true},
+		{"IPv6 any", []string{"--config", withUsers, "--listen", "[::]:8443"}, true},
+		{"loopback", []string{"--config", withUsers, "--listen", "127.0.0.1:8443"}, false},
+		{"IPv6 loopback", []string{"--config", withUsers, "--listen", "[::1]:8443"}, false},
+		{"localhost", []string{"--config", withUsers, "--listen", "localhost:8443"}, false},
+		{"loopback without users", []string{"--config", noUsers}, false},
+		{"--insecure-http", []string{"--config", withUsers, "--listen", "0.0.0.0:8443", "--insecure-http"}, false},
+		{"TLS", append([]string{"--config", withUsers, "--listen", "0.0.0.0:8443"}, tls...), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e, _, errb := env("")
+			logs := &lockedBuf{}
+			e.Log = slog.New(slog.NewTextHandler(logs, nil))
+			args := append(append([]string{}, tc.args...), "--store", filepath.Join(dir, "none.db"))
+			if code := run(context.Background(), e, args); code != cli.ExitInput || !strings.Contains(errb.String(), "no store at") {
+				t.Fatalf("exit %d, stderr %q; want %d and the missing store", code, errb.String(), cli.ExitInput)
+			}
+			gotErr := strings.Contains(errb.String(), "warning: serving logins on") && strings.Contains(errb.String(), "--tls-cert")
+			gotLog := strings.Contains(logs.String(), "level=WARN") && strings.Contains(logs.String(), "plain HTTP")
+			if gotErr != tc.warn || gotLog != tc.warn {
+				t.Fatalf("warning on stderr %v, in the log %v; want %v\nstderr: %s\nlog: %s", gotErr, gotLog, tc.warn, errb.String(), logs.String())
+			}
+		})
 	}
 }
