@@ -115,6 +115,13 @@ func TestBackoff(t *testing.T) {
 			t.Fatalf("failure %d: still refused when the lock ends", i+3)
 		}
 	}
+	// However many failures, the lock stays at the ceiling.
+	long := NewBackoff(1, time.Minute, 10*time.Minute, 4)
+	for i := range 200 {
+		if d := long.Fail("k", t0); d <= 0 || d > 10*time.Minute || i >= 4 && d != 10*time.Minute {
+			t.Fatalf("failure %d: locked for %s", i+1, d)
+		}
+	}
 	// Quiet for the ceiling after the lock: the count starts over.
 	now += 10 * time.Minute
 	if d := b.Fail("a", at(now)); d != 0 {

@@ -103,9 +103,12 @@ func (b *Backoff) Fail(key string, now time.Time) time.Duration {
 	if e.fails < b.free {
 		return 0
 	}
-	d := b.max
-	if n := e.fails - b.free; n < 62 && b.base<<n > 0 && b.base<<n < b.max {
-		d = b.base << n
+	d := b.base
+	for n := e.fails - b.free; n > 0 && d < b.max; n-- {
+		d *= 2
+	}
+	if d > b.max || d <= 0 {
+		d = b.max
 	}
 	e.until = now.Add(d)
 	return d
