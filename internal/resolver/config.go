@@ -38,8 +38,15 @@ type Listen struct {
 	// MaxPending bounds the queries waiting for an upstream at once; past
 	// it, new cache misses are answered SERVFAIL at once.
 	MaxPending int `yaml:"max_pending"`
-	// MaxTCP bounds concurrent TCP, DoT and DoH connections.
+	// MaxTCP bounds concurrent TCP and DoT connections.
 	MaxTCP int `yaml:"max_tcp"`
+	// MaxTCPPerClient bounds those of one client address (IPv6: /64), so
+	// that one source cannot take the table; 0: no bound.
+	MaxTCPPerClient int `yaml:"max_tcp_per_client"`
+	// TCPIdle is how long a TCP or DoT connection may wait for its next
+	// query while the table is less than half full; it shortens as the
+	// table fills (docs/policy.md, "Running the resolver").
+	TCPIdle time.Duration `yaml:"tcp_idle"`
 	// Batch reads and answers UDP queries with recvmmsg/sendmmsg.
 	Batch bool `yaml:"batch"`
 }
@@ -88,7 +95,7 @@ type Answers struct {
 // DefaultConfig listens on the loopback DNS port and has no upstream.
 func DefaultConfig() Config {
 	return Config{
-		Listen:    Listen{UDP: []string{"127.0.0.1:53"}, TCP: []string{"127.0.0.1:53"}, MaxPending: 1024, MaxTCP: 1024, Batch: true},
+		Listen:    Listen{UDP: []string{"127.0.0.1:53"}, TCP: []string{"127.0.0.1:53"}, MaxPending: 1024, MaxTCP: 1024, MaxTCPPerClient: 32, TCPIdle: 10 * time.Second, Batch: true},
 		Upstream:  upstream.DefaultConfig(),
 		Cache:     cache.DefaultConfig(),
 		RateLimit: ratelimit.DefaultConfig(),
@@ -150,6 +157,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Listen.MaxPending < 1 || c.Listen.MaxTCP < 1 {
 		errs = append(errs, errors.New("listen: max_pending and max_tcp must be positive"))
+	}
+	if c.Listen.MaxTCPPerClient < 0 || c.Listen.TCPIdle <= 0 {
+		errs = append(errs, errors.New("listen: max_tcp_per_client must not be negative, tcp_idle must be positive"))
 	}
 	return errors.Join(errs...)
 }

@@ -12,7 +12,8 @@ func TestExampleConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(c.Upstream.Servers) != 3 || c.Upstream.Servers[0].ServerName != "dns.quad9.net" || c.Cache.Stale != 24*time.Hour ||
-		c.QueryLog.MaxAge != 90*24*time.Hour || c.RateLimit.Burst != 2000 || c.Listen.HTTPS[0].Paths[0] != "/dns-query" {
+		c.QueryLog.MaxAge != 90*24*time.Hour || c.RateLimit.Burst != 2000 || c.Listen.HTTPS[0].Paths[0] != "/dns-query" ||
+		c.Listen.MaxTCPPerClient != 32 || c.Listen.TCPIdle != 10*time.Second {
 		t.Errorf("config = %+v", c)
 	}
 }
@@ -24,6 +25,8 @@ func TestConfigErrors(t *testing.T) {
 		{"cache: {size: lots}\n", "line 1"},
 		{"listen: {udp: [], tcp: []}\nupstream: {servers: [{address: 127.0.0.1}]}\n", "no listener"},
 		{"query_log: {overflow: drop}\nupstream: {servers: [{address: 127.0.0.1}]}\n", "overflow must be shed or block"},
+		{"listen: {udp: [a], tcp_idle: 0s}\nupstream: {servers: [{address: 127.0.0.1}]}\n", "tcp_idle must be positive"},
+		{"listen: {udp: [a], max_tcp_per_client: -1}\nupstream: {servers: [{address: 127.0.0.1}]}\n", "max_tcp_per_client must not be negative"},
 		{"policy: p.yaml\nblock: [x]\nupstream: {servers: [{address: 127.0.0.1}]}\n", "not both"},
 	}
 	for _, tc := range tests {

@@ -188,7 +188,7 @@ func newHarnessSinks(t testing.TB, policyYAML string, mutate func(*Config), with
 	cfg.Listen = Listen{UDP: []string{"127.0.0.1:0"}, TCP: []string{"127.0.0.1:0"},
 		TLS:     []TLSListener{{Addr: "127.0.0.1:0", Cert: cert, Key: key}},
 		HTTPS:   []HTTPSListener{{Addr: "127.0.0.1:0", Cert: cert, Key: key}},
-		Workers: 2, MaxPending: 64, MaxTCP: 64, Batch: true}
+		Workers: 2, MaxPending: 64, MaxTCP: 64, MaxTCPPerClient: 32, TCPIdle: 10 * time.Second, Batch: true}
 	cfg.Upstream.Servers = []upstream.Server{{Address: h.auth.Addr}}
 	cfg.Upstream.Timeout = 300 * time.Millisecond
 	cfg.Upstream.FailAfter = 1

@@ -20,7 +20,7 @@ import (
 )
 
 const (
-	streamIdle  = 10 * time.Second // a TCP/DoT connection with no query for this long is closed
+	streamRead  = 5 * time.Second // to read a query once its length has come
 	streamWrite = 5 * time.Second
 )
 
@@ -166,30 +166,31 @@ func (s *Server) serveStream(l net.Listener, proto string) {
 				time.Sleep(10 * time.Millisecond) // out of file descriptors: let it pass
 				continue
 			}
-			select {
-			case s.conns <- struct{}{}:
-			default:
+			sc, ok := s.streams.admit(c, time.Now())
+			if !ok {
 				c.Close()
 				continue
 			}
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
-				defer func() { <-s.conns }()
-				s.serveConn(c, proto)
+				defer s.streams.release(sc)
+				s.serveConn(sc, proto)
 			}()
 		}
 	}, l.Close)
 }
 
-// serveConn answers length-prefixed queries (RFC 7766) one after another.
-func (s *Server) serveConn(c net.Conn, proto string) {
+// serveConn answers length-prefixed queries (RFC 7766) one after another,
+// closing the connection when it has been idle for the table's timeout.
+func (s *Server) serveConn(sc *streamConn, proto string) {
+	c := sc.Conn
 	defer c.Close()
 	stop := context.AfterFunc(s.ctx, func() { c.Close() })
 	defer stop()
 	var name string
 	if tc, ok := c.(*tls.Conn); ok {
-		c.SetDeadline(time.Now().Add(streamIdle))
+		s.streams.wait(sc, time.Now()) // the handshake counts as idle
 		if err := tc.Handshake(); err != nil {
 			return
 		}
@@ -206,10 +207,11 @@ func (s *Server) serveConn(c net.Conn, proto string) {
 	out := make([]byte, 0, 1024)
 	var lenBuf [2]byte
 	for {
-		c.SetReadDeadline(time.Now().Add(streamIdle))
+		s.streams.wait(sc, time.Now())
 		if _, err := io.ReadFull(br, lenBuf[:]); err != nil {
 			return
 		}
+		sc.busy(time.Now())
 		n := int(binary.BigEndian.Uint16(lenBuf[:]))
 		if n > len(req) {
 			req = make([]byte, n)

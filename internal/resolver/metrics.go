@@ -14,28 +14,30 @@ import (
 type metrics struct {
 	reg *prometheus.Registry
 
-	queries       *prometheus.CounterVec
-	byProto       map[string]prometheus.Counter
-	verdicts      *prometheus.CounterVec
-	cache         *prometheus.CounterVec
-	hit, miss     prometheus.Counter
-	stale         prometheus.Counter
-	prefetch      prometheus.Counter
-	upDur         *prometheus.HistogramVec
-	upErr         *prometheus.CounterVec
-	limited       prometheus.Counter
-	malformed     prometheus.Counter
-	overload      prometheus.Counter
-	failClosed    prometheus.Counter
-	truncated     prometheus.Counter
-	reloads       *prometheus.CounterVec
-	reloadOK      prometheus.Counter
-	reloadFailed  prometheus.Counter
-	reloadRefused prometheus.Gauge
-	generation    prometheus.Gauge
-	latency       prometheus.Histogram
-	verdictMu     sync.RWMutex
-	verdictByID   map[verdictKey]prometheus.Counter
+	queries                           *prometheus.CounterVec
+	byProto                           map[string]prometheus.Counter
+	verdicts                          *prometheus.CounterVec
+	cache                             *prometheus.CounterVec
+	hit, miss                         prometheus.Counter
+	stale                             prometheus.Counter
+	prefetch                          prometheus.Counter
+	upDur                             *prometheus.HistogramVec
+	upErr                             *prometheus.CounterVec
+	limited                           prometheus.Counter
+	malformed                         prometheus.Counter
+	overload                          prometheus.Counter
+	failClosed                        prometheus.Counter
+	truncated                         prometheus.Counter
+	reloads                           *prometheus.CounterVec
+	tcpRefused                        *prometheus.CounterVec
+	tcpRefusedLimit, tcpRefusedClient prometheus.Counter
+	reloadOK                          prometheus.Counter
+	reloadFailed                      prometheus.Counter
+	reloadRefused                     prometheus.Gauge
+	generation                        prometheus.Gauge
+	latency                           prometheus.Histogram
+	verdictMu                         sync.RWMutex
+	verdictByID                       map[verdictKey]prometheus.Counter
 }
 
 type verdictKey struct{ verdict, entity, group string }
@@ -64,10 +66,12 @@ func newMetrics(s *Server) *metrics {
 	// has a series to watch before the first one.
 	m.reloadOK, m.reloadFailed = m.reloads.WithLabelValues("ok"), m.reloads.WithLabelValues("failed")
 	m.reloadRefused = prometheus.NewGauge(prometheus.GaugeOpts{Name: "outflow_resolver_reload_refused", Help: "1 while the last reload was refused (the files on disk are not the policy in force), else 0."})
+	m.tcpRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "outflow_resolver_tcp_refused_total", Help: "TCP and DoT connections closed at accept: limit (max_tcp open in all) or client (max_tcp_per_client from its address)."}, []string{"reason"})
+	m.tcpRefusedLimit, m.tcpRefusedClient = m.tcpRefused.WithLabelValues("limit"), m.tcpRefused.WithLabelValues("client")
 	m.generation = prometheus.NewGauge(prometheus.GaugeOpts{Name: "outflow_resolver_policy_generation", Help: "Number of the policy and catalog in force (1 at start, +1 a reload)."})
 	m.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "outflow_resolver_answer_duration_seconds", Help: "Time from query to answer.",
 		Buckets: []float64{.00005, .0001, .0002, .0005, .001, .002, .005, .01, .02, .05, .1, .5, 1, 2}})
-	for _, c := range []prometheus.Collector{m.queries, m.verdicts, m.cache, m.upDur, m.upErr, m.limited, m.malformed, m.overload, m.failClosed, m.truncated, m.reloads, m.reloadRefused, m.generation, m.latency} {
+	for _, c := range []prometheus.Collector{m.queries, m.verdicts, m.cache, m.upDur, m.upErr, m.limited, m.malformed, m.overload, m.failClosed, m.truncated, m.reloads, m.reloadRefused, m.tcpRefused, m.generation, m.latency} {
 		f(c)
 	}
 	f(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "outflow_resolver_querylog_shed_total", Help: "Query log entries shed under overload (each shed is also written into the log as a count)."},
@@ -76,6 +80,10 @@ func newMetrics(s *Server) *metrics {
 		func() float64 { return float64(s.qlog.Counters().Written) }))
 	f(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "outflow_resolver_querylog_failed_total", Help: "Query log entries a sink failed to store."},
 		func() float64 { return float64(s.qlog.Counters().Failed) }))
+	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "outflow_resolver_tcp_connections", Help: "TCP and DoT connections open."},
+		func() float64 { n, _ := s.streams.counts(); return float64(n) }))
+	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "outflow_resolver_tcp_idle_timeout_seconds", Help: "Idle timeout of TCP and DoT connections now: listen.tcp_idle, shorter as the connection table fills."},
+		func() float64 { _, d := s.streams.counts(); return d.Seconds() }))
 	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "outflow_resolver_cache_entries", Help: "Answers in the cache."},
 		func() float64 { return float64(s.cache.Len()) }))
 	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "outflow_resolver_blocked_names", Help: "Names listed by the policy's rules."},

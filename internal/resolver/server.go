@@ -55,7 +55,7 @@ type Server struct {
 	met     *metrics
 
 	pending chan struct{} // semaphore of queries waiting for upstreams
-	conns   chan struct{} // semaphore of stream connections
+	streams *streamTable  // TCP and DoT connections
 	flights flights
 	xpool   sync.Pool
 
@@ -87,7 +87,6 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		cache:   cache.New[*meta](cfg.Cache),
 		limiter: ratelimit.New(cfg.RateLimit),
 		pending: make(chan struct{}, cfg.Listen.MaxPending),
-		conns:   make(chan struct{}, cfg.Listen.MaxTCP),
 		addrs:   map[string][]net.Addr{},
 	}
 	s.flights.m = map[string]*flight{}
@@ -95,6 +94,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	// The JSON-lines file is opened in Start: New does no I/O.
 	s.qlog = querylog.New(cfg.QueryLog, s.log, deps.Sinks...)
 	s.met = newMetrics(s)
+	s.streams = newStreamTable(cfg.Listen.MaxTCP, cfg.Listen.MaxTCPPerClient, cfg.Listen.TCPIdle,
+		s.met.tcpRefusedLimit.Inc, s.met.tcpRefusedClient.Inc)
 	pool, err := upstream.New(cfg.Upstream, s.log, func(u *upstream.Upstream, rtt time.Duration, err error) {
 		s.met.upDur.WithLabelValues(u.Name).Observe(rtt.Seconds())
 		if err != nil {

@@ -70,6 +70,9 @@ type flags struct {
 	metrics   string
 	rate      float64
 	cacheSize int
+	maxTCP    int
+	tcpClient int
+	tcpIdle   time.Duration
 	catalog   cli.CatalogFlags
 	store     *string
 }
@@ -85,6 +88,9 @@ func (f *flags) register(env *cli.Env, name, use string) *flag.FlagSet {
 	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9153)")
 	fs.Float64Var(&f.rate, "rate-limit", -1, "queries per second allowed per client (0: no limit; default 1000 or the file's)")
 	fs.IntVar(&f.cacheSize, "cache-size", -1, "answers kept in the cache (0: no cache; default 50000 or the file's)")
+	fs.IntVar(&f.maxTCP, "max-tcp", -1, "TCP and DoT connections open at once (default 1024 or the file's)")
+	fs.IntVar(&f.tcpClient, "max-tcp-per-client", -1, "TCP and DoT connections from one address, IPv6 /64 (0: no bound; default 32 or the file's)")
+	fs.DurationVar(&f.tcpIdle, "tcp-idle", 0, "idle timeout of TCP and DoT connections while the table is under half full; shorter as it fills (default 10s or the file's)")
 	fs.Var(&f.catalog.Dirs, "catalog-dir", "directory of catalog files to load on top of the built-in catalog (repeatable)")
 	f.store = backend.Flag(fs)
 	return fs
@@ -153,6 +159,15 @@ func (f *flags) build() (resolver.Config, error) {
 	}
 	if f.cacheSize >= 0 {
 		cfg.Cache.Size = f.cacheSize
+	}
+	if f.maxTCP >= 0 {
+		cfg.Listen.MaxTCP = f.maxTCP
+	}
+	if f.tcpClient >= 0 {
+		cfg.Listen.MaxTCPPerClient = f.tcpClient
+	}
+	if f.tcpIdle != 0 {
+		cfg.Listen.TCPIdle = f.tcpIdle
 	}
 	cfg.Catalog.Dirs = append(cfg.Catalog.Dirs, f.catalog.Dirs...)
 	if cfg.Policy == "" && len(cfg.Block) == 0 {

@@ -163,6 +163,25 @@ func rcode(t *testing.T, addr, name string) int {
 	return r.Rcode
 }
 
+func TestTCPFlags(t *testing.T) {
+	f := flags{block: cli.Strings{"bytedance"}, upstreams: cli.Strings{"127.0.0.1:53"}, maxTCP: 100, tcpClient: 4, tcpIdle: 3 * time.Second, rate: -1, cacheSize: -1}
+	cfg, err := f.build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen.MaxTCP != 100 || cfg.Listen.MaxTCPPerClient != 4 || cfg.Listen.TCPIdle != 3*time.Second {
+		t.Errorf("listen %+v", cfg.Listen)
+	}
+	f = flags{block: cli.Strings{"bytedance"}, upstreams: cli.Strings{"127.0.0.1:53"}, maxTCP: -1, tcpClient: -1, rate: -1, cacheSize: -1}
+	if cfg, err = f.build(); err != nil || cfg.Listen.MaxTCP != 1024 || cfg.Listen.MaxTCPPerClient != 32 || cfg.Listen.TCPIdle != 10*time.Second {
+		t.Errorf("defaults: %+v %v", cfg.Listen, err)
+	}
+	f = flags{block: cli.Strings{"bytedance"}, upstreams: cli.Strings{"127.0.0.1:53"}, maxTCP: -1, tcpClient: -1, tcpIdle: -time.Second, rate: -1, cacheSize: -1}
+	if _, err = f.build(); err == nil || !strings.Contains(err.Error(), "tcp_idle") {
+		t.Errorf("negative --tcp-idle: %v", err)
+	}
+}
+
 func TestStats(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "q.jsonl")
 	var b []byte
