@@ -277,3 +277,82 @@ func TestBase(t *testing.T) {
 		t.Errorf("base manifest %q", m)
 	}
 }
+
+// ReadPrefix trades the ratio check for a bound of its own, and hands out
+// the first bytes of a larger member with the limit error.
+func TestReadPrefix(t *testing.T) {
+	padded := bytes.Repeat([]byte("meta-data "), 300<<10) // 3 MB, deflates ~1000:1
+	data := buildZip(t, member{name: "AndroidManifest.xml", data: padded, method: zip.Deflate},
+		member{name: "small", data: []byte("abc"), method: zip.Deflate})
+	for _, tc := range []struct {
+		name   string
+		lim    Limits
+		entry  string
+		limit  int64
+		want   error
+		n      int   // bytes returned
+		limErr int64 // the limit the error names
+	}{
+		{"ratio not applied", Limits{}, "AndroidManifest.xml", 4 << 20, nil, len(padded), 0},
+		{"over the limit", Limits{}, "AndroidManifest.xml", 1 << 20, ErrEntryTooLarge, 1 << 20, 1 << 20},
+		{"entry size limit is smaller", Limits{MaxEntrySize: 1000}, "AndroidManifest.xml", 4 << 20, ErrEntryTooLarge, 1000, 1000},
+		{"total", Limits{MaxTotalSize: 1 << 20}, "AndroidManifest.xml", 4 << 20, ErrTotalTooLarge, 0, 1 << 20},
+		{"small", Limits{}, "small", 1 << 20, nil, 3, 0},
+		{"missing", Limits{}, "nope", 1 << 20, ErrNotFound, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := open(t, data, tc.lim)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.ReadFile("AndroidManifest.xml"); tc.name == "ratio not applied" && !errors.Is(err, ErrCompressionRatio) {
+				t.Fatalf("ReadFile: %v, want the ratio check to refuse the entry", err)
+			}
+			b, err := a.ReadPrefix(tc.entry, tc.limit)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+			if len(b) != tc.n || !bytes.Equal(b, padded[:min(len(b), len(padded))]) && tc.entry == "AndroidManifest.xml" {
+				t.Fatalf("%d bytes, want %d of the entry's first", len(b), tc.n)
+			}
+			var le *LimitError
+			if tc.limErr != 0 && (!errors.As(err, &le) || le.Limit != tc.limErr || le.Entry != tc.entry || !strings.Contains(err.Error(), "test.apk")) {
+				t.Fatalf("err = %#v, want a *LimitError naming test.apk, %s and limit %d", err, tc.entry, tc.limErr)
+			}
+			if errors.Is(tc.want, ErrEntryTooLarge) && le.Value != int64(len(padded)) {
+				t.Errorf("error value %d, want the declared size %d", le.Value, len(padded))
+			}
+		})
+	}
+}
+
+// An entry over a limit is still recognised by its first bytes, so that
+// the walk reports it with the limit error rather than passing over it:
+// a DEX padded past the zip-bomb ratio under a name that says nothing.
+func TestWalkReportsEntriesOverLimits(t *testing.T) {
+	padded := append(append([]byte{}, fakeDex...), make([]byte, 2<<20)...)
+	outer := buildZip(t,
+		member{name: "AndroidManifest.xml", data: []byte("m")},
+		member{name: "assets/a.bin", data: padded, method: zip.Deflate},
+		member{name: "assets/zeros.bin", data: make([]byte, 2<<20), method: zip.Deflate}, // not code: no item
+	)
+	a, err := open(t, outer, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	a.Walk(func(it Item) error {
+		s := it.Path + " " + it.Kind.String()
+		if it.Err != nil {
+			s += " ERR"
+			if !errors.Is(it.Err, ErrCompressionRatio) {
+				t.Errorf("%s: %v, want the ratio limit", it.Path, it.Err)
+			}
+		}
+		got = append(got, s)
+		return nil
+	})
+	if diff := cmp.Diff([]string{"test.apk apk", "test.apk!assets/a.bin dex ERR"}, got); diff != "" {
+		t.Errorf("walk (-want +got):\n%s", diff)
+	}
+}

@@ -277,17 +277,62 @@ func (a *Archive) Open(name string) (io.ReadCloser, error) {
 	if err := a.check(e); err != nil {
 		return nil, err
 	}
-	var rc io.ReadCloser
-	if a.dex {
-		rc = io.NopCloser(io.NewSectionReader(a.ra, 0, a.size))
-	} else {
-		r, err := a.zfiles[a.index[name]].Open()
-		if err != nil {
-			return nil, &FormatError{File: a.name, Entry: name, Err: err}
-		}
-		rc = r
+	rc, err := a.openRaw(name)
+	if err != nil {
+		return nil, err
 	}
-	return &limitedReader{rc: rc, a: a, entry: name, left: min(int64(e.Size), a.lim.MaxEntrySize)}, nil
+	return &limitedReader{rc: rc, a: a, entry: name, left: min(int64(e.Size), a.lim.MaxEntrySize), limit: a.lim.MaxEntrySize}, nil
+}
+
+// openRaw returns a reader of the member's uncompressed bytes, no limit
+// applied.
+func (a *Archive) openRaw(name string) (io.ReadCloser, error) {
+	if a.dex {
+		return io.NopCloser(io.NewSectionReader(a.ra, 0, a.size)), nil
+	}
+	r, err := a.zfiles[a.index[name]].Open()
+	if err != nil {
+		return nil, &FormatError{File: a.name, Entry: name, Err: err}
+	}
+	return r, nil
+}
+
+// ReadPrefix reads a member that a parser needs whole but that may be
+// larger than the compression-ratio check allows (a padded manifest
+// deflates far better than any real file): it is bounded by limit
+// instead (and by MaxEntrySize when that is smaller), and counts toward
+// MaxTotalSize. A member of at most limit bytes is returned whole with a
+// nil error; a larger one as its first limit bytes with a *LimitError
+// (ErrEntryTooLarge), so that the caller can still read what a prefix
+// holds and must still report the entry as not read. Memory stays within
+// limit whatever the entry declares.
+func (a *Archive) ReadPrefix(name string, limit int64) ([]byte, error) {
+	e, ok := a.Entry(name)
+	if !ok {
+		return nil, &FormatError{File: a.name, Entry: name, Err: ErrNotFound}
+	}
+	limit = max(min(limit, a.lim.MaxEntrySize), 1)
+	want := min(int64(min(e.Size, 1<<62)), limit)
+	if left := a.lim.MaxTotalSize - a.used.Load(); want > left {
+		return nil, &LimitError{File: a.name, Entry: name, Err: ErrTotalTooLarge, Value: a.used.Load() + want, Limit: a.lim.MaxTotalSize}
+	}
+	rc, err := a.openRaw(name)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	buf := bytes.NewBuffer(make([]byte, 0, int(want)+1))
+	_, err = buf.ReadFrom(&limitedReader{rc: rc, a: a, entry: name, left: limit, limit: limit})
+	var le *LimitError
+	switch {
+	case err == nil && e.Size > uint64(limit):
+		// The data ended at the limit but the entry declares more (what
+		// archive/zip would refuse at the end, unread here).
+		err = &LimitError{File: a.name, Entry: name, Err: ErrEntryTooLarge, Value: int64(min(e.Size, 1<<62)), Limit: limit}
+	case errors.As(err, &le) && errors.Is(err, ErrEntryTooLarge) && e.Size > uint64(limit):
+		le.Value = int64(min(e.Size, 1<<62)) // the declared size says more than "limit+1"
+	}
+	return buf.Bytes(), err
 }
 
 // ReadFile reads a whole member under the limits.
@@ -310,6 +355,7 @@ type limitedReader struct {
 	a     *Archive
 	entry string
 	left  int64
+	limit int64 // the limit left was set from, for the error
 }
 
 func (l *limitedReader) Read(p []byte) (int, error) {
@@ -318,7 +364,7 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 		// the backstop for the bare-DEX path and for safety.
 		var one [1]byte
 		if n, _ := l.rc.Read(one[:]); n > 0 {
-			return 0, &LimitError{File: l.a.name, Entry: l.entry, Err: ErrEntryTooLarge, Value: l.a.lim.MaxEntrySize + 1, Limit: l.a.lim.MaxEntrySize}
+			return 0, &LimitError{File: l.a.name, Entry: l.entry, Err: ErrEntryTooLarge, Value: l.limit + 1, Limit: l.limit}
 		}
 		return 0, io.EOF
 	}

@@ -109,7 +109,10 @@ func (a *Archive) sniff(e Entry) (Kind, bool) {
 	case skipExts[ext] || strings.HasPrefix(e.Name, "res/") || strings.HasPrefix(e.Name, "META-INF/"):
 		return 0, false
 	}
-	rc, err := a.Open(e.Name)
+	// Four bytes are read without the entry's limits, which bound whole
+	// reads: an entry over them must still be recognised, so that reading
+	// it fails with a LimitError the caller sees instead of a silent skip.
+	rc, err := a.openRaw(e.Name)
 	if err != nil {
 		return 0, false
 	}

@@ -89,6 +89,13 @@ func (a *Auditor) AuditReader(ctx context.Context, name string, r io.ReaderAt, s
 	return a.report(name, app, err, start)
 }
 
+// Unreadable is the report of an app that could not be opened at all (a
+// path the command line named that cannot be read): not cleared, like any
+// app not fully read.
+func (a *Auditor) Unreadable(name string, err error) *Report {
+	return a.report(name, nil, err, time.Now())
+}
+
 func (a *Auditor) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	if a.cfg.Timeout > 0 {
 		return context.WithTimeout(ctx, a.cfg.Timeout)
@@ -105,6 +112,7 @@ func (a *Auditor) report(name string, app *extract.App, err error, start time.Ti
 		}
 	}
 	if app == nil {
+		a.failClosed(r, gaps(r, nil))
 		r.Stats.ElapsedMS = time.Since(start).Milliseconds()
 		return normalize(r)
 	}
@@ -139,11 +147,35 @@ func (a *Auditor) report(name string, app *extract.App, err error, start time.Ti
 	res := a.rules.Evaluate(app)
 	r.DataCategories = res.Data
 	r.Findings = res.Findings
+	r.Incomplete = gaps(r, app)
+	if len(r.Incomplete) > 0 {
+		r.Findings = append(r.Findings, incompleteFinding(r.Incomplete))
+	}
 	a.entities(r, app)
+	a.failClosed(r, r.Incomplete)
 	r.Stats = Stats{Entries: app.Entries, DexBytes: c.DexBytes, StringsMeasured: c.Stats.Measured,
 		StringsEncoded: c.Stats.Encoded, Hosts: len(c.Hosts), ElapsedMS: time.Since(start).Milliseconds()}
 	sortFindings(r.Findings)
 	return normalize(r)
+}
+
+// failClosed makes an app with gaps of concern, and its verdict under a
+// policy "incomplete" unless what was read already blocks it: a limit or
+// an error must never turn into "allow". The verdict itself is decided in
+// verdict; this covers the apps that never reach it (unreadable files, no
+// catalog).
+func (a *Auditor) failClosed(r *Report, gs []Gap) {
+	if len(gs) == 0 {
+		return
+	}
+	r.Incomplete = gs
+	if !slices.ContainsFunc(r.Findings, func(f finding.Finding) bool { return f.ID == rules.IDIncomplete }) {
+		r.Findings = append(r.Findings, incompleteFinding(gs))
+	}
+	r.Concern = true
+	if a.pol != nil && (r.Verdict == nil || r.Verdict.Action == "allow") {
+		r.Verdict = incompleteVerdict(gs)
+	}
 }
 
 // normalize makes empty lists empty arrays in JSON.
@@ -174,6 +206,9 @@ func normalize(r *Report) *Report {
 	}
 	if r.Findings == nil {
 		r.Findings = []finding.Finding{}
+	}
+	if r.Incomplete == nil {
+		r.Incomplete = []Gap{}
 	}
 	return r
 }

@@ -265,8 +265,9 @@ func TestBuiltApps(t *testing.T) {
 			}
 		}},
 		{"not a zip", []byte("this is not an archive at all, just text"), nil, func(t *testing.T, r *Report) {
-			if r.Error == "" || r.Concern {
-				t.Errorf("error %q concern %v", r.Error, r.Concern)
+			// Not cleared: an app that cannot be read fails closed.
+			if r.Error == "" || !r.Concern || len(r.Incomplete) != 1 || r.Incomplete[0].Part != "app" || len(finds(r, rules.IDIncomplete)) != 1 {
+				t.Errorf("error %q concern %v incomplete %+v", r.Error, r.Concern, r.Incomplete)
 			}
 		}},
 		{"truncated zip", droneApp(t)[:300], nil, func(t *testing.T, r *Report) {
@@ -281,6 +282,10 @@ func TestBuiltApps(t *testing.T) {
 			if f := finds(r, rules.IDLimit); len(f) != 1 || !strings.Contains(f[0].Evidence[0].Value, "compression ratio") {
 				t.Errorf("limit-reached: %+v", f)
 			}
+			if f := finds(r, rules.IDIncomplete); !r.Concern || len(f) != 1 || !f[0].Concern || len(r.Incomplete) != 1 ||
+				r.Incomplete[0] != (Gap{Part: "dex", Where: "classes2.dex", Reason: f[0].Evidence[0].Value, Limit: true}) {
+				t.Errorf("concern %v, incomplete %+v, finding %+v", r.Concern, r.Incomplete, f)
+			}
 		}},
 		{"entry over a configured limit", mustZip(t, manifestFile(clean), apkbuild.File{Name: "classes.dex", Data: cleanDex}, apkbuild.File{Name: "classes2.dex", Data: enc64k(t)}),
 			func(c *Config) { c.Extract.Archive.MaxEntrySize = 16 << 10 }, func(t *testing.T, r *Report) {
@@ -289,6 +294,14 @@ func TestBuiltApps(t *testing.T) {
 				}
 				if r.ClassCount != 1 {
 					t.Errorf("classes %d", r.ClassCount)
+				}
+			}},
+		{"more hosts than the host limit", mustZip(t, manifestFile(clean), apkbuild.File{Name: "classes.dex", Data: mustDex(t, dex.Spec{Classes: []string{"Lorg/example/clean/Main;"},
+			Strings: []string{"https://a.example.org/", "https://b.example.org/", "https://c.example.org/"}})}),
+			func(c *Config) { c.Extract.MaxHosts = 2 }, func(t *testing.T, r *Report) {
+				// Hosts decide concern without a policy: a cut list is a gap.
+				if !r.EndpointsTruncated || !r.Concern || len(r.Incomplete) != 1 || r.Incomplete[0].Part != "hosts" || !r.Incomplete[0].Limit {
+					t.Errorf("truncated %v concern %v incomplete %+v", r.EndpointsTruncated, r.Concern, r.Incomplete)
 				}
 			}},
 		{"bare DEX", cleanDex, nil, func(t *testing.T, r *Report) {
@@ -414,13 +427,13 @@ func TestAuditAllGoesOnAfterBadApps(t *testing.T) {
 	}
 	var seen []int
 	reps := New(DefaultConfig(), builtinAttributor(t), nil, nil).AuditAll(context.Background(), files, func(done int, _ *Report) { seen = append(seen, done) })
-	if len(reps) != 2 || reps[0].Error == "" || reps[1].Error != "" || !reps[1].Concern {
+	if len(reps) != 2 || reps[0].Error == "" || !reps[0].Concern || reps[1].Error != "" || !reps[1].Concern {
 		t.Fatalf("reports: %+v", reps)
 	}
 	if !slices.Equal(seen, []int{1, 2}) {
 		t.Errorf("progress %v", seen)
 	}
-	if s := Summarize(reps); s != (Summary{Apps: 2, Concern: 1, Errors: 1}) {
+	if s := Summarize(reps); s != (Summary{Apps: 2, Concern: 2, Incomplete: 1, Errors: 1}) {
 		t.Errorf("summary %+v", s)
 	}
 	cfg := DefaultConfig()

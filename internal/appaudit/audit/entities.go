@@ -190,6 +190,11 @@ func (a *Auditor) verdict(r *Report, cands []candidate) {
 			best, because = v, c.because
 		}
 	}
+	if len(r.Incomplete) > 0 && best.Action < policy.Block {
+		// Fail closed: the part not read may hold what blocks the app.
+		r.Verdict, r.Concern = incompleteVerdict(r.Incomplete), true
+		return
+	}
 	out := &Verdict{Action: best.Action.String(), Because: because}
 	if best.Rule != nil {
 		out.Rule, out.Basis = best.Rule.ID, best.Rule.Basis

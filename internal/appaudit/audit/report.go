@@ -43,11 +43,18 @@ type Report struct {
 	EndpointsTruncated bool              `json:"endpoints_truncated,omitempty"`
 	Findings           []finding.Finding `json:"findings"`
 
-	// Verdict is the policy's decision, when a policy was given.
+	// Incomplete lists what of the app was not read (an entry skipped for
+	// a limit, a manifest or DEX file that did not parse, the time limit).
+	// An app with gaps is of concern and never allowed: see
+	// ActionIncomplete.
+	Incomplete []Gap `json:"incomplete"`
+
+	// Verdict is the policy's decision, when a policy was given:
+	// allow, monitor, due, block, or ActionIncomplete.
 	Verdict *Verdict `json:"verdict,omitempty"`
 	// Concern: the app is of concern. With a policy, its verdict is not
 	// allow; without one, an entity of concern owns, signs or is embedded in
-	// the app, or one of its hosts is catalogued.
+	// the app, one of its hosts is catalogued, or it was not fully read.
 	Concern bool `json:"concern"`
 	// Error is set when the app could not be read at all (or only in part,
 	// when the time limit struck); the other fields hold what was read.
@@ -106,7 +113,7 @@ type NativeLib struct {
 // Verdict is the policy's decision for the app: the strictest over its
 // owner, its signers and its SDKs.
 type Verdict struct {
-	Action   string `json:"action"` // allow, monitor, due, block
+	Action   string `json:"action"` // allow, monitor, due, block, incomplete
 	Rule     string `json:"rule,omitempty"`
 	Basis    string `json:"basis,omitempty"`
 	Deadline string `json:"deadline,omitempty"`
@@ -142,11 +149,13 @@ type CatalogInfo struct {
 	DomainPatterns int    `json:"domains"`
 }
 
-// Summary counts the apps of a run.
+// Summary counts the apps of a run. The counts overlap: an app not fully
+// read is of concern too, and so is one that could not be read at all.
 type Summary struct {
-	Apps    int `json:"apps"`
-	Concern int `json:"concern"`
-	Errors  int `json:"errors"`
+	Apps       int `json:"apps"`
+	Concern    int `json:"concern"`
+	Incomplete int `json:"incomplete"`
+	Errors     int `json:"errors"`
 }
 
 // Summarize counts reports.
@@ -155,6 +164,9 @@ func Summarize(reps []*Report) Summary {
 	for _, r := range reps {
 		if r.Concern {
 			s.Concern++
+		}
+		if len(r.Incomplete) > 0 {
+			s.Incomplete++
 		}
 		if r.Error != "" {
 			s.Errors++

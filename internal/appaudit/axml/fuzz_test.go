@@ -40,9 +40,18 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// A prefix of the input (what a size limit leaves) must not panic
+		// either, and must agree with the whole input's root.
+		pd, perr := ParsePrefix(data[:len(data)*2/3])
+		if perr == nil {
+			DecodeManifest(pd)
+		}
 		d, err := Parse(data)
 		if err != nil {
 			return
+		}
+		if wd, werr := ParsePrefix(data); werr != nil || wd.Root.Name != d.Root.Name || len(wd.Root.Attrs) != len(d.Root.Attrs) {
+			t.Fatalf("ParsePrefix of a whole file Parse accepts: %v", werr)
 		}
 		m, err := DecodeManifest(d)
 		if err != nil {

@@ -62,10 +62,25 @@ func (d *Document) String(i uint32) string {
 // refuse the file (no XML header, declared size beyond the data, no string
 // pool, no root element, malformed start element) and a best-effort
 // Document with Warnings for what Android tolerates.
-func Parse(data []byte) (*Document, error) {
+func Parse(data []byte) (*Document, error) { return parse(data, false) }
+
+// ParsePrefix decodes the first bytes of a binary XML file too large to be
+// read whole: the file's declared size may run past data, and the parse
+// stops at the first chunk cut off, keeping what came before it. It serves
+// to read the root element's attributes (a manifest's package name) from a
+// file over a size limit; the Document is incomplete by construction (a
+// warning says so) and the caller must report the file as not fully read.
+// A prefix that ends before the root element is an error, as in Parse.
+func ParsePrefix(data []byte) (*Document, error) { return parse(data, true) }
+
+func parse(data []byte, prefix bool) (*Document, error) {
 	// ResXMLTree::setTo does not check the top chunk's type (the
 	// WrongChunkStart sample has type 0), only its sizes.
 	h, err := ReadChunkHeader(data, 0, 8)
+	cut := false
+	if err != nil && prefix && len(data) >= 8 && h.HeaderSize >= 8 && uint32(h.HeaderSize) <= h.Size && uint64(h.Size) > uint64(len(data)) {
+		h.Size, err, cut = uint32(len(data)), nil, true
+	}
 	if err != nil {
 		return nil, fmt.Errorf("axml: %w", err)
 	}
@@ -77,6 +92,9 @@ func Parse(data []byte) (*Document, error) {
 	d := &Document{}
 	if h.Type != ResXMLType {
 		d.warn("top chunk type %#04x instead of %#04x", h.Type, ResXMLType)
+	}
+	if cut {
+		d.warn("only the first %d bytes read: the rest of the file is missing", len(data))
 	}
 	p := parser{d: d, data: data}
 	if err := p.run(int(h.HeaderSize)); err != nil {

@@ -39,8 +39,10 @@ func Command() cli.Command {
 
 const usage = `audit [flags] APP|FOLDER...   (APK, XAPK, APKS/APKM, JAR, AAR, DEX; folders are searched)
 
-exit status: 0 nothing of concern, 3 an app of concern (with --policy or --ban:
-a verdict other than allow), 1 usage error, 2 an app could not be read`
+exit status: 0 nothing of concern, 3 an app of concern or not fully read (with
+--policy or --ban: a verdict other than allow; an app a limit or an error left
+partly unread is "incomplete", never allow), 1 usage error, 2 an app could not
+be read`
 
 // Options are audit's flags.
 type Options struct {
@@ -114,6 +116,7 @@ func Audit(ctx context.Context, env *cli.Env, o Options, cfg audit.Config, paths
 		return env.Errorf(cli.ExitFailure, "audit: policy: %v", err)
 	}
 
+	a := audit.New(cfg, attribute.New(ix), pol, env.Now)
 	files, errs := audit.Expand(paths)
 	var reps []*audit.Report
 	for _, e := range errs {
@@ -122,13 +125,12 @@ func Audit(ctx context.Context, env *cli.Env, o Options, cfg audit.Config, paths
 		if errors.As(e, &pe) {
 			name = pe.Path
 		}
-		reps = append(reps, &audit.Report{File: name, Error: e.Error()})
+		reps = append(reps, a.Unreadable(name, e))
 	}
 	if len(files) == 0 && len(reps) == 0 {
 		return env.Errorf(cli.ExitInput, "audit: no app files (.apk, .xapk, .apks, .apkm, .jar, .aar, .dex) under %v", paths)
 	}
 
-	a := audit.New(cfg, attribute.New(ix), pol, env.Now)
 	bar := newProgress(env.Stderr, len(files), o.NoProgress)
 	bar.start(files)
 	reps = append(reps, a.AuditAll(ctx, files, func(done int, r *audit.Report) { bar.update(done, r) })...)

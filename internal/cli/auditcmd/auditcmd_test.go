@@ -102,7 +102,7 @@ func TestJSONSchema(t *testing.T) {
 	}
 	var doc struct {
 		Tool    string `json:"tool"`
-		Summary struct{ Apps, Concern, Errors int }
+		Summary struct{ Apps, Concern, Incomplete, Errors int }
 		Apps    []struct {
 			File        string   `json:"file"`
 			Package     string   `json:"package"`
@@ -131,7 +131,8 @@ func TestJSONSchema(t *testing.T) {
 	if err := dec.Decode(&doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.Summary.Apps != 3 || doc.Summary.Concern != 1 || doc.Summary.Errors != 1 || !strings.HasPrefix(doc.Tool, "outflow") {
+	// The broken app is not cleared: of concern (not fully read) and an error.
+	if doc.Summary.Apps != 3 || doc.Summary.Concern != 2 || doc.Summary.Incomplete != 1 || doc.Summary.Errors != 1 || !strings.HasPrefix(doc.Tool, "outflow") {
 		t.Fatalf("summary %+v tool %q", doc.Summary, doc.Tool)
 	}
 	var found bool
@@ -176,7 +177,7 @@ func TestSARIFAndHTMLFiles(t *testing.T) {
 	if got := Run(context.Background(), e, []string{"--sarif", sarifPath, "--html", htmlPath, concern, clean, garbage}); got != cli.ExitInput {
 		t.Fatalf("exit %d: %s", got, errb)
 	}
-	if !strings.Contains(stdout.String(), "3 apps: 1 of concern, 1 could not be read") {
+	if !strings.Contains(stdout.String(), "3 apps: 2 of concern (1 of them not fully read), 1 could not be read") {
 		t.Errorf("text summary missing:\n%s", stdout)
 	}
 	b, err := os.ReadFile(sarifPath)

@@ -17,6 +17,7 @@ type limitFlags struct {
 	maxTotal     string
 	maxRatio     int64
 	maxDepth     int
+	maxManifest  string
 	maxNativeLib string
 	maxHosts     int
 	workers      int
@@ -31,6 +32,7 @@ func (l *limitFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&l.maxTotal, "max-total-size", formatSize(d.Extract.Archive.MaxTotalSize), "most bytes read from one app, nested archives included")
 	fs.Int64Var(&l.maxRatio, "max-ratio", d.Extract.Archive.MaxRatio, "compression ratio above which an entry is refused as a zip bomb")
 	fs.IntVar(&l.maxDepth, "max-depth", d.Extract.Archive.MaxDepth, "how deep to open archives inside archives (-1: not at all)")
+	fs.StringVar(&l.maxManifest, "max-manifest-size", formatSize(d.Extract.MaxManifest), "most bytes read from AndroidManifest.xml, which the ratio check spares (larger: the app is incomplete)")
 	fs.StringVar(&l.maxNativeLib, "max-native-lib", formatSize(d.Extract.MaxNativeLib), "largest native library read for packer marks")
 	fs.IntVar(&l.maxHosts, "max-hosts", d.Extract.MaxHosts, "most distinct hosts kept per app")
 	fs.IntVar(&l.workers, "workers", 0, "DEX files parsed in parallel (default: the number of CPUs)")
@@ -50,6 +52,9 @@ func (l *limitFlags) config() (audit.Config, error) {
 		return c, err
 	}
 	if a.MaxTotalSize, err = parseSize("--max-total-size", l.maxTotal); err != nil {
+		return c, err
+	}
+	if c.Extract.MaxManifest, err = parseSize("--max-manifest-size", l.maxManifest); err != nil {
 		return c, err
 	}
 	if c.Extract.MaxNativeLib, err = parseSize("--max-native-lib", l.maxNativeLib); err != nil {

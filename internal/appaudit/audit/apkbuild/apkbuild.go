@@ -35,7 +35,14 @@ type Manifest struct {
 	Label       string // a literal label (no resource)
 	Application string // Application subclass
 	Components  []Component
+	// MetaData are <meta-data android:name android:value> elements of
+	// <application>, written in order (repeats included: padding is what
+	// tests of the readers' size limits need).
+	MetaData []MetaData
 }
+
+// MetaData is one <meta-data> element.
+type MetaData struct{ Name, Value string }
 
 // Resource ids of the android: attributes written (android.R.attr).
 const (
@@ -46,6 +53,7 @@ const (
 	attrVersionCode = 0x0101021b
 	attrVersionName = 0x0101021c
 	attrTargetSDK   = 0x01010270
+	attrValue       = 0x01010024
 )
 
 const androidNS = "http://schemas.android.com/apk/res/android"
@@ -84,6 +92,7 @@ func (m Manifest) Binary() []byte {
 	vcode := w.attrName("versionCode", attrVersionCode)
 	vname := w.attrName("versionName", attrVersionName)
 	target := w.attrName("targetSdkVersion", attrTargetSDK)
+	value := w.attrName("value", attrValue)
 	ns := w.str(androidNS)
 	prefix := w.str("android")
 	pkg := w.str("package")
@@ -109,6 +118,10 @@ func (m Manifest) Binary() []byte {
 		app = append(app, w.strAttr(ns, name, m.Application))
 	}
 	w.start("application", app...)
+	for _, md := range m.MetaData {
+		w.start("meta-data", w.strAttr(ns, name, md.Name), w.strAttr(ns, value, md.Value))
+		w.end("meta-data")
+	}
 	for _, c := range m.Components {
 		w.start(c.Kind, w.strAttr(ns, name, c.Name))
 		if len(c.Actions)+len(c.MIMETypes) > 0 {

@@ -107,6 +107,7 @@ type local struct {
 	subs     []string
 	subsHit  []bool
 	hosts    map[string]*Host
+	hostsCut bool // a host was dropped for the host limit
 	stats    dex.StringStats
 	bad      int
 	ndefined int
@@ -314,17 +315,16 @@ func (c *collector) finish() {
 	code.DexFiles = sortedKeys(c.dexFiles)
 	slices.SortFunc(code.DexFiles, func(a, b string) int { return compareDexNames(a, b) })
 	if r := c.app.Resources; r != nil {
+		cut := false
 		if strs, err := r.Strings(); err == nil {
 			for _, s := range strs {
-				c.scanHosts([]byte(s), "resources.arsc", true, c.hosts)
+				cut = !c.scanHosts([]byte(s), "resources.arsc", true, c.hosts) || cut
 			}
 		}
 		for _, sr := range r.StringResources() {
-			c.scanHosts([]byte(sr.Value), "resources.arsc", true, c.hosts)
+			cut = !c.scanHosts([]byte(sr.Value), "resources.arsc", true, c.hosts) || cut
 		}
-		if len(c.hosts) >= c.cfg.MaxHosts {
-			code.HostsTruncated = true
-		}
+		code.HostsTruncated = code.HostsTruncated || cut
 	}
 	code.Hosts = make([]Host, 0, len(c.hosts))
 	for _, h := range c.hosts {
@@ -437,7 +437,9 @@ func (c *collector) scanFile(f *dex.File, j job, l *local) {
 				l.subs[k] = sample(s)
 			}
 		})
-		c.scanHosts(s, j.rel, false, l.hosts)
+		if !c.scanHosts(s, j.rel, false, l.hosts) {
+			l.hostsCut = true
+		}
 	}
 	st := dex.MeasureStrings(f.ConstStrings())
 	l.stats.Add(st)
@@ -453,12 +455,15 @@ func sample(s []byte) string {
 
 // scanHosts adds the hosts of URLs in s, or s itself when it is a bare
 // hostname, to hosts. It is called with the collector's lock held or on a
-// job-local map.
-func (c *collector) scanHosts(s []byte, where string, res bool, hosts map[string]*Host) {
+// job-local map. It returns false when a new host was dropped because
+// hosts holds MaxHosts already: the caller must mark the list as cut.
+func (c *collector) scanHosts(s []byte, where string, res bool, hosts map[string]*Host) bool {
+	kept := true
 	add := func(host []byte, url []byte) {
 		h := hosts[string(host)]
 		if h == nil {
 			if len(hosts) >= c.cfg.MaxHosts {
+				kept = false
 				return
 			}
 			h = &Host{Name: string(host), Where: where, Bare: true}
@@ -478,11 +483,12 @@ func (c *collector) scanHosts(s []byte, where string, res bool, hosts map[string
 	}
 	if bytes.Contains(s, []byte("://")) {
 		scanURLs(s, func(url, host []byte) { add(host, url) })
-		return
+		return kept
 	}
 	if h, ok := bareHost(s); ok {
 		add(bytes.ToLower(h), nil)
 	}
+	return kept
 }
 
 // merge folds a job's findings into the app.
@@ -554,6 +560,9 @@ func (c *collector) merge(j job, l *local) {
 				code.Substrings[i].Sample = l.subs[i]
 			}
 		}
+	}
+	if l.hostsCut {
+		code.HostsTruncated = true
 	}
 	for name, h := range l.hosts {
 		g := c.hosts[name]

@@ -24,6 +24,11 @@ import (
 type Config struct {
 	Archive apk.Limits
 	ELF     elfscan.Limits
+	// MaxManifest bounds AndroidManifest.xml in place of the archive's
+	// compression-ratio check, which padded manifests (thousands of
+	// identical elements, deflating a thousand to one) would fail. See
+	// DefaultMaxManifest for the size.
+	MaxManifest int64
 	// MaxNativeLib is the largest native library read for the ELF scan;
 	// larger ones are judged by their names only.
 	MaxNativeLib int64
@@ -40,11 +45,25 @@ func DefaultConfig() Config {
 	return Config{
 		Archive:       apk.DefaultLimits(),
 		ELF:           elfscan.DefaultLimits(),
+		MaxManifest:   DefaultMaxManifest,
 		MaxNativeLib:  64 << 20,
 		MaxHosts:      20000,
 		MaxClassNames: 64,
 	}
 }
+
+// DefaultMaxManifest is the largest manifest read whole: 16 MiB. The
+// binary manifests of the shared corpus are 2-13 KB; the largest real ones
+// (apps declaring thousands of components, such as plugin hosts with stub
+// activities, or Google Play services) are a few hundred KB to about 2 MB
+// inflated. 16 MiB is eight times that. It bounds a parse at about five
+// times its size allocated (82 MB measured for 16.5 MB of <meta-data>),
+// whatever the entry declares or the ratio; the archive's ratio check,
+// which a padded manifest fails at 25,000 identical elements (278:1), is
+// not applied to it. A manifest over the limit is read as far as the
+// limit (enough for the package name, which comes first unless a huge
+// string pool precedes it) and the app is reported as not fully read.
+const DefaultMaxManifest = 16 << 20
 
 // App is what was read from one app. Fields that could not be read are
 // zero, with the reason in Problems.
@@ -55,8 +74,12 @@ type App struct {
 	Kind   apk.Kind
 
 	// Manifest is nil when the app has none or it could not be parsed.
-	Manifest    *axml.Manifest
-	HasManifest bool
+	// When the manifest is over Config.MaxManifest, it holds what its
+	// first bytes say (the package at least) and ManifestPartial is set; a
+	// Problem says why.
+	Manifest        *axml.Manifest
+	ManifestPartial bool
+	HasManifest     bool
 	// HasResources says whether resources.arsc is present; Resources is
 	// nil when absent or unreadable.
 	HasResources bool
@@ -162,7 +185,7 @@ func ReadFrom(ctx context.Context, name string, r io.ReaderAt, size int64, cfg C
 		if err != nil {
 			app.Problems = append(app.Problems, Problem{Part: "archive", Err: err})
 		} else {
-			readBase(app, base)
+			readBase(app, base, cfg)
 		}
 		for _, e := range a.Entries() {
 			if strings.HasSuffix(e.Name, ".apk") {
@@ -172,7 +195,7 @@ func ReadFrom(ctx context.Context, name string, r io.ReaderAt, size int64, cfg C
 	case apk.KindDEX:
 		primary[name] = true
 	default:
-		readBase(app, a)
+		readBase(app, a, cfg)
 		primary[name] = true
 	}
 
@@ -195,18 +218,11 @@ func ReadFrom(ctx context.Context, name string, r io.ReaderAt, size int64, cfg C
 
 // readBase reads the manifest, resources and signature of the APK that
 // carries the app's identity.
-func readBase(app *App, a *apk.Archive) {
+func readBase(app *App, a *apk.Archive, cfg Config) {
 	app.Entries = len(a.Entries())
 	if a.Has("AndroidManifest.xml") {
 		app.HasManifest = true
-		b, err := a.ReadFile("AndroidManifest.xml")
-		if err == nil {
-			app.Manifest, err = axml.ParseManifest(b)
-		}
-		if err != nil {
-			app.Manifest = nil
-			app.Problems = append(app.Problems, Problem{Where: "AndroidManifest.xml", Part: "manifest", Err: err})
-		}
+		readManifest(app, a, cfg)
 	}
 	if a.Has("resources.arsc") {
 		app.HasResources = true
@@ -233,8 +249,33 @@ func readBase(app *App, a *apk.Archive) {
 	readSigners(app, a)
 }
 
+// readManifest reads AndroidManifest.xml under Config.MaxManifest. A
+// manifest cut by a limit is still parsed as far as it goes, so that the
+// package name can decide a verdict; the Problem recorded keeps the app
+// from passing as fully read.
+func readManifest(app *App, a *apk.Archive, cfg Config) {
+	b, err := a.ReadPrefix("AndroidManifest.xml", cfg.MaxManifest)
+	if err == nil {
+		if app.Manifest, err = axml.ParseManifest(b); err != nil {
+			app.Manifest = nil
+		}
+	} else if len(b) > 0 {
+		if d, perr := axml.ParsePrefix(b); perr == nil {
+			if m, merr := axml.DecodeManifest(d); merr == nil {
+				app.Manifest, app.ManifestPartial = m, true
+			}
+		}
+	}
+	if err != nil {
+		app.Problems = append(app.Problems, Problem{Where: "AndroidManifest.xml", Part: "manifest", Err: err})
+	}
+}
+
 func (c Config) withDefaults() Config {
 	d := DefaultConfig()
+	if c.MaxManifest <= 0 {
+		c.MaxManifest = d.MaxManifest
+	}
 	if c.MaxNativeLib <= 0 {
 		c.MaxNativeLib = d.MaxNativeLib
 	}

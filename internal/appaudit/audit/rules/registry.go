@@ -10,6 +10,7 @@ const (
 	IDSDK         = "sdk-of-concern"
 	IDEndpoint    = "endpoint-of-concern"
 	IDPolicy      = "policy-verdict"
+	IDIncomplete  = "incomplete"
 	IDWeiboCmd    = "weibo-cmd-installer"
 	IDInstall     = "install-packages"
 	IDDynamicCode = "dynamic-code-loading"
@@ -92,6 +93,8 @@ var registry = []finding.Rule{
 		"An entry was larger, deeper or more compressed than the configured limits allow (a zip bomb, or a very large app): raise the limit to audit it."),
 	rule(IDBadSig, finding.CatInput, finding.Low, "A signature block cannot be read",
 		"A v1 signature file or the APK Signing Block is malformed: the signer may be missing from the report."),
+	rule(IDIncomplete, finding.CatInput, finding.High, "The app was not fully read: it cannot be cleared",
+		"A limit or a read error left part of the app unread (the evidence lists what). What decides a verdict (the package name, the signers, the SDK classes) may be in that part, so the audit fails closed: the app counts as of concern and its verdict under a policy is \"incomplete\" (exit status 3), never allow, unless what was read already blocks it. Raise the limit named (--max-manifest-size, --max-entry-size, --max-ratio, --max-depth...) or examine the file by hand."),
 	rule(IDUnsigned, finding.CatInput, finding.Info, "The app is not signed",
 		"No v1 signature and no APK Signing Block: Android does not install it as it is."),
 }

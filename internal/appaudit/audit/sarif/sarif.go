@@ -1,8 +1,8 @@
 // Package sarif writes audit reports as SARIF 2.1.0 (OASIS Static Analysis
 // Results Interchange Format), the format code-scanning dashboards and CI
 // pipelines read: one run, every audit rule in the driver's rule table, one
-// result per finding located in the app file, and apps that could not be read
-// as tool execution notifications.
+// result per finding located in the app file, and apps that could not be read,
+// or not fully, as tool execution notifications.
 //
 // It reads the audit model only and must never import the parsers, the
 // catalog or the CLI.
@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/outflow-dev/outflow/internal/appaudit/audit"
@@ -174,9 +175,21 @@ func Build(doc *audit.Document, rules []finding.Rule, o Options) *Log {
 			art.Hashes = map[string]string{"sha-256": rep.SHA256}
 		}
 		run.Artifacts = append(run.Artifacts, art)
-		if rep.Error != "" {
+		switch {
+		case rep.Error != "":
 			inv.ExecutionSuccessful = false
 			inv.Notifications = append(inv.Notifications, Notification{Level: "error", Message: Message{rep.Error},
+				Locations: []Location{{PhysicalLocation: PhysicalLocation{ArtifactLocation: loc}}}})
+		case len(rep.Incomplete) > 0:
+			// Part of the app was not read: the run did not do all it was
+			// asked, whatever the results say (the "incomplete" result
+			// lists the parts).
+			inv.ExecutionSuccessful = false
+			msg := "not fully read: " + rep.Incomplete[0].String()
+			if n := len(rep.Incomplete) - 1; n > 0 {
+				msg += " (and " + strconv.Itoa(n) + " more)"
+			}
+			inv.Notifications = append(inv.Notifications, Notification{Level: "warning", Message: Message{msg},
 				Locations: []Location{{PhysicalLocation: PhysicalLocation{ArtifactLocation: loc}}}})
 		}
 		for _, f := range rep.Findings {

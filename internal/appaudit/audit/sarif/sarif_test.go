@@ -46,3 +46,26 @@ func TestLevel(t *testing.T) {
 		}
 	}
 }
+
+// An app not fully read makes the run unsuccessful, with a warning naming
+// the first part not read and how many more.
+func TestIncompleteApp(t *testing.T) {
+	r := &audit.Report{File: "p.apk", Package: "a.b", Incomplete: []audit.Gap{
+		{Part: "manifest", Where: "AndroidManifest.xml", Reason: "apk: p.apk: AndroidManifest.xml: entry too large (20000000, limit 16777216)", Limit: true},
+		{Part: "dex", Where: "classes2.dex", Reason: "dex: classes2.dex: offset 0x70: bad header"},
+	}}
+	ok := &audit.Report{File: "q.apk", Package: "c.d"}
+	inv := Build(&audit.Document{Apps: []*audit.Report{ok}}, nil, Options{}).Runs[0].Invocations[0]
+	if !inv.ExecutionSuccessful || len(inv.Notifications) != 0 {
+		t.Fatalf("complete app: %+v", inv)
+	}
+	inv = Build(&audit.Document{Apps: []*audit.Report{ok, r}}, nil, Options{}).Runs[0].Invocations[0]
+	if inv.ExecutionSuccessful || len(inv.Notifications) != 1 {
+		t.Fatalf("incomplete app: %+v", inv)
+	}
+	n := inv.Notifications[0]
+	want := "not fully read: manifest AndroidManifest.xml: apk: p.apk: AndroidManifest.xml: entry too large (20000000, limit 16777216) (and 1 more)"
+	if n.Level != "warning" || n.Message.Text != want || *n.Locations[0].PhysicalLocation.ArtifactLocation.Index != 1 {
+		t.Errorf("notification %+v, want %q on artifact 1", n, want)
+	}
+}

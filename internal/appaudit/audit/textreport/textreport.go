@@ -41,7 +41,11 @@ func Write(w io.Writer, doc *audit.Document, o Options) error {
 	}
 	if len(doc.Apps) != 1 {
 		s := doc.Summary
-		ew.printf("\n%d apps: %d of concern, %d could not be read\n", s.Apps, s.Concern, s.Errors)
+		inc := ""
+		if s.Incomplete > 0 {
+			inc = fmt.Sprintf(" (%d of them not fully read)", s.Incomplete)
+		}
+		ew.printf("\n%d apps: %d of concern%s, %d could not be read\n", s.Apps, s.Concern, inc, s.Errors)
 	}
 	return ew.err
 }
@@ -71,6 +75,7 @@ func writeApp(w *errWriter, r *audit.Report, o Options) {
 	if r.Error != "" {
 		w.printf("ERROR      %s\n", r.Error)
 		if r.Kind == "" {
+			writeVerdict(w, r)
 			return
 		}
 	}
@@ -112,24 +117,7 @@ func writeApp(w *errWriter, r *audit.Report, o Options) {
 		code += fmt.Sprintf("; %d native librar%s", len(r.NativeLibs), plural(len(r.NativeLibs), "y", "ies"))
 	}
 	w.printf("code       %s\n", code)
-	switch {
-	case r.Verdict != nil:
-		v := strings.ToUpper(r.Verdict.Action)
-		if r.Verdict.Rule != "" {
-			v += " by rule " + r.Verdict.Rule
-		}
-		if r.Verdict.Because != "" {
-			v += ": " + r.Verdict.Because
-		}
-		if r.Verdict.Deadline != "" {
-			v += " (from " + r.Verdict.Deadline + ")"
-		}
-		w.printf("verdict    %s\n", v)
-	case r.Concern:
-		w.printf("verdict    OF CONCERN\n")
-	default:
-		w.printf("verdict    nothing of concern found\n")
-	}
+	writeVerdict(w, r)
 
 	if len(r.SDKs) > 0 {
 		w.printf("\nSDKs of concern\n")
@@ -239,6 +227,44 @@ func writeApp(w *errWriter, r *audit.Report, o Options) {
 	if r.EndpointsTruncated {
 		w.printf("(more hosts than the host limit: the list is cut)\n")
 	}
+}
+
+// writeVerdict writes the one verdict line of an app.
+func writeVerdict(w *errWriter, r *audit.Report) {
+	switch {
+	case r.Verdict != nil:
+		v := strings.ToUpper(r.Verdict.Action)
+		if r.Verdict.Rule != "" {
+			v += " by rule " + r.Verdict.Rule
+		}
+		if r.Verdict.Because != "" {
+			v += ": " + r.Verdict.Because
+		}
+		if r.Verdict.Deadline != "" {
+			v += " (from " + r.Verdict.Deadline + ")"
+		}
+		w.printf("verdict    %s\n", v)
+	case len(r.Incomplete) > 0 && !concernBesides(r, rules.IDIncomplete):
+		w.printf("verdict    INCOMPLETE: not fully read, so not cleared (%d part%s; finding %s)\n",
+			len(r.Incomplete), plural(len(r.Incomplete), "", "s"), rules.IDIncomplete)
+	case r.Concern && len(r.Incomplete) > 0:
+		w.printf("verdict    OF CONCERN (and not fully read)\n")
+	case r.Concern:
+		w.printf("verdict    OF CONCERN\n")
+	default:
+		w.printf("verdict    nothing of concern found\n")
+	}
+}
+
+// concernBesides reports whether a finding other than id makes the app of
+// concern.
+func concernBesides(r *audit.Report, id string) bool {
+	for _, f := range r.Findings {
+		if f.Concern && f.ID != id {
+			return true
+		}
+	}
+	return r.Owner != nil
 }
 
 func chainText(chain []string, jur string) string {
