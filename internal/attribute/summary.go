@@ -32,17 +32,20 @@ type Evidence struct {
 
 // Summary is an attribution flattened for reports and JSON.
 type Summary struct {
-	Entity       string     `json:"entity"`
-	Name         string     `json:"name"`
-	Jurisdiction string     `json:"jurisdiction"`
-	OwnerChain   []string   `json:"owner_chain"`
-	Minority     []string   `json:"minority_owners,omitempty"`
-	Role         string     `json:"role"`
-	Lists        []ListRef  `json:"lists"`
-	Evidence     Evidence   `json:"evidence"`
-	Source       SourceRef  `json:"source"`
-	Confidence   Confidence `json:"confidence"`
-	Unverified   bool       `json:"unverified,omitempty"`
+	Entity       string `json:"entity"`
+	Name         string `json:"name"`
+	Jurisdiction string `json:"jurisdiction"` // where the entity itself is registered
+	// Controlling is the jurisdiction of the ultimate controlling owner
+	// (the last of OwnerChain): whose law reaches the data.
+	Controlling string     `json:"controlling_jurisdiction,omitempty"`
+	OwnerChain  []string   `json:"owner_chain"`
+	Minority    []string   `json:"minority_owners,omitempty"`
+	Role        string     `json:"role"`
+	Lists       []ListRef  `json:"lists"`
+	Evidence    Evidence   `json:"evidence"`
+	Source      SourceRef  `json:"source"`
+	Confidence  Confidence `json:"confidence"`
+	Unverified  bool       `json:"unverified,omitempty"`
 }
 
 // Summarize flattens an attribution. It allocates: call it once per report
@@ -61,6 +64,12 @@ func Summarize(a Attribution) Summary {
 	}
 	for _, e := range a.Chain() {
 		s.OwnerChain = append(s.OwnerChain, e.ID)
+		if e.Jurisdiction != "" {
+			s.Controlling = e.Jurisdiction
+		}
+	}
+	if s.Controlling == "" {
+		s.Controlling = s.Jurisdiction
 	}
 	for _, m := range a.Entity.Minority {
 		s.Minority = append(s.Minority, m.ID)

@@ -7,7 +7,10 @@
 // the store, a handler or a command.
 package render
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // Bytes formats a byte count for people in binary units, one decimal:
 // "512 B", "69.8 KiB", "1.2 MiB". Every output uses it, so a figure reads
@@ -24,4 +27,39 @@ func Bytes(n uint64) string {
 	}
 	b := strconv.AppendFloat(make([]byte, 0, 12), float64(n)/float64(div), 'f', 1, 64)
 	return string(append(append(b, ' ', "KMGTPE"[exp]), 'i', 'B'))
+}
+
+// Entity names an entity the one way every output does: its name, the
+// jurisdiction it is registered in, and, when different, the one its
+// ultimate controlling owner is in: "TikTok Pte. Ltd., SG — controlled
+// from CN". An empty name falls back to the id, never to nothing.
+func Entity(id, name, registered, controlling string) string {
+	var b strings.Builder
+	if name == "" {
+		name = id
+	}
+	b.WriteString(name)
+	registered, controlling = strings.ToUpper(registered), strings.ToUpper(controlling)
+	if registered != "" {
+		b.WriteString(", ")
+		b.WriteString(registered)
+	}
+	if controlling != "" && controlling != registered {
+		b.WriteString(" — controlled from ")
+		b.WriteString(controlling)
+	}
+	return b.String()
+}
+
+// Unverified is the mark every output puts after a catalog fact that is
+// reported but not confirmed.
+const Unverified = "(unverified)"
+
+// List names a list membership, marked when the fact is unverified:
+// "bis-entity-list(unverified)".
+func List(id string, unverified bool) string {
+	if unverified {
+		return id + Unverified
+	}
+	return id
 }

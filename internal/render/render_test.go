@@ -16,3 +16,20 @@ func TestBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestEntity(t *testing.T) {
+	for _, tc := range []struct{ id, name, reg, ctl, want string }{
+		{"tiktok", "TikTok Pte. Ltd.", "SG", "CN", "TikTok Pte. Ltd., SG — controlled from CN"},
+		{"dji", "SZ DJI Technology Co., Ltd.", "CN", "CN", "SZ DJI Technology Co., Ltd., CN"},
+		{"dji", "SZ DJI Technology Co., Ltd.", "cn", "", "SZ DJI Technology Co., Ltd., CN"},
+		{"bytedance", "", "", "", "bytedance"},
+		{"x", "X Ltd.", "", "CN", "X Ltd. — controlled from CN"},
+	} {
+		if got := Entity(tc.id, tc.name, tc.reg, tc.ctl); got != tc.want {
+			t.Errorf("Entity(%q, %q, %q, %q) = %q, want %q", tc.id, tc.name, tc.reg, tc.ctl, got, tc.want)
+		}
+	}
+	if got := List("bis-entity-list", true); got != "bis-entity-list(unverified)" {
+		t.Errorf("List = %q", got)
+	}
+}

@@ -63,7 +63,8 @@ type Counts struct {
 type Exposure struct {
 	Entity       string              `json:"entity"`
 	Name         string              `json:"name"`
-	Jurisdiction string              `json:"jurisdiction"`
+	Jurisdiction string              `json:"jurisdiction"`                       // registered
+	Controlling  string              `json:"controlling_jurisdiction,omitempty"` // of the ultimate owner
 	OwnerChain   []string            `json:"owner_chain"`
 	Minority     []string            `json:"minority_owners,omitempty"`
 	Role         string              `json:"role"`
@@ -105,7 +106,8 @@ type FlowLine struct {
 type Total struct {
 	Entity       string              `json:"entity"`
 	Name         string              `json:"name"`
-	Jurisdiction string              `json:"jurisdiction"`
+	Jurisdiction string              `json:"jurisdiction"`                       // registered
+	Controlling  string              `json:"controlling_jurisdiction,omitempty"` // of the ultimate owner
 	Role         string              `json:"role"`
 	Lists        []attribute.ListRef `json:"lists"`
 	Devices      int                 `json:"devices"`

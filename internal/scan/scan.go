@@ -386,7 +386,7 @@ func (s *Scanner) Finish(now time.Time) *Report {
 		}
 		for k, e := range d.exp {
 			sm := attribute.Summarize(e.a)
-			x := Exposure{Entity: sm.Entity, Name: sm.Name, Jurisdiction: sm.Jurisdiction, OwnerChain: sm.OwnerChain,
+			x := Exposure{Entity: sm.Entity, Name: sm.Name, Jurisdiction: sm.Jurisdiction, Controlling: sm.Controlling, OwnerChain: sm.OwnerChain,
 				Minority: sm.Minority, Role: sm.Role, Lists: sm.Lists, Counts: e.c, FirstSeen: ts(e.first), LastSeen: ts(e.last),
 				Evidence: e.evidence, Confidence: e.a.Confidence.String(), Unverified: sm.Unverified}
 			for h := range e.hosts {
@@ -396,7 +396,7 @@ func (s *Scanner) Finish(now time.Time) *Report {
 			dev.Exposures = append(dev.Exposures, x)
 			t := totals[k]
 			if t == nil {
-				t = &Total{Entity: sm.Entity, Name: sm.Name, Jurisdiction: sm.Jurisdiction, Role: sm.Role, Lists: sm.Lists}
+				t = &Total{Entity: sm.Entity, Name: sm.Name, Jurisdiction: sm.Jurisdiction, Controlling: sm.Controlling, Role: sm.Role, Lists: sm.Lists}
 				totals[k] = t
 				totalDevs[k] = map[netip.Addr]bool{}
 			}

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/outflow-dev/outflow/internal/attribute"
+	"github.com/outflow-dev/outflow/internal/render"
 	"github.com/outflow-dev/outflow/internal/safetext"
 	"github.com/outflow-dev/outflow/internal/scan"
 )
@@ -28,7 +29,7 @@ func JSON(w io.Writer, r *scan.Report) error {
 
 // CSVHeader is the first row of CSV output.
 var CSVHeader = []string{"device", "mac", "hostname", "vendor", "entity", "name", "jurisdiction", "owner_chain", "role", "lists",
-	"bytes_out", "bytes_in", "packets_out", "packets_in", "flows", "first_seen", "last_seen", "evidence"}
+	"bytes_out", "bytes_in", "packets_out", "packets_in", "flows", "first_seen", "last_seen", "evidence", "controlling_jurisdiction"}
 
 // CSV writes one row per device and entity of concern.
 func CSV(w io.Writer, r *scan.Report) error {
@@ -47,7 +48,7 @@ func CSV(w io.Writer, r *scan.Report) error {
 			_ = cw.Write([]string{d.Address, d.MAC, d.Hostname, vendor, e.Entity, e.Name, e.Jurisdiction,
 				strings.Join(e.OwnerChain, ">"), e.Role, listIDs(e.Lists),
 				u(e.BytesOut), u(e.BytesIn), u(e.PacketsOut), u(e.PacketsIn), strconv.Itoa(e.Flows),
-				e.FirstSeen, e.LastSeen, strings.Join(ev, "; ")})
+				e.FirstSeen, e.LastSeen, strings.Join(ev, "; "), e.Controlling})
 		}
 	}
 	cw.Flush()
@@ -59,11 +60,7 @@ func u(v uint64) string { return strconv.FormatUint(v, 10) }
 func listIDs(ls []attribute.ListRef) string {
 	var ids []string
 	for _, l := range ls {
-		id := l.ID
-		if l.Status == "unverified" {
-			id += "(unverified)"
-		}
-		ids = append(ids, id)
+		ids = append(ids, render.List(l.ID, l.Status == "unverified"))
 	}
 	return strings.Join(ids, ";")
 }
@@ -106,7 +103,7 @@ func Text(w io.Writer, r *scan.Report, all bool) error {
 			if e.Role != "app-owner" {
 				role = " (" + roleWord(e.Role) + ")"
 			}
-			p("  -> %s: %s, %s%s\n", e.Entity, e.Name, e.Jurisdiction, role)
+			p("  -> %s: %s%s\n", e.Entity, render.Entity(e.Entity, e.Name, e.Jurisdiction, e.Controlling), role)
 			if len(e.OwnerChain) > 1 {
 				p("     owner chain  %s\n", strings.Join(e.OwnerChain, " < "))
 			}
@@ -166,9 +163,9 @@ func Text(w io.Writer, r *scan.Report, all bool) error {
 	}
 	if len(r.Totals) > 0 {
 		p("Totals by entity\n")
-		p("  %-22s %-4s %-12s %8s %12s %12s %7s  %s\n", "entity", "jur", "role", "devices", "sent", "received", "flows", "lists")
+		p("  %-22s %-4s %-4s %-12s %8s %12s %12s %7s  %s\n", "entity", "reg", "ctl", "role", "devices", "sent", "received", "flows", "lists")
 		for _, t := range r.Totals {
-			p("  %-22s %-4s %-12s %8d %12s %12s %7d  %s\n", t.Entity, t.Jurisdiction, t.Role, t.Devices, Bytes(t.BytesOut), Bytes(t.BytesIn), t.Flows, listIDs(t.Lists))
+			p("  %-22s %-4s %-4s %-12s %8d %12s %12s %7d  %s\n", t.Entity, t.Jurisdiction, t.Controlling, t.Role, t.Devices, Bytes(t.BytesOut), Bytes(t.BytesIn), t.Flows, listIDs(t.Lists))
 		}
 		p("\n")
 	}
@@ -197,18 +194,8 @@ func short(ts string) string {
 	return ts
 }
 
-// Bytes formats a byte count for people.
-func Bytes(n uint64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
-}
+// Bytes formats a byte count for people, as every output does.
+func Bytes(n uint64) string { return render.Bytes(n) }
 
 type errWriter struct {
 	w   io.Writer
