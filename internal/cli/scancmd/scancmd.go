@@ -47,6 +47,7 @@ type Options struct {
 	IPDB           cli.Strings
 	FlowExports    bool
 	Store          string // also write the flows, per hour, to this store
+	Again          bool   // store inputs the store has already ingested
 }
 
 // Run is the command.
@@ -65,6 +66,7 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 	fs.BoolVar(&o.NoProgress, "no-progress", false, "never draw a progress bar")
 	fs.BoolVar(&o.FlowExports, "flow-exports", false, "read NetFlow v5/v9 and IPFIX datagrams in the capture (UDP 2055, 4739, 9995, 9996) as the flows they describe")
 	fs.StringVar(&o.Store, "store", "", "also write the flows (summed per device, peer, name, entity and hour) to this store file, for outflow report and serve")
+	fs.BoolVar(&o.Again, "again", false, "with --store: store inputs the store already holds a second time (their traffic is then counted twice)")
 	fs.Var(&o.IPDB, "ip-db", "an ASN or country database (MMDB or @ip-location-db range CSV) for context on addresses; repeatable")
 	files, code, ok := cli.Parse(fs, args)
 	if !ok {
@@ -122,6 +124,7 @@ func Scan(ctx context.Context, env *cli.Env, o Options, files []string) int {
 	var done int64
 	cfg.Progress = func(read int64, packets uint64) { bar.update(done+read, packets) }
 	var feed *scanfeed.Feed
+	var ing store.Ingest
 	if o.Store != "" {
 		st, err := backend.Open(ctx, storeConfig(o.Store), env.Log)
 		if err != nil {
@@ -129,10 +132,22 @@ func Scan(ctx context.Context, env *cli.Env, o Options, files []string) int {
 		}
 		defer st.Close()
 		source := strings.Join(files, ",")
+		var w store.Writer = st
 		if o.Interface != "" {
+			// a live capture has no end to wait for: its batches are
+			// stored as they come
 			source = "live:" + o.Interface
+		} else if ig, ok := st.(store.Ingester); ok {
+			if ing, err = ig.BeginIngest(ctx, fingerprints(files), o.Again); err != nil {
+				if errors.As(err, new(*store.IngestedError)) {
+					return env.Errorf(cli.ExitFailure, "scan: --store %s: %v (give --again to store it anyway)", o.Store, err)
+				}
+				return env.Errorf(cli.ExitFailure, "scan: --store: %v", err)
+			}
+			defer ing.Close() // before st.Close: an ingest holds the writer
+			w = ing
 		}
-		feed = scanfeed.New(ctx, st, source)
+		feed = scanfeed.New(ctx, w, source)
 		cfg.OnFlow = feed.Flow
 	}
 	s := scan.New(cfg, at)
@@ -159,7 +174,18 @@ func Scan(ctx context.Context, env *cli.Env, o Options, files []string) int {
 	bar.finish()
 	rep := s.Finish(env.Now())
 	if feed != nil {
-		if _, err := feed.Close(rep); err != nil {
+		_, err := feed.Close(rep)
+		if err == nil && ing != nil {
+			if ctx.Err() != nil {
+				// an interrupted scan stores nothing: a re-run counts
+				// the inputs once
+				err = fmt.Errorf("interrupted: nothing stored in %s", o.Store)
+				ing.Close()
+			} else {
+				err = ing.Commit(ctx)
+			}
+		}
+		if err != nil {
 			fmt.Fprintf(env.Stderr, "outflow: scan: --store: %v\n", err)
 			failed = true
 		}
@@ -199,6 +225,23 @@ func Scan(ctx context.Context, env *cli.Env, o Options, files []string) int {
 		return cli.ExitConcern
 	}
 	return cli.ExitOK
+}
+
+// fingerprints identifies the input files for the store, so that it can
+// refuse one it already holds. Standard input, fifos and devices are
+// streams with no fingerprint: their rows are stored, atomically, but
+// not remembered; an unreadable file is left to the scan to report.
+func fingerprints(files []string) []store.Input {
+	var ins []store.Input
+	for _, f := range files {
+		if f == "-" {
+			continue
+		}
+		if in, err := store.Fingerprint(f); err == nil {
+			ins = append(ins, in)
+		}
+	}
+	return ins
 }
 
 // storeConfig is the store configuration for --store PATH: the defaults

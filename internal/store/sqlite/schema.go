@@ -98,6 +98,14 @@ CREATE INDEX inventory_verdict ON inventory(verdict, seen);
 CREATE TABLE meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;
 INSERT INTO meta VALUES ('flows', 0), ('queries', 0), ('pruned_h', 0), ('pruned_rollup_d', 0);
 `,
+	// 2: the inputs ingested (captures, logs, flow exports), by
+	// fingerprint, so that none is counted twice (ingest.go). A row is
+	// written in the transaction that stores the input's rows.
+	`
+CREATE TABLE ingest (id INTEGER PRIMARY KEY, path TEXT NOT NULL, size INTEGER NOT NULL, head TEXT NOT NULL,
+	tail TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL, at INTEGER NOT NULL);
+CREATE INDEX ingest_fp ON ingest(size, head, tail);
+`,
 }
 
 // schemaVersion is the version this build writes.
