@@ -27,6 +27,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/cli"
 	"github.com/outflow-dev/outflow/internal/outfile"
 	"github.com/outflow-dev/outflow/internal/policy"
+	"github.com/outflow-dev/outflow/internal/safetext"
 	"github.com/outflow-dev/outflow/internal/store"
 	"github.com/outflow-dev/outflow/internal/store/auditfeed"
 	"github.com/outflow-dev/outflow/internal/store/backend"
@@ -137,7 +138,8 @@ func Audit(ctx context.Context, env *cli.Env, o Options, cfg audit.Config, paths
 	bar.finish()
 	for _, r := range reps {
 		if r.Error != "" {
-			fmt.Fprintf(env.Stderr, "outflow: audit: %s: %s\n", r.File, r.Error)
+			// Both may hold names from inside the app (entries, nested files).
+			fmt.Fprintf(env.Stderr, "outflow: audit: %s: %s\n", safetext.Terminal(r.File), safetext.Terminal(r.Error))
 		}
 	}
 

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/outflow-dev/outflow/internal/appaudit/audit"
+	"github.com/outflow-dev/outflow/internal/safetext"
 )
 
 // progress draws a one-line bar on a terminal while a folder of apps is
@@ -64,9 +65,10 @@ func (p *progress) draw(done int) {
 	}
 	next := ""
 	if done < len(p.files) {
-		next = filepath.Base(p.files[done])
-		if len(next) > 32 {
-			next = next[:31] + "…"
+		// A file name in a folder of apps is anyone's to choose.
+		next = safetext.Terminal(filepath.Base(p.files[done]))
+		if r := []rune(next); len(r) > 32 {
+			next = string(r[:31]) + "…"
 		}
 	}
 	fmt.Fprintf(p.w, "\r\033[K[%s] %d/%d apps  %d of concern  %d unreadable  %.0fs  %s", bar, done, p.total, p.concern, p.errors, time.Since(p.t0).Seconds(), next)

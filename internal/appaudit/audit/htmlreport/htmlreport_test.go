@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/appaudit/audit"
+	"github.com/outflow-dev/outflow/internal/appaudit/audit/extract"
 	"github.com/outflow-dev/outflow/internal/appaudit/audit/finding"
 	"github.com/outflow-dev/outflow/internal/attribute"
 )
@@ -15,10 +16,12 @@ import (
 // app, which an attacker writes; they must never become markup.
 func TestEscapesAppStrings(t *testing.T) {
 	evil := `<script>alert(1)</script><img src=x onerror=alert(2)>`
-	r := &audit.Report{File: "x.apk", Package: "a.b", Label: evil, Concern: true,
-		Signers:   []audit.Signer{},
-		Findings:  []finding.Finding{{ID: "shell-exec", Severity: finding.Low, Title: "shell", Evidence: []finding.Evidence{{Kind: "string", Value: evil}}}},
-		Endpoints: []audit.Endpoint{{Host: "h.example", URLs: []string{"javascript:alert(3)"}, Summary: &attribute.Summary{Entity: "e", OwnerChain: []string{"e"}}}},
+	r := &audit.Report{File: "x.apk", Package: "a.b", Label: evil, VersionName: evil, Concern: true,
+		Signers:    []audit.Signer{{Signer: extract.Signer{Subject: evil}}},
+		Incomplete: []audit.Gap{{Part: "dex", Where: evil, Reason: evil}},
+		Verdict:    &audit.Verdict{Action: audit.ActionIncomplete, Because: evil},
+		Findings:   []finding.Finding{{ID: "shell-exec", Severity: finding.Low, Title: "shell", Evidence: []finding.Evidence{{Kind: "string", Value: evil}}}},
+		Endpoints:  []audit.Endpoint{{Host: "h.example", URLs: []string{"javascript:alert(3)"}, Summary: &attribute.Summary{Entity: "e", OwnerChain: []string{"e"}}}},
 	}
 	doc := &audit.Document{Generated: time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC), Apps: []*audit.Report{r}, Summary: audit.Summarize([]*audit.Report{r})}
 	var b bytes.Buffer
@@ -31,7 +34,10 @@ func TestEscapesAppStrings(t *testing.T) {
 			t.Errorf("page has %q", bad)
 		}
 	}
-	for _, want := range []string{"&lt;script&gt;", "of concern", "shell", "h.example"} {
+	if n := strings.Count(page, "&lt;script&gt;"); n < 6 {
+		t.Errorf("%d escaped copies of the markup, want one per field (label, version, signer, gap, verdict, evidence)", n)
+	}
+	for _, want := range []string{"&lt;script&gt;", "of concern", "shell", "h.example", "not fully read", "INCOMPLETE"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}

@@ -3,6 +3,13 @@
 // their first pieces of evidence, the personal data the app can reach and
 // the endpoints of concern.
 //
+// Everything printed that is not the report's own wording passes through
+// safetext.Terminal, in printf itself rather than at each call: package
+// names, labels, versions, certificate subjects, entry names, hosts, URLs
+// and error messages come from the app, which an attacker writes, and a
+// raw escape sequence or newline in one could clear the screen or forge a
+// "verdict ALLOW" line.
+//
 // It reads the audit model only and must never import the parsers, the
 // catalog or the CLI.
 package textreport
@@ -17,6 +24,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/appaudit/audit/finding"
 	"github.com/outflow-dev/outflow/internal/appaudit/audit/rules"
 	"github.com/outflow-dev/outflow/internal/attribute"
+	"github.com/outflow-dev/outflow/internal/safetext"
 )
 
 // Options tune the text.
@@ -55,10 +63,33 @@ type errWriter struct {
 	err error
 }
 
+// printf formats like fmt.Printf with every argument made safe for a
+// terminal; only format, which is ours, may hold newlines and tabs.
 func (e *errWriter) printf(format string, a ...any) {
 	if e.err == nil {
-		_, e.err = fmt.Fprintf(e.w, format, a...)
+		_, e.err = fmt.Fprintf(e.w, format, safe(a)...)
 	}
+}
+
+// fprintf is printf for a tabwriter's cells.
+func fprintf(w io.Writer, format string, a ...any) {
+	fmt.Fprintf(w, format, safe(a)...)
+}
+
+// safe escapes the control characters and bidi overrides of every string,
+// Stringer and error argument; numbers are left to fmt.
+func safe(a []any) []any {
+	for i, v := range a {
+		switch x := v.(type) {
+		case string:
+			a[i] = safetext.Terminal(x)
+		case error:
+			a[i] = safetext.Terminal(x.Error())
+		case fmt.Stringer:
+			a[i] = safetext.Terminal(x.String())
+		}
+	}
+	return a
 }
 
 func (e *errWriter) Write(p []byte) (int, error) {
@@ -122,13 +153,13 @@ func writeApp(w *errWriter, r *audit.Report, o Options) {
 	if len(r.SDKs) > 0 {
 		w.printf("\nSDKs of concern\n")
 		tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
-		fmt.Fprintf(tw, "  prefix\tSDK\tclasses\towner chain\tlists\n")
+		fprintf(tw, "  prefix\tSDK\tclasses\towner chain\tlists\n")
 		for _, s := range r.SDKs {
 			n := fmt.Sprint(s.ClassCount)
 			if s.EmbeddedClassCount > 0 {
 				n += fmt.Sprintf(" +%d nested", s.EmbeddedClassCount)
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", s.ID, clip(s.Product, 40), n,
+			fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", s.ID, clip(s.Product, 40), n,
 				strings.Join(s.OwnerChain, " < ")+" ("+s.Jurisdiction+")", listIDs(s.Lists))
 		}
 		tw.Flush()
@@ -185,7 +216,7 @@ func writeApp(w *errWriter, r *audit.Report, o Options) {
 			if d.Note != "" {
 				line += " (" + d.Note + ")"
 			}
-			fmt.Fprintf(tw, "  %s\t%s\n", d.Name, line)
+			fprintf(tw, "  %s\t%s\n", d.Name, line)
 		}
 		tw.Flush()
 	}
@@ -206,7 +237,7 @@ func writeApp(w *errWriter, r *audit.Report, o Options) {
 			if len(e.URLs) > 0 {
 				ex = clip(e.URLs[0], 80)
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", e.Host, strings.Join(e.OwnerChain, " < ")+" ("+e.Jurisdiction+")", e.Role, ex)
+			fprintf(tw, "  %s\t%s\t%s\t%s\n", e.Host, strings.Join(e.OwnerChain, " < ")+" ("+e.Jurisdiction+")", e.Role, ex)
 		}
 		tw.Flush()
 	}
