@@ -101,7 +101,7 @@ func TestReport(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, want := range []string{"TikTok Pte. Ltd.", "192.168.50.10", "ana-laptop", "<svg class=\"map\""} {
+			for _, want := range []string{"TikTok Pte. Ltd.", "192.168.50.10", "ana-laptop", "<svg class=\"worldmap\""} {
 				if !bytes.Contains(html, []byte(want)) {
 					t.Errorf("HTML lacks %q", want)
 				}
