@@ -122,6 +122,10 @@ func FuzzOpen(f *testing.F) {
 		}
 		for _, e := range a.Entries() {
 			a.ReadFile(e.Name)
+			// ReadPrefix has no ratio check: its own bound must hold.
+			if b, err := a.ReadPrefix(e.Name, 1000); len(b) > 1000 {
+				t.Fatalf("ReadPrefix(%q, 1000): %d bytes, %v", e.Name, len(b), err)
+			}
 		}
 		a.Walk(func(it Item) error { return nil })
 		a.Base()
