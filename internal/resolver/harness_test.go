@@ -176,6 +176,18 @@ func newHarness(t testing.TB, policyYAML string, mutate func(*Config)) *harness 
 // withMem is false (benchmarks would fill memory with it).
 func newHarnessSinks(t testing.TB, policyYAML string, mutate func(*Config), withMem bool) *harness {
 	t.Helper()
+	var sinks []querylog.Sink
+	if withMem {
+		sinks = append(sinks, nil) // the harness's own, made below
+	}
+	return newHarnessWith(t, policyYAML, mutate, sinks...)
+}
+
+// newHarnessWith is newHarness with these query log sinks (after the
+// JSON-lines file when the configuration has one); a nil sink stands for
+// the harness's in-memory log.
+func newHarnessWith(t testing.TB, policyYAML string, mutate func(*Config), extra ...querylog.Sink) *harness {
+	t.Helper()
 	h := &harness{t: t, auth: resolvertest.NewAuth(t, zone...), mem: &querylog.Memory{}, clock: &clock{t: afterDeadline}, log: &syncBuffer{}}
 	dir := t.TempDir()
 	h.policyPath = filepath.Join(dir, "policy.yaml")
@@ -201,8 +213,11 @@ func newHarnessSinks(t testing.TB, policyYAML string, mutate func(*Config), with
 		mutate(&cfg)
 	}
 	var sinks []querylog.Sink
-	if withMem {
-		sinks = append(sinks, h.mem)
+	for _, sk := range extra {
+		if sk == nil {
+			sk = h.mem
+		}
+		sinks = append(sinks, sk)
 	}
 	srv, err := New(cfg, Deps{Now: h.clock.Now, Sinks: sinks, Log: slog.New(slog.NewTextHandler(h.log, nil)),
 		LoadCatalog: func(time.Time) (*catalog.Index, error) { return policytest.Compile() }})

@@ -62,6 +62,17 @@ func (s *Server) listenUDP(addr string, workers int) error {
 		}
 		conns = append(conns, pc.(*net.UDPConn))
 	}
+	if udpDropsSupported {
+		for _, c := range conns {
+			// Detaching duplicates the descriptor: the socket, and its
+			// inode, stay the same.
+			if rc, err := c.SyscallConn(); err == nil {
+				if ino, err := socketInode(rc); err == nil {
+					s.drops.add(ino)
+				}
+			}
+		}
+	}
 	if s.cfg.Listen.Batch && mmsgSupported {
 		socks := make([]*udpSock, 0, len(conns))
 		for i, c := range conns {

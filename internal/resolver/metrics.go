@@ -80,6 +80,10 @@ func newMetrics(s *Server) *metrics {
 		func() float64 { return float64(s.qlog.Counters().Written) }))
 	f(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "outflow_resolver_querylog_failed_total", Help: "Query log entries a sink failed to store."},
 		func() float64 { return float64(s.qlog.Counters().Failed) }))
+	if udpDropsSupported {
+		f(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "outflow_resolver_udp_receive_drops_total", Help: "Datagrams the kernel dropped on the resolver's UDP sockets, mostly with a full receive buffer: queries never read (Linux, from /proc/net/udp)."},
+			func() float64 { n, _ := s.drops.total(); return float64(n) }))
+	}
 	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "outflow_resolver_tcp_connections", Help: "TCP and DoT connections open."},
 		func() float64 { n, _ := s.streams.counts(); return float64(n) }))
 	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "outflow_resolver_tcp_idle_timeout_seconds", Help: "Idle timeout of TCP and DoT connections now: listen.tcp_idle, shorter as the connection table fills."},

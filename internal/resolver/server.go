@@ -56,6 +56,7 @@ type Server struct {
 
 	pending chan struct{} // semaphore of queries waiting for upstreams
 	streams *streamTable  // TCP and DoT connections
+	drops   udpDrops      // the kernel's drop counts of the UDP sockets
 	flights flights
 	xpool   sync.Pool
 

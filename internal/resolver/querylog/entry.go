@@ -4,8 +4,9 @@
 // Logger to one or more Sinks: JSON lines here (with size and age bounds),
 // an in-memory sink for tests, and the embedded SQLite store elsewhere.
 // Under overload the Logger either waits (backpressure) or sheds, and then
-// writes how many entries it shed into the log itself: it never drops
-// silently.
+// writes how many entries it shed into the log itself, in front of the
+// next batch in the same write, so that the count is as durable as the
+// entries: it never drops silently, not even across a kill -9.
 //
 // Log does not allocate. It must never import the resolver, a command
 // package or the store.

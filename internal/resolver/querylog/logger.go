@@ -70,9 +70,16 @@ type Logger struct {
 
 	started                       atomic.Bool
 	logged, written, shed, failed atomic.Uint64
-	shedReported                  uint64
+	shedReported                  uint64 // shed count already written to the sinks
+	shedWarned                    uint64 // and already in the process log
+	lastWarn                      time.Time
+	scratch                       []Entry // a batch with its shed record in front
 	now                           func() time.Time
 }
+
+// shedWarnEvery bounds the process log's shed warnings under sustained
+// overload; the sinks get the count with every batch.
+const shedWarnEvery = 10 * time.Second
 
 // New returns a logger; it writes nothing until Start.
 func New(cfg Config, log *slog.Logger, sinks ...Sink) *Logger {
@@ -167,7 +174,16 @@ func (l *Logger) drain() bool {
 		return false
 	}
 	k = min(k, len(l.ring)-head) // up to the ring's end; the rest next time
-	l.write(l.ring[head : head+k])
+	batch := l.ring[head : head+k]
+	if s := l.shed.Load(); s != l.shedReported {
+		// Under overload the ring stays full and the writer never gets to
+		// an empty ring: the count shed so far goes out in the same write
+		// as this batch, in front of it, so that a kill -9 after any write
+		// leaves written + shed accounting for every query logged before
+		// it (the ring's content aside).
+		batch = l.withShed(batch, s)
+	}
+	l.write(batch, k)
 	l.mu.Lock()
 	l.head = (l.head + k) % len(l.ring)
 	l.n -= k
@@ -176,28 +192,56 @@ func (l *Logger) drain() bool {
 	return true
 }
 
-func (l *Logger) write(batch []Entry) {
+// withShed returns batch copied behind a shed record of the entries shed
+// since the last one, up to the shed count s. It copies only under
+// overload, when there is something to report.
+func (l *Logger) withShed(batch []Entry, s uint64) []Entry {
+	if cap(l.scratch) < len(batch)+1 {
+		l.scratch = make([]Entry, len(batch)+1, max(len(batch), l.cfg.Batch)+1)
+	}
+	out := l.scratch[:len(batch)+1]
+	out[0] = l.shedRecord(s)
+	for i := range batch {
+		batch[i].copyTo(&out[i+1])
+	}
+	return out
+}
+
+// shedRecord is the entry counting what was shed since the last one, up
+// to the shed count s; it marks s reported and warns, rate-limited.
+func (l *Logger) shedRecord(s uint64) Entry {
+	now := l.now()
+	e := Entry{Time: now, Shed: s - l.shedReported}
+	l.shedReported = s
+	if now.Sub(l.lastWarn) >= shedWarnEvery || l.lastWarn.IsZero() {
+		l.log.Warn("query log: shed entries under overload", "entries", s-l.shedWarned, "total", s)
+		l.shedWarned, l.lastWarn = s, now
+	}
+	return e
+}
+
+// write gives batch to every sink; entries is how many of it are queries
+// (the rest is a shed record).
+func (l *Logger) write(batch []Entry, entries int) {
 	for _, s := range l.sinks {
 		if err := s.Write(batch); err != nil {
 			// One line per failing batch, not per entry: a full disk
 			// must not flood the process log.
-			l.failed.Add(uint64(len(batch)))
-			l.log.Error("query log: write failed", "entries", len(batch), "err", err)
+			l.failed.Add(uint64(entries))
+			l.log.Error("query log: write failed", "entries", entries, "err", err)
 		}
 	}
-	l.written.Add(uint64(len(batch)))
+	l.written.Add(uint64(entries))
 }
 
-// reportShed writes an entry saying how many were shed since the last one.
+// reportShed writes an entry saying how many were shed since the last one,
+// when no batch carries it.
 func (l *Logger) reportShed() {
 	s := l.shed.Load()
 	if s == l.shedReported {
 		return
 	}
-	n := s - l.shedReported
-	l.shedReported = s
-	l.log.Warn("query log: shed entries under overload", "entries", n)
-	l.write([]Entry{{Time: l.now(), Shed: n}})
+	l.write([]Entry{l.shedRecord(s)}, 0)
 }
 
 // Close flushes what is buffered and closes the sinks.

@@ -90,6 +90,9 @@ func TestShedIsCountedAndLogged(t *testing.T) {
 	if shedInLog != c.Shed || uint64(n) != c.Logged {
 		t.Errorf("log holds %d entries and says %d shed; counters %+v", n, shedInLog, c)
 	}
+	if c.Written != c.Logged {
+		t.Errorf("written %d, logged %d: shed records are not written queries", c.Written, c.Logged)
+	}
 }
 
 func TestBlockAppliesBackpressure(t *testing.T) {
