@@ -41,14 +41,21 @@ type Sink interface {
 	DNS(DNS)
 }
 
-// LineError is a bad line in a log: the file, the line and why. Readers
-// report it and go on.
+// LineError is a bad line in a log: the file, the line (or, for a line
+// read from a followed file, its byte offset) and why. Readers report it
+// and go on.
 type LineError struct {
-	File string
-	Line int
-	Err  error
+	File   string
+	Line   int   // 1-based; 0 when only Offset is known
+	Offset int64 // where the line starts, when Line is 0
+	Err    error
 }
 
-func (e *LineError) Error() string { return e.File + ":" + strconv.Itoa(e.Line) + ": " + e.Err.Error() }
+func (e *LineError) Error() string {
+	if e.Line == 0 {
+		return e.File + ": offset " + strconv.FormatInt(e.Offset, 10) + ": " + e.Err.Error()
+	}
+	return e.File + ":" + strconv.Itoa(e.Line) + ": " + e.Err.Error()
+}
 
 func (e *LineError) Unwrap() error { return e.Err }

@@ -100,24 +100,38 @@ func (r *Reader) Read(name string, in io.Reader, sink ingest.Sink, bad func(erro
 	line := 0
 	for sc.Scan() {
 		line++
-		b := sc.Bytes()
-		if len(b) == 0 {
-			continue
-		}
-		r.Lines++
-		var ev event
-		if err := json.Unmarshal(b, &ev); err != nil {
-			r.Bad++
-			bad(&ingest.LineError{File: name, Line: line, Err: err})
-			continue
-		}
-		if err := r.event(&ev, sink); err != nil {
-			r.Bad++
+		if err := r.line(sc.Bytes(), sink); err != nil {
 			bad(&ingest.LineError{File: name, Line: line, Err: err})
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("%s: line %d: %w", name, line+1, err)
+	}
+	return nil
+}
+
+// Line reads one event line (without its newline) of the file called
+// name, for a file followed as it grows; offset, where the line starts,
+// goes into the error given to bad.
+func (r *Reader) Line(name string, b []byte, offset int64, sink ingest.Sink, bad func(error)) {
+	if err := r.line(b, sink); err != nil {
+		bad(&ingest.LineError{File: name, Offset: offset, Err: err})
+	}
+}
+
+func (r *Reader) line(b []byte, sink ingest.Sink) error {
+	if len(b) == 0 {
+		return nil
+	}
+	r.Lines++
+	var ev event
+	if err := json.Unmarshal(b, &ev); err != nil {
+		r.Bad++
+		return err
+	}
+	if err := r.event(&ev, sink); err != nil {
+		r.Bad++
+		return err
 	}
 	return nil
 }

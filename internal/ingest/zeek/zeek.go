@@ -55,65 +55,91 @@ func Kind(head []byte) int {
 func (r *Reader) Read(name string, in io.Reader, sink ingest.Sink, bad func(error)) error {
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	var fields []string
-	path := ""
-	sep := "\t"
+	s := r.Stream(name)
 	line := 0
 	for sc.Scan() {
 		line++
-		text := sc.Text()
-		if text == "" {
-			continue
-		}
-		if strings.HasPrefix(text, "#") {
-			switch {
-			case strings.HasPrefix(text, "#separator "):
-				if v := strings.TrimPrefix(text, "#separator "); v == `\x09` {
-					sep = "\t"
-				} else if u, err := strconv.Unquote(`"` + v + `"`); err == nil {
-					sep = u
-				}
-			case strings.HasPrefix(text, "#fields"):
-				fields = strings.Split(text, sep)[1:]
-			case strings.HasPrefix(text, "#path"):
-				path = strings.TrimSpace(strings.TrimPrefix(text, "#path"))
-			}
-			continue
-		}
-		r.Lines++
-		var rec map[string]any
-		if text[0] == '{' {
-			if err := json.Unmarshal([]byte(text), &rec); err != nil {
-				r.Bad++
-				bad(&ingest.LineError{File: name, Line: line, Err: err})
-				continue
-			}
-		} else {
-			if fields == nil {
-				r.Bad++
-				bad(&ingest.LineError{File: name, Line: line, Err: errors.New("data before the #fields header")})
-				continue
-			}
-			vals := strings.Split(text, sep)
-			if len(vals) != len(fields) {
-				r.Bad++
-				bad(&ingest.LineError{File: name, Line: line, Err: fmt.Errorf("%d values for %d fields", len(vals), len(fields))})
-				continue
-			}
-			rec = make(map[string]any, len(fields))
-			for i, f := range fields {
-				if vals[i] != "-" && vals[i] != "(empty)" {
-					rec[f] = vals[i]
-				}
-			}
-		}
-		if err := r.record(path, rec, sink); err != nil {
-			r.Bad++
+		if err := s.line(sc.Text(), sink); err != nil {
 			bad(&ingest.LineError{File: name, Line: line, Err: err})
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("%s: line %d: %w", name, line+1, err)
+	}
+	return nil
+}
+
+// Stream reads one log a line at a time, remembering its header
+// (#separator, #fields, #path): for a file followed as it grows. Start a
+// new Stream for each new file (rotation, truncation), and give it the
+// file's header lines first when reading resumes past them. Names seen in
+// one log join conns of another through the Reader, as with Read.
+type Stream struct {
+	r      *Reader
+	name   string
+	fields []string
+	path   string
+	sep    string
+}
+
+// Stream returns a stream over the log called name.
+func (r *Reader) Stream(name string) *Stream { return &Stream{r: r, name: name, sep: "\t"} }
+
+// Line reads one line without its newline; offset, where the line starts
+// in the file, goes into the error given to bad.
+func (s *Stream) Line(b []byte, offset int64, sink ingest.Sink, bad func(error)) {
+	if err := s.line(string(b), sink); err != nil {
+		bad(&ingest.LineError{File: s.name, Offset: offset, Err: err})
+	}
+}
+
+func (s *Stream) line(text string, sink ingest.Sink) error {
+	r := s.r
+	if text == "" {
+		return nil
+	}
+	if strings.HasPrefix(text, "#") {
+		switch {
+		case strings.HasPrefix(text, "#separator "):
+			if v := strings.TrimPrefix(text, "#separator "); v == `\x09` {
+				s.sep = "\t"
+			} else if u, err := strconv.Unquote(`"` + v + `"`); err == nil {
+				s.sep = u
+			}
+		case strings.HasPrefix(text, "#fields"):
+			s.fields = strings.Split(text, s.sep)[1:]
+		case strings.HasPrefix(text, "#path"):
+			s.path = strings.TrimSpace(strings.TrimPrefix(text, "#path"))
+		}
+		return nil
+	}
+	r.Lines++
+	var rec map[string]any
+	if text[0] == '{' {
+		if err := json.Unmarshal([]byte(text), &rec); err != nil {
+			r.Bad++
+			return err
+		}
+	} else {
+		if s.fields == nil {
+			r.Bad++
+			return errors.New("data before the #fields header")
+		}
+		vals := strings.Split(text, s.sep)
+		if len(vals) != len(s.fields) {
+			r.Bad++
+			return fmt.Errorf("%d values for %d fields", len(vals), len(s.fields))
+		}
+		rec = make(map[string]any, len(s.fields))
+		for i, f := range s.fields {
+			if vals[i] != "-" && vals[i] != "(empty)" {
+				rec[f] = vals[i]
+			}
+		}
+	}
+	if err := r.record(s.path, rec, sink); err != nil {
+		r.Bad++
+		return err
 	}
 	return nil
 }

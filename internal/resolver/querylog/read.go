@@ -3,6 +3,7 @@ package querylog
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -45,8 +46,8 @@ func Read(r io.Reader, fn func(*Record) error) (bad int, err error) {
 		if len(b) == 0 {
 			continue
 		}
-		var rec Record
-		if json.Unmarshal(b, &rec) != nil || rec.Time.IsZero() {
+		rec, err := ParseRecord(b)
+		if err != nil {
 			bad++
 			continue
 		}
@@ -58,6 +59,19 @@ func Read(r io.Reader, fn func(*Record) error) (bad int, err error) {
 		return bad, fmt.Errorf("query log: line %d: %w", line+1, err)
 	}
 	return bad, nil
+}
+
+// ParseRecord decodes one line of a JSON-lines query log (without its
+// newline), as Read does: for a log followed as it grows.
+func ParseRecord(b []byte) (Record, error) {
+	var rec Record
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return Record{}, fmt.Errorf("query log: %w", err)
+	}
+	if rec.Time.IsZero() {
+		return Record{}, errors.New("query log: record without a time")
+	}
+	return rec, nil
 }
 
 // Asker is one client asking for names a rule covers.
