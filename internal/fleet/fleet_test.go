@@ -488,10 +488,10 @@ func TestBatch(t *testing.T) {
 		got = append(got, inv{it.Device, it.App, it.Entity, it.Verdict, it.Rule})
 	}
 	want := []inv{
-		{"R58M000001", "com.zhiliaoapp.musically", "tiktok-pte", "block", "tiktok-ban"},
+		{"R58M000001", "com.zhiliaoapp.musically", "tiktok-pte", "overdue", "tiktok-ban"},
 		{"BYOD-PHONE", "com.tencent.mm", "tencent", "due", "wechat-byod"},
 		{"LAPTOP-7", "CapCut", "bytedance", "removed", "tiktok-ban"},
-		{"BOTH-PHONE", "com.lemon.lvoverseas", "bytedance", "block", "tiktok-ban"},
+		{"BOTH-PHONE", "com.lemon.lvoverseas", "bytedance", "overdue", "tiktok-ban"},
 		{"BOTH-PHONE", "com.tencent.mm", "tencent", "due", "wechat-byod"},
 	}
 	if d := cmp.Diff(want, got); d != "" {

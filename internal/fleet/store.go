@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/outflow-dev/outflow/internal/attribute"
 	"github.com/outflow-dev/outflow/internal/catalog"
 	"github.com/outflow-dev/outflow/internal/store"
+	"github.com/outflow-dev/outflow/internal/store/entityrec"
 )
 
 // StoreTraffic reads contacts from a store: each device's exposures to
@@ -55,8 +55,9 @@ func (s StoreTraffic) Contacts(ctx context.Context, since time.Time) ([]Contact,
 	return out, nil
 }
 
-// storeVerdict is the word the store keeps for an app's state: the policy's
-// actions (due, block) as the dashboard counts them, and "removed".
+// storeVerdict is the word the store keeps for an app's state: fleet
+// check's own (compliant, due, overdue), so that the dashboard says what
+// the CLI says, and "removed".
 func storeVerdict(a *App) string {
 	switch {
 	case a.Removed != nil:
@@ -64,9 +65,9 @@ func storeVerdict(a *App) string {
 	case a.Verdict == Due:
 		return "due"
 	case a.Verdict == Overdue:
-		return "block"
+		return "overdue"
 	}
-	return "allow"
+	return "compliant"
 }
 
 // Batch is what a check writes to the store: every device (so that the
@@ -116,15 +117,5 @@ func (c *Checker) Batch(rep *Report) *store.Batch {
 }
 
 // storeEntity is what the store keeps of an entity; the jurisdiction is
-// the controlling owner's.
-func storeEntity(e *catalog.Entity) store.Entity {
-	s := attribute.Summarize(attribute.Attribution{Entity: e})
-	se := store.Entity{ID: e.ID, Name: e.Name, Jurisdiction: e.Jurisdiction, OwnerChain: s.OwnerChain}
-	if len(e.Chain) > 0 {
-		se.Jurisdiction = e.Chain[len(e.Chain)-1].Jurisdiction
-	}
-	for _, l := range s.Lists {
-		se.Lists = append(se.Lists, l.ID)
-	}
-	return se
-}
+// the controlling owner's, beside the registered one.
+func storeEntity(e *catalog.Entity) store.Entity { return entityrec.Of(e) }

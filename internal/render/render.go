@@ -34,21 +34,30 @@ func Bytes(n uint64) string {
 // ultimate controlling owner is in: "TikTok Pte. Ltd., SG — controlled
 // from CN". An empty name falls back to the id, never to nothing.
 func Entity(id, name, registered, controlling string) string {
-	var b strings.Builder
 	if name == "" {
 		name = id
 	}
-	b.WriteString(name)
+	j := Jurisdictions(registered, controlling)
+	switch {
+	case j == "":
+		return name
+	case strings.HasPrefix(j, "controlled"):
+		return name + " — " + j
+	}
+	return name + ", " + j
+}
+
+// Jurisdictions is the registered and controlling jurisdiction as every
+// output writes them: "SG — controlled from CN", or "CN" when they agree.
+func Jurisdictions(registered, controlling string) string {
 	registered, controlling = strings.ToUpper(registered), strings.ToUpper(controlling)
-	if registered != "" {
-		b.WriteString(", ")
-		b.WriteString(registered)
+	switch {
+	case controlling == "" || controlling == registered:
+		return registered
+	case registered == "":
+		return "controlled from " + controlling
 	}
-	if controlling != "" && controlling != registered {
-		b.WriteString(" — controlled from ")
-		b.WriteString(controlling)
-	}
-	return b.String()
+	return registered + " — controlled from " + controlling
 }
 
 // Unverified is the mark every output puts after a catalog fact that is

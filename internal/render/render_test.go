@@ -29,6 +29,9 @@ func TestEntity(t *testing.T) {
 			t.Errorf("Entity(%q, %q, %q, %q) = %q, want %q", tc.id, tc.name, tc.reg, tc.ctl, got, tc.want)
 		}
 	}
+	if got := Jurisdictions("sg", "CN"); got != "SG — controlled from CN" {
+		t.Errorf("Jurisdictions = %q", got)
+	}
 	if got := List("bis-entity-list", true); got != "bis-entity-list(unverified)" {
 		t.Errorf("List = %q", got)
 	}

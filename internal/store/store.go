@@ -162,7 +162,13 @@ type Entity struct {
 	Name string `json:"name"`
 	// Jurisdiction of the data's owner: the entity's own, or its
 	// controlling parent's (ISO 3166 alpha-2, upper case).
-	Jurisdiction string   `json:"jurisdiction"`
+	Jurisdiction string `json:"jurisdiction"`
+	// Registered is where the entity itself is incorporated (TikTok
+	// Pte. Ltd.: SG, controlled from CN); empty when not recorded.
+	Registered string `json:"registered_jurisdiction,omitempty"`
+	// Unverified names the Lists whose entry for this entity the catalog
+	// marks unverified: every output marks them so.
+	Unverified []string `json:"unverified_lists,omitempty"`
 	OwnerChain   []string `json:"owner_chain,omitempty"` // entity IDs, the entity first
 	Lists        []string `json:"lists,omitempty"`       // list IDs the chain is on
 	Kind         string   `json:"kind,omitempty"`        // company, state, infrastructure...
@@ -301,11 +307,12 @@ type AuditSummary struct {
 // saw it. A later write of the same Device and App updates it.
 type InventoryItem struct {
 	Device  string    `json:"device"`
+	Owner   string    `json:"owner,omitempty"` // the device's user, from the inventory: whom to chase
 	Group   string    `json:"group,omitempty"`
 	App     string    `json:"app"`
 	Version string    `json:"version,omitempty"`
 	Entity  string    `json:"entity,omitempty"`
-	Verdict string    `json:"verdict,omitempty"`
+	Verdict string    `json:"verdict,omitempty"` // fleet check's word: compliant, due, overdue, removed
 	Rule    string    `json:"rule,omitempty"`
 	Seen    time.Time `json:"seen"`
 	Source  string    `json:"source,omitempty"`

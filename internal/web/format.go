@@ -1,10 +1,12 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"html/template"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -117,6 +119,12 @@ func (s *Server) funcs() template.FuncMap {
 		}
 		return store.Entity{ID: id, Name: id}
 	}
+	// An entity as every output names it: "TikTok Pte. Ltd., SG —
+	// controlled from CN".
+	eline := func(id string) string {
+		e := ent(id)
+		return render.Entity(id, e.Name, e.Registered, e.Jurisdiction)
+	}
 	return template.FuncMap{
 		"bytes":   func(v any) string { return render.Bytes(toU64(v)) },
 		"num":     func(v any) string { return thousands(toU64(v)) },
@@ -125,11 +133,16 @@ func (s *Server) funcs() template.FuncMap {
 		"until":   until,
 		"country": worldmap.Name,
 		"entity":  ent,
+		"eline":   eline,
+		"jur":     func(e store.Entity) string { return render.Jurisdictions(cmp.Or(e.Registered, e.Jurisdiction), e.Jurisdiction) },
+		"listmark": func(e store.Entity, list string) string {
+			return render.List(list, slices.Contains(e.Unverified, list))
+		},
 		"ename": func(id string) string {
 			if id == "" {
 				return "–"
 			}
-			return ent(id).Name
+			return cmp.Or(ent(id).Name, id)
 		},
 		"query": query,
 		"kinds": func(k string) string {
@@ -163,6 +176,10 @@ func (s *Server) funcs() template.FuncMap {
 			switch v {
 			case "block", "due", "monitor", "allow":
 				return "v-" + v
+			case "overdue", "incomplete":
+				return "v-block"
+			case "compliant", "removed":
+				return "v-allow"
 			}
 			return ""
 		},

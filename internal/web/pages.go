@@ -408,7 +408,7 @@ func (s *Server) compliancePage(w http.ResponseWriter, r *http.Request) {
 		counts[cmp.Or(i.Verdict, "unknown")]++
 	}
 	d := complianceData{rows: pageOf(inv, f, r), Due: due}
-	for _, k := range []string{"block", "due", "removed", "monitor", "allow", "unknown"} {
+	for _, k := range []string{"overdue", "due", "removed", "compliant", "unknown"} {
 		if counts[k] > 0 {
 			d.ByVerdict = append(d.ByVerdict, verdictCount{k, counts[k]})
 		}
@@ -443,11 +443,11 @@ func complianceByRule(inv []store.InventoryItem, due []store.DueRule) []ruleComp
 			by[i.Rule] = rc
 		}
 		switch i.Verdict {
-		case "block":
+		case "overdue":
 			rc.Overdue++
 		case "due":
 			rc.Due++
-		case "removed", "allow":
+		case "removed", "compliant":
 			rc.Removed++
 		}
 	}

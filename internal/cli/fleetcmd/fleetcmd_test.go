@@ -441,7 +441,7 @@ func TestStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(items) != 1 || items[0].Device != "R58M1" || items[0].Verdict != "block" || items[0].Rule != "ban-bytedance" {
+	if len(items) != 1 || items[0].Device != "R58M1" || items[0].Verdict != "overdue" || items[0].Rule != "ban-bytedance" {
 		t.Errorf("stored inventory %+v", items)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/render/worldmap"
 	"github.com/outflow-dev/outflow/internal/report/figure"
 	"github.com/outflow-dev/outflow/internal/store"
+	"github.com/outflow-dev/outflow/internal/version"
 )
 
 // Data is what the report shows.
@@ -136,7 +138,15 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	},
 	"join":     strings.Join,
 	"evidence": evidenceText,
-	"country":  countryName,
+	"version":  func() string { return "outflow " + version.Short() },
+	"jur": func(e store.Entity) string {
+		return render.Jurisdictions(cmp.Or(e.Registered, e.Jurisdiction), e.Jurisdiction)
+	},
+	"listmark": func(e store.Entity, list string) string {
+		return render.List(list, slices.Contains(e.Unverified, list))
+	},
+	"unverified": func(e store.Entity, list string) bool { return slices.Contains(e.Unverified, list) },
+	"country":    countryName,
 	// an owner's service is the exposure; a host or carrier is context
 	"roleClass": func(role string) string {
 		switch role {

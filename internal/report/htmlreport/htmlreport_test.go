@@ -134,6 +134,7 @@ func TestReport(t *testing.T) {
 		"com.zhiliaoapp.musically", "high 2",
 		`<svg class="worldmap"`, `<svg class="chart trend"`, `<svg class="chart bars"`, "China (CN)",
 		"KiB", `class="legend"`,
+		"SG — controlled from CN", "bis-entity-list(unverified)", "Produced by outflow ",
 		"tls-sni www.tiktok.com", "by tls-sni apiieu.hik-connect.com", // evidence behind exposures
 		"@media print",
 	} {

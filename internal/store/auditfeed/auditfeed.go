@@ -12,6 +12,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/appaudit/audit"
 	"github.com/outflow-dev/outflow/internal/attribute"
 	"github.com/outflow-dev/outflow/internal/store"
+	"github.com/outflow-dev/outflow/internal/store/entityrec"
 )
 
 // Batch is the store batch of one audited app: at is when it was audited,
@@ -25,11 +26,7 @@ func Batch(r *audit.Report, at time.Time, device string) *store.Batch {
 		}
 		if !ents[s.Entity] {
 			ents[s.Entity] = true
-			e := store.Entity{ID: s.Entity, Name: s.Name, Jurisdiction: s.Jurisdiction, OwnerChain: s.OwnerChain}
-			for _, l := range s.Lists {
-				e.Lists = append(e.Lists, l.ID)
-			}
-			b.Entities = append(b.Entities, e)
+			b.Entities = append(b.Entities, entityrec.FromSummary(*s))
 		}
 		return s.Entity
 	}

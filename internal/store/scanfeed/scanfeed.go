@@ -19,6 +19,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/catalog"
 	"github.com/outflow-dev/outflow/internal/scan"
 	"github.com/outflow-dev/outflow/internal/store"
+	"github.com/outflow-dev/outflow/internal/store/entityrec"
 )
 
 // FlushRows is how many summed rows the feed holds before it writes them.
@@ -115,23 +116,9 @@ func (f *Feed) entity(e *catalog.Entity) {
 }
 
 // EntityOf is the store's record of a catalog entity: the jurisdiction is
-// the ultimate controlling owner's (whose law reaches the data).
-func EntityOf(e *catalog.Entity) store.Entity {
-	se := store.Entity{ID: e.ID, Name: e.Name, Jurisdiction: e.Jurisdiction}
-	for _, c := range e.Chain {
-		se.OwnerChain = append(se.OwnerChain, c.ID)
-	}
-	if n := len(e.Chain); n > 0 && e.Chain[n-1].Jurisdiction != "" {
-		se.Jurisdiction = e.Chain[n-1].Jurisdiction
-	}
-	for _, l := range attribute.Lists(e) {
-		se.Lists = append(se.Lists, l.ID)
-	}
-	if len(e.Roles) > 0 {
-		se.Kind = string(e.Roles[0])
-	}
-	return se
-}
+// the ultimate controlling owner's (whose law reaches the data), beside
+// the registered one.
+func EntityOf(e *catalog.Entity) store.Entity { return entityrec.Of(e) }
 
 func (f *Feed) flush(extra *store.Batch) {
 	if f.err != nil {
@@ -189,7 +176,7 @@ func FromReport(rep *scan.Report, ix *catalog.Index, source string) *store.Batch
 	b := &store.Batch{}
 	gen, _ := time.Parse(time.RFC3339, rep.Generated)
 	ents := map[string]bool{}
-	addEnt := func(id, name, jur string, chain []string, lists []attribute.ListRef) {
+	addEnt := func(id, name, jur, ctl string, chain []string, lists []attribute.ListRef) {
 		if id == "" || ents[id] {
 			return
 		}
@@ -200,11 +187,8 @@ func FromReport(rep *scan.Report, ix *catalog.Index, source string) *store.Batch
 				return
 			}
 		}
-		se := store.Entity{ID: id, Name: name, Jurisdiction: jur, OwnerChain: chain}
-		for _, l := range lists {
-			se.Lists = append(se.Lists, l.ID)
-		}
-		b.Entities = append(b.Entities, se)
+		b.Entities = append(b.Entities, entityrec.FromSummary(attribute.Summary{Entity: id, Name: name, Jurisdiction: jur,
+			Controlling: ctl, OwnerChain: chain, Lists: lists}))
 	}
 	for _, d := range rep.Devices {
 		dv := store.Device{ID: d.Address, MAC: d.MAC, Name: d.Hostname}
@@ -228,7 +212,7 @@ func FromReport(rep *scan.Report, ix *catalog.Index, source string) *store.Batch
 			if ls.After(last) {
 				last = ls
 			}
-			addEnt(x.Entity, x.Name, x.Jurisdiction, x.OwnerChain, x.Lists)
+			addEnt(x.Entity, x.Name, x.Jurisdiction, x.Controlling, x.OwnerChain, x.Lists)
 			r := store.Flow{First: fs, Last: ls, Device: d.Address, Entity: x.Entity, Role: x.Role, Source: source,
 				Traffic: store.Traffic{BytesOut: x.BytesOut, BytesIn: x.BytesIn, PacketsOut: x.PacketsOut, PacketsIn: x.PacketsIn, Flows: uint64(x.Flows)}}
 			if len(x.HostedBy) > 0 {

@@ -139,13 +139,13 @@ func (d *DB) Inventory(ctx context.Context, f store.Filter) ([]store.InventoryIt
 	}
 	lim, off := limit(&f)
 	out := []store.InventoryItem{}
-	err = d.query(ctx, "SELECT v.key, coalesce(g.s, ''), a.s, i.version, coalesce(e.key, ''), coalesce(vd.s, ''), coalesce(r.s, ''), i.seen, coalesce(src.s, '') "+
+	err = d.query(ctx, "SELECT v.key, v.owner, coalesce(g.s, ''), a.s, i.version, coalesce(e.key, ''), coalesce(vd.s, ''), coalesce(r.s, ''), i.seen, coalesce(src.s, '') "+
 		"FROM inventory i JOIN dev v ON v.id = i.dev JOIN sym a ON a.id = i.app LEFT JOIN sym g ON g.id = i.grp LEFT JOIN ent e ON e.id = i.ent "+
 		"LEFT JOIN sym vd ON vd.id = i.verdict LEFT JOIN sym r ON r.id = i.rule LEFT JOIN sym src ON src.id = i.source WHERE "+
 		strings.Join(conds, " AND ")+" ORDER BY i.seen DESC, v.key, a.s LIMIT ? OFFSET ?", func(r *sql.Rows) error {
 		var it store.InventoryItem
 		var seen int64
-		if err := r.Scan(&it.Device, &it.Group, &it.App, &it.Version, &it.Entity, &it.Verdict, &it.Rule, &seen, &it.Source); err != nil {
+		if err := r.Scan(&it.Device, &it.Owner, &it.Group, &it.App, &it.Version, &it.Entity, &it.Verdict, &it.Rule, &seen, &it.Source); err != nil {
 			return err
 		}
 		it.Seen = tm(seen)

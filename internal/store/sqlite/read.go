@@ -303,7 +303,7 @@ func splitList(s string) []string {
 }
 
 func (d *DB) entities(ctx context.Context) ([]entRow, error) {
-	rows, err := d.r.QueryContext(ctx, "SELECT id, key, name, jurisdiction, chain, lists, kind FROM ent ORDER BY key")
+	rows, err := d.r.QueryContext(ctx, "SELECT id, key, name, jurisdiction, chain, lists, kind, reg, unverified FROM ent ORDER BY key")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %s: entities: %w", d.path, err)
 	}
@@ -311,11 +311,17 @@ func (d *DB) entities(ctx context.Context) ([]entRow, error) {
 	var out []entRow
 	for rows.Next() {
 		var r entRow
-		var chain, lists string
-		if err := rows.Scan(&r.id, &r.key, &r.e.Name, &r.e.Jurisdiction, &chain, &lists, &r.e.Kind); err != nil {
+		var chain, lists, unverified string
+		if err := rows.Scan(&r.id, &r.key, &r.e.Name, &r.e.Jurisdiction, &chain, &lists, &r.e.Kind, &r.e.Registered, &unverified); err != nil {
 			return nil, err
 		}
 		r.e.ID = r.key
+		// A store written before entities were named from the catalog
+		// everywhere may hold an ID alone: show the ID, never nothing.
+		if r.e.Name == "" {
+			r.e.Name = r.key
+		}
+		r.e.Unverified = splitList(unverified)
 		r.chain, r.lists = splitList(chain), splitList(lists)
 		r.e.OwnerChain, r.e.Lists = r.chain, r.lists
 		out = append(out, r)

@@ -106,6 +106,16 @@ CREATE TABLE ingest (id INTEGER PRIMARY KEY, path TEXT NOT NULL, size INTEGER NO
 	tail TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL, at INTEGER NOT NULL);
 CREATE INDEX ingest_fp ON ingest(size, head, tail);
 `,
+	// 3: an entity's registered jurisdiction beside the controlling one,
+	// and which of its list entries are unverified; inventory rows keep
+	// fleet check's own words (overdue, compliant), not the resolver's.
+	`
+ALTER TABLE ent ADD COLUMN reg TEXT NOT NULL DEFAULT '';
+ALTER TABLE ent ADD COLUMN unverified TEXT NOT NULL DEFAULT '';
+INSERT OR IGNORE INTO sym(s) VALUES ('overdue'), ('compliant');
+UPDATE inventory SET verdict = (SELECT id FROM sym WHERE s = 'overdue') WHERE verdict IN (SELECT id FROM sym WHERE s = 'block');
+UPDATE inventory SET verdict = (SELECT id FROM sym WHERE s = 'compliant') WHERE verdict IN (SELECT id FROM sym WHERE s = 'allow');
+`,
 }
 
 // schemaVersion is the version this build writes.

@@ -235,16 +235,18 @@ func (w *wtx) entity(e *store.Entity) error {
 	if e.ID == "" {
 		return errors.New("entity without ID")
 	}
-	q := "INSERT INTO ent(key, name, jurisdiction, chain, lists, kind) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET " +
+	// The unverified marks belong to the lists they came with.
+	q := "INSERT INTO ent(key, name, jurisdiction, chain, lists, kind, reg, unverified) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET " +
 		"name = " + keep("name") + ", jurisdiction = " + keep("jurisdiction") + ", chain = " + keep("chain") +
-		", lists = " + keep("lists") + ", kind = " + keep("kind") + " RETURNING id"
+		", lists = " + keep("lists") + ", kind = " + keep("kind") + ", reg = " + keep("reg") +
+		", unverified = CASE WHEN excluded.lists != '' THEN excluded.unverified ELSE unverified END RETURNING id"
 	s, err := w.stmt(q)
 	if err != nil {
 		return err
 	}
 	var id int64
 	if err := s.QueryRowContext(w.ctx, e.ID, e.Name, strings.ToUpper(e.Jurisdiction), strings.Join(e.OwnerChain, ","),
-		strings.Join(e.Lists, ","), e.Kind).Scan(&id); err != nil {
+		strings.Join(e.Lists, ","), e.Kind, strings.ToUpper(e.Registered), strings.Join(e.Unverified, ",")).Scan(&id); err != nil {
 		return fmt.Errorf("entity %q: %w", e.ID, err)
 	}
 	if _, ok := w.d.dict.ent[e.ID]; !ok {
