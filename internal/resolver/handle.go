@@ -284,7 +284,12 @@ func (s *Server) logQuery(x *exchange, rcode int) {
 	e.Reset()
 	e.Time, e.Client, e.Proto, e.Type, e.RCode = x.start, x.cl.addr, x.cl.proto, x.q.QType, uint16(rcode)
 	e.Reason, e.Cached, e.Stale = x.reason, x.cached, x.stale
-	e.SetName(x.name)
+	if x.nameOK {
+		e.SetName(x.name)
+	} else {
+		// Escaped, the name may not fit the entry: it keeps the wire form.
+		e.SetWireName(x.q.QName)
+	}
 	if x.st != nil {
 		e.Group = x.st.pol.GroupName(x.groups)
 		if x.reason != "rate-limit" {

@@ -9,12 +9,14 @@
 // entries: it never drops silently, not even across a kill -9.
 //
 // Log does not allocate. It must never import the resolver, a command
-// package or the store.
+// package or the store (the wire package, a leaf, presents names).
 package querylog
 
 import (
 	"net/netip"
 	"time"
+
+	"github.com/outflow-dev/outflow/internal/resolver/wire"
 )
 
 // Entry is one query. Strings other than the name are shared constants or
@@ -40,18 +42,46 @@ type Entry struct {
 
 	name    [255]byte
 	nameLen uint8
+	isWire  bool // name holds the wire form, presented when read
 }
 
 // SetName stores the queried name (presentation form, no trailing dot).
 func (e *Entry) SetName(b []byte) {
 	e.nameLen = uint8(copy(e.name[:], b))
+	e.isWire = false
 }
 
-// NameBytes is the queried name; it aliases the entry.
-func (e *Entry) NameBytes() []byte { return e.name[:e.nameLen] }
+// SetWireName stores the queried name in wire form (at most 255 bytes, as
+// a query carries it), for names whose presentation form has escapes: it
+// may be up to four times as long, and is made when the entry is read.
+func (e *Entry) SetWireName(w []byte) {
+	e.nameLen = uint8(copy(e.name[:], w))
+	e.isWire = true
+}
+
+// AppendName appends the queried name in presentation form: a name set by
+// SetWireName with the escapes of wire.AppendName (www\.tiktok.com for
+// the labels [www.tiktok][com], \DDD for other bytes), so that two names
+// never read alike.
+func (e *Entry) AppendName(dst []byte) []byte {
+	if e.isWire {
+		dst, _ = wire.AppendName(dst, e.name[:e.nameLen])
+		return dst
+	}
+	return append(dst, e.name[:e.nameLen]...)
+}
+
+// NameBytes is the queried name in presentation form; it aliases the
+// entry, except for a name set by SetWireName.
+func (e *Entry) NameBytes() []byte {
+	if e.isWire {
+		return e.AppendName(nil)
+	}
+	return e.name[:e.nameLen]
+}
 
 // Name is the queried name as a string.
-func (e *Entry) Name() string { return string(e.name[:e.nameLen]) }
+func (e *Entry) Name() string { return string(e.NameBytes()) }
 
 // copyTo copies e into d, of the name only its bytes: the logger's ring
 // holds thousands of entries, and most names use a few of the name's 255
@@ -63,7 +93,7 @@ func (e *Entry) copyTo(d *Entry) {
 	d.Type, d.RCode, d.Verdict, d.Rule = e.Type, e.RCode, e.Verdict, e.Rule
 	d.Entity, d.Reason, d.Deadline, d.Latency = e.Entity, e.Reason, e.Deadline, e.Latency
 	d.Cached, d.Stale, d.Shed = e.Cached, e.Stale, e.Shed
-	d.nameLen = e.nameLen
+	d.nameLen, d.isWire = e.nameLen, e.isWire
 	copy(d.name[:e.nameLen], e.name[:e.nameLen])
 }
 
@@ -74,5 +104,5 @@ func (e *Entry) Reset() {
 	e.Type, e.RCode, e.Verdict, e.Rule = 0, 0, "", ""
 	e.Entity, e.Reason, e.Deadline, e.Latency = "", "", time.Time{}, 0
 	e.Cached, e.Stale, e.Shed = false, false, 0
-	e.nameLen = 0
+	e.nameLen, e.isWire = 0, false
 }

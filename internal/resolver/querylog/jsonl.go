@@ -142,7 +142,12 @@ func AppendJSON(b []byte, e *Entry) []byte {
 		b = appendString(b, e.Group)
 	}
 	b = append(b, `,"name":`...)
-	b = appendString(b, string(e.NameBytes()))
+	if e.isWire {
+		var pres [4 * 255]byte // every byte escaped as \DDD at most
+		b = appendString(b, string(e.AppendName(pres[:0])))
+	} else {
+		b = appendString(b, string(e.NameBytes()))
+	}
 	b = append(b, `,"type":`...)
 	if int(e.Type) < len(typeJSON) && typeJSON[e.Type] != "" {
 		b = append(b, typeJSON[e.Type]...)

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/miekg/dns"
 )
 
 var t0 = time.Date(2026, 1, 20, 10, 0, 0, 0, time.UTC)
@@ -397,4 +398,78 @@ func FuzzAppendString(f *testing.F) {
 			t.Fatalf("appendString(%q) reads back as %q", s, back)
 		}
 	})
+}
+
+// FuzzWireName: a name logged from its wire form is written as JSON that
+// reads back, and its presentation form parses (miekg/dns) to the same
+// wire name, lowercased: the labels [www.tiktok][com] can never be logged
+// as www.tiktok.com.
+func FuzzWireName(f *testing.F) {
+	for _, n := range []string{"\x0awww.tiktok\x03com\x00", "\x03www\x06tiktok\x03com\x00", "\x03a\x00b\x01\\\x00", "\x02A \x01\xff\x01\"\x00", "\x00"} {
+		f.Add([]byte(n))
+	}
+	f.Fuzz(func(t *testing.T, w []byte) {
+		// Well-formed wire names only, as the resolver's parser passes them.
+		end := 0
+		for end < len(w) && w[end] != 0 {
+			if w[end]&0xC0 != 0 {
+				return
+			}
+			end += 1 + int(w[end])
+		}
+		if end >= len(w) || end+1 > 255 {
+			return
+		}
+		w = w[:end+1]
+		e := entry(0, "", "allow")
+		e.SetWireName(w)
+		line := AppendJSON(nil, e)
+		var rec Record
+		if err := json.Unmarshal(line, &rec); err != nil {
+			t.Fatalf("%q: not JSON: %s: %v", w, line, err)
+		}
+		if rec.Name != e.Name() {
+			t.Fatalf("%q: JSON name %q, Name() %q", w, rec.Name, e.Name())
+		}
+		back := make([]byte, 512)
+		n, err := dns.PackDomainName(rec.Name+".", back, 0, nil, false)
+		if err != nil {
+			t.Fatalf("%q logged as %q, which does not parse: %v", w, rec.Name, err)
+		}
+		want := make([]byte, len(w)) // ASCII only: bytes.ToLower rewrites invalid UTF-8
+		for i, c := range w {
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			want[i] = c
+		}
+		if !bytes.Equal(back[:n], want) {
+			t.Fatalf("%q logged as %q, which reads back as %q", w, rec.Name, back[:n])
+		}
+	})
+}
+
+func TestWireNameIsUnambiguous(t *testing.T) {
+	dotted, plain := entry(0, "", "allow"), entry(1, "www.tiktok.com", "block")
+	dotted.SetWireName([]byte("\x0awww.tiktok\x03com\x00"))
+	var d, p Record
+	if err := json.Unmarshal(AppendJSON(nil, dotted), &d); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(AppendJSON(nil, plain), &p); err != nil {
+		t.Fatal(err)
+	}
+	if d.Name != `www\.tiktok.com` || p.Name != "www.tiktok.com" {
+		t.Errorf("names %q and %q", d.Name, p.Name)
+	}
+	var c Entry
+	dotted.copyTo(&c)
+	if c.Name() != `www\.tiktok.com` {
+		t.Errorf("copied entry's name %q", c.Name())
+	}
+	c.Reset()
+	c.SetName([]byte("a.example"))
+	if c.Name() != "a.example" {
+		t.Errorf("after Reset and SetName: %q", c.Name())
+	}
 }

@@ -63,3 +63,40 @@ func FuzzScanTTLs(f *testing.F) {
 		_ = AppendStored(nil, b, ttls, &q, req, 10, 0)
 	})
 }
+
+// FuzzAppendName: the presentation form of any wire name reads back, by
+// miekg/dns's parser of presentation names, as the same name lowercased:
+// two different names never present alike.
+func FuzzAppendName(f *testing.F) {
+	for _, n := range [][]byte{[]byte("\x0awww.tiktok\x03com\x00"), []byte("\x03www\x06tiktok\x03com\x00"), []byte("\x03a\x00b\x01\\\x00"), []byte("\x02A \x01\xff\x00")} {
+		f.Add(n)
+	}
+	f.Fuzz(func(t *testing.T, w []byte) {
+		// Only what ParseQuery accepts: labels up to 63 bytes, 255 in all.
+		var b []byte
+		b = append(b, make([]byte, HeaderLen)...)
+		b[5] = 1
+		b = append(b, w...)
+		b = append(b, 0, 1, 0, 1)
+		var q Query
+		if ParseQuery(b, &q) != nil {
+			return
+		}
+		pres, _ := AppendName(nil, q.QName)
+		lower := make([]byte, len(q.QName))
+		for i, c := range q.QName {
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			lower[i] = c
+		}
+		back := make([]byte, 512)
+		n, err := dns.PackDomainName(string(pres)+".", back, 0, nil, false)
+		if err != nil {
+			t.Fatalf("%q presents as %q, which does not parse: %v", q.QName, pres, err)
+		}
+		if string(back[:n]) != string(lower) {
+			t.Fatalf("%q presents as %q, which reads back as %q", q.QName, pres, back[:n])
+		}
+	})
+}

@@ -171,8 +171,13 @@ func ParseHeaderID(b []byte) (id uint16, flags uint16, ok bool) {
 
 // AppendName appends the presentation form of a wire name, lowercased and
 // without the trailing dot ("www.example.com"), as the catalog and policy
-// want it. ok is false for names with bytes that never occur in a hostname
-// (they are resolved but cannot match a name rule or catalog entry).
+// want it. Bytes that would make it ambiguous are escaped as dig prints
+// them (RFC 1035 section 5.1, RFC 4343): a dot, backslash or other special
+// character inside a label as \. or \\, a byte outside printable ASCII
+// as \DDD in decimal, so that the labels [www.tiktok][com] read
+// www\.tiktok.com, never www.tiktok.com. ok is false for names with bytes
+// that never occur in a hostname (they are resolved but cannot match a
+// name rule or catalog entry).
 func AppendName(dst []byte, wireName []byte) ([]byte, bool) {
 	ok := true
 	for i := 0; i < len(wireName); {
@@ -190,6 +195,13 @@ func AppendName(dst []byte, wireName []byte) ([]byte, bool) {
 			case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
 			default:
 				ok = false
+				switch {
+				case c <= ' ' || c >= 0x7F:
+					dst = append(dst, '\\', '0'+c/100, '0'+c/10%10, '0'+c%10)
+					continue
+				case c == '.' || c == '\\' || c == '"' || c == '(' || c == ')' || c == ';' || c == '@' || c == '$':
+					dst = append(dst, '\\')
+				}
 			}
 			dst = append(dst, c)
 		}

@@ -223,3 +223,27 @@ func TestScanTTLsRejects(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendNameEscapes(t *testing.T) {
+	tests := []struct {
+		wire string
+		want string
+		ok   bool
+	}{
+		{"\x03WWW\x06TikTok\x03com\x00", "www.tiktok.com", true},
+		{"\x0awww.tiktok\x03com\x00", `www\.tiktok.com`, false}, // a dot inside a label
+		{"\x03a\\b\x00", `a\\b`, false},
+		{"\x03a\x00b\x00", `a\000b`, false},
+		{"\x03A B\x00", `a\032b`, false},
+		{"\x02\xff\x7f\x00", `\255\127`, false},
+		{"\x06\"();@$\x00", `\"\(\)\;\@\$`, false},
+		{"\x03a*b\x01_\x00", "a*b._", false},
+		{"\x00", "", true},
+	}
+	for _, tc := range tests {
+		got, ok := AppendName(nil, []byte(tc.wire))
+		if string(got) != tc.want || ok != tc.ok {
+			t.Errorf("AppendName(%q) = %q %v, want %q %v", tc.wire, got, ok, tc.want, tc.ok)
+		}
+	}
+}
