@@ -4,12 +4,16 @@
 // map that the dashboard and the report both draw from one dataset.
 //
 // It and its sub-packages write text and markup only and must never import
-// the store, a handler or a command.
+// the store, a handler or a command (the core's attribution types are
+// what they name).
 package render
 
 import (
 	"strconv"
 	"strings"
+
+	"github.com/outflow-dev/outflow/internal/attribute"
+	"github.com/outflow-dev/outflow/internal/catalog"
 )
 
 // Bytes formats a byte count for people in binary units, one decimal:
@@ -71,4 +75,14 @@ func List(id string, unverified bool) string {
 		return id + Unverified
 	}
 	return id
+}
+
+// ListIDs joins an attribution's list memberships with sep, each marked
+// when its entry is unverified.
+func ListIDs(ls []attribute.ListRef, sep string) string {
+	ids := make([]string, 0, len(ls))
+	for _, l := range ls {
+		ids = append(ids, List(l.ID, l.Status == string(catalog.Unverified)))
+	}
+	return strings.Join(ids, sep)
 }

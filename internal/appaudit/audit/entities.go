@@ -10,6 +10,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/appaudit/audit/rules"
 	"github.com/outflow-dev/outflow/internal/attribute"
 	"github.com/outflow-dev/outflow/internal/policy"
+	"github.com/outflow-dev/outflow/internal/render"
 )
 
 // candidate is one attribution the app's verdict is decided over.
@@ -233,13 +234,9 @@ func catalogEvidence(at attribute.Attribution) finding.Evidence {
 	if at.Asset != nil {
 		ev.Value, ev.Where = at.Asset.Rule(), at.Asset.Pos.String()
 	}
-	var lists []string
-	for _, l := range attribute.Lists(at.Entity) {
-		lists = append(lists, l.ID)
-	}
 	note := "entity " + chain(at)
-	if len(lists) > 0 {
-		note += "; lists " + strings.Join(lists, ", ")
+	if lists := render.ListIDs(attribute.Lists(at.Entity), ", "); lists != "" {
+		note += "; lists " + lists
 	}
 	ev.Note = note
 	return ev

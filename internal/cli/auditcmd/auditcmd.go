@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"runtime/debug"
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/appaudit/audit"
@@ -31,6 +30,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/store"
 	"github.com/outflow-dev/outflow/internal/store/auditfeed"
 	"github.com/outflow-dev/outflow/internal/store/backend"
+	"github.com/outflow-dev/outflow/internal/version"
 )
 
 // Command returns `outflow audit`.
@@ -144,7 +144,7 @@ func Audit(ctx context.Context, env *cli.Env, o Options, cfg audit.Config, paths
 	}
 
 	doc := &audit.Document{
-		Generated: env.Now().UTC(), Tool: "outflow " + version(),
+		Generated: env.Now().UTC(), Tool: "outflow " + version.Short(),
 		Catalog: catalogInfo(ix), Policy: o.Policy, Apps: reps, Summary: audit.Summarize(reps),
 	}
 	if pol != nil && o.Policy == "" {
@@ -208,7 +208,7 @@ func write(env *cli.Env, o Options, doc *audit.Document) error {
 			out = o.Output
 		}
 		if err := toFile(out, env.Stdout, func(w io.Writer) error {
-			return sarif.Write(w, doc, audit.Rules(), sarif.Options{ToolVersion: version()})
+			return sarif.Write(w, doc, audit.Rules(), sarif.Options{ToolVersion: version.Short()})
 		}); err != nil {
 			return err
 		}
@@ -248,11 +248,4 @@ func catalogInfo(ix *catalog.Index) audit.CatalogInfo {
 		}
 	}
 	return ci
-}
-
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "devel"
 }

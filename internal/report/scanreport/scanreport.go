@@ -58,11 +58,7 @@ func CSV(w io.Writer, r *scan.Report) error {
 func u(v uint64) string { return strconv.FormatUint(v, 10) }
 
 func listIDs(ls []attribute.ListRef) string {
-	var ids []string
-	for _, l := range ls {
-		ids = append(ids, render.List(l.ID, l.Status == "unverified"))
-	}
-	return strings.Join(ids, ";")
+	return render.ListIDs(ls, ";")
 }
 
 // Text writes the terminal report.

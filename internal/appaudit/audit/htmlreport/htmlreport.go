@@ -15,6 +15,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/appaudit/audit"
 	"github.com/outflow-dev/outflow/internal/appaudit/audit/finding"
 	"github.com/outflow-dev/outflow/internal/appaudit/audit/rules"
+	"github.com/outflow-dev/outflow/internal/render"
 )
 
 //go:embed report.html.tmpl
@@ -29,11 +30,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	},
 	"trimperm": func(p string) string { return strings.TrimPrefix(p, "android.permission.") },
 	"listids": func(r audit.SDK) string {
-		var ids []string
-		for _, l := range r.Lists {
-			ids = append(ids, l.ID)
-		}
-		return strings.Join(ids, ", ")
+		return render.ListIDs(r.Lists, ", ")
 	},
 }).Parse(pageText))
 

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -100,8 +101,9 @@ type Artifact struct {
 
 // ArtifactLocation points at an artifact.
 type ArtifactLocation struct {
-	URI   string `json:"uri"`
-	Index *int   `json:"index,omitempty"`
+	URI       string `json:"uri"`
+	URIBaseID string `json:"uriBaseId,omitempty"`
+	Index     *int   `json:"index,omitempty"`
 }
 
 // Result is one finding.
@@ -133,10 +135,18 @@ type LogicalLocation struct {
 	Kind               string `json:"kind,omitempty"`
 }
 
-// Options name the tool version.
+// Options name the tool version and the directory paths are relative to.
 type Options struct {
 	ToolVersion string
+	// BaseDir is where the run started (the working directory): an app
+	// under it is named by its path relative to it with the uriBaseId
+	// SRCROOT, as code-scanning services expect, so that a log does not
+	// depend on the machine it was made on. Empty: the working directory.
+	BaseDir string
 }
+
+// BaseID is the uriBaseId of paths relative to Options.BaseDir.
+const BaseID = "SRCROOT"
 
 // Level maps a severity to a SARIF level.
 func Level(s finding.Severity) string {
@@ -168,9 +178,9 @@ func Build(doc *audit.Document, rules []finding.Rule, o Options) *Log {
 	inv := Invocation{ExecutionSuccessful: true}
 	for i, rep := range doc.Apps {
 		ai := i
-		uri := fileURI(rep.File)
-		loc := ArtifactLocation{URI: uri, Index: &ai}
-		art := Artifact{Location: ArtifactLocation{URI: uri}, Length: rep.Size, Roles: []string{"analysisTarget"}}
+		uri, base := fileURI(rep.File, o.BaseDir)
+		loc := ArtifactLocation{URI: uri, URIBaseID: base, Index: &ai}
+		art := Artifact{Location: ArtifactLocation{URI: uri, URIBaseID: base}, Length: rep.Size, Roles: []string{"analysisTarget"}}
 		if rep.SHA256 != "" {
 			art.Hashes = map[string]string{"sha-256": rep.SHA256}
 		}
@@ -284,11 +294,21 @@ func ruleName(id string) string {
 	return b.String()
 }
 
-// fileURI makes a relative or absolute file path a URI reference.
-func fileURI(p string) string {
+// fileURI makes a file path a URI reference relative to base (with the
+// base id BaseID), or an absolute file URI when it lies outside base.
+func fileURI(p, base string) (uri, baseID string) {
+	if base == "" {
+		base, _ = os.Getwd()
+	}
+	if filepath.IsAbs(p) && base != "" {
+		if rel, err := filepath.Rel(base, p); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			p = rel
+		}
+	}
 	p = filepath.ToSlash(p)
 	if filepath.IsAbs(p) || strings.HasPrefix(p, "/") {
-		return (&url.URL{Scheme: "file", Path: p}).String()
+		return (&url.URL{Scheme: "file", Path: p}).String(), ""
 	}
-	return (&url.URL{Path: p}).String()
+	p = strings.TrimPrefix(p, "./")
+	return (&url.URL{Path: p}).String(), BaseID
 }

@@ -27,11 +27,18 @@ func TestBuild(t *testing.T) {
 		t.Fatalf("%d results: a finding of an unknown rule must be dropped", len(run.Results))
 	}
 	res := run.Results[0]
-	if res.RuleIndex != 1 || res.Level != "warning" || res.Locations[0].PhysicalLocation.ArtifactLocation.URI != "apps/my%20app.apk" {
+	if al := res.Locations[0].PhysicalLocation.ArtifactLocation; res.RuleIndex != 1 || res.Level != "warning" || al.URI != "apps/my%20app.apk" || al.URIBaseID != BaseID {
 		t.Errorf("result %+v", res)
 	}
 	if run.Artifacts[1].Location.URI != "file:///abs/bad.apk" || run.Invocations[0].ExecutionSuccessful || len(run.Invocations[0].Notifications) != 1 {
 		t.Errorf("artifacts %+v invocations %+v", run.Artifacts, run.Invocations)
+	}
+	// An absolute path under the base directory is written relative to it:
+	// the log names no directory of the machine that made it.
+	under := &audit.Report{File: "/home/ana/work/apps/x.apk", Package: "x"}
+	art := Build(&audit.Document{Apps: []*audit.Report{under}}, rules, Options{BaseDir: "/home/ana/work"}).Runs[0].Artifacts[0]
+	if art.Location.URI != "apps/x.apk" || art.Location.URIBaseID != BaseID {
+		t.Errorf("artifact under the base: %+v", art.Location)
 	}
 	again := Build(&audit.Document{Apps: []*audit.Report{r}}, rules, Options{}).Runs[0].Results[0]
 	if again.PartialFingerprints["outflowFinding/v1"] != res.PartialFingerprints["outflowFinding/v1"] {

@@ -24,6 +24,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/appaudit/audit/finding"
 	"github.com/outflow-dev/outflow/internal/appaudit/audit/rules"
 	"github.com/outflow-dev/outflow/internal/attribute"
+	"github.com/outflow-dev/outflow/internal/render"
 	"github.com/outflow-dev/outflow/internal/safetext"
 )
 
@@ -160,7 +161,7 @@ func writeApp(w *errWriter, r *audit.Report, o Options) {
 				n += fmt.Sprintf(" +%d nested", s.EmbeddedClassCount)
 			}
 			fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", s.ID, clip(s.Product, 40), n,
-				strings.Join(s.OwnerChain, " < ")+" ("+s.Jurisdiction+")", listIDs(s.Lists))
+				strings.Join(s.OwnerChain, " < ")+" ("+render.Jurisdictions(s.Jurisdiction, s.Controlling)+")", listIDs(s.Lists))
 		}
 		tw.Flush()
 	}
@@ -306,11 +307,7 @@ func chainText(chain []string, jur string) string {
 }
 
 func listIDs(ls []attribute.ListRef) string {
-	var ids []string
-	for _, l := range ls {
-		ids = append(ids, l.ID)
-	}
-	return strings.Join(ids, ", ")
+	return render.ListIDs(ls, ", ")
 }
 
 func short(h string) string {
