@@ -2,13 +2,16 @@
 // to the scan pipeline: a finished conversation with the names the sensor
 // saw, and DNS answers. Each format is its own small sub-package.
 //
-// It must never import the catalog, attribute or a sink.
+// It must never import the catalog, attribute or a sink; its only outflow
+// import is the core record, internal/flowrec.
 package ingest
 
 import (
 	"net/netip"
 	"strconv"
 	"time"
+
+	"github.com/outflow-dev/outflow/internal/flowrec"
 )
 
 // Flow is one conversation as a sensor logged it: Orig opened it.
@@ -22,6 +25,23 @@ type Flow struct {
 	QUICSNI              string
 	HTTPHost             string
 	CertOrg              string // certificate subject organisation
+}
+
+// Record is the conversation as the core's flow record, Orig as the
+// device; the consumer orients it (flowrec.Flow.Orient) and adds the names
+// it learned from DNS.
+func (r *Flow) Record() flowrec.Flow {
+	f := flowrec.Flow{Device: r.Orig.Addr(), DevicePort: r.Orig.Port(), Peer: r.Resp.Addr(), PeerPort: r.Resp.Port(), Proto: r.Proto,
+		BytesOut: r.OrigBytes, BytesIn: r.RespBytes, PacketsOut: r.OrigPkts, PacketsIn: r.RespPkts,
+		SNI: r.SNI, QUICSNI: r.QUICSNI, HTTPHost: r.HTTPHost, CertOrg: r.CertOrg}
+	if !r.Start.IsZero() {
+		f.First = r.Start.UnixNano()
+	}
+	f.Last = f.First
+	if !r.End.IsZero() {
+		f.Last = r.End.UnixNano()
+	}
+	return f
 }
 
 // DNS is one answer a client received: Name resolved to Addr, asked as

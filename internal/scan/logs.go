@@ -7,7 +7,6 @@ import (
 	"os"
 	"sort"
 
-	"github.com/outflow-dev/outflow/internal/capture/flow"
 	"github.com/outflow-dev/outflow/internal/ingest"
 	"github.com/outflow-dev/outflow/internal/ingest/eve"
 	"github.com/outflow-dev/outflow/internal/ingest/zeek"
@@ -130,13 +129,8 @@ func (l logSink) DNS(d ingest.DNS) {
 
 func (l logSink) Flow(r ingest.Flow) {
 	s := l.s
-	f := flow.Flow{Device: r.Orig.Addr(), DevicePort: r.Orig.Port(), Peer: r.Resp.Addr(), PeerPort: r.Resp.Port(), Proto: r.Proto,
-		BytesOut: r.OrigBytes, BytesIn: r.RespBytes, PacketsOut: r.OrigPkts, PacketsIn: r.RespPkts,
-		First: r.Start.UnixNano(), Last: r.End.UnixNano(), SNI: r.SNI, QUICSNI: r.QUICSNI, HTTPHost: r.HTTPHost, CertOrg: r.CertOrg}
-	if !s.tracker.IsLocal(f.Device) && s.tracker.IsLocal(f.Peer) {
-		f.Device, f.DevicePort, f.Peer, f.PeerPort = f.Peer, f.PeerPort, f.Device, f.DevicePort
-		f.BytesOut, f.BytesIn, f.PacketsOut, f.PacketsIn = f.BytesIn, f.BytesOut, f.PacketsIn, f.PacketsOut
-	}
+	f := r.Record()
+	f.Orient(s.tracker.IsLocal)
 	f.DNSName, f.DNSQuery = s.tracker.DNSName(f.Device, f.Peer, r.Start)
 	s.logged++
 	s.sink(&f)

@@ -17,6 +17,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/capture/flow"
 	"github.com/outflow-dev/outflow/internal/capture/pcapfile"
 	"github.com/outflow-dev/outflow/internal/catalog"
+	"github.com/outflow-dev/outflow/internal/flowrec"
 	"github.com/outflow-dev/outflow/internal/ingest/eve"
 	"github.com/outflow-dev/outflow/internal/ingest/netflow"
 	"github.com/outflow-dev/outflow/internal/ingest/zeek"
@@ -41,7 +42,7 @@ type Config struct {
 	// OnFlow, if set, is called with each finished flow and its
 	// attribution, before it is summed into the report (outflow scan
 	// --store keeps flows per hour). It must not keep f.
-	OnFlow func(f *flow.Flow, res attribute.Result)
+	OnFlow func(f *flowrec.Flow, res attribute.Result)
 }
 
 // DefaultConfig returns the defaults.
@@ -176,7 +177,7 @@ func (s *Scanner) Read(ctx context.Context, r *pcapfile.Reader) error {
 		if wire == 0 {
 			wire = len(data)
 		}
-		if s.exports != nil && p.Proto == flow.UDP && netflow.Ports[p.DstPort] {
+		if s.exports != nil && p.Proto == flowrec.UDP && netflow.Ports[p.DstPort] {
 			s.tracker.Stats.Packets++
 			if err := s.exports.Decode(netip.AddrPortFrom(p.Src, p.SrcPort), p.Payload, s.record); err != nil && len(s.warns) < 100 {
 				s.warns = append(s.warns, fmt.Sprintf("%s: packet %d: %v", r.Name, r.Packets(), err))
@@ -194,24 +195,11 @@ func (s *Scanner) Read(ctx context.Context, r *pcapfile.Reader) error {
 	return rerr
 }
 
-// record adds one exported flow. The device is the inside end; for a
-// biflow the reverse counters run from Dst to Src.
-func (s *Scanner) record(r netflow.Record) {
-	f := flow.Flow{Device: r.Src, DevicePort: r.SrcPort, Peer: r.Dst, PeerPort: r.DstPort, Proto: r.Proto,
-		BytesOut: r.Bytes, PacketsOut: r.Packets, BytesIn: r.RevBytes, PacketsIn: r.RevPkts,
-		First: r.Start.UnixNano(), Last: r.End.UnixNano()}
-	if !s.tracker.IsLocal(r.Src) && s.tracker.IsLocal(r.Dst) {
-		f.Device, f.DevicePort, f.Peer, f.PeerPort = r.Dst, r.DstPort, r.Src, r.SrcPort
-		f.BytesOut, f.PacketsOut, f.BytesIn, f.PacketsIn = r.RevBytes, r.RevPkts, r.Bytes, r.Packets
-	}
-	if r.Start.IsZero() {
-		f.First = 0
-	}
-	if r.End.IsZero() {
-		f.Last = f.First
-	}
+// record adds one exported flow, its inside end as the device.
+func (s *Scanner) record(f *flowrec.Flow) {
+	f.Orient(s.tracker.IsLocal)
 	s.exported++
-	s.sink(&f)
+	s.sink(f)
 }
 
 // ConcernFlows is the number of finished flows attributed to an entity of
@@ -222,7 +210,7 @@ func (s *Scanner) ConcernFlows() uint64 { return s.concern }
 func (s *Scanner) Tracker() *flow.Tracker { return s.tracker }
 
 // sink attributes one finished flow and sums it.
-func (s *Scanner) sink(f *flow.Flow) {
+func (s *Scanner) sink(f *flowrec.Flow) {
 	var names [6]attribute.Name
 	n := 0
 	add := func(k attribute.EvidenceKind, v string) {
@@ -247,7 +235,7 @@ func (s *Scanner) sink(f *flow.Flow) {
 		s.devs[f.Device] = d
 	}
 	c := Counts{BytesOut: f.BytesOut, BytesIn: f.BytesIn, PacketsOut: f.PacketsOut, PacketsIn: f.PacketsIn, Flows: 1}
-	if f.Hidden != flow.NotHidden {
+	if f.Hidden != flowrec.NotHidden {
 		key := f.Hidden.String() + "|" + f.Peer.String()
 		h := d.hidden[key]
 		if h == nil {
@@ -288,7 +276,7 @@ func (s *Scanner) sink(f *flow.Flow) {
 	s.line(d, f, o.Entity.ID, string(o.Role), c)
 }
 
-func (s *Scanner) line(d *devAgg, f *flow.Flow, entity, role string, c Counts) {
+func (s *Scanner) line(d *devAgg, f *flowrec.Flow, entity, role string, c Counts) {
 	if !s.cfg.All {
 		return
 	}
@@ -297,7 +285,7 @@ func (s *Scanner) line(d *devAgg, f *flow.Flow, entity, role string, c Counts) {
 		return
 	}
 	proto := "udp"
-	if f.Proto == flow.TCP {
+	if f.Proto == flowrec.TCP {
 		proto = "tcp"
 	}
 	d.flows = append(d.flows, FlowLine{Proto: proto, Device: netip.AddrPortFrom(f.Device, f.DevicePort).String(), Peer: netip.AddrPortFrom(f.Peer, f.PeerPort).String(),
@@ -312,7 +300,7 @@ func (s *Scanner) context(a netip.Addr) string {
 	return s.cfg.Context(a)
 }
 
-func (s *Scanner) evidence(e *expAgg, o attribute.Attribution, res attribute.Result, f *flow.Flow) {
+func (s *Scanner) evidence(e *expAgg, o attribute.Attribution, res attribute.Result, f *flowrec.Flow) {
 	add := func(a attribute.Attribution) {
 		if !a.Found() || a.Asset == nil {
 			return

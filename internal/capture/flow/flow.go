@@ -3,56 +3,32 @@ package flow
 import (
 	"net/netip"
 
+	"github.com/outflow-dev/outflow/internal/flowrec"
 	"github.com/outflow-dev/outflow/internal/sniff/quic"
 )
 
-// Proto numbers used here.
+// Protocol numbers and name-hiding reasons are the core record's
+// (internal/flowrec); these names keep the tracker's code short.
 const (
-	TCP = 6
-	UDP = 17
+	TCP = flowrec.TCP
+	UDP = flowrec.UDP
 )
 
-// Hidden says why a flow's name could not be learned.
-type Hidden uint8
-
-// Reasons a name is hidden.
 const (
-	NotHidden  Hidden = iota
-	HiddenECH         // TLS Encrypted ClientHello: the SNI is the outer name only
-	HiddenESNI        // the draft encrypted SNI
-	HiddenDoH         // DNS over HTTPS: the queries inside are not visible
-	HiddenDoT         // DNS over TLS
-	HiddenDoQ         // DNS over QUIC
+	NotHidden  = flowrec.NotHidden
+	HiddenECH  = flowrec.HiddenECH
+	HiddenESNI = flowrec.HiddenESNI
+	HiddenDoH  = flowrec.HiddenDoH
+	HiddenDoT  = flowrec.HiddenDoT
+	HiddenDoQ  = flowrec.HiddenDoQ
 )
 
-func (h Hidden) String() string {
-	return [...]string{"", "tls-ech", "tls-esni", "dns-over-https", "dns-over-tls", "dns-over-quic"}[h]
-}
-
-// Flow is one conversation between a device and a peer. The device is the
-// inside address (see Config.Local); when both or neither side are inside,
-// the initiator is the device.
-type Flow struct {
-	Device, Peer         netip.Addr
-	DevicePort, PeerPort uint16
-	Proto                uint8
-	DeviceMAC            [6]byte
-	HasMAC               bool
-
-	BytesOut, BytesIn     uint64 // frame bytes from and to the device
-	PacketsOut, PacketsIn uint64
-	First, Last           int64 // unix nanoseconds
-
-	SNI      string // TLS SNI
-	QUICSNI  string
-	HTTPHost string
-	DNSName  string // the name the device resolved to the peer address, if any
-	DNSQuery string // the name it asked for, when a CNAME chain led elsewhere
-	PeerName string // a name another flow to the same address showed, when this one showed none
-	CertOrg  string
-	CertCN   string
-	ALPN     string
-	Hidden   Hidden
+// entry is a flow in the table: the record handed to the sink, and the
+// parsing state dropped when the flow is done learning.
+type entry struct {
+	flowrec.Flow
+	// sent is what Checkpoint already handed on; finish hands the rest.
+	sentBytesOut, sentBytesIn, sentPktsOut, sentPktsIn uint64
 
 	// Parsing state, dropped when the flow is done learning.
 	cliSeq, srvSeq      uint32

@@ -13,7 +13,7 @@ func (l *lru) ensure() {
 	}
 }
 
-func (l *lru) push(s []Flow, i int32) {
+func (l *lru) push(s []entry, i int32) {
 	l.ensure()
 	s[i].prev, s[i].next = l.tail, -1
 	if l.tail >= 0 {
@@ -24,7 +24,7 @@ func (l *lru) push(s []Flow, i int32) {
 	l.tail = i
 }
 
-func (l *lru) remove(s []Flow, i int32) {
+func (l *lru) remove(s []entry, i int32) {
 	p, n := s[i].prev, s[i].next
 	if p >= 0 {
 		s[p].next = n
@@ -39,7 +39,7 @@ func (l *lru) remove(s []Flow, i int32) {
 	s[i].prev, s[i].next = -1, -1
 }
 
-func (l *lru) touch(s []Flow, i int32) {
+func (l *lru) touch(s []entry, i int32) {
 	if l.tail == i {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/capture/decode"
+	"github.com/outflow-dev/outflow/internal/flowrec"
 	"github.com/outflow-dev/outflow/internal/sniff/dnsmsg"
 	"github.com/outflow-dev/outflow/internal/sniff/httphost"
 	"github.com/outflow-dev/outflow/internal/sniff/quic"
@@ -35,12 +36,7 @@ type Config struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{
-		Local: []netip.Prefix{
-			netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("172.16.0.0/12"),
-			netip.MustParsePrefix("192.168.0.0/16"), netip.MustParsePrefix("100.64.0.0/10"),
-			netip.MustParsePrefix("169.254.0.0/16"), netip.MustParsePrefix("fc00::/7"),
-			netip.MustParsePrefix("fe80::/10"),
-		},
+		Local:    flowrec.DefaultLocal(),
 		MaxFlows: 200_000, TCPIdle: 5 * time.Minute, UDPIdle: 2 * time.Minute, ClosedIdle: 10 * time.Second,
 		MaxDNS: 200_000, DNSGrace: 10 * time.Minute,
 	}
@@ -58,14 +54,14 @@ type Stats struct {
 }
 
 // Sink receives finished flows. The flow is only valid during the call.
-type Sink func(*Flow)
+type Sink func(*flowrec.Flow)
 
 // Tracker is the flow table. It is not safe for concurrent use.
 type Tracker struct {
 	cfg    Config
 	sink   Sink
 	flows  map[Key]int32 // index into slab
-	slab   []Flow
+	slab   []entry
 	free   []int32
 	lru    lru
 	dns    *dnsMemory
@@ -121,12 +117,7 @@ func (t *Tracker) Devices() *Devices { return t.devs }
 
 // IsLocal reports whether an address is inside.
 func (t *Tracker) IsLocal(a netip.Addr) bool {
-	for _, p := range t.cfg.Local {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
+	return flowrec.Local(t.cfg.Local).Contains(a)
 }
 
 // Packet feeds one decoded packet of wireLen bytes seen at ts.
@@ -160,7 +151,7 @@ func (t *Tracker) Packet(p *decode.Packet, wireLen int, ts time.Time) {
 	}
 	k, _ := makeKey(src, dst, uint8(p.Proto))
 	idx, ok := t.flows[k]
-	var f *Flow
+	var f *entry
 	if !ok {
 		f, _ = t.newFlow(k, p, src, dst, now)
 	} else {
@@ -185,7 +176,7 @@ func (t *Tracker) Packet(p *decode.Packet, wireLen int, ts time.Time) {
 	t.learn(f, p, out)
 }
 
-func (t *Tracker) newFlow(k Key, p *decode.Packet, src, dst netip.AddrPort, now int64) (*Flow, int32) {
+func (t *Tracker) newFlow(k Key, p *decode.Packet, src, dst netip.AddrPort, now int64) (*entry, int32) {
 	if len(t.flows) >= t.cfg.MaxFlows {
 		if old := t.lru.oldest(); old >= 0 {
 			t.finish(old)
@@ -197,12 +188,12 @@ func (t *Tracker) newFlow(k Key, p *decode.Packet, src, dst netip.AddrPort, now 
 		idx = t.free[n-1]
 		t.free = t.free[:n-1]
 	} else {
-		t.slab = append(t.slab, Flow{})
+		t.slab = append(t.slab, entry{})
 		idx = int32(len(t.slab) - 1)
 	}
 	f := &t.slab[idx]
 	hello, cert := f.hello[:0], f.cert[:0]
-	*f = Flow{hello: hello, cert: cert, First: now, Last: now, Proto: uint8(p.Proto)}
+	*f = entry{hello: hello, cert: cert, Flow: flowrec.Flow{First: now, Last: now, Proto: uint8(p.Proto)}}
 	// The device is the inside side; else the initiator (sender of the
 	// first packet seen, corrected for a SYN-ACK seen first).
 	dev, peer := src, dst
@@ -226,7 +217,7 @@ func (t *Tracker) newFlow(k Key, p *decode.Packet, src, dst netip.AddrPort, now 
 }
 
 // learn extracts names from the payload while the flow still needs them.
-func (t *Tracker) learn(f *Flow, p *decode.Packet, out bool) {
+func (t *Tracker) learn(f *entry, p *decode.Packet, out bool) {
 	if len(p.Payload) == 0 {
 		if p.Proto == TCP && p.TCPFlags&decode.SYN != 0 {
 			if out {
@@ -254,7 +245,7 @@ func (t *Tracker) learn(f *Flow, p *decode.Packet, out bool) {
 	}
 }
 
-func (t *Tracker) clientStream(f *Flow, p *decode.Packet) {
+func (t *Tracker) clientStream(f *entry, p *decode.Packet) {
 	seq := p.Seq
 	if !f.cliNext {
 		f.cliSeq, f.cliNext = seq, true
@@ -335,7 +326,7 @@ func (t *Tracker) clientStream(f *Flow, p *decode.Packet) {
 	}
 }
 
-func (t *Tracker) hello(f *Flow, h *tlshello.ClientHello) {
+func (t *Tracker) hello(f *entry, h *tlshello.ClientHello) {
 	f.SNI = h.SNI
 	if h.SNI != "" && !h.ECH {
 		t.peers.add(f.Peer, h.SNI, "")
@@ -357,7 +348,7 @@ func (t *Tracker) hello(f *Flow, h *tlshello.ClientHello) {
 	// get 1.2, so keep looking at the server's flight either way.
 }
 
-func (t *Tracker) serverStream(f *Flow, p *decode.Packet) {
+func (t *Tracker) serverStream(f *entry, p *decode.Packet) {
 	if f.certDone || !f.helloDone || f.SNI == "" && f.HTTPHost != "" {
 		return
 	}
@@ -396,7 +387,7 @@ func (t *Tracker) serverStream(f *Flow, p *decode.Packet) {
 	}
 }
 
-func (t *Tracker) quicInitial(f *Flow, payload []byte) {
+func (t *Tracker) quicInitial(f *entry, payload []byte) {
 	if f.quic == nil {
 		if !quic.LooksLikeInitial(payload) {
 			f.helloDone = true
@@ -441,7 +432,7 @@ func (t *Tracker) quicInitial(f *Flow, payload []byte) {
 	}
 }
 
-func (t *Tracker) dropQUIC(f *Flow) {
+func (t *Tracker) dropQUIC(f *entry) {
 	f.helloDone = true
 	if f.quic != nil {
 		t.qpool.put(f.quic)
@@ -558,7 +549,7 @@ func (t *Tracker) finish(idx int32) {
 		t.devs.mac(f.Device, f.DeviceMAC)
 	}
 	if t.sink != nil {
-		t.sink(f)
+		t.sink(f.out())
 	}
 	if cap(f.hello) > 4096 {
 		f.hello = nil

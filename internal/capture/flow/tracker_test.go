@@ -8,6 +8,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/outflow-dev/outflow/internal/capture/decode"
+	"github.com/outflow-dev/outflow/internal/flowrec"
 	"github.com/outflow-dev/outflow/internal/sniff/tlshello"
 )
 
@@ -30,9 +31,9 @@ func udp(src, dst string, sp, dp uint16, payload []byte) *decode.Packet {
 	return p
 }
 
-func collect(cfg Config) (*Tracker, *[]Flow) {
-	var out []Flow
-	tr := New(cfg, func(f *Flow) { out = append(out, *f) })
+func collect(cfg Config) (*Tracker, *[]flowrec.Flow) {
+	var out []flowrec.Flow
+	tr := New(cfg, func(f *flowrec.Flow) { out = append(out, *f) })
 	return tr, &out
 }
 
@@ -191,7 +192,7 @@ func FuzzTrackerPayloads(f *testing.F) {
 }
 
 func BenchmarkTrackerPacket(b *testing.B) {
-	tr := New(DefaultConfig(), func(*Flow) {})
+	tr := New(DefaultConfig(), func(*flowrec.Flow) {})
 	p := tcp("192.168.1.5", "23.50.60.70", 50000, 443, 1, decode.ACK, make([]byte, 1400))
 	q := tcp("23.50.60.70", "192.168.1.5", 443, 50000, 1, decode.ACK, make([]byte, 1400))
 	tr.Packet(p, 1454, t0)
@@ -204,5 +205,36 @@ func BenchmarkTrackerPacket(b *testing.B) {
 		} else {
 			tr.Packet(q, 1454, t0)
 		}
+	}
+}
+
+func TestCheckpointCountsOnce(t *testing.T) {
+	var got []flowrec.Flow
+	keep := func(f *flowrec.Flow) { got = append(got, *f) }
+	tr := New(DefaultConfig(), keep)
+	at := t0
+	cli, srv := "192.168.1.5", "203.0.113.7"
+	for i := 0; i < 3; i++ {
+		tr.Packet(udp(cli, srv, 5000, 9000, make([]byte, 10)), 100, at)
+	}
+	tr.Checkpoint(keep)
+	tr.Checkpoint(keep) // nothing grew: nothing handed on
+	if len(got) != 1 || got[0].BytesOut != 300 || got[0].PacketsOut != 3 {
+		t.Fatalf("first checkpoint: %+v", got)
+	}
+	tr.Packet(udp(srv, cli, 9000, 5000, make([]byte, 10)), 50, at.Add(time.Second))
+	tr.Packet(udp(cli, srv, 5000, 9000, make([]byte, 10)), 100, at.Add(time.Second))
+	tr.Flush()
+	if len(got) != 2 {
+		t.Fatalf("%d records, want 2", len(got))
+	}
+	var out, in, pk uint64
+	for _, f := range got {
+		out += f.BytesOut
+		in += f.BytesIn
+		pk += f.PacketsOut + f.PacketsIn
+	}
+	if out != 400 || in != 50 || pk != 5 {
+		t.Fatalf("sum of deltas: out %d in %d packets %d, want 400 50 5", out, in, pk)
 	}
 }

@@ -21,18 +21,15 @@ import (
 
 	nf "github.com/netsampler/goflow2/v2/decoders/netflow"
 	"github.com/netsampler/goflow2/v2/decoders/netflowlegacy"
+
+	"github.com/outflow-dev/outflow/internal/flowrec"
 )
 
-// Record is one exported flow. For a biflow the reverse counters are from
-// Dst to Src; for a unidirectional record they are zero.
-type Record struct {
-	Src, Dst          netip.Addr
-	SrcPort, DstPort  uint16
-	Proto             uint8
-	Bytes, Packets    uint64
-	RevBytes, RevPkts uint64
-	Start, End        time.Time
-}
+// Records are the core's flow record (internal/flowrec), the exporter's
+// source as the device and its destination as the peer, not yet oriented:
+// the consumer calls Orient with its inside networks. For an RFC 5103
+// biflow BytesIn and PacketsIn are the reverse counters (destination to
+// source); for a unidirectional record they are zero.
 
 // Ports are the usual export destinations: NetFlow (2055, 9995, 9996) and
 // IPFIX (4739).
@@ -56,7 +53,7 @@ var ErrNotExport = errors.New("not a NetFlow v5/v9 or IPFIX datagram")
 // Decode decodes one datagram from an exporter and calls visit per record.
 // A datagram whose template has not been seen yet is counted and skipped
 // (exporters resend templates), not an error.
-func (d *Decoder) Decode(exporter netip.AddrPort, payload []byte, visit func(Record)) error {
+func (d *Decoder) Decode(exporter netip.AddrPort, payload []byte, visit func(*flowrec.Flow)) error {
 	if len(payload) < 4 {
 		return ErrNotExport
 	}
@@ -73,7 +70,7 @@ func (d *Decoder) Decode(exporter netip.AddrPort, payload []byte, visit func(Rec
 	return ErrNotExport
 }
 
-func (d *Decoder) v5(payload []byte, visit func(Record)) (err error) {
+func (d *Decoder) v5(payload []byte, visit func(*flowrec.Flow)) (err error) {
 	defer func() {
 		if r := recover(); r != nil { // a decoder bug must not end a scan
 			d.Errors++
@@ -88,11 +85,12 @@ func (d *Decoder) v5(payload []byte, visit func(Record)) (err error) {
 	boot := time.Unix(int64(p.UnixSecs), int64(p.UnixNSecs)).Add(-time.Duration(p.SysUptime) * time.Millisecond)
 	for _, r := range p.Records {
 		d.Records++
-		visit(Record{
-			Src: v4(uint32(r.SrcAddr)), Dst: v4(uint32(r.DstAddr)), SrcPort: r.SrcPort, DstPort: r.DstPort, Proto: r.Proto,
-			Bytes: uint64(r.DOctets), Packets: uint64(r.DPkts),
-			Start: boot.Add(time.Duration(r.First) * time.Millisecond), End: boot.Add(time.Duration(r.Last) * time.Millisecond),
-		})
+		f := flowrec.Flow{
+			Device: v4(uint32(r.SrcAddr)), Peer: v4(uint32(r.DstAddr)), DevicePort: r.SrcPort, PeerPort: r.DstPort, Proto: r.Proto,
+			BytesOut: uint64(r.DOctets), PacketsOut: uint64(r.DPkts),
+			First: boot.Add(time.Duration(r.First) * time.Millisecond).UnixNano(), Last: boot.Add(time.Duration(r.Last) * time.Millisecond).UnixNano(),
+		}
+		visit(&f)
 	}
 	return nil
 }
@@ -123,7 +121,7 @@ const (
 	reversePEN   = 29305 // RFC 5103: reverse information elements
 )
 
-func (d *Decoder) templated(exporter netip.AddrPort, payload []byte, visit func(Record)) (err error) {
+func (d *Decoder) templated(exporter netip.AddrPort, payload []byte, visit func(*flowrec.Flow)) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			d.Errors++
@@ -154,7 +152,8 @@ func (d *Decoder) templated(exporter netip.AddrPort, payload []byte, visit func(
 		}
 		for _, rec := range ds.Records {
 			d.Records++
-			visit(record(rec, base))
+			f := record(rec, base)
+			visit(&f)
 		}
 	}
 	if err != nil {
@@ -173,8 +172,8 @@ func (d *Decoder) templated(exporter netip.AddrPort, payload []byte, visit func(
 	return nil
 }
 
-func record(rec nf.DataRecord, base time.Time) Record {
-	var r Record
+func record(rec nf.DataRecord, base time.Time) flowrec.Flow {
+	var r flowrec.Flow
 	for _, f := range rec.Values {
 		b, _ := f.Value.([]byte)
 		rev := f.PenProvided && f.Pen == reversePEN
@@ -184,15 +183,15 @@ func record(rec nf.DataRecord, base time.Time) Record {
 		switch f.Type {
 		case ieOctets, ieOctetsTot:
 			if rev {
-				r.RevBytes = be(b)
+				r.BytesIn = be(b)
 			} else {
-				r.Bytes = be(b)
+				r.BytesOut = be(b)
 			}
 		case iePackets, iePacketsTot:
 			if rev {
-				r.RevPkts = be(b)
+				r.PacketsIn = be(b)
 			} else {
-				r.Packets = be(b)
+				r.PacketsOut = be(b)
 			}
 		}
 		if rev {
@@ -202,28 +201,28 @@ func record(rec nf.DataRecord, base time.Time) Record {
 		case ieProto:
 			r.Proto = uint8(be(b))
 		case ieSrcPort:
-			r.SrcPort = uint16(be(b))
+			r.DevicePort = uint16(be(b))
 		case ieDstPort:
-			r.DstPort = uint16(be(b))
+			r.PeerPort = uint16(be(b))
 		case ieSrc4, ieSrc6:
-			r.Src, _ = netip.AddrFromSlice(b)
+			r.Device, _ = netip.AddrFromSlice(b)
 		case ieDst4, ieDst6:
-			r.Dst, _ = netip.AddrFromSlice(b)
+			r.Peer, _ = netip.AddrFromSlice(b)
 		case ieStartSec:
-			r.Start = time.Unix(int64(be(b)), 0)
+			r.First = time.Unix(int64(be(b)), 0).UnixNano()
 		case ieEndSec:
-			r.End = time.Unix(int64(be(b)), 0)
+			r.Last = time.Unix(int64(be(b)), 0).UnixNano()
 		case ieStartMs:
-			r.Start = time.UnixMilli(int64(be(b)))
+			r.First = time.UnixMilli(int64(be(b))).UnixNano()
 		case ieEndMs:
-			r.End = time.UnixMilli(int64(be(b)))
+			r.Last = time.UnixMilli(int64(be(b))).UnixNano()
 		case ieFirstUp:
 			if !base.IsZero() {
-				r.Start = base.Add(time.Duration(be(b)) * time.Millisecond)
+				r.First = base.Add(time.Duration(be(b)) * time.Millisecond).UnixNano()
 			}
 		case ieLastUp:
 			if !base.IsZero() {
-				r.End = base.Add(time.Duration(be(b)) * time.Millisecond)
+				r.Last = base.Add(time.Duration(be(b)) * time.Millisecond).UnixNano()
 			}
 		}
 	}

@@ -9,12 +9,13 @@ import (
 
 	"github.com/outflow-dev/outflow/internal/capture/decode"
 	"github.com/outflow-dev/outflow/internal/capture/pcapfile"
+	"github.com/outflow-dev/outflow/internal/flowrec"
 )
 
 const shared = "../../../../shared/testdata/netflow/"
 
 // readExports decodes every export datagram of a shared capture.
-func readExports(t *testing.T, name string) ([]Record, *Decoder) {
+func readExports(t *testing.T, name string) ([]flowrec.Flow, *Decoder) {
 	t.Helper()
 	r, err := pcapfile.Open(shared + name)
 	if err != nil {
@@ -25,7 +26,7 @@ func readExports(t *testing.T, name string) ([]Record, *Decoder) {
 	}
 	defer r.Close()
 	d := New()
-	var recs []Record
+	var recs []flowrec.Flow
 	var dec *decode.Decoder
 	var p decode.Packet
 	for {
@@ -44,7 +45,7 @@ func readExports(t *testing.T, name string) ([]Record, *Decoder) {
 		if dec.Decode(data, &p) != nil || !Ports[p.DstPort] {
 			continue
 		}
-		if err := d.Decode(netip.AddrPortFrom(p.Src, p.SrcPort), p.Payload, func(rec Record) { recs = append(recs, rec) }); err != nil {
+		if err := d.Decode(netip.AddrPortFrom(p.Src, p.SrcPort), p.Payload, func(rec *flowrec.Flow) { recs = append(recs, *rec) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -55,9 +56,9 @@ func TestIPFIXBiflows(t *testing.T) {
 	recs, d := readExports(t, "ipfix_bidir_from_wechat.pcapng")
 	var fwd, rev uint64
 	for _, r := range recs {
-		fwd += r.Bytes
-		rev += r.RevBytes
-		if !r.Src.IsValid() || !r.Dst.IsValid() || r.Proto == 0 {
+		fwd += r.BytesOut
+		rev += r.BytesIn
+		if !r.Device.IsValid() || !r.Peer.IsValid() || r.Proto == 0 {
 			t.Fatalf("incomplete record %+v", r)
 		}
 	}
@@ -74,15 +75,15 @@ func TestNetFlowV5(t *testing.T) {
 	}
 	var total uint64
 	for _, r := range recs {
-		total += r.Bytes
+		total += r.BytesOut
 	}
 	// v5 is unidirectional and IPv4 only: both directions together equal
 	// the IPv4 biflows' forward and reverse octets.
 	bi, _ := readExports(t, "ipfix_bidir_from_wechat.pcapng")
 	var want uint64
 	for _, r := range bi {
-		if r.Src.Is4() {
-			want += r.Bytes + r.RevBytes
+		if r.Device.Is4() {
+			want += r.BytesOut + r.BytesIn
 		}
 	}
 	if total != want || want == 0 {
@@ -97,7 +98,7 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d := New()
 		ex := netip.MustParseAddrPort("10.0.0.1:2055")
-		_ = d.Decode(ex, b, func(Record) {})
-		_ = d.Decode(ex, b, func(Record) {})
+		_ = d.Decode(ex, b, func(*flowrec.Flow) {})
+		_ = d.Decode(ex, b, func(*flowrec.Flow) {})
 	})
 }

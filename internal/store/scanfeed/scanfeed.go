@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/attribute"
-	"github.com/outflow-dev/outflow/internal/capture/flow"
 	"github.com/outflow-dev/outflow/internal/catalog"
+	"github.com/outflow-dev/outflow/internal/flowrec"
 	"github.com/outflow-dev/outflow/internal/scan"
 	"github.com/outflow-dev/outflow/internal/store"
 	"github.com/outflow-dev/outflow/internal/store/entityrec"
@@ -26,6 +26,7 @@ import (
 const FlushRows = 100_000
 
 type key struct {
+	site      string
 	dev, peer netip.Addr
 	port      uint16
 	proto     uint8
@@ -53,7 +54,7 @@ func New(ctx context.Context, w store.Writer, source string) *Feed {
 }
 
 // Flow takes one finished flow and its attribution (scan.Config.OnFlow).
-func (f *Feed) Flow(fl *flow.Flow, res attribute.Result) {
+func (f *Feed) Flow(fl *flowrec.Flow, res attribute.Result) {
 	if f.err != nil {
 		return
 	}
@@ -61,19 +62,14 @@ func (f *Feed) Flow(fl *flow.Flow, res attribute.Result) {
 	if !o.Concern() {
 		o = attribute.Attribution{}
 	}
-	name := strings.ToLower(firstNonEmpty(fl.SNI, fl.QUICSNI, fl.HTTPHost, fl.DNSName, fl.DNSQuery, fl.PeerName))
-	k := key{dev: fl.Device, peer: fl.Peer, port: fl.PeerPort, proto: fl.Proto, name: name, entity: o.Entity, role: o.Role,
+	name := fl.Name()
+	k := key{site: fl.Site, dev: fl.Device, peer: fl.Peer, port: fl.PeerPort, proto: fl.Proto, name: name, entity: o.Entity, role: o.Role,
 		hour: fl.First / int64(time.Hour)}
 	r := f.rows[k]
 	if r == nil {
 		r = &store.Flow{Hour: time.Unix(0, k.hour*int64(time.Hour)).UTC(), First: time.Unix(0, fl.First).UTC(), Last: time.Unix(0, fl.Last).UTC(),
-			Device: fl.Device.String(), Peer: fl.Peer.String(), Port: fl.PeerPort, Name: name, Role: string(o.Role), Source: f.source}
-		switch fl.Proto {
-		case flow.TCP:
-			r.Proto = "tcp"
-		case flow.UDP:
-			r.Proto = "udp"
-		}
+			Device: fl.DeviceID(), Peer: fl.Peer.String(), Port: fl.PeerPort, Name: name, Role: string(o.Role), Source: f.source}
+		r.Proto = flowrec.ProtoName(fl.Proto)
 		if o.Entity != nil {
 			r.Entity = o.Entity.ID
 			f.entity(o.Entity)
