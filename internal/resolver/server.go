@@ -82,7 +82,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		deps.Now = time.Now
 	}
 	if deps.LoadCatalog == nil {
-		deps.LoadCatalog = loadCatalog(cfg.Catalog.Dirs)
+		deps.LoadCatalog = CatalogLoader(cfg.Catalog.Dirs)
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Log, now: deps.Now,
 		cache:   cache.New[*meta](cfg.Cache),

@@ -191,7 +191,9 @@ func (s *Server) watch(ctx context.Context) {
 
 // loadCatalog is the default catalog loader: the built-in catalog and the
 // configured directories.
-func loadCatalog(dirs []string) func(time.Time) (*catalog.Index, error) {
+// CatalogLoader is the resolver's default Deps.LoadCatalog: the built-in
+// catalog with dirs on top, every directory required to exist.
+func CatalogLoader(dirs []string) func(time.Time) (*catalog.Index, error) {
 	return func(at time.Time) (*catalog.Index, error) {
 		for _, d := range dirs {
 			if _, err := os.Stat(d); err != nil {

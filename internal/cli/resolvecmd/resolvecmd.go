@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -29,6 +30,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/resolver/upstream"
 	"github.com/outflow-dev/outflow/internal/store"
 	"github.com/outflow-dev/outflow/internal/store/backend"
+	"github.com/outflow-dev/outflow/internal/store/entityrec"
 	"github.com/outflow-dev/outflow/internal/store/querylogsink"
 )
 
@@ -203,7 +205,21 @@ func serve(ctx context.Context, env *cli.Env, args []string) int {
 			return env.Errorf(cli.ExitFailure, "resolve: --store: %v", err)
 		}
 		defer st.Close()
-		deps.Sinks = append(deps.Sinks, querylogsink.New(st))
+		// The sink records an entity from the catalog in force the first
+		// time a query names it, so that the store knows its name even
+		// when no flow to it was ever seen.
+		var cur atomic.Pointer[catalog.Index]
+		load := resolver.CatalogLoader(cfg.Catalog.Dirs)
+		deps.LoadCatalog = func(at time.Time) (*catalog.Index, error) {
+			ix, err := load(at)
+			if err == nil {
+				cur.Store(ix)
+			}
+			return ix, err
+		}
+		deps.Sinks = append(deps.Sinks, querylogsink.New(st).WithEntities(func(id string) (store.Entity, bool) {
+			return catalogEntity(cur.Load(), id)
+		}))
 	}
 	srv, err := resolver.New(cfg, deps)
 	if err != nil {
@@ -239,6 +255,14 @@ func serve(ctx context.Context, env *cli.Env, args []string) int {
 	}
 }
 
+// catalogEntity is the store's record of a catalog entity, if ix has it.
+func catalogEntity(ix *catalog.Index, id string) (store.Entity, bool) {
+	if ix == nil || ix.Entities[id] == nil {
+		return store.Entity{}, false
+	}
+	return entityrec.Of(ix.Entities[id]), true
+}
+
 // storeSet reports whether --store was given on the command line.
 func storeSet(fs *flag.FlagSet) bool {
 	set := false
@@ -254,6 +278,8 @@ func importLog(ctx context.Context, env *cli.Env, args []string) int {
 	var logs cli.Strings
 	fs.Var(&logs, "log", "JSON-lines query log to import; its rotated files are read too (repeatable)")
 	path := backend.Flag(fs)
+	var cf cli.CatalogFlags
+	cf.Register(fs)
 	rest, code, ok := cli.Parse(fs, args)
 	if !ok {
 		return code
@@ -263,12 +289,17 @@ func importLog(ctx context.Context, env *cli.Env, args []string) int {
 		fs.Usage()
 		return cli.ExitFailure
 	}
+	ix, err := cf.Open(env)
+	if err != nil {
+		return env.Errorf(cli.ExitFailure, "resolve import: catalog: %v", err)
+	}
 	sc := store.DefaultConfig()
 	sc.Path = *path
 	st, err := backend.Open(ctx, sc, env.Log)
 	if err != nil {
 		return env.Errorf(cli.ExitFailure, "resolve import: --store: %v", err)
 	}
+	named := map[string]bool{}
 	defer st.Close()
 	var n, skipped int
 	b := &store.Batch{}
@@ -293,6 +324,12 @@ func importLog(ctx context.Context, env *cli.Env, args []string) int {
 					return nil
 				}
 				b.Queries = append(b.Queries, q)
+				if q.Entity != "" && !named[q.Entity] {
+					named[q.Entity] = true
+					if e, ok := catalogEntity(ix, q.Entity); ok {
+						b.Entities = append(b.Entities, e)
+					}
+				}
 				n++
 				if len(b.Queries) >= 50_000 {
 					return flush()

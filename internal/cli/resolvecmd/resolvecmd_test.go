@@ -250,6 +250,15 @@ func TestImportIntoStore(t *testing.T) {
 	if len(over) != 1 || over[0].Client != "10.0.0.7" || over[0].Queries != 1 || !over[0].First.Equal(t0.AddDate(0, 0, 12)) {
 		t.Fatalf("overdue %+v", over)
 	}
+	// The queries' entity is named from the catalog, though no flow to it
+	// was ever stored.
+	ents, err := st.Entities(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 1 || ents[0].Name != "TikTok Pte. Ltd." || ents[0].Registered != "SG" || ents[0].Jurisdiction != "CN" {
+		t.Errorf("entities %+v", ents)
+	}
 }
 
 func TestSpareProc(t *testing.T) {
