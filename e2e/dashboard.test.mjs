@@ -16,7 +16,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, mkdirSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -101,6 +101,48 @@ test("log in and see the TikTok laptop on the overview", async () => {
   await page.getByRole("heading", { name: "Where the servers are hosted" }).waitFor();
   assert.notEqual(await page.locator("svg.worldmap [data-cc=US]").getAttribute("fill"), "#e8e8e4", "US hosting shaded");
   await shot("overview-hosts");
+});
+
+// What a new user meets first: the default period shows the data, the
+// trend has bars whenever the cards have bytes, every entity has a name,
+// and figures read in the same units as the HTML report of the same store.
+test("the first screen shows the data and agrees with the report", async () => {
+  const decimal = /\d (kB|MB|GB)\b/;
+  for (const path of ["/", "/?period=all", "/?period=week"]) {
+    await page.goto(base + path);
+    const card = page.locator(".card", { hasText: "Sent to entities of concern" }).locator(".v");
+    const sent = (await card.innerText()).trim();
+    const trend = page.locator("svg.chart.trend");
+    await trend.waitFor();
+    const bars = await trend.locator("rect title").count();
+    const empty = (await trend.innerHTML()).includes("no traffic in this period");
+    if (path === "/") {
+      assert.notEqual(sent, "0 B", "the first screen shows the data");
+    }
+    if (sent !== "0 B") {
+      assert.ok(bars > 0, `${path}: the cards say ${sent} but the trend has no bar`);
+      assert.ok(!empty, `${path}: the trend says no traffic beside ${sent}`);
+    }
+    const main = await page.locator("main").innerText();
+    assert.doesNotMatch(main, decimal, `${path}: decimal units`);
+    for (const t of await page.locator("main a").allTextContents()) {
+      assert.notEqual(t.trim(), "", `${path}: a link without a name`);
+    }
+    for (const t of await page.locator("main table tbody tr td:first-child").allInnerTexts()) {
+      assert.notEqual(t.trim(), "", `${path}: a row without a name`);
+      assert.doesNotMatch(t, /^,|·\s*$/, `${path}: a dangling name: ${t}`);
+    }
+  }
+  // The report covers all the data, as the dashboard's "all" period does.
+  const report = readFileSync(process.env.OUTFLOW_REPORT, "utf8");
+  const m = report.match(/<div class="v">([^<]+)<\/div><div class="l">sent to entities of concern/);
+  assert.ok(m, "the report has its card");
+  assert.doesNotMatch(report, decimal, "report: decimal units");
+  await page.goto(base + "/?period=all");
+  const sentAll = (await page.locator(".card", { hasText: "Sent to entities of concern" }).locator(".v").innerText()).trim();
+  assert.equal(sentAll, m[1], "dashboard and report agree");
+  assert.match(await page.locator("main").innerText(), /SG — controlled from CN/, "TikTok's jurisdictions");
+  assert.match(await page.locator("main").innerText(), /\(unverified\)/, "unverified list entries are marked");
 });
 
 test("follow the laptop to its evidence and flows", async () => {

@@ -69,6 +69,9 @@ if [[ -f "$apk" ]]; then
 fi
 go run ./e2e/fill -store "$work/e2e.db" -scan "$work/scan.json" -policy e2e/policy.yaml "${fill_args[@]}"
 
+step "the HTML report of the same store"
+"$of" report --store "$work/e2e.db" --html "$work/report.html"
+
 step "configure a user"
 password="e2e-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 hash=$(printf '%s\n' "$password" | "$of" serve hash-password)
@@ -97,7 +100,7 @@ done
 step "run the browser test against $url"
 mkdir -p e2e/out
 rc=0
-(cd e2e && OUTFLOW_URL="$url" OUTFLOW_USER=e2e OUTFLOW_PASSWORD="$password" OUT=out CHROMIUM="$chromium" \
+(cd e2e && OUTFLOW_URL="$url" OUTFLOW_REPORT="$work/report.html" OUTFLOW_USER=e2e OUTFLOW_PASSWORD="$password" OUT=out CHROMIUM="$chromium" \
 	timeout 300 node --test --test-reporter=spec dashboard.test.mjs) || rc=$?
 
 if grep -q -- "$password" "$work/serve.log"; then

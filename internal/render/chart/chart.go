@@ -89,6 +89,9 @@ type Trend struct {
 	Series []Series
 	// Format formats an axis or tooltip value.
 	Format func(float64) string
+	// Binary rounds the axis to round numbers of 1024s (bytes shown in
+	// KiB, MiB...), so that its labels read 512 KiB rather than 488.3 KiB.
+	Binary bool
 }
 
 // SVG draws the trend with its axis and legend.
@@ -110,6 +113,9 @@ func (t Trend) SVG() template.HTML {
 		peak = math.Max(peak, v)
 	}
 	scale := niceCeil(peak)
+	if t.Binary {
+		scale = niceCeilBinary(peak)
+	}
 	plotH := float64(h - bottom - top)
 	plotW := float64(w - left - 10)
 	var s strings.Builder
@@ -170,6 +176,15 @@ func niceCeil(v float64) float64 {
 		}
 	}
 	return 10 * p
+}
+
+// niceCeilBinary is niceCeil in the binary unit of v's size.
+func niceCeilBinary(v float64) float64 {
+	unit := 1.0
+	for v >= 1024*unit {
+		unit *= 1024
+	}
+	return niceCeil(v/unit) * unit
 }
 
 func esc(s string) string { return html.EscapeString(s) }

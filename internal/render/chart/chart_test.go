@@ -20,6 +20,14 @@ func TestNiceCeil(t *testing.T) {
 	}
 }
 
+func TestNiceCeilBinary(t *testing.T) {
+	for in, want := range map[float64]float64{500_000: 500 * 1024, 290_000: 500 * 1024, 1000: 1000, 3 << 20: 5 << 20, 1 << 20: 1 << 20} {
+		if got := niceCeilBinary(in); got != want {
+			t.Errorf("niceCeilBinary(%v) = %v, want %v", in, got, want)
+		}
+	}
+}
+
 func TestBars(t *testing.T) {
 	s := string(Bars(`hosts <&>`, []Bar{
 		{Label: "Akamai <script>", Value: 100, Text: "100 B", Href: "/x?a=1&b=2"},

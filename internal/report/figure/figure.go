@@ -42,8 +42,10 @@ func Trend(ov *store.Overview, name func(id string) string) template.HTML {
 	for i, p := range ov.Trend {
 		pts[i] = chart.Point{Day: p.Day, Key: p.Entity, Value: float64(p.BytesOut)}
 	}
-	return chart.Daily("Bytes sent to entities of concern per day", pts, keys, "other entities", ov.Since, ov.Until, MaxDays,
-		func(x float64) string { return render.Bytes(uint64(x)) }).SVG()
+	t := chart.Daily("Bytes sent to entities of concern per day", pts, keys, "other entities", ov.Since, ov.Until, MaxDays,
+		func(x float64) string { return render.Bytes(uint64(x)) })
+	t.Binary = true
+	return t.SVG()
 }
 
 // Map draws a world map of bytes sent by country code, with the legend.
