@@ -179,7 +179,7 @@ func (s *Scanner) Read(ctx context.Context, r *pcapfile.Reader) error {
 		}
 		if s.exports != nil && p.Proto == flowrec.UDP && netflow.Ports[p.DstPort] {
 			s.tracker.Stats.Packets++
-			if err := s.exports.Decode(netip.AddrPortFrom(p.Src, p.SrcPort), p.Payload, s.record); err != nil && len(s.warns) < 100 {
+			if err := s.exports.Decode(netip.AddrPortFrom(p.Src, p.SrcPort), p.Payload, ci.Timestamp, s.record); err != nil && len(s.warns) < 100 {
 				s.warns = append(s.warns, fmt.Sprintf("%s: packet %d: %v", r.Name, r.Packets(), err))
 			}
 			continue
@@ -342,8 +342,13 @@ func (s *Scanner) Finish(now time.Time) *Report {
 	rep.Stats.LoggedFlows = s.logged
 	if s.exports != nil {
 		rep.Stats.ExportedFlows = s.exported
-		if s.exports.NoTemplate > 0 {
-			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d export datagrams arrived before their template and were skipped", s.exports.NoTemplate))
+		s.exports.Expire(time.Unix(1<<40, 0)) // end of input: what waits for a template never gets it
+		st := s.exports.Total()
+		if st.Dropped > 0 {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d export data sets never got their template and were skipped", st.Dropped))
+		}
+		if st.Future > 0 {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d exported flows were dated after their export and were given the export time", st.Future))
 		}
 	}
 	if st.Evicted > 0 {

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/outflow-dev/outflow/internal/capture/decode"
 	"github.com/outflow-dev/outflow/internal/capture/pcapfile"
@@ -30,7 +31,7 @@ func readExports(t *testing.T, name string) ([]flowrec.Flow, *Decoder) {
 	var dec *decode.Decoder
 	var p decode.Packet
 	for {
-		data, _, err := r.Next()
+		data, ci, err := r.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -45,7 +46,7 @@ func readExports(t *testing.T, name string) ([]flowrec.Flow, *Decoder) {
 		if dec.Decode(data, &p) != nil || !Ports[p.DstPort] {
 			continue
 		}
-		if err := d.Decode(netip.AddrPortFrom(p.Src, p.SrcPort), p.Payload, func(rec *flowrec.Flow) { recs = append(recs, *rec) }); err != nil {
+		if err := d.Decode(netip.AddrPortFrom(p.Src, p.SrcPort), p.Payload, ci.Timestamp, func(rec *flowrec.Flow) { recs = append(recs, *rec) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -64,7 +65,7 @@ func TestIPFIXBiflows(t *testing.T) {
 	}
 	// The testdata README: 103 records; forward 279,792 and reverse 364,110 octets.
 	if len(recs) != 103 || fwd != 279792 || rev != 364110 {
-		t.Fatalf("%d records, forward %d, reverse %d (no template: %d)", len(recs), fwd, rev, d.NoTemplate)
+		t.Fatalf("%d records, forward %d, reverse %d (no template: %d)", len(recs), fwd, rev, d.Total().NoTemplate)
 	}
 }
 
@@ -98,7 +99,9 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d := New()
 		ex := netip.MustParseAddrPort("10.0.0.1:2055")
-		_ = d.Decode(ex, b, func(*flowrec.Flow) {})
-		_ = d.Decode(ex, b, func(*flowrec.Flow) {})
+		at := time.Unix(1_700_000_000, 0)
+		_ = d.Decode(ex, b, at, func(*flowrec.Flow) {})
+		_ = d.Decode(ex, b, at, func(*flowrec.Flow) {})
+		d.Expire(at.Add(time.Hour))
 	})
 }
