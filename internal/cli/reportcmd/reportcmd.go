@@ -119,6 +119,12 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 			return env.Errorf(cli.ExitInput, "report: %v", err)
 		}
 		source = "store " + in.Path
+		// As the dashboard does: a store whose newest data is older than
+		// a day (filled from an old capture) is reported up to that data,
+		// so that "last day" and "last week" mean something.
+		if f.Until.IsZero() && !in.Last.IsZero() && in.Last.Before(now.Add(-24*time.Hour)) {
+			f.Until = in.Last.UTC().Truncate(time.Hour).Add(time.Hour)
+		}
 	}
 	if f.Until.IsZero() {
 		f.Until = now

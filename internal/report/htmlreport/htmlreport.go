@@ -170,6 +170,9 @@ type view struct {
 	EntityName   func(id string) string
 	Selection    string
 	OverdueCount int
+	// HostKnown of HostTotal bytes sent went to a network the report can
+	// name (a catalogued prefix, or an AS from scan --ip-db).
+	HostKnown, HostTotal uint64
 }
 
 // Write renders the report.
@@ -222,6 +225,10 @@ func Write(w io.Writer, d *Data) error {
 	for _, h := range ov.ByHost {
 		if len(v.Hosts) < maxRows {
 			v.Hosts = append(v.Hosts, h)
+		}
+		v.HostTotal += h.BytesOut
+		if h.Host != "" {
+			v.HostKnown += h.BytesOut
 		}
 		if h.Country == "" {
 			continue

@@ -186,6 +186,32 @@ func FromReport(rep *scan.Report, ix *catalog.Index, source string) *store.Batch
 		b.Entities = append(b.Entities, entityrec.FromSummary(attribute.Summary{Entity: id, Name: name, Jurisdiction: jur,
 			Controlling: ctl, OwnerChain: chain, Lists: lists}))
 	}
+	var span struct{ first, last time.Time }
+	for _, d := range rep.Devices {
+		for _, x := range d.Exposures {
+			fs, _ := time.Parse(time.RFC3339Nano, x.FirstSeen)
+			ls, _ := time.Parse(time.RFC3339Nano, x.LastSeen)
+			if !fs.IsZero() && (span.first.IsZero() || fs.Before(span.first)) {
+				span.first = fs
+			}
+			if ls.After(span.last) {
+				span.last = ls
+			}
+		}
+		for _, fl := range d.Flows {
+			fs, _ := time.Parse(time.RFC3339Nano, fl.First)
+			ls, _ := time.Parse(time.RFC3339Nano, fl.Last)
+			if !fs.IsZero() && (span.first.IsZero() || fs.Before(span.first)) {
+				span.first = fs
+			}
+			if ls.After(span.last) {
+				span.last = ls
+			}
+		}
+	}
+	if span.last.Before(span.first) {
+		span.last = span.first
+	}
 	for _, d := range rep.Devices {
 		dv := store.Device{ID: d.Address, MAC: d.MAC, Name: d.Hostname}
 		if d.Vendor != nil {
@@ -229,6 +255,12 @@ func FromReport(rep *scan.Report, ix *catalog.Index, source string) *store.Batch
 		}
 		if d.Other.Flows > 0 {
 			at := first
+			if at.IsZero() {
+				// No exposure dates this device: the capture's own span
+				// does, not the time the report was written (which may
+				// be months after an old capture).
+				at, last = span.first, span.last
+			}
 			if at.IsZero() {
 				at = gen
 			}

@@ -258,6 +258,12 @@ func (d *DB) Info(ctx context.Context) (*store.Info, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %s: info: %w", d.path, err)
 	}
+	// The span is read from the rollups: write those summed in memory
+	// first, as every read through this DB does, or a store just written
+	// would seem to hold no data yet.
+	if err := d.syncRollups(ctx); err != nil {
+		return nil, err
+	}
 	first, last, err := d.span(ctx)
 	if err != nil {
 		return nil, err
