@@ -37,7 +37,8 @@ func fixture() *store.Batch {
 	return &store.Batch{
 		Entities: []store.Entity{
 			{ID: "bytedance", Name: "ByteDance Ltd.", Jurisdiction: "CN", Lists: []string{"us-fcc-covered"}, Kind: "company"},
-			{ID: "tiktok", Name: "TikTok Pte. Ltd.", Jurisdiction: "CN", OwnerChain: []string{"tiktok", "bytedance"}, Lists: []string{"us-fcc-covered"}},
+			{ID: "tiktok", Name: "TikTok Pte. Ltd.", Jurisdiction: "CN", Registered: "SG", OwnerChain: []string{"tiktok", "bytedance"},
+				Lists: []string{"us-fcc-covered", "bis-entity-list"}, Unverified: []string{"bis-entity-list"}},
 			{ID: "xiaomi", Name: "Xiaomi Corp.", Jurisdiction: "CN"},
 			{ID: "akamai", Name: "Akamai Technologies", Jurisdiction: "US", Kind: "infrastructure"},
 		},

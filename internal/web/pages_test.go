@@ -54,7 +54,8 @@ func TestPages(t *testing.T) {
 		target string
 		want   []string
 	}{
-		{"/", []string{"TikTok Pte. Ltd.", "Xiaomi Corp.", "ana-laptop", `data-cc="CN"><title>China: 45.2 KiB sent</title>`, "owned by ByteDance Ltd.", "Bytes sent to entities of concern per day", "(newest data)"}},
+		{"/", []string{"TikTok Pte. Ltd.", "Xiaomi Corp.", "ana-laptop", `data-cc="CN"><title>China: 45.2 KiB sent</title>`, "owned by ByteDance Ltd.", "Bytes sent to entities of concern per day", "(newest data)",
+			"SG — controlled from CN", ">bis-entity-list(unverified)<"}},
 		{"/?map=hosts", []string{"Hosting networks", `data-cc="US"><title>United States: 38.4 KiB sent</title>`, "Akamai Technologies (US)"}},
 		{"/?period=day", []string{"Xiaomi Corp.", `aria-current="true">day</a>`}},
 		{"/devices", []string{"ana-laptop", "192.168.50.10", "ben-phone", "TikTok Pte. Ltd."}},
