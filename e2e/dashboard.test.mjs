@@ -203,7 +203,7 @@ test("search finds the device, the entity and the rule", async () => {
 });
 
 test("other pages render", async () => {
-  for (const [path, text] of [["/apps", /App audits/], ["/compliance", /Compliance/], ["/names?entity=tiktok", /tiktok/], ["/queries?verdict=block", /tiktok-ban/]]) {
+  for (const [path, text] of [["/apps", /App audits/], ["/compliance", /overdue/], ["/names?entity=tiktok", /tiktok/], ["/queries?verdict=block", /tiktok-ban/]]) {
     const resp = await page.goto(base + path);
     assert.equal(resp.status(), 200, path);
     assert.match(await page.locator("main").innerText(), text, path);

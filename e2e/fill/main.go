@@ -243,7 +243,13 @@ func run(path, scanFile, policyFile, auditFile, auditDevice string, skipFlows bo
 			addEntity(a.Entity)
 			row.Entity = a.Entity.ID
 			v := pol.Decide(policy.Client{Addr: netip.MustParseAddr(it.dev)}, a, it.app, seen)
-			row.Verdict = v.Action.String()
+			// fleet check's words, as it writes them to the store
+			switch row.Verdict = "compliant"; v.Action.String() {
+			case "block":
+				row.Verdict = "overdue"
+			case "due":
+				row.Verdict = "due"
+			}
 			if v.Rule != nil {
 				row.Rule = v.Rule.ID
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/render"
 	"github.com/outflow-dev/outflow/internal/render/worldmap"
 	"github.com/outflow-dev/outflow/internal/store"
+	"github.com/outflow-dev/outflow/internal/version"
 )
 
 // thousands formats an integer with comma separators.
@@ -134,7 +135,10 @@ func (s *Server) funcs() template.FuncMap {
 		"country": worldmap.Name,
 		"entity":  ent,
 		"eline":   eline,
-		"jur":     func(e store.Entity) string { return render.Jurisdictions(cmp.Or(e.Registered, e.Jurisdiction), e.Jurisdiction) },
+		"version": func() string { return "outflow " + version.Short() },
+		"jur": func(e store.Entity) string {
+			return render.Jurisdictions(cmp.Or(e.Registered, e.Jurisdiction), e.Jurisdiction)
+		},
 		"listmark": func(e store.Entity, list string) string {
 			return render.List(list, slices.Contains(e.Unverified, list))
 		},

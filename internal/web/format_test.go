@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/outflow-dev/outflow/internal/store"
 )
 
 func TestThousands(t *testing.T) {
@@ -78,5 +80,28 @@ func TestPeriod(t *testing.T) {
 				t.Fatalf("period %+v, want %v to %v (%s, latest %v)", p, tc.since, tc.until, tc.name, tc.latest)
 			}
 		})
+	}
+}
+
+// The compliance page counts devices per rule in fleet check's words; an
+// app still installed under a rule that only watches (compliant) is not
+// "removed".
+func TestComplianceByRule(t *testing.T) {
+	inv := []store.InventoryItem{
+		{Device: "a", App: "tiktok", Rule: "ban", Verdict: "overdue"},
+		{Device: "a", App: "tiktok-lite", Rule: "ban", Verdict: "overdue"}, // same device, counted once
+		{Device: "b", App: "tiktok", Rule: "ban", Verdict: "due"},
+		{Device: "c", App: "tiktok", Rule: "ban", Verdict: "removed"},
+		{Device: "d", App: "wechat", Rule: "watch", Verdict: "compliant"},
+	}
+	got := complianceByRule(inv, nil)
+	want := map[string][3]int{"ban": {1, 1, 1}, "watch": {0, 0, 0}}
+	if len(got) != len(want) {
+		t.Fatalf("rules %+v", got)
+	}
+	for _, rc := range got {
+		if w := want[rc.Rule]; [3]int{rc.Overdue, rc.Due, rc.Removed} != w {
+			t.Errorf("%s: overdue/due/removed %d/%d/%d, want %v", rc.Rule, rc.Overdue, rc.Due, rc.Removed, w)
+		}
 	}
 }

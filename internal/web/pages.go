@@ -447,7 +447,7 @@ func complianceByRule(inv []store.InventoryItem, due []store.DueRule) []ruleComp
 			rc.Overdue++
 		case "due":
 			rc.Due++
-		case "removed", "compliant":
+		case "removed":
 			rc.Removed++
 		}
 	}
