@@ -184,7 +184,12 @@ func niceCeilBinary(v float64) float64 {
 	for v >= 1024*unit {
 		unit *= 1024
 	}
-	return niceCeil(v/unit) * unit
+	r := niceCeil(v / unit)
+	if r > 512 {
+		// 1000 KiB reads worse than 1.0 MiB, with quarters of 256 KiB.
+		r = 1024
+	}
+	return r * unit
 }
 
 func esc(s string) string { return html.EscapeString(s) }

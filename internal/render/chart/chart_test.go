@@ -21,7 +21,7 @@ func TestNiceCeil(t *testing.T) {
 }
 
 func TestNiceCeilBinary(t *testing.T) {
-	for in, want := range map[float64]float64{500_000: 500 * 1024, 290_000: 500 * 1024, 1000: 1000, 3 << 20: 5 << 20, 1 << 20: 1 << 20} {
+	for in, want := range map[float64]float64{500_000: 500 * 1024, 290_000: 500 * 1024, 1000: 1024, 3 << 20: 5 << 20, 1 << 20: 1 << 20, 850 << 10: 1 << 20, 100: 100} {
 		if got := niceCeilBinary(in); got != want {
 			t.Errorf("niceCeilBinary(%v) = %v, want %v", in, got, want)
 		}
