@@ -10,6 +10,7 @@ package safetext
 
 import (
 	"encoding/csv"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -142,3 +143,22 @@ func (c *CSVWriter) Flush() { c.w.Flush() }
 
 // Error reports any error of a previous Write or Flush.
 func (c *CSVWriter) Error() error { return c.w.Error() }
+
+// Fprintf is fmt.Fprintf with every string, []byte and error argument
+// passed through Terminal first: the format is the program's, the
+// arguments may be anyone's. Other values are formatted as usual (a
+// Stringer is not touched, since its verb may be numeric: pass its
+// String() when it carries outside text).
+func Fprintf(w io.Writer, format string, a ...any) (int, error) {
+	for i, v := range a {
+		switch s := v.(type) {
+		case string:
+			a[i] = Terminal(s)
+		case []byte:
+			a[i] = Terminal(string(s))
+		case error:
+			a[i] = Terminal(s.Error())
+		}
+	}
+	return fmt.Fprintf(w, format, a...)
+}

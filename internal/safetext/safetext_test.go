@@ -118,3 +118,15 @@ func FuzzCSVCell(f *testing.F) {
 		}
 	})
 }
+
+type stringer string
+
+func (s stringer) String() string { return string(s) }
+
+func TestFprintf(t *testing.T) {
+	var b bytes.Buffer
+	Fprintf(&b, "%s %v %d %q %v\n", "dev\x1b[2J", []byte("a\nb"), 42, "x\ty", stringer("kept"))
+	if got, want := b.String(), `dev\x1b[2J a\x0ab 42 "x\\x09y" kept`+"\n"; got != want {
+		t.Errorf("Fprintf = %q, want %q", got, want)
+	}
+}

@@ -66,7 +66,8 @@ func deadline(t *time.Time) string {
 // device listed), worst first.
 func Text(w io.Writer, r *fleet.Report) error {
 	ew := &errWriter{w: w}
-	p := func(f string, a ...any) { fmt.Fprintf(ew, f, a...) }
+	// Device, app and publisher names come from inventories: untrusted.
+	p := func(f string, a ...any) { safetext.Fprintf(ew, f, a...) }
 	s := r.Summary
 	p("outflow fleet check: %d input(s), %d items, %d devices", len(r.Inputs), s.Items, s.Devices)
 	if s.Malformed > 0 {

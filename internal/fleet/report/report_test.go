@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -176,5 +177,31 @@ func TestCSVRows(t *testing.T) {
 	want := [][2]string{{"R58M000001", "overdue"}, {"MBP-7", "compliant"}, {"LAPTOP-042", "due"}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("rows (-want +got):\n%s", d)
+	}
+}
+
+// Inventories are written by whoever controls the device: a device or app
+// name cannot move the terminal's cursor or fake a line of the report.
+func TestTextEscapesInventoryNames(t *testing.T) {
+	ix := fleettest.Index(t)
+	p, err := policy.Parse("policy.yaml", []byte(pol))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := fleet.New(p, attribute.New(ix), fleet.Config{Now: time.Date(2026, 1, 20, 9, 0, 0, 0, time.UTC)})
+	visit, in := c.Visitor("inventory.csv")
+	in.Format = "csv"
+	_ = visit(inventory.Item{Device: "PHONE\x1b[2J\x1b[H", Owner: "x\rcompliant", Platform: "android", Kind: "app",
+		AppID: "com.zhiliaoapp.musically", Name: "TikTok\n0 overdue, 0 due", Source: "inventory.csv:2"}, nil)
+	var b bytes.Buffer
+	if err := report.Text(&b, c.Report()); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if bytes.ContainsAny(b.Bytes(), "\x1b\r") || strings.Contains(out, "\n0 overdue, 0 due") {
+		t.Errorf("control characters reach the terminal:\n%q", out)
+	}
+	if !strings.Contains(out, `PHONE\x1b[2J\x1b[H`) {
+		t.Errorf("the device is not shown escaped:\n%s", out)
 	}
 }

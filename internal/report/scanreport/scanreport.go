@@ -8,7 +8,6 @@ package scanreport
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -64,7 +63,8 @@ func listIDs(ls []attribute.ListRef) string {
 // Text writes the terminal report.
 func Text(w io.Writer, r *scan.Report, all bool) error {
 	bw := &errWriter{w: w}
-	p := func(f string, a ...any) { fmt.Fprintf(bw, f, a...) }
+	// Names come from captures and logs: untrusted.
+	p := func(f string, a ...any) { safetext.Fprintf(bw, f, a...) }
 	var pk int
 	for _, in := range r.Inputs {
 		pk += in.Packets
