@@ -169,9 +169,9 @@ type Entity struct {
 	// Unverified names the Lists whose entry for this entity the catalog
 	// marks unverified: every output marks them so.
 	Unverified []string `json:"unverified_lists,omitempty"`
-	OwnerChain   []string `json:"owner_chain,omitempty"` // entity IDs, the entity first
-	Lists        []string `json:"lists,omitempty"`       // list IDs the chain is on
-	Kind         string   `json:"kind,omitempty"`        // company, state, infrastructure...
+	OwnerChain []string `json:"owner_chain,omitempty"` // entity IDs, the entity first
+	Lists      []string `json:"lists,omitempty"`       // list IDs the chain is on
+	Kind       string   `json:"kind,omitempty"`        // company, state, infrastructure...
 }
 
 // Device is what is known of a device. ID is how flows, queries and
