@@ -18,6 +18,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/catalog"
 	"github.com/outflow-dev/outflow/internal/cli"
 	"github.com/outflow-dev/outflow/internal/ipcontext"
+	"github.com/outflow-dev/outflow/internal/render"
 )
 
 // Command returns `outflow catalog`.
@@ -177,7 +178,7 @@ func printAttribution(w io.Writer, ind, kind string, a attribute.Attribution) {
 	s := attribute.Summarize(a)
 	e := a.Entity
 	fmt.Fprintf(w, "%s (%s)\n", ind, kind)
-	fmt.Fprintf(w, "  entity      %s: %s (%s)\n", e.ID, e.Name, e.Jurisdiction)
+	fmt.Fprintf(w, "  entity      %s: %s\n", e.ID, render.Entity(e.ID, e.Name, s.Jurisdiction, s.Controlling))
 	fmt.Fprintf(w, "  owner chain %s\n", strings.Join(s.OwnerChain, " < "))
 	if len(s.Minority) > 0 {
 		var ms []string

@@ -124,3 +124,12 @@ func TestShowAndLists(t *testing.T) {
 		t.Errorf("show unknown: exit %d", code)
 	}
 }
+
+// The terminal names the entity as every output does: registered and
+// controlling jurisdiction together.
+func TestLookupNamesJurisdictions(t *testing.T) {
+	code, out, _ := runCmd(t, "lookup", "www.tiktok.com")
+	if code != 0 || !strings.Contains(out, "tiktok: TikTok Pte. Ltd., SG — controlled from CN") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+}
