@@ -40,7 +40,7 @@ func (c WebhookConfig) name(i int) string {
 func (c WebhookConfig) Validate() error {
 	u, err := url.Parse(c.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("alert: webhook %q: url must be http(s)://host/...", c.Name)
+		return fmt.Errorf("alert: webhook %q: url must be an http or https URL with a host", c.Name)
 	}
 	switch c.Format {
 	case "", FormatJSON, FormatSlack, FormatTeams:
