@@ -18,6 +18,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/cli/reportcmd"
 	"github.com/outflow-dev/outflow/internal/cli/resolvecmd"
 	"github.com/outflow-dev/outflow/internal/cli/scancmd"
+	"github.com/outflow-dev/outflow/internal/cli/sensorcmd"
 	"github.com/outflow-dev/outflow/internal/cli/servecmd"
 	"github.com/outflow-dev/outflow/internal/version"
 )
@@ -32,6 +33,7 @@ func commands() []cli.Command {
 		reportcmd.Command(),
 		fleetcmd.Command(),
 		servecmd.Command(),
+		sensorcmd.Command(),
 	}
 }
 

@@ -65,6 +65,8 @@ type Collector struct {
 	wg    sync.WaitGroup
 	met   *metrics
 	stop  chan struct{}
+	// closing: the readers drain what the kernel queued, then stop
+	closing atomic.Bool
 	// bad input, summarised once a minute
 	bad     atomic.Uint64
 	lastErr atomic.Pointer[string]
@@ -125,7 +127,7 @@ func (c *Collector) read(u *net.UDPConn) {
 	for {
 		n, from, err := u.ReadFromUDPAddrPort(buf)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
+			if errors.Is(err, net.ErrClosed) || c.closing.Load() {
 				return
 			}
 			c.met.readErrors.Inc()
@@ -186,14 +188,25 @@ func (c *Collector) summarise(ctx context.Context) {
 // Stats is the decoder's total over every exporter.
 func (c *Collector) Stats() netflow.Stats { return c.dec.Total() }
 
-// Close stops the listeners and waits for them; the records already
-// handed to the sink are the sink's. Held sets are dropped and counted.
+// DrainFor bounds how long Close keeps reading the datagrams the kernel
+// had already queued (a shutdown must not lose what arrived before it).
+const DrainFor = time.Second
+
+// Close reads what the kernel already queued (for at most DrainFor), then
+// stops the listeners and waits for them.
 func (c *Collector) Close() error {
 	select {
 	case <-c.stop:
 	default:
 		close(c.stop)
 	}
+	c.closing.Store(true)
+	for _, u := range c.conns {
+		// a read returns at once while datagrams are queued; the first
+		// that finds the queue empty waits at most until the deadline
+		_ = u.SetReadDeadline(time.Now().Add(DrainFor))
+	}
+	c.wg.Wait()
 	for _, u := range c.conns {
 		u.Close()
 	}

@@ -136,6 +136,18 @@ func (f *Feed) flush(extra *store.Batch) {
 	clear(f.rows)
 }
 
+// Flush writes the rows summed so far and the entities they name as one
+// batch (one transaction), and forgets the rows: what the next flush
+// writes is only what came after. A long-running feeder (the sensor)
+// calls it every interval. It returns the first write error, if any.
+func (f *Feed) Flush() error {
+	f.flush(nil)
+	return f.err
+}
+
+// Pending is how many summed rows wait for the next write.
+func (f *Feed) Pending() int { return len(f.rows) }
+
 // Close writes what is left with the report's devices (MAC, name,
 // vendor). It returns the first write error, if any, and how many flows
 // the feed took.

@@ -1,0 +1,274 @@
+// Package sensorcmd is `outflow sensor`: one long-running process that
+// watches the network from every source at once — live interfaces, NetFlow
+// v5/v9 and IPFIX exporters over UDP — and feeds the store every --flush,
+// per device (keyed by site and address), peer, name, entity and hour.
+// SIGTERM and SIGINT flush and exit 0; SIGHUP reloads the catalog and the
+// policy. docs/sensor.md is its manual.
+//
+// It must never import another subcommand's package.
+package sensorcmd
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/outflow-dev/outflow/internal/attribute"
+	"github.com/outflow-dev/outflow/internal/capture/flow"
+	"github.com/outflow-dev/outflow/internal/cli"
+	"github.com/outflow-dev/outflow/internal/collector"
+	"github.com/outflow-dev/outflow/internal/flowrec"
+	"github.com/outflow-dev/outflow/internal/policy"
+	"github.com/outflow-dev/outflow/internal/sensor"
+	"github.com/outflow-dev/outflow/internal/store"
+	"github.com/outflow-dev/outflow/internal/store/backend"
+)
+
+// Command returns `outflow sensor`.
+func Command() cli.Command {
+	return cli.Command{Name: "sensor", Summary: "watch interfaces and flow exporters all the time and feed the store", Run: Run}
+}
+
+const usage = `sensor --store STORE [--flow-listen ADDR]... [--interface IF]... [--site NAME] [--config FILE] [--metrics ADDR] [flags]
+
+Runs until SIGTERM or SIGINT, which flush the last interval and exit 0;
+SIGHUP reloads the catalog and the policy. Sources, any mix, each repeatable:
+  --flow-listen ADDR   a UDP flow collector: NetFlow v5/v9, IPFIX (e.g. 0.0.0.0:2055)
+  --interface IF       live capture (Linux AF_PACKET; needs CAP_NET_RAW), with --bpf
+A device is keyed by site and address: with a site, the store names it
+SITE/ADDRESS. An exporter's site is its --config entry, else --site, else
+the exporter's address; an interface's is its entry, else --site.
+See docs/sensor.md.`
+
+type options struct {
+	store, site, config, metrics, bpf, policy string
+	flush                                     time.Duration
+	listen, ifaces, follow, local             cli.Strings
+	catalog                                   cli.CatalogFlags
+}
+
+// Run is the command.
+func Run(ctx context.Context, env *cli.Env, args []string) int {
+	fs := cli.NewFlags(env, "sensor", usage)
+	var o options
+	o.catalog.Register(fs)
+	fs.StringVar(&o.store, "store", "", "the store file to feed (required)")
+	fs.Var(&o.listen, "flow-listen", "receive NetFlow/IPFIX on this UDP address (repeatable)")
+	fs.Var(&o.ifaces, "interface", "capture live on this interface (repeatable)")
+	fs.Var(&o.follow, "follow", "follow a growing Zeek log, eve.json or query log (repeatable; not yet wired: refused)")
+	fs.StringVar(&o.site, "site", "", "the site of the sources the config does not place")
+	fs.StringVar(&o.config, "config", "", "YAML configuration (docs/sensor.md); flags add to or override it")
+	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus /metrics and /healthz on this address (e.g. 127.0.0.1:9108)")
+	fs.StringVar(&o.bpf, "bpf", "", "BPF filter for every --interface (compiled with tcpdump -ddd)")
+	fs.DurationVar(&o.flush, "flush", 0, "how often the sums go to the store (default 10s)")
+	fs.StringVar(&o.policy, "policy", "", "policy file, checked at start and on SIGHUP")
+	fs.Var(&o.local, "local", "inside network CIDR (repeatable; default the private ranges)")
+	rest, code, ok := cli.Parse(fs, args)
+	if !ok {
+		return code
+	}
+	if len(rest) > 0 {
+		return env.Errorf(cli.ExitFailure, "sensor: unexpected argument %q (sources are flags: --flow-listen, --interface)", rest[0])
+	}
+	var fc fileConfig
+	if o.config != "" {
+		var err error
+		if fc, err = loadConfig(o.config); err != nil {
+			return env.Errorf(cli.ExitFailure, "sensor: --config: %v", err)
+		}
+	}
+	merge(&fc, &o)
+	if fc.Store == "" {
+		return env.Errorf(cli.ExitFailure, "sensor: --store is required")
+	}
+	if len(fc.Follow) > 0 {
+		return env.Errorf(cli.ExitFailure, "sensor: --follow is not wired yet (docs/sensor.md); use outflow scan on the logs meanwhile")
+	}
+	if len(fc.FlowListen) == 0 && len(fc.Interfaces) == 0 {
+		return env.Errorf(cli.ExitFailure, "sensor: no source: give --flow-listen or --interface")
+	}
+	local := flowrec.DefaultLocal()
+	if len(fc.Local) > 0 {
+		local = nil
+		for _, l := range fc.Local {
+			p, err := netip.ParsePrefix(l)
+			if err != nil {
+				return env.Errorf(cli.ExitFailure, "sensor: --local %q: %v", l, err)
+			}
+			local = append(local, p.Masked())
+		}
+	}
+	if fc.Policy != "" {
+		if _, err := policy.Load(fc.Policy); err != nil {
+			return env.Errorf(cli.ExitFailure, "sensor: --policy: %v", err)
+		}
+	}
+	ix, err := o.catalog.Open(env)
+	if err != nil {
+		return env.Errorf(cli.ExitFailure, "sensor: catalog: %v", err)
+	}
+	var at atomic.Pointer[attribute.Attributor]
+	at.Store(attribute.New(ix))
+
+	scfg := store.DefaultConfig()
+	scfg.Path = fc.Store
+	st, err := backend.Open(ctx, scfg, env.Log)
+	if err != nil {
+		return env.Errorf(cli.ExitFailure, "sensor: --store: %v", err)
+	}
+	defer st.Close()
+
+	cfg := sensor.DefaultConfig()
+	cfg.Local = local
+	if fc.Flush > 0 {
+		cfg.Flush = fc.Flush
+	}
+	sen := sensor.New(cfg, sensor.Deps{Log: env.Log, Store: st, Attributor: &at, Source: "sensor"})
+	// the sensor's loop ends with Close, not with ctx: the last flush
+	// comes after the sources stop
+	if err := sen.Start(context.WithoutCancel(ctx)); err != nil {
+		return env.Errorf(cli.ExitFailure, "sensor: %v", err)
+	}
+	gatherers := prometheus.Gatherers{sen.Registry()}
+
+	srcCtx, stopSources := context.WithCancel(ctx)
+	defer stopSources()
+	var col *collector.Collector
+	if len(fc.FlowListen) > 0 {
+		ccfg := collector.DefaultConfig()
+		ccfg.Listen = fc.FlowListen
+		ccfg.Decoder.Site = exporterSite(fc.Exporters, fc.Site)
+		col = collector.New(ccfg, collector.Deps{Log: env.Log, Sink: sen.Flow})
+		if err := col.Start(srcCtx); err != nil {
+			sen.Close()
+			return env.Errorf(cli.ExitFailure, "sensor: %v", err)
+		}
+		for _, a := range col.Addrs() {
+			fmt.Fprintf(env.Stderr, "outflow sensor: flow collector on udp %s\n", a)
+		}
+		gatherers = append(gatherers, col.Registry())
+	}
+	var caps []*capture
+	fcfg := flow.DefaultConfig()
+	fcfg.Local = local
+	fcfg.Interesting = func(n string) bool { return ix.LookupDomain(n) != nil }
+	for _, ic := range fc.Interfaces {
+		c, err := startCapture(srcCtx, ic, fcfg, sen)
+		if err != nil {
+			stopAll(col, caps, sen)
+			return env.Errorf(cli.ExitFailure, "sensor: %v", err)
+		}
+		caps = append(caps, c)
+		fmt.Fprintf(env.Stderr, "outflow sensor: capturing on %s\n", ic.Name)
+	}
+	var srv *http.Server
+	if fc.Metrics != "" {
+		ln, err := net.Listen("tcp", fc.Metrics)
+		if err != nil {
+			stopAll(col, caps, sen)
+			return env.Errorf(cli.ExitFailure, "sensor: --metrics %s: %v", fc.Metrics, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{}))
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(ln)
+		fmt.Fprintf(env.Stderr, "outflow sensor: metrics on http://%s/metrics\n", ln.Addr())
+	}
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for running := true; running; {
+		select {
+		case <-ctx.Done():
+			running = false
+		case <-hup:
+			reload(env, &o, fc.Policy, &at)
+		}
+	}
+	// SIGTERM/SIGINT: stop the sources, write the last interval, exit 0
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		srv.Shutdown(sctx)
+		cancel()
+	}
+	stopSources()
+	if err := stopAll(col, caps, sen); err != nil {
+		return env.Errorf(cli.ExitFailure, "sensor: last flush: %v", err)
+	}
+	if col != nil {
+		s := col.Stats()
+		fmt.Fprintf(env.Stderr, "outflow sensor: stopped; %d export datagrams, %d records, %d decode errors, %d data sets without template dropped\n",
+			s.Datagrams, s.Records, s.Errors, s.Dropped)
+	}
+	return cli.ExitOK
+}
+
+func stopAll(col *collector.Collector, caps []*capture, sen *sensor.Sensor) error {
+	if col != nil {
+		col.Close()
+	}
+	for _, c := range caps {
+		c.Close()
+	}
+	return sen.Close()
+}
+
+// reload loads the catalog and the policy again; a broken one keeps the
+// old in force.
+func reload(env *cli.Env, o *options, policyPath string, at *atomic.Pointer[attribute.Attributor]) {
+	if policyPath != "" {
+		if _, err := policy.Load(policyPath); err != nil {
+			env.Log.Error("sensor: SIGHUP: policy not reloaded; the old one stays", "err", err)
+			return
+		}
+	}
+	ix, err := o.catalog.Open(env)
+	if err != nil {
+		env.Log.Error("sensor: SIGHUP: catalog not reloaded; the old one stays", "err", err)
+		return
+	}
+	at.Store(attribute.New(ix))
+	env.Log.Info("sensor: catalog and policy reloaded", "entities", len(ix.Entities))
+}
+
+// merge lays the flags over the file's configuration.
+func merge(fc *fileConfig, o *options) {
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&fc.Store, o.store)
+	set(&fc.Site, o.site)
+	set(&fc.Metrics, o.metrics)
+	set(&fc.Policy, o.policy)
+	if o.flush > 0 {
+		fc.Flush = o.flush
+	}
+	fc.FlowListen = append(fc.FlowListen, o.listen...)
+	fc.Follow = append(fc.Follow, o.follow...)
+	fc.Local = append(fc.Local, o.local...)
+	for _, i := range o.ifaces {
+		fc.Interfaces = append(fc.Interfaces, ifaceConfig{Name: i, BPF: o.bpf})
+	}
+	for i := range fc.Interfaces {
+		if fc.Interfaces[i].Site == "" {
+			fc.Interfaces[i].Site = fc.Site
+		}
+		if fc.Interfaces[i].BPF == "" {
+			fc.Interfaces[i].BPF = o.bpf
+		}
+	}
+}

@@ -1,0 +1,231 @@
+// Package sensor is the core of `outflow sensor`: it takes flow records
+// from any number of sources at once (live capture, the UDP flow
+// collector, followed logs), attributes each one, sums them per device,
+// peer, name, entity and hour as `scan --store` does, and writes the sums
+// to the store every Config.Flush as one batch — one transaction — then
+// starts the next interval afresh. Every record is a delta (an exported
+// record, or a captured flow's growth since the last checkpoint), so a
+// flow that lives across flushes is counted once, and a flushed delta is
+// never written again; a kill -9 loses at most the unflushed interval,
+// which outflow_sensor_pending_rows shows.
+//
+// It must never import a command, the web UI or a renderer.
+package sensor
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/outflow-dev/outflow/internal/attribute"
+	"github.com/outflow-dev/outflow/internal/flowrec"
+	"github.com/outflow-dev/outflow/internal/store"
+	"github.com/outflow-dev/outflow/internal/store/scanfeed"
+)
+
+// Config is the sensor core's configuration.
+type Config struct {
+	// Flush is how often the sums go to the store.
+	Flush time.Duration
+	// Local are the inside networks: a record's inside end is the device.
+	Local flowrec.Local
+	// WriteTimeout bounds one store write (a flush at shutdown included).
+	WriteTimeout time.Duration
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{Flush: 10 * time.Second, Local: flowrec.DefaultLocal(), WriteTimeout: 4 * time.Second}
+}
+
+// Deps are the sensor's dependencies.
+type Deps struct {
+	Log   *slog.Logger
+	Store store.Writer
+	// Attributor is the attribution in force; the command swaps it when
+	// the catalog is reloaded (SIGHUP).
+	Attributor *atomic.Pointer[attribute.Attributor]
+	// Source names the rows' source in the store ("sensor").
+	Source string
+	// OnConcern, if set, is called with each record attributed to an
+	// entity of concern (alerts). It must not keep f and must not block.
+	OnConcern func(f *flowrec.Flow, res attribute.Result)
+}
+
+// Checkpointer hands a source's in-progress growth to sink before a flush
+// (a packet tracker's Checkpoint, under the tracker's lock).
+type Checkpointer func(sink func(*flowrec.Flow))
+
+// Sensor sums records between flushes.
+type Sensor struct {
+	cfg  Config
+	deps Deps
+	met  *metrics
+
+	mu   sync.Mutex // guards feed and cps
+	feed *scanfeed.Feed
+	cps  []Checkpointer
+
+	flushMu sync.Mutex // one write at a time, in order
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+// New returns an inert sensor.
+func New(cfg Config, deps Deps) *Sensor {
+	def := DefaultConfig()
+	if cfg.Flush <= 0 {
+		cfg.Flush = def.Flush
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = def.WriteTimeout
+	}
+	if cfg.Local == nil {
+		cfg.Local = def.Local
+	}
+	if deps.Log == nil {
+		deps.Log = slog.New(slog.DiscardHandler)
+	}
+	if deps.Source == "" {
+		deps.Source = "sensor"
+	}
+	s := &Sensor{cfg: cfg, deps: deps, met: newMetrics(), stop: make(chan struct{}), done: make(chan struct{})}
+	s.feed = s.newFeed()
+	s.met.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "outflow_sensor_pending_rows",
+		Help: "Summed rows not yet written: what a kill -9 now would lose."}, func() float64 { return float64(s.Pending()) }))
+	return s
+}
+
+func (s *Sensor) newFeed() *scanfeed.Feed {
+	// the feed's own writes (past scanfeed.FlushRows rows) and ours use a
+	// context that outlives the sensor's, so that the last flush at
+	// shutdown still writes
+	return scanfeed.New(context.WithoutCancel(context.Background()), s.deps.Store, s.deps.Source)
+}
+
+// Registry holds the sensor's series.
+func (s *Sensor) Registry() *prometheus.Registry { return s.met.reg }
+
+// AddCheckpointer registers a source whose flows live across flushes.
+func (s *Sensor) AddCheckpointer(c Checkpointer) {
+	s.mu.Lock()
+	s.cps = append(s.cps, c)
+	s.mu.Unlock()
+}
+
+// Flow takes one record (a delta). It is safe for concurrent use; f is
+// not kept.
+func (s *Sensor) Flow(f *flowrec.Flow) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.flow(f)
+}
+
+func (s *Sensor) flow(f *flowrec.Flow) {
+	f.Orient(s.cfg.Local.Contains)
+	res := s.deps.Attributor.Load().Peer(peerOf(f))
+	s.met.flows.Inc()
+	if res.Owner.Concern() {
+		s.met.concern.Inc()
+		if s.deps.OnConcern != nil {
+			s.deps.OnConcern(f, res)
+		}
+	}
+	s.feed.Flow(f, res)
+}
+
+func peerOf(f *flowrec.Flow) attribute.Peer {
+	var names []attribute.Name
+	add := func(k attribute.EvidenceKind, v string) {
+		if v != "" {
+			names = append(names, attribute.Name{Kind: k, Value: v})
+		}
+	}
+	add(attribute.TLSSNI, f.SNI)
+	add(attribute.QUICSNI, f.QUICSNI)
+	add(attribute.HTTPHost, f.HTTPHost)
+	add(attribute.DNSAnswer, f.DNSName)
+	add(attribute.DNSAnswer, f.DNSQuery)
+	add(attribute.Hostname, f.PeerName)
+	return attribute.Peer{Addr: f.Peer, Names: names, CertOrg: f.CertOrg}
+}
+
+// Start flushes every Config.Flush until Close.
+func (s *Sensor) Start(ctx context.Context) error {
+	go func() {
+		defer close(s.done)
+		t := time.NewTicker(s.cfg.Flush)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.stop:
+				return
+			case <-t.C:
+				_ = s.Flush()
+			}
+		}
+	}()
+	return nil
+}
+
+// Flush checkpoints the sources, then writes what the interval summed as
+// one batch. A failed write loses that interval's sums (counted and
+// logged): writing them again later could not be told from new traffic.
+func (s *Sensor) Flush() error {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	start := time.Now()
+	// checkpointers take their source's lock, then Flow takes s.mu: the
+	// order a source's own goroutine takes them in
+	s.mu.Lock()
+	cps := append([]Checkpointer(nil), s.cps...)
+	s.mu.Unlock()
+	for _, cp := range cps {
+		cp(s.Flow)
+	}
+	s.mu.Lock()
+	old := s.feed
+	s.feed = s.newFeed()
+	s.mu.Unlock()
+	rows := old.Pending()
+	err := old.Flush()
+	s.met.flushDur.Observe(time.Since(start).Seconds())
+	if err != nil {
+		s.met.flushes.WithLabelValues("error").Inc()
+		s.met.lostRows.Add(float64(rows))
+		s.deps.Log.Error("sensor: store write failed; this interval's sums are lost", "rows", rows, "err", err)
+		return err
+	}
+	s.met.flushes.WithLabelValues("ok").Inc()
+	s.met.rows.Add(float64(rows))
+	return nil
+}
+
+// Pending is how many summed rows wait for the next flush.
+func (s *Sensor) Pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.feed.Pending()
+}
+
+// Close stops the flush loop and flushes what is left. The sources must
+// be closed first, so that nothing arrives after the last flush.
+func (s *Sensor) Close() error {
+	select {
+	case <-s.stop:
+		return nil
+	default:
+		close(s.stop)
+	}
+	select {
+	case <-s.done:
+	case <-time.After(s.cfg.WriteTimeout):
+	}
+	return s.Flush()
+}
