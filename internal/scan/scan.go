@@ -202,6 +202,10 @@ func (s *Scanner) record(f *flowrec.Flow) {
 	s.sink(f)
 }
 
+// AddInput records an input read outside ReadFile (a live interface), so
+// that the report's header counts it.
+func (s *Scanner) AddInput(in Input) { s.inputs = append(s.inputs, in) }
+
 // ConcernFlows is the number of finished flows attributed to an entity of
 // concern so far.
 func (s *Scanner) ConcernFlows() uint64 { return s.concern }

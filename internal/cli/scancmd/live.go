@@ -40,6 +40,8 @@ func live(ctx context.Context, env *cli.Env, s *scan.Scanner, o Options) error {
 	dec, _ := decode.New(layers.LinkTypeEthernet)
 	var p decode.Packet
 	tr := s.Tracker()
+	in := scan.Input{Name: o.Interface, Link: "Ethernet"}
+	defer func() { s.AddInput(in) }()
 	next := time.Now().Add(10 * time.Second)
 	go func() { <-ctx.Done(); h.Close() }()
 	for ctx.Err() == nil {
@@ -50,6 +52,8 @@ func live(ctx context.Context, env *cli.Env, s *scan.Scanner, o Options) error {
 			}
 			return fmt.Errorf("%s: %w", o.Interface, err)
 		}
+		in.Packets++
+		in.Bytes += int64(ci.Length)
 		if dec.Decode(data, &p) != nil {
 			tr.Stats.NotIP++
 			continue

@@ -3,6 +3,7 @@ package scancmd
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -62,7 +63,19 @@ func TestLiveLoopback(t *testing.T) {
 		if code != cli.ExitConcern || !strings.Contains(out.String(), "tiktok") || !strings.Contains(out.String(), "www.tiktok.com") {
 			t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
 		}
+		if strings.Contains(out.String(), "0 input(s)") || strings.Contains(out.String(), " 0 packets") {
+			t.Fatalf("the header does not count the live input:\n%s", out.String())
+		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("live capture did not stop after cancel")
+	}
+}
+
+func TestLiveFlowExportsRefused(t *testing.T) {
+	var errb bytes.Buffer
+	env := &cli.Env{Stdout: io.Discard, Stderr: &errb, Log: slog.New(slog.DiscardHandler), Now: time.Now}
+	code := Run(context.Background(), env, []string{"--interface", "lo", "--flow-exports"})
+	if code != cli.ExitFailure || !strings.Contains(errb.String(), "outflow sensor --flow-listen") {
+		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 }

@@ -79,6 +79,9 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 	if o.JSON && o.CSV {
 		return env.Errorf(cli.ExitFailure, "scan: --json and --csv exclude each other")
 	}
+	if o.Interface != "" && o.FlowExports {
+		return env.Errorf(cli.ExitFailure, "scan: --flow-exports reads exports inside capture files; to collect exports live run outflow sensor --flow-listen ADDR")
+	}
 	return Scan(ctx, env, o, files)
 }
 
