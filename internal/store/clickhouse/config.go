@@ -1,0 +1,124 @@
+package clickhouse
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/outflow-dev/outflow/internal/store"
+)
+
+// Config is where the store lives and how it writes.
+type Config struct {
+	Addr     []string // host:port of the native protocol
+	Database string
+	User     string
+	Password string
+	// Cluster names a remote_servers definition: local tables on every
+	// shard, Distributed tables over them, inserts sharded by device.
+	Cluster string
+	// DialTimeout bounds connecting; ReadTimeout a query.
+	DialTimeout time.Duration
+	ReadTimeout time.Duration
+	// Retention of detail rows and of rollups (store.Config's).
+	Retention       time.Duration
+	RollupRetention time.Duration
+}
+
+// DefaultConfig is a local server's "outflow" database.
+func DefaultConfig() Config {
+	return Config{Addr: []string{"127.0.0.1:9000"}, Database: "outflow", User: "default",
+		DialTimeout: 5 * time.Second, ReadTimeout: 5 * time.Minute}
+}
+
+var ident = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+
+// ParseURL reads clickhouse://[USER[:PASSWORD]@]HOST:PORT[,HOST:PORT]/DB[?cluster=NAME&dial_timeout=5s&read_timeout=5m]
+// into a Config, with sc's retention.
+func ParseURL(raw string, sc store.Config) (Config, error) {
+	c := DefaultConfig()
+	c.Retention, c.RollupRetention = sc.Retention, sc.RollupRetention
+	u, err := url.Parse(raw)
+	if err != nil {
+		return c, fmt.Errorf("clickhouse: %s: %w", redact(raw), err)
+	}
+	if u.Scheme != "clickhouse" {
+		return c, fmt.Errorf("clickhouse: %s: scheme %q, want clickhouse://", redact(raw), u.Scheme)
+	}
+	if u.Host != "" {
+		c.Addr = nil
+		for _, h := range strings.Split(u.Host, ",") {
+			if !strings.Contains(h, ":") {
+				h += ":9000"
+			}
+			c.Addr = append(c.Addr, h)
+		}
+	}
+	if db := strings.Trim(u.Path, "/"); db != "" {
+		c.Database = db
+	}
+	if !ident.MatchString(c.Database) {
+		return c, fmt.Errorf("clickhouse: %s: database %q: want letters, digits and _", redact(raw), c.Database)
+	}
+	if u.User != nil {
+		c.User = u.User.Username()
+		c.Password, _ = u.User.Password()
+	}
+	q := u.Query()
+	for k, v := range q {
+		val := v[len(v)-1]
+		switch k {
+		case "cluster":
+			if !ident.MatchString(val) {
+				return c, fmt.Errorf("clickhouse: %s: cluster %q: want letters, digits and _", redact(raw), val)
+			}
+			c.Cluster = val
+		case "dial_timeout", "read_timeout":
+			d, err := time.ParseDuration(val)
+			if err != nil || d <= 0 {
+				return c, fmt.Errorf("clickhouse: %s: %s: want a positive duration such as 5s", redact(raw), k)
+			}
+			if k == "dial_timeout" {
+				c.DialTimeout = d
+			} else {
+				c.ReadTimeout = d
+			}
+		case "retention", "rollup_retention":
+			h, err := strconv.Atoi(strings.TrimSuffix(val, "d"))
+			if err != nil || h < 0 || !strings.HasSuffix(val, "d") {
+				return c, fmt.Errorf("clickhouse: %s: %s: want days such as 90d", redact(raw), k)
+			}
+			d := time.Duration(h) * 24 * time.Hour
+			if k == "retention" {
+				c.Retention = d
+			} else {
+				c.RollupRetention = d
+			}
+		default:
+			return c, fmt.Errorf("clickhouse: %s: unknown parameter %q (cluster, dial_timeout, read_timeout, retention, rollup_retention)", redact(raw), k)
+		}
+	}
+	return c, nil
+}
+
+// String names the store without its password.
+func (c Config) String() string {
+	s := "clickhouse://" + strings.Join(c.Addr, ",") + "/" + c.Database
+	if c.Cluster != "" {
+		s += "?cluster=" + c.Cluster
+	}
+	return s
+}
+
+func redact(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxx")
+			return u.String()
+		}
+	}
+	return raw
+}

@@ -1,0 +1,244 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/outflow-dev/outflow/internal/store"
+)
+
+// DB is a ClickHouse store: a store.Store.
+type DB struct {
+	cfg  Config
+	log  *slog.Logger
+	now  func() time.Time
+	conn driver.Conn
+	ver  [2]int // server major, minor
+
+	wmu    sync.Mutex // one Write at a time: caches and sequence numbers
+	cache  *cache
+	seq    int64 // last sequence number handed out
+	auditN int64 // last audit ID
+
+	m *metrics
+}
+
+var _ store.Store = (*DB)(nil)
+
+type metrics struct {
+	reg                       *prometheus.Registry
+	batches, rows, errs, byts prometheus.Counter
+}
+
+func newMetrics() *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	c := func(name, help string) prometheus.Counter {
+		x := prometheus.NewCounter(prometheus.CounterOpts{Name: "outflow_clickhouse_" + name, Help: help})
+		m.reg.MustRegister(x)
+		return x
+	}
+	m.batches = c("batches_total", "Batches written.")
+	m.rows = c("rows_total", "Rows written (flows, queries, audits, inventory, dimension rows).")
+	m.errs = c("write_errors_total", "Writes that failed.")
+	m.byts = c("queries_total", "Read queries run.")
+	return m
+}
+
+// Metrics is the store's Prometheus registry.
+func (d *DB) Metrics() *prometheus.Registry { return d.m.reg }
+
+// Options are for tests and benchmarks.
+type Options struct {
+	Now func() time.Time // the clock of "until now"; time.Now by default
+}
+
+// New returns an inert store; Start connects and migrates.
+func New(cfg Config, log *slog.Logger, opt Options) *DB {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	return &DB{cfg: cfg, log: log, now: opt.Now, cache: newCache(), m: newMetrics()}
+}
+
+// Open connects to the store at cfg, applying its migrations.
+func Open(ctx context.Context, cfg Config, log *slog.Logger, opt Options) (*DB, error) {
+	d := New(cfg, log, opt)
+	if err := d.Start(ctx); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *DB) connect(addr []string) (driver.Conn, error) {
+	return ch.Open(&ch.Options{Addr: addr, Auth: ch.Auth{Database: "default", Username: d.cfg.User, Password: d.cfg.Password},
+		DialTimeout: d.cfg.DialTimeout, ReadTimeout: d.cfg.ReadTimeout, MaxOpenConns: 8,
+		Compression: &ch.Compression{Method: ch.CompressionLZ4}})
+}
+
+// Start connects, reads the server's version and applies the
+// migrations (on every shard, with a cluster).
+func (d *DB) Start(ctx context.Context) error {
+	conn, err := d.connect(d.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("clickhouse: %s: %w", d.cfg, err)
+	}
+	v, err := conn.ServerVersion()
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("clickhouse: %s: %w", d.cfg, err)
+	}
+	d.conn, d.ver = conn, [2]int{int(v.Version.Major), int(v.Version.Minor)}
+	if err := d.Migrate(ctx); err != nil {
+		conn.Close()
+		return err
+	}
+	if err := d.conn.QueryRow(ctx, "SELECT toInt64(max(id)) FROM "+d.t("audit")).Scan(&d.auditN); err != nil {
+		conn.Close()
+		return fmt.Errorf("clickhouse: %s: %w", d.cfg, err)
+	}
+	d.seq = d.now().UnixNano()
+	return nil
+}
+
+// Migrate applies the schema's migrations: on the server, or on each
+// shard of the cluster (DDL ON CLUSTER needs ZooKeeper; this does not).
+func (d *DB) Migrate(ctx context.Context) error {
+	targets := []string{strings.Join(d.cfg.Addr, ",")}
+	if d.cfg.Cluster != "" {
+		rows, err := d.conn.Query(ctx, "SELECT host_address, toUInt16(port) FROM system.clusters WHERE cluster = ? ORDER BY shard_num, replica_num", d.cfg.Cluster)
+		if err != nil {
+			return fmt.Errorf("clickhouse: %s: cluster %s: %w", d.cfg, d.cfg.Cluster, err)
+		}
+		targets = targets[:0]
+		for rows.Next() {
+			var host string
+			var port uint16
+			if err := rows.Scan(&host, &port); err != nil {
+				rows.Close()
+				return err
+			}
+			targets = append(targets, net.JoinHostPort(host, strconv.Itoa(int(port))))
+		}
+		rows.Close()
+		if len(targets) == 0 {
+			return fmt.Errorf("clickhouse: %s: no cluster %q in the server's remote_servers", d.cfg, d.cfg.Cluster)
+		}
+	}
+	for _, t := range targets {
+		conn := d.conn
+		if d.cfg.Cluster != "" {
+			c, err := d.connect([]string{t})
+			if err != nil {
+				return fmt.Errorf("clickhouse: shard %s: %w", t, err)
+			}
+			defer c.Close()
+			conn = c
+		}
+		ex := func(ctx context.Context, q string) error { return conn.Exec(ctx, q) }
+		query := func(ctx context.Context, q string) (int, error) {
+			var n int32
+			err := conn.QueryRow(ctx, q).Scan(&n)
+			return int(n), err
+		}
+		if _, err := d.migrate(ctx, ex, query, t); err != nil {
+			var ex *ch.Exception
+			if errors.As(err, &ex) {
+				return fmt.Errorf("clickhouse: %s: %w", t, err)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// t is the name of a table to read or insert into.
+func (d *DB) t(name string) string { return d.cfg.Database + "." + name }
+
+// Close closes the connection.
+func (d *DB) Close() error {
+	if d.conn == nil {
+		return nil
+	}
+	err := d.conn.Close()
+	d.conn = nil
+	return err
+}
+
+// query runs a read and calls fn for each row.
+func (d *DB) query(ctx context.Context, q string, fn func(driver.Rows) error, args ...any) error {
+	d.m.byts.Inc()
+	rows, err := d.conn.Query(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("clickhouse: %s: %w", d.cfg, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return fmt.Errorf("clickhouse: %s: %w", d.cfg, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("clickhouse: %s: %w", d.cfg, err)
+	}
+	return nil
+}
+
+// Info says what the store holds.
+func (d *DB) Info(ctx context.Context) (*store.Info, error) {
+	in := &store.Info{Backend: "clickhouse", Path: d.cfg.String(), Schema: schemaVersion}
+	var flows, queries, audits, inv, devs, ents uint64
+	err := d.conn.QueryRow(ctx, "SELECT (SELECT sum(n) FROM "+d.t("flow")+"), (SELECT count() FROM "+d.t("query")+"), (SELECT count() FROM "+d.t("audit")+
+		"), (SELECT uniqExact(dev, app) FROM "+d.t("inventory_v")+"), (SELECT uniqExact(key) FROM "+d.t("dev_v")+"), (SELECT uniqExact(key) FROM "+d.t("ent_v")+")").
+		Scan(&flows, &queries, &audits, &inv, &devs, &ents)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: %s: info: %w", d.cfg, err)
+	}
+	in.Flows, in.Queries, in.Audits, in.Inventory, in.Devices, in.Entities = int64(flows), int64(queries), int64(audits), int64(inv), int64(devs), int64(ents)
+	var size uint64
+	if err := d.conn.QueryRow(ctx, "SELECT sum(bytes) FROM system.parts WHERE active AND database = ?", d.cfg.Database).Scan(&size); err == nil {
+		in.Size = int64(size)
+	}
+	in.First, in.Last, err = d.span(ctx)
+	return in, err
+}
+
+// span is the time of the first and last flow or query held, as the
+// SQLite store reads it: first of the first hour, last of the last.
+func (d *DB) span(ctx context.Context) (first, last time.Time, err error) {
+	var f1, l1, f2, l2 int64
+	q := func(t, first, last string) string {
+		return "(SELECT min(" + first + ") FROM " + d.t(t) + " WHERE h = (SELECT min(h) FROM " + d.t(t) + ")), " +
+			"(SELECT max(" + last + ") FROM " + d.t(t) + " WHERE h = (SELECT max(h) FROM " + d.t(t) + "))"
+	}
+	err = d.conn.QueryRow(ctx, "SELECT "+q("flow", "first", "last")+", "+q("query", "t", "t")).Scan(&f1, &l1, &f2, &l2)
+	if err != nil {
+		return first, last, fmt.Errorf("clickhouse: %s: %w", d.cfg, err)
+	}
+	lo, hi := f1, l1
+	if f2 != 0 && (lo == 0 || f2 < lo) {
+		lo = f2
+	}
+	hi = max(hi, l2)
+	return tm(lo), tm(hi), nil
+}
+
+func tm(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
