@@ -20,6 +20,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/cli/scancmd"
 	"github.com/outflow-dev/outflow/internal/cli/sensorcmd"
 	"github.com/outflow-dev/outflow/internal/cli/servecmd"
+	"github.com/outflow-dev/outflow/internal/cli/storecmd"
 	"github.com/outflow-dev/outflow/internal/version"
 )
 
@@ -34,6 +35,7 @@ func commands() []cli.Command {
 		fleetcmd.Command(),
 		servecmd.Command(),
 		sensorcmd.Command(),
+		storecmd.Command(),
 	}
 }
 
