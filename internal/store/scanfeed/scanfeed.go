@@ -166,15 +166,6 @@ func (f *Feed) Close(rep *scan.Report) (int, error) {
 	return f.n, f.err
 }
 
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
 // FromReport converts a scan's report (as read back from its JSON) into
 // one batch. A report sums each device and entity over the whole capture,
 // so each exposure becomes one row at the hour it was first seen, and the
