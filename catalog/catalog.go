@@ -5,7 +5,7 @@ package catalog
 
 import "embed"
 
-// FS holds sources.yaml, entities/, lists/ and assets/.
+// FS holds sources.yaml, entities/, lists/, assets/ and dns-services/.
 //
-//go:embed sources.yaml entities lists assets
+//go:embed sources.yaml entities lists assets dns-services
 var FS embed.FS

@@ -27,6 +27,9 @@ type Index struct {
 	Lists    map[string]*List
 	Assets   []*Asset
 	At       time.Time // the date ownership links were resolved for
+	// DNSServices are the resolvers and HTTP-DNS services by id.
+	DNSServices map[string]*DNSService
+	dns         dnsIndex
 
 	domains  *domainset.Set
 	labels   map[string]uint32
@@ -256,6 +259,7 @@ func Compile(r *Raw, opt Options) (*Index, error) {
 			add(a.Pos, "%s %q: %v", a.Kind, a.Value, err)
 		}
 	}
+	ix.compileDNSServices(r, add)
 	if len(probs) > 0 {
 		return nil, probs
 	}

@@ -55,8 +55,10 @@ type Raw struct {
 	Entities map[string]*Entity
 	Lists    map[string]*List
 	Assets   []*Asset
-	assetEnt []string   // entity id of each asset, resolved in Compile
-	lazy     []lazyFile // generated prefix tables, parsed on first address lookup
+	// DNSServices are the resolvers and HTTP-DNS services (dns-services/ID.yaml).
+	DNSServices map[string]*DNSService
+	assetEnt    []string   // entity id of each asset, resolved in Compile
+	lazy        []lazyFile // generated prefix tables, parsed on first address lookup
 }
 
 // lazyFile is a generated prefix table kept unparsed until an address is
@@ -116,6 +118,8 @@ func (r *Raw) loadLayer(l Layer) Problems {
 			files["lists"] = append(files["lists"], p)
 		case path.Base(dir) == "assets" && strings.HasSuffix(p, ".csv"):
 			files["assets"] = append(files["assets"], p)
+		case path.Base(dir) == "dns-services" && isYAML(p):
+			files["dns-services"] = append(files["dns-services"], p)
 		}
 		return nil
 	})
@@ -141,7 +145,7 @@ func (r *Raw) loadLayer(l Layer) Problems {
 		return b, true
 	}
 	// Sources first: entities, lists and assets cite them.
-	for _, kind := range []string{"sources", "entities", "lists", "assets"} {
+	for _, kind := range []string{"sources", "entities", "lists", "assets", "dns-services"} {
 		sort.Strings(files[kind])
 		for _, p := range files[kind] {
 			b, ok := read(p)
@@ -155,6 +159,8 @@ func (r *Raw) loadLayer(l Layer) Problems {
 				probs = append(probs, r.parseEntity(name(p), b)...)
 			case "lists":
 				probs = append(probs, r.parseList(name(p), b)...)
+			case "dns-services":
+				probs = append(probs, r.parseDNSService(name(p), b)...)
 			case "assets":
 				if path.Base(p) == LazyTable {
 					r.lazy = append(r.lazy, lazyFile{name(p), b})

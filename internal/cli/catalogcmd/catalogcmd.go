@@ -94,8 +94,8 @@ func check(env *cli.Env, args []string) int {
 		kinds = append(kinds, fmt.Sprintf("%s %d", k, n))
 	}
 	sort.Strings(kinds)
-	fmt.Fprintf(env.Stdout, "catalog ok: %d entities, %d lists, %d sources, %d assets (%s), %d unverified\n",
-		len(ix.Entities), len(ix.Lists), len(ix.Sources), len(all), strings.Join(kinds, ", "), unverified)
+	fmt.Fprintf(env.Stdout, "catalog ok: %d entities, %d lists, %d sources, %d assets (%s), %d dns services, %d unverified\n",
+		len(ix.Entities), len(ix.Lists), len(ix.Sources), len(all), strings.Join(kinds, ", "), len(ix.DNSServices), unverified)
 	return cli.ExitOK
 }
 
