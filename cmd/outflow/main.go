@@ -15,6 +15,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/cli/catalogcmd"
 	"github.com/outflow-dev/outflow/internal/cli/democmd"
 	"github.com/outflow-dev/outflow/internal/cli/fleetcmd"
+	"github.com/outflow-dev/outflow/internal/cli/helpdoc"
 	"github.com/outflow-dev/outflow/internal/cli/reportcmd"
 	"github.com/outflow-dev/outflow/internal/cli/resolvecmd"
 	"github.com/outflow-dev/outflow/internal/cli/scancmd"
@@ -66,6 +67,14 @@ func run(ctx context.Context, env *cli.Env, args []string) int {
 		if c.Name == args[0] {
 			return c.Run(ctx, env, args[1:])
 		}
+	}
+	// Not in the list above: packaging's commands, generated from the
+	// others' help (docs/install.md).
+	switch args[0] {
+	case "completion":
+		return helpdoc.CompletionCommand(env, cmds, args[1:])
+	case "man":
+		return helpdoc.ManCommand(env, cmds, args[1:])
 	}
 	return env.Errorf(cli.ExitFailure, "unknown command %q (outflow help lists them)", args[0])
 }
