@@ -245,4 +245,3 @@ func firstSentence(s string) string {
 func shq(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
-
