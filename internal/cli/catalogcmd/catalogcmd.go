@@ -33,7 +33,8 @@ subcommands:
   show ID...                 an entity: owners, lists, assets
   lists                      the official lists and their entries
   lookup INDICATOR...        attribute hostnames, addresses, AS numbers, MACs, app ids, classes
-  export --format F          a blocklist: hosts, rpz, adguard, dnsmasq, unbound
+  export --format F          a blocklist (hosts, rpz, adguard, dnsmasq, unbound) or an enforcement list
+                             (nftables, ipset, edl-ip, edl-domain, suricata, zeek-intel, stix)
   gen-prefixes --asn-db DIR  regenerate assets/asn-prefixes.csv from @ip-location-db/asn`
 
 func run(ctx context.Context, env *cli.Env, args []string) int {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -131,5 +133,80 @@ func TestLookupNamesJurisdictions(t *testing.T) {
 	code, out, _ := runCmd(t, "lookup", "www.tiktok.com")
 	if code != 0 || !strings.Contains(out, "tiktok: TikTok Pte. Ltd., SG — controlled from CN") {
 		t.Errorf("exit %d:\n%s", code, out)
+	}
+}
+
+func TestExportEnforcementFormats(t *testing.T) {
+	for _, tc := range []struct{ format, want, not string }{
+		{"nftables", "set outflow_v4 {", "tiktok.com"},
+		{"ipset", "create outflow-v4 hash:net family inet", "tiktok.com"},
+		{"edl-ip", "71.18.", "#"},
+		{"edl-domain", "*.tiktok.com\n", "#"},
+		{"suricata", `tls.sni; dotprefix; content:".tiktok.com"; endswith;`, "hik-connect"},
+		{"zeek-intel", "tiktok.com\tIntel::DOMAIN\toutflow domain:tiktok.com", "hik-connect"},
+		{"stix", `"relationship_type": "attributed-to"`, "hik-connect"},
+		// ByteDance's cloud's HTTP-DNS service comes with ByteDance.
+		{"adguard", "||httpdns.volcengineapi.com^", "hik-connect"},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			code, out, errs := runCmd(t, "export", "--format", tc.format, "--entity", "bytedance")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			if !strings.Contains(out, tc.want) || strings.Contains(out, tc.not) {
+				t.Errorf("output wrong (want %q, not %q):\n%.600s", tc.want, tc.not, out)
+			}
+		})
+	}
+}
+
+// Address exports take an entity's own prefixes; a cloud's (which serves
+// everyone) only with --include-hosts. The HTTP-DNS service addresses of
+// the cloud are its own service, not hosting, and always come.
+func TestExportAddressesHostsOnlyOnRequest(t *testing.T) {
+	_, own, _ := runCmd(t, "export", "--format", "edl-ip", "--entity", "alibaba-cloud")
+	_, all, _ := runCmd(t, "export", "--format", "edl-ip", "--entity", "alibaba-cloud", "--include-hosts")
+	if !strings.Contains(own, "203.107.1.65\n") || !strings.Contains(own, "223.5.5.5\n") {
+		t.Errorf("HTTP-DNS addresses missing:\n%.300s", own)
+	}
+	if n, m := strings.Count(own, "\n"), strings.Count(all, "\n"); n > 20 || m < 100 {
+		t.Errorf("without --include-hosts %d prefixes, with %d: hosting prefixes must only come on request", n, m)
+	}
+}
+
+func TestExportBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"export", "--format", "pf"}, "unknown format \"pf\"; valid formats: hosts, rpz, adguard, dnsmasq, unbound, nftables, ipset, edl-ip, edl-domain, suricata, zeek-intel, stix"},
+		{[]string{"export", "--format", "stix", "--entity", "nobody"}, "no entity \"nobody\"; valid entities: adtiming, alibaba,"},
+		{[]string{"export", "--format", "stix", "--list", "nolist"}, "no list \"nolist\"; valid lists: "},
+		{[]string{"export", "--format", "nftables", "--entity", "google"}, "has no address prefixes for format nftables: nothing written"},
+	} {
+		code, out, errs := runCmd(t, tc.args...)
+		if code != 1 || out != "" || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 1 and %q", tc.args, code, out, errs, tc.want)
+		}
+	}
+}
+
+// TestExportWholeCatalogLoadsInNft runs nft's own check on the export of
+// the whole catalog (tens of thousands of prefixes, merged).
+func TestExportWholeCatalogLoadsInNft(t *testing.T) {
+	nft, err := exec.LookPath("nft")
+	if err != nil {
+		t.Skip("nft not installed; the nftables package's structure test covers the syntax")
+	}
+	f := filepath.Join(t.TempDir(), "all.nft")
+	if code, _, errs := runCmd(t, "export", "--format", "nftables", "--include-hosts", "-o", f); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	out, err := exec.Command(nft, "-c", "-f", f).CombinedOutput()
+	if err != nil && strings.Contains(string(out), "Operation not permitted") {
+		t.Skipf("nft -c needs CAP_NET_ADMIN here: %s", out)
+	}
+	if err != nil {
+		t.Fatalf("nft -c -f: %v\n%.2000s", err, out)
 	}
 }

@@ -67,7 +67,7 @@ func Write(w io.Writer, format string, h Header, entries []Entry) error {
 	}
 	fmt.Fprintf(bw, "%s %d names\n", comment, len(entries))
 	if format == "hosts" {
-		fmt.Fprintf(bw, "%s hosts files match exact names only: use adguard, rpz, dnsmasq or unbound to block subdomains too\n", comment)
+		fmt.Fprintf(bw, "%s hosts files match exact names only: this lists the names the catalog knows, and cannot match the rest of the names under them; use adguard, rpz, dnsmasq or unbound to block those too\n", comment)
 	}
 	if format == "unbound" {
 		fmt.Fprintln(bw, "server:")
