@@ -39,8 +39,13 @@ type entry struct {
 	quicTries           uint8
 	helloDone, certDone bool
 	httpDone            bool
-	fin                 uint8
-	prev, next          int32 // LRU links, oldest first
+	// STARTTLS: plain says the client speaks a text protocol that may
+	// turn into TLS (plainSeen bytes of it so far); upgraded, that it
+	// asked to, so the next client bytes are a ClientHello.
+	plain, upgraded bool
+	plainSeen       uint16
+	fin             uint8
+	prev, next      int32 // LRU links, oldest first
 }
 
 // Key identifies a flow regardless of direction.

@@ -10,6 +10,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/sniff/dnsmsg"
 	"github.com/outflow-dev/outflow/internal/sniff/httphost"
 	"github.com/outflow-dev/outflow/internal/sniff/quic"
+	"github.com/outflow-dev/outflow/internal/sniff/starttls"
 	"github.com/outflow-dev/outflow/internal/sniff/tlshello"
 )
 
@@ -51,6 +52,7 @@ type Stats struct {
 	Fragments, FragOrphans  uint64
 	HellosTooLarge          uint64
 	Reassembled             uint64 // ClientHellos that spanned several segments
+	STARTTLS                uint64 // text sessions (SMTP, IMAP, POP3, FTP, XMPP) seen turning into TLS
 }
 
 // Sink receives finished flows. The flow is only valid during the call.
@@ -260,6 +262,9 @@ func (t *Tracker) clientStream(f *entry, p *decode.Packet) {
 	}
 	f.cliSeq += uint32(len(p.Payload))
 	if f.helloDone && f.httpDone {
+		if f.plain {
+			t.plainClient(f, p.Payload)
+		}
 		return
 	}
 	if !f.httpDone {
@@ -323,6 +328,29 @@ func (t *Tracker) clientStream(f *entry, p *decode.Packet) {
 	default:
 		f.helloDone = true
 		f.hello = f.hello[:0]
+		if !f.upgraded && f.httpDone && starttls.Plain(data) {
+			// SMTP, IMAP, POP3, FTP, XMPP...: watch for the command
+			// that turns the session into TLS.
+			f.plain = true
+			t.plainClient(f, data)
+		}
+	}
+}
+
+// plainClient watches a text protocol's client side for the command that
+// switches it to TLS; after it, the client's next bytes are read as a
+// ClientHello and the server's reply as its certificate, as on a TLS port.
+func (t *Tracker) plainClient(f *entry, data []byte) {
+	f.plainSeen += uint16(min(len(data), starttls.MaxPlain))
+	if f.plainSeen > starttls.MaxPlain {
+		f.plain = false
+		return
+	}
+	if starttls.Upgrade(data) {
+		f.plain, f.upgraded = false, true
+		f.helloDone, f.certDone = false, false
+		f.hello, f.cert = f.hello[:0], f.cert[:0]
+		t.Stats.STARTTLS++
 	}
 }
 
@@ -349,21 +377,32 @@ func (t *Tracker) hello(f *entry, h *tlshello.ClientHello) {
 }
 
 func (t *Tracker) serverStream(f *entry, p *decode.Packet) {
-	if f.certDone || !f.helloDone || f.SNI == "" && f.HTTPHost != "" {
+	if f.certDone {
 		return
 	}
 	seq := p.Seq
 	if !f.srvNext {
 		f.srvSeq, f.srvNext = seq, true
 	}
+	// The server's stream is followed from the start (a text protocol's
+	// banner and replies come before any TLS), and collected only once
+	// the client's hello has been read.
+	collecting := f.helloDone && !f.plain && (f.SNI != "" || f.HTTPHost == "")
 	if seq != f.srvSeq {
 		if int32(seq-f.srvSeq) > 0 {
-			f.certDone = true
-			f.cert = f.cert[:0]
+			if collecting {
+				f.certDone = true
+				f.cert = f.cert[:0]
+			} else {
+				f.srvSeq = seq + uint32(len(p.Payload))
+			}
 		}
 		return
 	}
 	f.srvSeq += uint32(len(p.Payload))
+	if !collecting {
+		return
+	}
 	if len(f.cert)+len(p.Payload) > tlshello.MaxCertificateStream {
 		f.certDone = true
 		f.cert = f.cert[:0]
