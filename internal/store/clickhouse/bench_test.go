@@ -11,12 +11,18 @@ import (
 	"github.com/outflow-dev/outflow/internal/store/clickhouse/chtest"
 )
 
-// BenchmarkWriteFlows writes batches of 10,000 flow rows (1,000 devices,
-// 50 peers each hour) through the store writer into one local server.
+// BenchmarkWriteFlows writes batches of flow rows (1,000 devices, 50
+// peers each hour) through the store writer into one local server.
 func BenchmarkWriteFlows(b *testing.B) {
 	srv := chtest.Start(b)
+	for _, rows := range []int{10000, 100000, 500000} {
+		b.Run(fmt.Sprintf("batch=%d", rows), func(b *testing.B) { benchWrite(b, srv, rows) })
+	}
+}
+
+func benchWrite(b *testing.B, srv *chtest.Server, rows int) {
 	ctx := context.Background()
-	cfg, err := clickhouse.ParseURL(srv.URL("outflow_bench"), store.Config{})
+	cfg, err := clickhouse.ParseURL(srv.URL(fmt.Sprintf("outflow_bench%d", rows))+"?spool=off", store.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -25,7 +31,6 @@ func BenchmarkWriteFlows(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	const rows = 10000
 	t0 := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 	batch := &store.Batch{Flows: make([]store.Flow, rows)}
 	b.ResetTimer()

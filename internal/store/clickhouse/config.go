@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -26,6 +27,27 @@ type Config struct {
 	// Retention of detail rows and of rollups (store.Config's).
 	Retention       time.Duration
 	RollupRetention time.Duration
+	// Spool is the directory where batches wait while the server cannot
+	// be reached ("": none, and such a write fails); SpoolMax bounds it
+	// in bytes (0: no bound).
+	Spool    string
+	SpoolMax int64
+}
+
+// DefaultSpoolMax bounds a spool to 1 GiB.
+const DefaultSpoolMax = 1 << 30
+
+// defaultSpool is spool/HOST_PORT_DB beside the default store file:
+// the same directory for every process writing to the same store, so
+// that a process started after a crash replays what the crashed one
+// spooled.
+func defaultSpool(c Config) string {
+	p, err := store.DefaultPath()
+	if err != nil {
+		return ""
+	}
+	name := strings.NewReplacer(":", "_", ",", "+", "/", "_", "[", "", "]", "").Replace(strings.Join(c.Addr, ",")) + "_" + c.Database
+	return filepath.Join(filepath.Dir(p), "spool", name)
 }
 
 // DefaultConfig is a local server's "outflow" database.
@@ -36,10 +58,11 @@ func DefaultConfig() Config {
 
 var ident = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
-// ParseURL reads clickhouse://[USER[:PASSWORD]@]HOST:PORT[,HOST:PORT]/DB[?cluster=NAME&dial_timeout=5s&read_timeout=5m]
+// ParseURL reads clickhouse://[USER[:PASSWORD]@]HOST:PORT[,HOST:PORT]/DB[?cluster=NAME&dial_timeout=5s&read_timeout=5m&spool=DIR|off&spool_max=BYTES]
 // into a Config, with sc's retention.
 func ParseURL(raw string, sc store.Config) (Config, error) {
 	c := DefaultConfig()
+	c.SpoolMax = DefaultSpoolMax
 	c.Retention, c.RollupRetention = sc.Retention, sc.RollupRetention
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -86,6 +109,17 @@ func ParseURL(raw string, sc store.Config) (Config, error) {
 			} else {
 				c.ReadTimeout = d
 			}
+		case "spool":
+			c.Spool = val
+			if val != "off" && !filepath.IsAbs(val) {
+				return c, fmt.Errorf("clickhouse: %s: spool: want an absolute directory or off", redact(raw))
+			}
+		case "spool_max":
+			n, err := strconv.ParseInt(val, 10, 64)
+			if err != nil || n < 0 {
+				return c, fmt.Errorf("clickhouse: %s: spool_max: want bytes such as 1073741824", redact(raw))
+			}
+			c.SpoolMax = n
 		case "retention", "rollup_retention":
 			h, err := strconv.Atoi(strings.TrimSuffix(val, "d"))
 			if err != nil || h < 0 || !strings.HasSuffix(val, "d") {
@@ -98,8 +132,14 @@ func ParseURL(raw string, sc store.Config) (Config, error) {
 				c.RollupRetention = d
 			}
 		default:
-			return c, fmt.Errorf("clickhouse: %s: unknown parameter %q (cluster, dial_timeout, read_timeout, retention, rollup_retention)", redact(raw), k)
+			return c, fmt.Errorf("clickhouse: %s: unknown parameter %q (cluster, dial_timeout, read_timeout, retention, rollup_retention, spool, spool_max)", redact(raw), k)
 		}
+	}
+	switch c.Spool {
+	case "":
+		c.Spool = defaultSpool(c)
+	case "off":
+		c.Spool = ""
 	}
 	return c, nil
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/outflow-dev/outflow/internal/store"
+	"github.com/outflow-dev/outflow/internal/store/clickhouse/spool"
 )
 
 // DB is a ClickHouse store: a store.Store.
@@ -31,6 +33,14 @@ type DB struct {
 	seq    int64 // last sequence number handed out
 	auditN int64 // last audit ID
 
+	sp         *spool.Spool // nil: no spool, a write while the server is away fails
+	dmu        sync.Mutex   // one drain at a time
+	kick       chan struct{}
+	stop       context.CancelFunc
+	stopped    chan struct{}
+	warned     atomic.Int64 // batches spooled since the last warning
+	replayWarn atomic.Int64
+
 	m *metrics
 }
 
@@ -39,6 +49,9 @@ var _ store.Store = (*DB)(nil)
 type metrics struct {
 	reg                       *prometheus.Registry
 	batches, rows, errs, byts prometheus.Counter
+	spooled, spoolFull        prometheus.Counter
+	replayed, replayErrs      prometheus.Counter
+	replaySkipped             prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -52,7 +65,25 @@ func newMetrics() *metrics {
 	m.rows = c("rows_total", "Rows written (flows, queries, audits, inventory, dimension rows).")
 	m.errs = c("write_errors_total", "Writes that failed.")
 	m.byts = c("queries_total", "Read queries run.")
+	m.spooled = c("spooled_batches_total", "Batches written to the spool (server unreachable, or older batches waiting).")
+	m.spoolFull = c("spool_full_total", "Batches refused because the spool was full (the caller got an error).")
+	m.replayed = c("replayed_batches_total", "Spooled batches delivered.")
+	m.replayErrs = c("replay_errors_total", "Replays of a spooled batch that failed (retried).")
+	m.replaySkipped = c("replay_skipped_rows_total", "Rows of replayed batches the server already held, not sent again.")
 	return m
+}
+
+// gauges reports the spool's size.
+func (d *DB) gauges() {
+	d.m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "outflow_clickhouse_spool_batches", Help: "Batches waiting in the spool."},
+		func() float64 { return float64(d.Pending()) }))
+	d.m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "outflow_clickhouse_spool_bytes", Help: "Bytes held by the spool."},
+		func() float64 {
+			if d.sp == nil {
+				return 0
+			}
+			return float64(d.sp.Bytes())
+		}))
 }
 
 // Metrics is the store's Prometheus registry.
@@ -71,7 +102,9 @@ func New(cfg Config, log *slog.Logger, opt Options) *DB {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	return &DB{cfg: cfg, log: log, now: opt.Now, cache: newCache(), m: newMetrics()}
+	d := &DB{cfg: cfg, log: log, now: opt.Now, cache: newCache(), m: newMetrics(), kick: make(chan struct{}, 1)}
+	d.gauges()
+	return d
 }
 
 // Open connects to the store at cfg, applying its migrations.
@@ -111,7 +144,53 @@ func (d *DB) Start(ctx context.Context) error {
 		return fmt.Errorf("clickhouse: %s: %w", d.cfg, err)
 	}
 	d.seq = d.now().UnixNano()
+	if d.cfg.Spool != "" {
+		if err := d.openSpool(); err != nil {
+			conn.Close()
+			return fmt.Errorf("clickhouse: %s: %w", d.cfg, err)
+		}
+	}
 	return nil
+}
+
+// openSpool takes a slot of the spool, notes the audit IDs its batches
+// hold (so that new audits do not reuse them) and starts the replayer.
+func (d *DB) openSpool() error {
+	sp, err := spool.Open(d.cfg.Spool, d.cfg.SpoolMax)
+	if err != nil {
+		return err
+	}
+	d.sp = sp
+	if n := sp.Len(); n > 0 {
+		d.log.Info("clickhouse: spooled batches to replay", "server", d.cfg.String(), "spool", sp.Dir, "batches", n)
+		if err := d.spoolAudits(); err != nil {
+			sp.Close()
+			d.sp = nil
+			return err
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d.stop, d.stopped = cancel, make(chan struct{})
+	go d.replayer(ctx)
+	return nil
+}
+
+// spoolAudits raises auditN past the audit IDs of spooled batches.
+func (d *DB) spoolAudits() error {
+	return d.sp.Walk(func(data []byte) error {
+		p, err := decode(data)
+		if err != nil {
+			return nil // reported when replayed
+		}
+		for _, t := range p.Tables {
+			if t.Name == "audit" {
+				for _, id := range t.Cols[0].I {
+					d.auditN = max(d.auditN, id)
+				}
+			}
+		}
+		return nil
+	})
 }
 
 // Migrate applies the schema's migrations: on the server, or on each
@@ -168,10 +247,26 @@ func (d *DB) Migrate(ctx context.Context) error {
 // t is the name of a table to read or insert into.
 func (d *DB) t(name string) string { return d.cfg.Database + "." + name }
 
-// Close closes the connection.
+// closeDrain bounds the last replay at Close.
+const closeDrain = 10 * time.Second
+
+// Close stops the replayer, sends what the spool holds if the server
+// answers within closeDrain (what it cannot send stays for the next
+// process using the store), and closes the connection.
 func (d *DB) Close() error {
 	if d.conn == nil {
 		return nil
+	}
+	if d.sp != nil {
+		d.stop()
+		<-d.stopped
+		ctx, cancel := context.WithTimeout(context.Background(), closeDrain)
+		if err := d.drain(ctx); err != nil {
+			d.log.Warn("clickhouse: batches left in the spool for the next start", "server", d.cfg.String(), "spool", d.sp.Dir,
+				"batches", d.sp.Len(), "err", err)
+		}
+		cancel()
+		d.sp.Close()
 	}
 	err := d.conn.Close()
 	d.conn = nil

@@ -199,7 +199,7 @@ func TestSameAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lite.Close()
-	cfg, err := clickhouse.ParseURL(srv.URL("outflow_equiv")+"?read_timeout=30s", store.Config{})
+	cfg, err := clickhouse.ParseURL(srv.URL("outflow_equiv")+"?read_timeout=30s&spool="+filepath.Join(dir, "spool"), store.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/store"
+	"github.com/outflow-dev/outflow/internal/store/clickhouse/spool"
 )
 
 const (
@@ -51,20 +52,36 @@ func newCache() *cache {
 		rule: map[string]int64{}, ev: map[[4]string]int64{}, evN: map[[2]string]int{}}
 }
 
-// rows is one Write's rows, table by table, columns in insert order.
+// rows is one Write's rows, table by table in the order they were first
+// met (dimensions before the facts naming them), as columns.
 type rows struct {
 	d     *DB
 	ctx   context.Context
 	batch string
-	t     map[string][][]any
-	order []string
+	p     *payload
+	t     map[string]*tab
+}
+
+func (d *DB) newRows(ctx context.Context) *rows {
+	id := fmt.Sprintf("%x-%x", d.now().UnixNano(), d.seq)
+	return &rows{d: d, ctx: ctx, batch: id, p: &payload{Batch: id, At: d.now().UnixMilli()}, t: map[string]*tab{}}
+}
+
+func (r *rows) tab(name string) *tab {
+	t := r.t[name]
+	if t == nil {
+		t = &tab{Name: name, Cols: make([]col, strings.Count(columns[name], ",")+1)}
+		r.t[name] = t
+		r.p.Tables = append(r.p.Tables, t)
+	}
+	return t
 }
 
 func (r *rows) add(table string, row ...any) {
-	if _, ok := r.t[table]; !ok {
-		r.order = append(r.order, table)
+	t := r.tab(table)
+	for i, v := range row {
+		t.Cols[i].add(v)
 	}
-	r.t[table] = append(r.t[table], row)
 }
 
 func (r *rows) seq() int64 { r.d.seq++; return r.d.seq }
@@ -122,19 +139,28 @@ func (r *rows) dev(key, grp string) (string, error) {
 	return key, nil
 }
 
-// Write stores a batch. Its rows go to each table in one insert per
-// table; the rollups follow by the engine's views.
+// Write stores a batch: sent to the server (one insert per table, then
+// its id in batches), or, while the server cannot be reached or older
+// batches wait in the spool, appended to the spool. It returns nil once
+// the batch is on the server or synced to the spool; the rollups follow
+// by the engine's views.
 func (d *DB) Write(ctx context.Context, b *store.Batch) error {
 	if b == nil || b.Len() == 0 {
 		return nil
 	}
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
+	return d.write(ctx, b, nil)
+}
+
+// write builds b and delivers it, to st when an ingest stages it.
+// Callers hold wmu.
+func (d *DB) write(ctx context.Context, b *store.Batch, st *spool.Stage) error {
 	auditN := d.auditN
-	r := &rows{d: d, ctx: ctx, t: map[string][][]any{}, batch: fmt.Sprintf("%x-%x", d.now().UnixNano(), d.seq)}
+	r := d.newRows(ctx)
 	err := r.build(b)
 	if err == nil {
-		err = d.insert(ctx, r)
+		err = d.deliver(ctx, r.p, st)
 	}
 	if err != nil {
 		d.m.errs.Inc()
@@ -160,29 +186,6 @@ var columns = map[string]string{
 	"audit":       "id, t, dev, app, version, label, sha256, signer, ent, verdict, source, nfind, sev, fent",
 	"finding":     "audit, seq, rule, severity, category, title, ent, evidence",
 	"inventory_v": "dev, app, grp, version, ent, verdict, rule, seen, source, seq",
-}
-
-// insert sends each table's rows: dimensions first, so that a reader
-// never meets a fact whose device or entity it cannot name.
-func (d *DB) insert(ctx context.Context, r *rows) error {
-	for _, t := range r.order {
-		rs := r.t[t]
-		bt, err := d.conn.PrepareBatch(ctx, "INSERT INTO "+d.t(t)+" ("+columns[t]+")")
-		if err != nil {
-			return fmt.Errorf("%s: %w", t, err)
-		}
-		for _, row := range rs {
-			if err := bt.Append(row...); err != nil {
-				bt.Abort()
-				return fmt.Errorf("%s: %w", t, err)
-			}
-		}
-		if err := bt.Send(); err != nil {
-			return fmt.Errorf("%s: %w", t, err)
-		}
-		d.m.rows.Add(float64(len(rs)))
-	}
-	return nil
 }
 
 func join(s []string) string { return strings.Join(s, ",") }
@@ -261,9 +264,32 @@ func (r *rows) flows(fs []store.Flow) error {
 			n = 1
 		}
 		ent := r.ent(f.Entity)
-		r.add("flow", h, first, last, dev, r.sym(f.Group), r.sym(f.Proto), peer, f.Port, r.name(f.Name), ent, r.sym(f.Role), r.sym(f.Host),
-			r.sym(strings.ToUpper(f.HostCountry)), r.sym(f.Verdict), r.sym(f.Rule), r.sym(f.Source),
-			f.BytesOut, f.BytesIn, f.PacketsOut, f.PacketsIn, n, r.seq(), r.batch)
+		grp, proto, name, role, host := r.sym(f.Group), r.sym(f.Proto), r.name(f.Name), r.sym(f.Role), r.sym(f.Host)
+		hc, verdict, rule, source := r.sym(strings.ToUpper(f.HostCountry)), r.sym(f.Verdict), r.sym(f.Rule), r.sym(f.Source)
+		c := r.tab("flow").Cols
+		c[0].i(h)
+		c[1].i(first)
+		c[2].i(last)
+		c[3].s(dev)
+		c[4].s(grp)
+		c[5].s(proto)
+		c[6].s(peer)
+		c[7].u16(f.Port)
+		c[8].s(name)
+		c[9].s(ent)
+		c[10].s(role)
+		c[11].s(host)
+		c[12].s(hc)
+		c[13].s(verdict)
+		c[14].s(rule)
+		c[15].s(source)
+		c[16].u(f.BytesOut)
+		c[17].u(f.BytesIn)
+		c[18].u(f.PacketsOut)
+		c[19].u(f.PacketsIn)
+		c[20].u(n)
+		c[21].i(r.seq())
+		c[22].s(r.batch)
 		if ent != "" {
 			for _, e := range f.Evidence {
 				if err := r.evidence(dev, ent, &e, first, last); err != nil {

@@ -1,0 +1,170 @@
+package clickhouse
+
+import (
+	"bytes"
+	"encoding/gob"
+	"fmt"
+)
+
+// A batch travels as columns: one typed slice per column, appended to
+// the driver a column at a time (row-by-row appends through the driver's
+// reflection cost more than the server's work), and encoded as such into
+// the spool.
+
+// Column kinds.
+const (
+	kStr uint8 = iota + 1
+	kI64
+	kU64
+	kU32
+	kU16
+	kU8
+)
+
+// col is one column: K says which slice holds it.
+type col struct {
+	K   uint8
+	S   []string
+	I   []int64
+	U   []uint64
+	U32 []uint32
+	U16 []uint16
+	U8  []uint8
+}
+
+func (c *col) s(v string)   { c.K = kStr; c.S = append(c.S, v) }
+func (c *col) i(v int64)    { c.K = kI64; c.I = append(c.I, v) }
+func (c *col) u(v uint64)   { c.K = kU64; c.U = append(c.U, v) }
+func (c *col) u32(v uint32) { c.K = kU32; c.U32 = append(c.U32, v) }
+func (c *col) u16(v uint16) { c.K = kU16; c.U16 = append(c.U16, v) }
+func (c *col) u8(v uint8)   { c.K = kU8; c.U8 = append(c.U8, v) }
+
+// add appends a value of any of the kinds; other types are a bug in the
+// writer, reported as an error by tab.check.
+func (c *col) add(v any) {
+	switch x := v.(type) {
+	case string:
+		c.s(x)
+	case int64:
+		c.i(x)
+	case uint64:
+		c.u(x)
+	case uint32:
+		c.u32(x)
+	case uint16:
+		c.u16(x)
+	case uint8:
+		c.u8(x)
+	}
+}
+
+func (c *col) len() int {
+	switch c.K {
+	case kStr:
+		return len(c.S)
+	case kI64:
+		return len(c.I)
+	case kU64:
+		return len(c.U)
+	case kU32:
+		return len(c.U32)
+	case kU16:
+		return len(c.U16)
+	case kU8:
+		return len(c.U8)
+	}
+	return 0
+}
+
+// data is the column's slice, as the driver appends it.
+func (c *col) data() any {
+	switch c.K {
+	case kStr:
+		return c.S
+	case kI64:
+		return c.I
+	case kU64:
+		return c.U
+	case kU32:
+		return c.U32
+	case kU16:
+		return c.U16
+	case kU8:
+		return c.U8
+	}
+	return nil
+}
+
+func filter[T any](s []T, keep []bool) []T {
+	out := s[:0:0]
+	for i, v := range s {
+		if keep[i] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// keep returns the column with only the rows keep marks.
+func (c *col) keep(keep []bool) col {
+	return col{K: c.K, S: filter(c.S, keep), I: filter(c.I, keep), U: filter(c.U, keep), U32: filter(c.U32, keep),
+		U16: filter(c.U16, keep), U8: filter(c.U8, keep)}
+}
+
+// tab is one table's rows of a batch.
+type tab struct {
+	Name string
+	Cols []col
+}
+
+func (t *tab) rows() int {
+	if len(t.Cols) == 0 {
+		return 0
+	}
+	return t.Cols[0].len()
+}
+
+// check reports columns of unequal length (a value of a type col does
+// not take).
+func (t *tab) check() error {
+	n := t.rows()
+	for i := range t.Cols {
+		if t.Cols[i].len() != n {
+			return fmt.Errorf("%s: column %d has %d values, column 0 %d", t.Name, i, t.Cols[i].len(), n)
+		}
+	}
+	return nil
+}
+
+// payload is one batch as sent and as spooled. Batch names it in the
+// batches table and in the rows of flow and query, which is how a
+// replay knows what the server already holds.
+type payload struct {
+	Batch  string
+	At     int64 // Unix ms when it was built
+	Tables []*tab
+}
+
+func (p *payload) rows() uint64 {
+	var n uint64
+	for _, t := range p.Tables {
+		n += uint64(t.rows())
+	}
+	return n
+}
+
+func (p *payload) encode() ([]byte, error) {
+	var b bytes.Buffer
+	if err := gob.NewEncoder(&b).Encode(p); err != nil {
+		return nil, fmt.Errorf("spool: encode batch %s: %w", p.Batch, err)
+	}
+	return b.Bytes(), nil
+}
+
+func decode(b []byte) (*payload, error) {
+	p := &payload{}
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(p); err != nil {
+		return nil, fmt.Errorf("spool: decode batch: %w", err)
+	}
+	return p, nil
+}
