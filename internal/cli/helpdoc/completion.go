@@ -48,7 +48,7 @@ func flagWords(c *Command) (all, withArg string) {
 			w = append(w, f.Dashed())
 		}
 	}
-	if c.Path != nil && len(c.Path) == 1 {
+	if len(c.Path) == 1 {
 		a = append(a, "--version", "--help")
 	}
 	return strings.Join(a, " "), strings.Join(w, " ")
