@@ -21,13 +21,14 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("rules:\n  - action: block\n    entities: bytedance\n    except: {clients: [10.0.0.1, x.example]}\n"))
 	f.Add([]byte("groups:\n  - {name: g, addresses: ['::/0', 0.0.0.0/0]}\nrules:\n  - {action: monitor, names: [a.b], groups: g}\n"))
 	f.Add([]byte("rules: {}\n"))
+	f.Add([]byte("rules:\n  - {action: block, entities: bytedance}\nbypass:\n  canaries: true\n  dns_services:\n    - {kinds: [httpdns, public-resolver], groups: [g]}\n"))
 	ix, err := policytest.Compile()
 	if err != nil {
 		f.Fatal(err)
 	}
 	at := attribute.New(ix)
 	a := at.Name(attribute.DNSQuery, "www.tiktok.com")
-	noFiles := Options{Open: func(string) (io.ReadCloser, error) { return nil, errors.New("no files") }}
+	noFiles := Options{Open: func(string) (io.ReadCloser, error) { return nil, errors.New("no files") }, Catalog: ix}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := ParseWith("fuzz.yaml", b, noFiles)
 		if err != nil {

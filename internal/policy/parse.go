@@ -34,6 +34,9 @@ type Options struct {
 	Open func(path string) (io.ReadCloser, error)
 	// SizeHint is the expected number of names, to size the name table.
 	SizeHint int
+	// Catalog, when given, supplies the DNS services the bypass section
+	// and block rules name (the resolver passes the one it serves with).
+	Catalog *catalog.Index
 }
 
 // StringList is a YAML scalar or sequence of scalars.
@@ -66,6 +69,7 @@ type rawPolicy struct {
 	AllowEmpty bool       `yaml:"allow_empty"`
 	Groups     []rawGroup `yaml:"groups"`
 	Rules      []rawRule  `yaml:"rules"`
+	Bypass     rawBypass  `yaml:"bypass"`
 	Defaults   struct {
 		Answer    string     `yaml:"answer"`
 		BlockPage StringList `yaml:"blockpage"`
@@ -105,7 +109,10 @@ type rawRule struct {
 }
 
 // Load reads and compiles a policy file.
-func Load(path string) (*Policy, error) {
+func Load(path string) (*Policy, error) { return LoadWith(path, Options{}) }
+
+// LoadWith is Load with options.
+func LoadWith(path string, opt Options) (*Policy, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
@@ -118,7 +125,7 @@ func Load(path string) (*Policy, error) {
 	if len(b) > MaxFileSize {
 		return nil, fmt.Errorf("policy: %s: larger than %d bytes", path, MaxFileSize)
 	}
-	return Parse(path, b)
+	return ParseWith(path, b, opt)
 }
 
 // Parse compiles a policy read from the file name; names files are opened
@@ -143,7 +150,7 @@ func ParseWith(name string, b []byte, opt Options) (*Policy, error) {
 	c := compiler{file: name, opt: opt, p: newPolicy(name)}
 	c.p.AllowEmpty = raw.AllowEmpty
 	c.compile(&raw, &doc)
-	if len(raw.Rules) == 0 && !raw.AllowEmpty {
+	if len(raw.Rules) == 0 && !raw.Bypass.Canaries && len(raw.Bypass.DNSServices) == 0 && !raw.AllowEmpty {
 		// Fail closed: a file truncated while it is rewritten, or emptied
 		// by mistake, must not turn every block into an allow.
 		c.add(lineOf(top(&doc), "rules"), "%v: write rules, or allow_empty: true if a policy that blocks nothing is meant", ErrNoRules)
@@ -313,6 +320,7 @@ func (c *compiler) compile(raw *rawPolicy, doc *yaml.Node) {
 	for i := range raw.Rules {
 		c.rule(i, &raw.Rules[i], at(rnodes, i), byName, defAnswer, ids)
 	}
+	c.bypass(raw, doc, byName, defAnswer, ids)
 	if len(p.Groups) > MaxGroups {
 		c.add(0, "%d groups (counting one for each rule's client exceptions); at most %d", len(p.Groups), MaxGroups)
 		return
@@ -416,6 +424,7 @@ func (c *compiler) rule(i int, rr *rawRule, n *yaml.Node, groups map[string]int,
 		c.addName(p.ruleNames, []byte(key), r.idx)
 		r.NameCount++
 	}
+	c.withOwnerServices(r)
 	if rr.NamesFile != "" {
 		r.NameCount += c.namesFile(lineOf(n, "names_file"), what, rr.NamesFile, r.idx)
 	}

@@ -95,7 +95,7 @@ func (s *Server) load(gen uint64, before *preStamp) (*state, error) {
 	var pol *policy.Policy
 	switch {
 	case s.cfg.Policy != "":
-		pol, err = policy.Load(s.cfg.Policy)
+		pol, err = policy.LoadWith(s.cfg.Policy, policy.Options{Catalog: ix})
 	default:
 		pol, err = policy.Quick(ix, s.cfg.Block...)
 	}

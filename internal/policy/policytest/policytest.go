@@ -26,7 +26,9 @@ var At = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 // Names: bytedance.com, tiktok.com, tiktokcdn.com (tiktok-pte),
 // tiktokusds.com (tiktok-us), huawei.com, aliyuncs.com (alibaba-cloud,
 // host), acme.example (acme). Addresses: 71.18.0.0/16 and 2001:db8:bd::/48
-// (bytedance, its own AS), 47.74.0.0/15 (alibaba-cloud, host).
+// (bytedance, its own AS), 47.74.0.0/15 (alibaba-cloud, host). DNS
+// services: httpdns.bytedance-cloud.example (an HTTP-DNS service of
+// bytedance's) and dns.acme-resolver.example (acme's public resolver).
 var Files = fstest.MapFS{
 	"sources.yaml": {Data: []byte(`sources:
   - id: fixture
@@ -49,6 +51,26 @@ status: verified
 entries:
   - entity: huawei
     added: 2021-03-12
+`)},
+	"dns-services/bytedance-httpdns.yaml": {Data: []byte(`id: bytedance-httpdns
+name: ByteDance HTTPDNS
+owner: bytedance
+kind: httpdns
+protocols: [http, https]
+names: [httpdns.bytedance-cloud.example]
+addresses: [192.0.2.53]
+source: fixture
+as_of: 2026-01-01
+`)},
+	"dns-services/acme-dns.yaml": {Data: []byte(`id: acme-dns
+name: Acme Public DNS
+owner: acme
+kind: public-resolver
+protocols: [doh, dot]
+names: [dns.acme-resolver.example]
+addresses: [198.51.100.53]
+source: fixture
+as_of: 2026-01-01
 `)},
 	"assets/fixture.csv": {Data: []byte(`entity,kind,value,role,name,source,as_of,status,note
 bytedance,domain,bytedance.com,,,fixture,2026-01-01,,
