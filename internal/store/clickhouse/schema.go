@@ -6,7 +6,7 @@ import (
 )
 
 // schemaVersion is the newest migration this build knows.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // table is one table of the schema. With a cluster it is created as
 // NAME_local on every shard, with NAME a Distributed table over them.
@@ -35,7 +35,7 @@ const aggTraffic = "bo AggregateFunction(sum, UInt64), bi AggregateFunction(sum,
 const stateTraffic = "sumState(bo) AS bo, sumState(bi) AS bi, sumState(po) AS po, sumState(pi) AS pi, sumState(n) AS n, minState(first) AS first, maxState(last) AS last"
 
 // migrations: each entry is the tables a version adds. Version 1 is the
-// whole first schema.
+// whole first schema; version 2 remembers ingested inputs.
 var migrations = [][]table{1: {
 	{name: "sym", cols: "s String, seq Int64", engine: "ReplacingMergeTree", order: "s", shard: "cityHash64(s)"},
 	{name: "names", cols: "name String, rname String", engine: "ReplacingMergeTree", order: "rname", shard: "cityHash64(name)"},
@@ -84,6 +84,9 @@ var migrations = [][]table{1: {
 	{name: "inventory_v", cols: "dev String, app String, grp String, version String, ent String, verdict String, rule String, seen Int64, source String, seq Int64",
 		engine: "MergeTree", order: "(dev, app, seen)", shard: "cityHash64(dev)"},
 	{name: "batches", cols: "id String, at Int64, rows UInt64", engine: "ReplacingMergeTree", order: "id", shard: "cityHash64(id)"},
+}, 2: {
+	{name: "ingest", cols: "seq Int64, path String, size Int64, head String, tail String, first Int64, last Int64, at Int64",
+		engine: "MergeTree", order: "(size, head, seq)", shard: "cityHash64(head)"},
 }}
 
 // ddl is the statements that create t in database db: the table (local

@@ -186,6 +186,7 @@ var columns = map[string]string{
 	"audit":       "id, t, dev, app, version, label, sha256, signer, ent, verdict, source, nfind, sev, fent",
 	"finding":     "audit, seq, rule, severity, category, title, ent, evidence",
 	"inventory_v": "dev, app, grp, version, ent, verdict, rule, seen, source, seq",
+	"ingest":      "seq, path, size, head, tail, first, last, at",
 }
 
 func join(s []string) string { return strings.Join(s, ",") }
