@@ -66,9 +66,9 @@ type Sensor struct {
 	deps Deps
 	met  *metrics
 
-	mu   sync.Mutex // guards feed and cps
-	feed *scanfeed.Feed
-	cps  []Checkpointer
+	mu  sync.Mutex // guards cur and cps
+	cur *interval
+	cps []Checkpointer
 
 	flushMu sync.Mutex // one write at a time, in order
 	stop    chan struct{}
@@ -94,17 +94,68 @@ func New(cfg Config, deps Deps) *Sensor {
 		deps.Source = "sensor"
 	}
 	s := &Sensor{cfg: cfg, deps: deps, met: newMetrics(), stop: make(chan struct{}), done: make(chan struct{})}
-	s.feed = s.newFeed()
+	s.cur = s.newInterval()
 	s.met.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "outflow_sensor_pending_rows",
 		Help: "Summed rows not yet written: what a kill -9 now would lose."}, func() float64 { return float64(s.Pending()) }))
 	return s
 }
 
-func (s *Sensor) newFeed() *scanfeed.Feed {
+// interval is what one flush writes: the summed flows, the rows sources
+// add as they are (queries from a followed query log) and what to run
+// once they are stored.
+type interval struct {
+	feed    *scanfeed.Feed
+	extra   store.Batch
+	ents    map[string]bool
+	written []func()
+}
+
+func (s *Sensor) newInterval() *interval {
 	// the feed's own writes (past scanfeed.FlushRows rows) and ours use a
 	// context that outlives the sensor's, so that the last flush at
 	// shutdown still writes
-	return scanfeed.New(context.WithoutCancel(context.Background()), s.deps.Store, s.deps.Source)
+	return &interval{feed: scanfeed.New(context.WithoutCancel(context.Background()), s.deps.Store, s.deps.Source), ents: map[string]bool{}}
+}
+
+func (iv *interval) pending() int { return iv.feed.Pending() + len(iv.extra.Queries) }
+
+// Input is what a source given to Sensor.Add adds to the current
+// interval. It is valid only during that call.
+type Input struct{ s *Sensor }
+
+// Flow takes one record (a delta), as Sensor.Flow; f is not kept.
+func (in Input) Flow(f *flowrec.Flow) { in.s.flow(f) }
+
+// Query takes one DNS query row (a followed query log), stored as it is.
+func (in Input) Query(q store.Query) {
+	in.s.cur.extra.Queries = append(in.s.cur.extra.Queries, q)
+}
+
+// Entity stores an entity's record with this interval (once per interval),
+// for queries that name an entity no flow did.
+func (in Input) Entity(e store.Entity) {
+	iv := in.s.cur
+	if e.ID == "" || iv.ents[e.ID] {
+		return
+	}
+	iv.ents[e.ID] = true
+	iv.extra.Entities = append(iv.extra.Entities, e)
+}
+
+// Add runs fn, which adds records and rows to the current interval, and
+// calls written once the flush that holds them has been stored: a followed
+// file commits its read offset there, so that a restart re-reads what was
+// read but not stored, and never what was. written is not called when
+// that flush fails (its sums are lost; a restart before the next good
+// flush reads them again). Add is safe for concurrent use; fn must not
+// block or call the sensor.
+func (s *Sensor) Add(fn func(Input), written func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fn(Input{s})
+	if written != nil {
+		s.cur.written = append(s.cur.written, written)
+	}
 }
 
 // Registry holds the sensor's series.
@@ -135,7 +186,7 @@ func (s *Sensor) flow(f *flowrec.Flow) {
 			s.deps.OnConcern(f, res)
 		}
 	}
-	s.feed.Flow(f, res)
+	s.cur.feed.Flow(f, res)
 }
 
 func peerOf(f *flowrec.Flow) attribute.Peer {
@@ -190,11 +241,11 @@ func (s *Sensor) Flush() error {
 		cp(s.Flow)
 	}
 	s.mu.Lock()
-	old := s.feed
-	s.feed = s.newFeed()
+	old := s.cur
+	s.cur = s.newInterval()
 	s.mu.Unlock()
-	rows := old.Pending()
-	err := old.Flush()
+	rows := old.pending()
+	err := old.feed.FlushWith(&old.extra)
 	s.met.flushDur.Observe(time.Since(start).Seconds())
 	if err != nil {
 		s.met.flushes.WithLabelValues("error").Inc()
@@ -204,6 +255,9 @@ func (s *Sensor) Flush() error {
 	}
 	s.met.flushes.WithLabelValues("ok").Inc()
 	s.met.rows.Add(float64(rows))
+	for _, w := range old.written {
+		w()
+	}
 	return nil
 }
 
@@ -211,7 +265,7 @@ func (s *Sensor) Flush() error {
 func (s *Sensor) Pending() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.feed.Pending()
+	return s.cur.pending()
 }
 
 // Close stops the flush loop and flushes what is left. The sources must

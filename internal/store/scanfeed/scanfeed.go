@@ -145,6 +145,16 @@ func (f *Feed) Flush() error {
 	return f.err
 }
 
+// FlushWith is Flush with b's rows (queries, entities, devices) written
+// in the same transaction. b is not kept.
+func (f *Feed) FlushWith(b *store.Batch) error {
+	if b.Len() == 0 {
+		b = nil
+	}
+	f.flush(b)
+	return f.err
+}
+
 // Pending is how many summed rows wait for the next write.
 func (f *Feed) Pending() int { return len(f.rows) }
 
