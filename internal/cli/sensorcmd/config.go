@@ -22,6 +22,7 @@ type fileConfig struct {
 	Interfaces []ifaceConfig `yaml:"interfaces"`
 	Exporters  []exporterMap `yaml:"exporters"`
 	Follow     []string      `yaml:"follow"`
+	StateDir   string        `yaml:"state_dir"`
 }
 
 type ifaceConfig struct {

@@ -1,6 +1,7 @@
 // Package sensorcmd is `outflow sensor`: one long-running process that
 // watches the network from every source at once — live interfaces, NetFlow
-// v5/v9 and IPFIX exporters over UDP — and feeds the store every --flush,
+// v5/v9 and IPFIX exporters over UDP, growing Zeek, Suricata EVE and query
+// logs — and feeds the store every --flush,
 // per device (keyed by site and address), peer, name, entity and hour.
 // SIGTERM and SIGINT flush and exit 0; SIGHUP reloads the catalog and the
 // policy. docs/sensor.md is its manual.
@@ -16,6 +17,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -25,13 +27,16 @@ import (
 
 	"github.com/outflow-dev/outflow/internal/attribute"
 	"github.com/outflow-dev/outflow/internal/capture/flow"
+	"github.com/outflow-dev/outflow/internal/catalog"
 	"github.com/outflow-dev/outflow/internal/cli"
 	"github.com/outflow-dev/outflow/internal/collector"
 	"github.com/outflow-dev/outflow/internal/flowrec"
 	"github.com/outflow-dev/outflow/internal/policy"
 	"github.com/outflow-dev/outflow/internal/sensor"
+	"github.com/outflow-dev/outflow/internal/sensor/followsrc"
 	"github.com/outflow-dev/outflow/internal/store"
 	"github.com/outflow-dev/outflow/internal/store/backend"
+	"github.com/outflow-dev/outflow/internal/store/scanfeed"
 )
 
 // Command returns `outflow sensor`.
@@ -45,6 +50,10 @@ Runs until SIGTERM or SIGINT, which flush the last interval and exit 0;
 SIGHUP reloads the catalog and the policy. Sources, any mix, each repeatable:
   --flow-listen ADDR   a UDP flow collector: NetFlow v5/v9, IPFIX (e.g. 0.0.0.0:2055)
   --interface IF       live capture (Linux AF_PACKET; needs CAP_NET_RAW), with --bpf
+  --follow [KIND:]FILE a growing Zeek log, Suricata eve.json or outflow query log
+                       (KIND zeek, eve or querylog; told from the content if
+                       omitted), followed across rotation; read offsets are kept
+                       in --state-dir and committed after each flush
 A device is keyed by site and address: with a site, the store names it
 SITE/ADDRESS. An exporter's site is its --config entry, else --site, else
 the exporter's address; an interface's is its entry, else --site.
@@ -52,6 +61,7 @@ See docs/sensor.md.`
 
 type options struct {
 	store, site, config, metrics, bpf, policy string
+	stateDir                                  string
 	flush                                     time.Duration
 	listen, ifaces, follow, local             cli.Strings
 	catalog                                   cli.CatalogFlags
@@ -65,7 +75,8 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 	fs.StringVar(&o.store, "store", "", "the store file to feed (required)")
 	fs.Var(&o.listen, "flow-listen", "receive NetFlow/IPFIX on this UDP address (repeatable)")
 	fs.Var(&o.ifaces, "interface", "capture live on this interface (repeatable)")
-	fs.Var(&o.follow, "follow", "follow a growing Zeek log, eve.json or query log (repeatable; not yet wired: refused)")
+	fs.Var(&o.follow, "follow", "follow a growing Zeek log, eve.json or query log, as [KIND:]FILE (repeatable)")
+	fs.StringVar(&o.stateDir, "state-dir", "", "where --follow keeps its read offsets (default: STORE.follow beside a store file)")
 	fs.StringVar(&o.site, "site", "", "the site of the sources the config does not place")
 	fs.StringVar(&o.config, "config", "", "YAML configuration (docs/sensor.md); flags add to or override it")
 	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus /metrics and /healthz on this address (e.g. 127.0.0.1:9108)")
@@ -91,11 +102,22 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 	if fc.Store == "" {
 		return env.Errorf(cli.ExitFailure, "sensor: --store is required")
 	}
-	if len(fc.Follow) > 0 {
-		return env.Errorf(cli.ExitFailure, "sensor: --follow is not wired yet (docs/sensor.md); use outflow scan on the logs meanwhile")
+	if len(fc.FlowListen) == 0 && len(fc.Interfaces) == 0 && len(fc.Follow) == 0 {
+		return env.Errorf(cli.ExitFailure, "sensor: no source: give --flow-listen, --interface or --follow")
 	}
-	if len(fc.FlowListen) == 0 && len(fc.Interfaces) == 0 {
-		return env.Errorf(cli.ExitFailure, "sensor: no source: give --flow-listen or --interface")
+	var follows []followsrc.File
+	for _, v := range fc.Follow {
+		f, err := followsrc.ParseFile(v, fc.Site)
+		if err != nil {
+			return env.Errorf(cli.ExitFailure, "sensor: --follow: %v", err)
+		}
+		follows = append(follows, f)
+	}
+	if len(follows) > 0 && fc.StateDir == "" {
+		if strings.Contains(fc.Store, "://") {
+			return env.Errorf(cli.ExitFailure, "sensor: --follow with a %s store needs --state-dir for its read offsets", fc.Store[:strings.Index(fc.Store, "://")])
+		}
+		fc.StateDir = fc.Store + ".follow"
 	}
 	local := flowrec.DefaultLocal()
 	if len(fc.Local) > 0 {
@@ -119,6 +141,8 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 	}
 	var at atomic.Pointer[attribute.Attributor]
 	at.Store(attribute.New(ix))
+	var cat atomic.Pointer[catalog.Index]
+	cat.Store(ix)
 
 	scfg := store.DefaultConfig()
 	scfg.Path = fc.Store
@@ -158,6 +182,28 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 		}
 		gatherers = append(gatherers, col.Registry())
 	}
+	var fsrc *followsrc.Source
+	if len(follows) > 0 {
+		cfg := followsrc.DefaultConfig()
+		cfg.Files, cfg.Local, cfg.Follow.StateDir = follows, local, fc.StateDir
+		fsrc, err = followsrc.New(cfg, followsrc.Deps{Log: env.Log, Sensor: sen, Entity: func(id string) (store.Entity, bool) {
+			if e := cat.Load().Entities[id]; e != nil {
+				return scanfeed.EntityOf(e), true
+			}
+			return store.Entity{}, false
+		}})
+		if err == nil {
+			err = fsrc.Start(srcCtx)
+		}
+		if err != nil {
+			stopAll(col, nil, nil, sen)
+			return env.Errorf(cli.ExitFailure, "sensor: --follow: %v", err)
+		}
+		for _, f := range follows {
+			fmt.Fprintf(env.Stderr, "outflow sensor: following %s\n", f.Path)
+		}
+		gatherers = append(gatherers, fsrc.Registry())
+	}
 	var caps []*capture
 	fcfg := flow.DefaultConfig()
 	fcfg.Local = local
@@ -165,7 +211,7 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 	for _, ic := range fc.Interfaces {
 		c, err := startCapture(srcCtx, ic, fcfg, sen)
 		if err != nil {
-			stopAll(col, caps, sen)
+			stopAll(col, fsrc, caps, sen)
 			return env.Errorf(cli.ExitFailure, "sensor: %v", err)
 		}
 		caps = append(caps, c)
@@ -175,7 +221,7 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 	if fc.Metrics != "" {
 		ln, err := net.Listen("tcp", fc.Metrics)
 		if err != nil {
-			stopAll(col, caps, sen)
+			stopAll(col, fsrc, caps, sen)
 			return env.Errorf(cli.ExitFailure, "sensor: --metrics %s: %v", fc.Metrics, err)
 		}
 		mux := http.NewServeMux()
@@ -194,7 +240,7 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 		case <-ctx.Done():
 			running = false
 		case <-hup:
-			reload(env, &o, fc.Policy, &at)
+			reload(env, &o, fc.Policy, &at, &cat)
 		}
 	}
 	// SIGTERM/SIGINT: stop the sources, write the last interval, exit 0
@@ -204,7 +250,7 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 		cancel()
 	}
 	stopSources()
-	if err := stopAll(col, caps, sen); err != nil {
+	if err := stopAll(col, fsrc, caps, sen); err != nil {
 		return env.Errorf(cli.ExitFailure, "sensor: last flush: %v", err)
 	}
 	if col != nil {
@@ -215,19 +261,30 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 	return cli.ExitOK
 }
 
-func stopAll(col *collector.Collector, caps []*capture, sen *sensor.Sensor) error {
+// stopAll stops the sources, writes the last interval, then saves the
+// followed files' offsets that interval committed.
+func stopAll(col *collector.Collector, fsrc *followsrc.Source, caps []*capture, sen *sensor.Sensor) error {
 	if col != nil {
 		col.Close()
+	}
+	if fsrc != nil {
+		fsrc.Stop()
 	}
 	for _, c := range caps {
 		c.Close()
 	}
-	return sen.Close()
+	err := sen.Close()
+	if fsrc != nil {
+		if ferr := fsrc.Close(); ferr != nil && err == nil {
+			err = fmt.Errorf("--follow: saving offsets: %w", ferr)
+		}
+	}
+	return err
 }
 
 // reload loads the catalog and the policy again; a broken one keeps the
 // old in force.
-func reload(env *cli.Env, o *options, policyPath string, at *atomic.Pointer[attribute.Attributor]) {
+func reload(env *cli.Env, o *options, policyPath string, at *atomic.Pointer[attribute.Attributor], cat *atomic.Pointer[catalog.Index]) {
 	if policyPath != "" {
 		if _, err := policy.Load(policyPath); err != nil {
 			env.Log.Error("sensor: SIGHUP: policy not reloaded; the old one stays", "err", err)
@@ -240,6 +297,7 @@ func reload(env *cli.Env, o *options, policyPath string, at *atomic.Pointer[attr
 		return
 	}
 	at.Store(attribute.New(ix))
+	cat.Store(ix)
 	env.Log.Info("sensor: catalog and policy reloaded", "entities", len(ix.Entities))
 }
 
@@ -254,6 +312,7 @@ func merge(fc *fileConfig, o *options) {
 	set(&fc.Site, o.site)
 	set(&fc.Metrics, o.metrics)
 	set(&fc.Policy, o.policy)
+	set(&fc.StateDir, o.stateDir)
 	if o.flush > 0 {
 		fc.Flush = o.flush
 	}
