@@ -166,3 +166,31 @@ func TestLookupsDoNotAllocate(t *testing.T) {
 		t.Fatalf("%v allocations per lookup", allocs)
 	}
 }
+
+// CNAME chains: the name the device asked for names the owner; a
+// catalogued target in a cloud or CDN names the host; an uncatalogued
+// name that leads into an owner's service is that owner's.
+func TestPeerCNAMETarget(t *testing.T) {
+	for _, tc := range []struct {
+		name, asked, target string
+		owner, host         string
+	}{
+		{"a shop's name into its group's cloud", "login.taobao.com", "login.taobao.com.w.kunluncan.aliyuncs.com", "alibaba", "alibaba-cloud"},
+		{"unknown name into an owner's service", "cdn.example.net", "v16m.tiktokcdn.com", "tiktok", ""},
+		{"unknown name into a cloud", "files.example.net", "bucket.oss-cn-hangzhou.aliyuncs.com", "alibaba-cloud", "alibaba-cloud"},
+		{"no target", "www.tiktok.com", "", "tiktok", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := at.Peer(Peer{Names: []Name{{DNSAnswer, tc.asked}}, Target: tc.target})
+			if r.Owner.Entity == nil || r.Owner.Entity.ID != tc.owner {
+				t.Errorf("owner %v, want %s", r.Owner.Entity, tc.owner)
+			}
+			switch {
+			case tc.host == "" && r.Host.Entity != nil:
+				t.Errorf("host %v, want none", r.Host.Entity.ID)
+			case tc.host != "" && (r.Host.Entity == nil || r.Host.Entity.ID != tc.host || r.Host.Value != tc.target):
+				t.Errorf("host %+v, want %s by %s", r.Host.Entity, tc.host, tc.target)
+			}
+		})
+	}
+}

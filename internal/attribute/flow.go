@@ -1,6 +1,10 @@
 package attribute
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"github.com/outflow-dev/outflow/internal/catalog"
+)
 
 // Name is a hostname with how it was learned.
 type Name struct {
@@ -13,6 +17,11 @@ type Peer struct {
 	Addr    netip.Addr
 	Names   []Name
 	CertOrg string
+	// Target is the last name of a DNS CNAME chain when it differs from
+	// the name the device asked for (which is among Names): the asked
+	// name says whose service the device wanted; a catalogued target that
+	// is a cloud or CDN says who hosts it.
+	Target string
 }
 
 // Result is the attribution of a flow's peer: Owner is the strongest
@@ -41,6 +50,19 @@ func (at *Attributor) Peer(p Peer) Result {
 	var host Attribution
 	if p.Addr.IsValid() {
 		host = at.Addr(p.Addr)
+	}
+	if p.Target != "" {
+		if ta := at.Name(DNSAnswer, p.Target); ta.Entity != nil {
+			switch {
+			case ta.Role == catalog.RoleHost || ta.Role == catalog.RoleCarrier:
+				// the name points into a cloud or CDN: its host, named
+				// more surely than by the address's AS
+				host = ta
+			case best.Entity == nil:
+				// an uncatalogued name that leads into an owner's service
+				best = ta
+			}
+		}
 	}
 	if best.Entity == nil {
 		return Result{Owner: host, Host: host}

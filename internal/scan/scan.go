@@ -226,10 +226,17 @@ func (s *Scanner) sink(f *flowrec.Flow) {
 	add(attribute.TLSSNI, f.SNI)
 	add(attribute.QUICSNI, f.QUICSNI)
 	add(attribute.HTTPHost, f.HTTPHost)
-	add(attribute.DNSAnswer, f.DNSName)
-	add(attribute.DNSAnswer, f.DNSQuery)
+	// The name the device asked for names the owner; the end of its CNAME
+	// chain, when different, is the target (a cloud or CDN: the host).
+	target := ""
+	if f.DNSQuery != "" {
+		add(attribute.DNSAnswer, f.DNSQuery)
+		target = f.DNSName
+	} else {
+		add(attribute.DNSAnswer, f.DNSName)
+	}
 	add(attribute.Hostname, f.PeerName)
-	res := s.at.Peer(attribute.Peer{Addr: f.Peer, Names: names[:n], CertOrg: f.CertOrg})
+	res := s.at.Peer(attribute.Peer{Addr: f.Peer, Names: names[:n], CertOrg: f.CertOrg, Target: target})
 	if s.cfg.OnFlow != nil {
 		s.cfg.OnFlow(f, res)
 	}
@@ -327,6 +334,10 @@ func (s *Scanner) evidence(e *expAgg, o attribute.Attribution, res attribute.Res
 	}
 	add(o)
 	if res.Host.Found() && res.Host.Entity == o.Entity && res.Host.Kind != o.Kind {
+		add(res.Host)
+	}
+	// A CNAME target in a cloud or CDN: the evidence of "hosted by".
+	if res.Host.Found() && res.Host.Entity != o.Entity && res.Host.Kind == attribute.DNSAnswer {
 		add(res.Host)
 	}
 }
