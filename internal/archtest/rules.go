@@ -24,7 +24,7 @@ var Layers = []struct {
 	{"pipeline", []string{"internal/scan", "internal/appaudit/audit", "internal/fleet", "internal/resolver"}},
 	{"adapter", []string{"internal/store/scanfeed", "internal/store/auditfeed", "internal/store/querylogsink"}},
 	{"sink", []string{"internal/store", "internal/sensor", "internal/web", "internal/report", "internal/export", "internal/alert"}},
-	{"command", []string{"internal/cli", "cmd"}},
+	{"command", []string{"internal/cli", "cmd", "internal/sbom"}}, // sbom serves the release tool cmd/outflow-sbom
 	{"tool", []string{"bench", "e2e", "internal/archtest"}}, // benchmarks' and tests' programs
 }
 
