@@ -478,3 +478,31 @@ type Info struct {
 	Last       time.Time `json:"last"`
 	PrunedThru time.Time `json:"pruned_through,omitempty"`
 }
+
+// Alert is an alert the sensor raised (internal/alert), as kept.
+type Alert struct {
+	ID           int64     `json:"id"`
+	Time         time.Time `json:"time"`
+	Kind         string    `json:"kind"` // first_contact, past_deadline, group_blocked
+	Site         string    `json:"site,omitempty"`
+	Device       string    `json:"device"` // the device ID (SITE/ADDRESS under a site)
+	Entity       string    `json:"entity"`
+	EntityName   string    `json:"entity_name,omitempty"`
+	Jurisdiction string    `json:"jurisdiction,omitempty"`
+	Rule         string    `json:"rule,omitempty"`
+	Deadline     time.Time `json:"deadline,omitzero"`
+	Evidence     string    `json:"evidence,omitempty"` // "kind value" of the strongest evidence
+	Bytes        uint64    `json:"bytes,omitempty"`
+	Summary      string    `json:"summary"`
+}
+
+// Alerts is implemented by backends that keep alerts (SQLite). It is not
+// part of Store, so that a backend without an alert table (ClickHouse, so
+// far) is still a Store: callers check for it with a type assertion.
+type Alerts interface {
+	// WriteAlerts stores alerts in one transaction.
+	WriteAlerts(ctx context.Context, as []Alert) error
+	// Alerts: the kept alerts in the filter's period, newest first; the
+	// Devices, Entities and Rules selections apply.
+	Alerts(ctx context.Context, f Filter) ([]Alert, error)
+}

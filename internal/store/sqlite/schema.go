@@ -116,6 +116,14 @@ INSERT OR IGNORE INTO sym(s) VALUES ('overdue'), ('compliant');
 UPDATE inventory SET verdict = (SELECT id FROM sym WHERE s = 'overdue') WHERE verdict IN (SELECT id FROM sym WHERE s = 'block');
 UPDATE inventory SET verdict = (SELECT id FROM sym WHERE s = 'compliant') WHERE verdict IN (SELECT id FROM sym WHERE s = 'allow');
 `,
+	// 4: the sensor's alerts (alerts.go): few rows, so plain text columns
+	// rather than the dictionaries; t and deadline in Unix milliseconds.
+	`
+CREATE TABLE alert (id INTEGER PRIMARY KEY, t INTEGER NOT NULL, kind TEXT NOT NULL, site TEXT NOT NULL,
+	device TEXT NOT NULL, entity TEXT NOT NULL, entity_name TEXT NOT NULL, jurisdiction TEXT NOT NULL,
+	rule TEXT NOT NULL, deadline INTEGER NOT NULL, evidence TEXT NOT NULL, bytes INTEGER NOT NULL, summary TEXT NOT NULL);
+CREATE INDEX alert_t ON alert(t);
+`,
 }
 
 // schemaVersion is the version this build writes.
