@@ -40,6 +40,8 @@ type DB struct {
 	stopped    chan struct{}
 	warned     atomic.Int64 // batches spooled since the last warning
 	replayWarn atomic.Int64
+	pstop      context.CancelFunc // the pruner
+	pdone      chan struct{}
 
 	m *metrics
 }
@@ -52,6 +54,8 @@ type metrics struct {
 	spooled, spoolFull        prometheus.Counter
 	replayed, replayErrs      prometheus.Counter
 	replaySkipped             prometheus.Counter
+	pruned, prunedParts       prometheus.Counter
+	pruneErrs                 prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -70,6 +74,9 @@ func newMetrics() *metrics {
 	m.replayed = c("replayed_batches_total", "Spooled batches delivered.")
 	m.replayErrs = c("replay_errors_total", "Replays of a spooled batch that failed (retried).")
 	m.replaySkipped = c("replay_skipped_rows_total", "Rows of replayed batches the server already held, not sent again.")
+	m.pruned = c("pruned_rows_total", "Unpartitioned rows (audits, findings, inventory, evidence) deleted past rollup_retention.")
+	m.prunedParts = c("pruned_partitions_total", "Month partitions dropped past retention.")
+	m.pruneErrs = c("prune_errors_total", "Prunes that failed (retried the next hour).")
 	return m
 }
 
@@ -150,6 +157,15 @@ func (d *DB) Start(ctx context.Context) error {
 			return fmt.Errorf("clickhouse: %s: %w", d.cfg, err)
 		}
 	}
+	if d.cfg.Retention > 0 || d.cfg.RollupRetention > 0 {
+		if err := d.Prune(ctx); err != nil {
+			d.m.pruneErrs.Inc()
+			d.log.Warn("clickhouse: prune failed", "server", d.cfg.String(), "err", err)
+		}
+		pctx, cancel := context.WithCancel(context.Background())
+		d.pstop, d.pdone = cancel, make(chan struct{})
+		go d.pruner(pctx)
+	}
 	return nil
 }
 
@@ -193,29 +209,43 @@ func (d *DB) spoolAudits() error {
 	})
 }
 
-// Migrate applies the schema's migrations: on the server, or on each
-// shard of the cluster (DDL ON CLUSTER needs ZooKeeper; this does not).
-func (d *DB) Migrate(ctx context.Context) error {
-	targets := []string{strings.Join(d.cfg.Addr, ",")}
+// shards lists the servers holding the local tables: the store's
+// address, or each shard of the cluster.
+func (d *DB) shards(ctx context.Context) ([]string, error) {
+	if d.cfg.Cluster == "" {
+		return []string{strings.Join(d.cfg.Addr, ",")}, nil
+	}
+	rows, err := d.conn.Query(ctx, "SELECT host_address, toUInt16(port) FROM system.clusters WHERE cluster = ? ORDER BY shard_num, replica_num", d.cfg.Cluster)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: %s: cluster %s: %w", d.cfg, d.cfg.Cluster, err)
+	}
+	defer rows.Close()
+	var targets []string
+	for rows.Next() {
+		var host string
+		var port uint16
+		if err := rows.Scan(&host, &port); err != nil {
+			return nil, fmt.Errorf("clickhouse: %s: cluster %s: %w", d.cfg, d.cfg.Cluster, err)
+		}
+		targets = append(targets, net.JoinHostPort(host, strconv.Itoa(int(port))))
+	}
+	if len(targets) == 0 {
+		return nil, fmt.Errorf("clickhouse: %s: no cluster %q in the server's remote_servers", d.cfg, d.cfg.Cluster)
+	}
+	return targets, nil
+}
+
+// onEach runs fn with a connection to each server holding local tables
+// (DDL ON CLUSTER needs ZooKeeper; this does not), and local, the
+// suffix of their names.
+func (d *DB) onEach(ctx context.Context, fn func(conn driver.Conn, where, local string) error) error {
+	targets, err := d.shards(ctx)
+	if err != nil {
+		return err
+	}
+	local := ""
 	if d.cfg.Cluster != "" {
-		rows, err := d.conn.Query(ctx, "SELECT host_address, toUInt16(port) FROM system.clusters WHERE cluster = ? ORDER BY shard_num, replica_num", d.cfg.Cluster)
-		if err != nil {
-			return fmt.Errorf("clickhouse: %s: cluster %s: %w", d.cfg, d.cfg.Cluster, err)
-		}
-		targets = targets[:0]
-		for rows.Next() {
-			var host string
-			var port uint16
-			if err := rows.Scan(&host, &port); err != nil {
-				rows.Close()
-				return err
-			}
-			targets = append(targets, net.JoinHostPort(host, strconv.Itoa(int(port))))
-		}
-		rows.Close()
-		if len(targets) == 0 {
-			return fmt.Errorf("clickhouse: %s: no cluster %q in the server's remote_servers", d.cfg, d.cfg.Cluster)
-		}
+		local = "_local"
 	}
 	for _, t := range targets {
 		conn := d.conn
@@ -227,6 +257,17 @@ func (d *DB) Migrate(ctx context.Context) error {
 			defer c.Close()
 			conn = c
 		}
+		if err := fn(conn, t, local); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Migrate applies the schema's migrations: on the server, or on each
+// shard of the cluster.
+func (d *DB) Migrate(ctx context.Context) error {
+	return d.onEach(ctx, func(conn driver.Conn, t, _ string) error {
 		ex := func(ctx context.Context, q string) error { return conn.Exec(ctx, q) }
 		query := func(ctx context.Context, q string) (int, error) {
 			var n int32
@@ -240,8 +281,8 @@ func (d *DB) Migrate(ctx context.Context) error {
 			}
 			return err
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // t is the name of a table to read or insert into.
@@ -256,6 +297,10 @@ const closeDrain = 10 * time.Second
 func (d *DB) Close() error {
 	if d.conn == nil {
 		return nil
+	}
+	if d.pstop != nil {
+		d.pstop()
+		<-d.pdone
 	}
 	if d.sp != nil {
 		d.stop()

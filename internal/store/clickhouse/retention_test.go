@@ -1,0 +1,70 @@
+package clickhouse_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/outflow-dev/outflow/internal/store"
+	"github.com/outflow-dev/outflow/internal/store/clickhouse"
+	"github.com/outflow-dev/outflow/internal/store/clickhouse/chtest"
+)
+
+// TestRetention: on 15 June, with 30 days of detail rows and 60 of
+// rollups, the months wholly older go (detail: March and April;
+// rollups: March) and so do the audits and inventory rows older than 60
+// days; the rest stays.
+func TestRetention(t *testing.T) {
+	srv := chtest.Start(t)
+	ctx := context.Background()
+	now := time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
+	open := func(sc store.Config) *clickhouse.DB {
+		cfg, err := clickhouse.ParseURL(srv.URL("outflow_ret")+"?spool=off", sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, err := clickhouse.Open(ctx, cfg, nil, clickhouse.Options{Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	db := open(store.Config{})
+	b := &store.Batch{}
+	for m := time.March; m <= time.June; m++ {
+		at := time.Date(2026, m, 10, 8, 0, 0, 0, time.UTC)
+		b.Flows = append(b.Flows, store.Flow{First: at, Device: "10.0.0.1", Peer: "192.0.2.1", Entity: "tiktok", Traffic: store.Traffic{BytesOut: 1, Flows: 1}})
+		b.Queries = append(b.Queries, store.Query{Time: at, Client: "10.0.0.1", Name: "a.example", Verdict: "allow"})
+		b.Audits = append(b.Audits, store.Audit{Time: at, App: fmt.Sprintf("app%d", m), Findings: []store.Finding{{Rule: "r", Severity: "low"}}})
+		b.Inventory = append(b.Inventory, store.InventoryItem{Device: "10.0.0.1", App: fmt.Sprintf("app%d", m), Seen: at})
+	}
+	if err := db.Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db = open(store.Config{Retention: 30 * 24 * time.Hour, RollupRetention: 60 * 24 * time.Hour}) // prunes at start
+	defer db.Close()
+	c, err := ch.Open(&ch.Options{Addr: []string{srv.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	q := "SELECT (SELECT count() FROM outflow_ret.flow), (SELECT count() FROM outflow_ret.query), (SELECT count() FROM outflow_ret.flow_h), " +
+		"(SELECT count() FROM outflow_ret.query_h), (SELECT count() FROM outflow_ret.audit), (SELECT count() FROM outflow_ret.finding), " +
+		"(SELECT count() FROM outflow_ret.inventory_v)"
+	want := [7]uint64{2, 2, 3, 3, 2, 2, 2} // May, June; April to June; the audits and inventory of May and June
+	var got [7]uint64
+	for range 100 { // deletes are mutations, applied in the background
+		if err := c.QueryRow(ctx, q).Scan(&got[0], &got[1], &got[2], &got[3], &got[4], &got[5], &got[6]); err != nil {
+			t.Fatal(err)
+		}
+		if got == want {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("flow, query, flow_h, query_h, audit, finding, inventory rows: %v, want %v", got, want)
+}
