@@ -135,6 +135,8 @@ func oneLine(s string) string {
 
 func isCtl(r rune) bool { return r < 0x20 || r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029 }
 
+// key is what deduplicates: the device is keyed by site and address, as
+// the sensor keys it (10.0.0.5 at two sites is two devices).
 func (a *Alert) key() string {
-	return string(a.Kind) + "\x00" + a.Device.String() + "\x00" + a.Entity + "\x00" + a.Rule
+	return string(a.Kind) + "\x00" + a.Site + "\x00" + a.Device.String() + "\x00" + a.Entity + "\x00" + a.Rule
 }

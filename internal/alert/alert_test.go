@@ -204,7 +204,9 @@ func TestDedupe(t *testing.T) {
 	b.Rule = "other"
 	c := a
 	c.Kind = FirstContact
-	if !raise(b) || !raise(c) || !raise(sample(2)) {
+	d := a
+	d.Site = "branch-2" // the same address at another site is another device
+	if !raise(b) || !raise(c) || !raise(sample(2)) || !raise(d) {
 		t.Fatal("different keys deduplicated")
 	}
 	now = now.Add(61 * time.Minute)
@@ -219,7 +221,7 @@ func TestDedupe(t *testing.T) {
 		t.Errorf("%d keys kept, %d evicted", len(n.dedupe.until), n.dedupe.evicted)
 	}
 	n.Close()
-	if value(n.met.deduped) != 2 || len(m.got) != 9 || value(n.met.byKind[PastDeadline]) != 10 {
+	if value(n.met.deduped) != 2 || len(m.got) != 10 || value(n.met.byKind[PastDeadline]) != 11 {
 		t.Errorf("deduplicated %v, delivered %d, raised %v", value(n.met.deduped), len(m.got), value(n.met.byKind[PastDeadline]))
 	}
 }
