@@ -25,7 +25,7 @@ var Layers = []struct {
 	{"adapter", []string{"internal/store/scanfeed", "internal/store/auditfeed", "internal/store/querylogsink"}},
 	{"sink", []string{"internal/store", "internal/sensor", "internal/web", "internal/report", "internal/export", "internal/alert"}},
 	{"command", []string{"internal/cli", "cmd", "internal/sbom"}}, // sbom serves the release tool cmd/outflow-sbom
-	{"tool", []string{"bench", "e2e", "internal/archtest"}}, // benchmarks' and tests' programs
+	{"tool", []string{"bench", "e2e", "internal/archtest"}},       // benchmarks' and tests' programs
 }
 
 // Forbidden are imports that the layers allow but the design does not.

@@ -60,7 +60,7 @@ func TestDNSServiceProblems(t *testing.T) {
 	other := strings.NewReplacer("id: acme-httpdns", "id: other", "192.0.2.7", "192.0.2.9", "2001:db8::/48", "2001:db9::/48").Replace(goodService)
 	for _, tc := range []struct {
 		name, file, want string
-		extra           map[string]string
+		extra            map[string]string
 	}{
 		{"unknown owner", strings.Replace(goodService, "owner: acme", "owner: nobody", 1), `t/dns-services/x.yaml:1: dns service acme-httpdns: owner "nobody" is not in the catalog`, nil},
 		{"bad kind", strings.Replace(goodService, "kind: httpdns", "kind: dns", 1), `kind "dns" is not public-resolver or httpdns`, nil},
