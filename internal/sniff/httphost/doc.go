@@ -9,6 +9,9 @@
 // string. When the request head is cut short it returns ErrNeedMore: the
 // caller appends the next segment (up to MaxHead bytes) and calls again.
 //
+// DNSQuery recognises a request-target that asks an HTTP-DNS service for
+// a name ("/d?host=NAME"), the way apps get around the network's resolver.
+//
 // The package uses the standard library only and must never import
 // packet capture, flow tracking or catalog code. net/http is deliberately
 // not used: it allocates per header and wants a whole request.
