@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/outflow-dev/outflow/internal/alert"
 	"github.com/outflow-dev/outflow/internal/yamlconf"
 )
 
@@ -23,6 +24,9 @@ type fileConfig struct {
 	Exporters  []exporterMap `yaml:"exporters"`
 	Follow     []string      `yaml:"follow"`
 	StateDir   string        `yaml:"state_dir"`
+	// Alerts configures the notifier (internal/alert): deduplication,
+	// rate, retries, webhooks, syslog, files.
+	Alerts alert.Config `yaml:"alerts"`
 }
 
 type ifaceConfig struct {
@@ -42,7 +46,7 @@ type exporterMap struct {
 }
 
 func loadConfig(path string) (fileConfig, error) {
-	var c fileConfig
+	c := fileConfig{Alerts: alert.DefaultConfig()}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return c, err
@@ -60,6 +64,9 @@ func loadConfig(path string) (fileConfig, error) {
 			return c, fmt.Errorf("%s: exporters[%d]: no site", path, i)
 		}
 		e.addr = a.Unmap()
+	}
+	if err := c.Alerts.Validate(); err != nil {
+		return c, fmt.Errorf("%s: alerts: %w", path, err)
 	}
 	for i, f := range c.Interfaces {
 		if f.Name == "" {

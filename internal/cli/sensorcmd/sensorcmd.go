@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/outflow-dev/outflow/internal/alert"
 	"github.com/outflow-dev/outflow/internal/attribute"
 	"github.com/outflow-dev/outflow/internal/capture/flow"
 	"github.com/outflow-dev/outflow/internal/catalog"
@@ -33,6 +34,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/flowrec"
 	"github.com/outflow-dev/outflow/internal/policy"
 	"github.com/outflow-dev/outflow/internal/sensor"
+	"github.com/outflow-dev/outflow/internal/sensor/alertfeed"
 	"github.com/outflow-dev/outflow/internal/sensor/followsrc"
 	"github.com/outflow-dev/outflow/internal/store"
 	"github.com/outflow-dev/outflow/internal/store/backend"
@@ -47,7 +49,10 @@ func Command() cli.Command {
 const usage = `sensor --store STORE [--flow-listen ADDR]... [--interface IF]... [--site NAME] [--config FILE] [--metrics ADDR] [flags]
 
 Runs until SIGTERM or SIGINT, which flush the last interval and exit 0;
-SIGHUP reloads the catalog and the policy. Sources, any mix, each repeatable:
+SIGHUP reloads the catalog and the policy. Alerts (first contact with an
+entity of concern; with --policy, traffic past a rule's deadline or that the
+device's group blocks) are kept in the store and sent to the webhooks, syslog
+servers and files of --config's alerts section. Sources, any mix, each repeatable:
   --flow-listen ADDR   a UDP flow collector: NetFlow v5/v9, IPFIX (e.g. 0.0.0.0:2055)
   --interface IF       live capture (Linux AF_PACKET; needs CAP_NET_RAW), with --bpf
   --follow [KIND:]FILE a growing Zeek log, Suricata eve.json or outflow query log
@@ -82,7 +87,7 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus /metrics and /healthz on this address (e.g. 127.0.0.1:9108)")
 	fs.StringVar(&o.bpf, "bpf", "", "BPF filter for every --interface (compiled with tcpdump -ddd)")
 	fs.DurationVar(&o.flush, "flush", 0, "how often the sums go to the store (default 10s)")
-	fs.StringVar(&o.policy, "policy", "", "policy file, checked at start and on SIGHUP")
+	fs.StringVar(&o.policy, "policy", "", "policy file for past-deadline and group-blocked alerts, reloaded on SIGHUP")
 	fs.Var(&o.local, "local", "inside network CIDR (repeatable; default the private ranges)")
 	rest, code, ok := cli.Parse(fs, args)
 	if !ok {
@@ -91,7 +96,7 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 	if len(rest) > 0 {
 		return env.Errorf(cli.ExitFailure, "sensor: unexpected argument %q (sources are flags: --flow-listen, --interface)", rest[0])
 	}
-	var fc fileConfig
+	fc := fileConfig{Alerts: alert.DefaultConfig()}
 	if o.config != "" {
 		var err error
 		if fc, err = loadConfig(o.config); err != nil {
@@ -130,10 +135,13 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 			local = append(local, p.Masked())
 		}
 	}
+	var pol atomic.Pointer[policy.Policy]
 	if fc.Policy != "" {
-		if _, err := policy.Load(fc.Policy); err != nil {
+		p, err := policy.Load(fc.Policy)
+		if err != nil {
 			return env.Errorf(cli.ExitFailure, "sensor: --policy: %v", err)
 		}
+		pol.Store(p)
 	}
 	ix, err := o.catalog.Open(env)
 	if err != nil {
@@ -157,13 +165,30 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 	if fc.Flush > 0 {
 		cfg.Flush = fc.Flush
 	}
-	sen := sensor.New(cfg, sensor.Deps{Log: env.Log, Store: st, Attributor: &at, Source: "sensor"})
+	// alerts: kept in the store when its backend keeps them, and sent to
+	// the sinks of --config's alerts section
+	var sinks []alert.Sink
+	if as, ok := st.(store.Alerts); ok {
+		sinks = append(sinks, alertfeed.StoreSink{W: as})
+	} else {
+		env.Log.Warn("sensor: this store backend keeps no alerts; they go to the configured sinks only", "store", fc.Store)
+	}
+	notifier, err := alert.New(fc.Alerts, alert.Deps{Log: env.Log, Sinks: sinks})
+	if err != nil {
+		return env.Errorf(cli.ExitFailure, "sensor: alerts: %v", err)
+	}
+	if err := notifier.Start(context.WithoutCancel(ctx)); err != nil {
+		return env.Errorf(cli.ExitFailure, "sensor: alerts: %v", err)
+	}
+	defer notifier.Close() // after the last flush: its alerts still go out
+	det := alertfeed.New(alertfeed.DefaultConfig(), alertfeed.Deps{Raise: notifier.Raise, Policy: &pol})
+	sen := sensor.New(cfg, sensor.Deps{Log: env.Log, Store: st, Attributor: &at, Source: "sensor", OnConcern: det.Concern})
 	// the sensor's loop ends with Close, not with ctx: the last flush
 	// comes after the sources stop
 	if err := sen.Start(context.WithoutCancel(ctx)); err != nil {
 		return env.Errorf(cli.ExitFailure, "sensor: %v", err)
 	}
-	gatherers := prometheus.Gatherers{sen.Registry()}
+	gatherers := prometheus.Gatherers{sen.Registry(), notifier.Registry(), det.Registry()}
 
 	srcCtx, stopSources := context.WithCancel(ctx)
 	defer stopSources()
@@ -240,7 +265,7 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 		case <-ctx.Done():
 			running = false
 		case <-hup:
-			reload(env, &o, fc.Policy, &at, &cat)
+			reload(env, &o, fc.Policy, &at, &cat, &pol)
 		}
 	}
 	// SIGTERM/SIGINT: stop the sources, write the last interval, exit 0
@@ -284,9 +309,12 @@ func stopAll(col *collector.Collector, fsrc *followsrc.Source, caps []*capture, 
 
 // reload loads the catalog and the policy again; a broken one keeps the
 // old in force.
-func reload(env *cli.Env, o *options, policyPath string, at *atomic.Pointer[attribute.Attributor], cat *atomic.Pointer[catalog.Index]) {
+func reload(env *cli.Env, o *options, policyPath string, at *atomic.Pointer[attribute.Attributor], cat *atomic.Pointer[catalog.Index],
+	pol *atomic.Pointer[policy.Policy]) {
+	var p *policy.Policy
 	if policyPath != "" {
-		if _, err := policy.Load(policyPath); err != nil {
+		var err error
+		if p, err = policy.Load(policyPath); err != nil {
 			env.Log.Error("sensor: SIGHUP: policy not reloaded; the old one stays", "err", err)
 			return
 		}
@@ -298,6 +326,9 @@ func reload(env *cli.Env, o *options, policyPath string, at *atomic.Pointer[attr
 	}
 	at.Store(attribute.New(ix))
 	cat.Store(ix)
+	if p != nil {
+		pol.Store(p)
+	}
 	env.Log.Info("sensor: catalog and policy reloaded", "entities", len(ix.Entities))
 }
 
