@@ -70,6 +70,11 @@ type Flow struct {
 	CertCN   string
 	ALPN     string
 	Hidden   Hidden
+	// HTTPDNS is a cleartext HTTP request that asked an HTTP-DNS service
+	// for a name, reduced to its method, last path segment and the name
+	// ("GET /sign_d?host=appmarket.micloud.xiaomi.net"): the account ids
+	// and signatures of the full request are not kept.
+	HTTPDNS string
 }
 
 // Orient makes the inside end the device: when the device side is not

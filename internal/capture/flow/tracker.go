@@ -283,6 +283,7 @@ func (t *Tracker) clientStream(f *entry, p *decode.Packet) {
 		case err == nil:
 			f.HTTPHost, f.httpDone, f.helloDone = r.Host, true, true
 			f.hello = f.hello[:0]
+			httpDNS(f, &r)
 			return
 		case errors.Is(err, httphost.ErrNeedMore):
 			f.helloDone = true // an HTTP request is no TLS
@@ -292,6 +293,9 @@ func (t *Tracker) clientStream(f *entry, p *decode.Packet) {
 			return
 		default:
 			f.httpDone = true
+			if errors.Is(err, httphost.ErrNoHost) {
+				httpDNS(f, &r)
+			}
 			if f.helloDone {
 				f.hello = f.hello[:0]
 				return
@@ -334,6 +338,14 @@ func (t *Tracker) clientStream(f *entry, p *decode.Packet) {
 			f.plain = true
 			t.plainClient(f, data)
 		}
+	}
+}
+
+// httpDNS keeps an HTTP-DNS query's method, path segment and name (one
+// string per such flow, none for other requests).
+func httpDNS(f *entry, r *httphost.Request) {
+	if seg, param, name, ok := httphost.DNSQuery(r.Target); ok {
+		f.HTTPDNS = r.Method + " /" + string(seg) + "?" + string(param) + "=" + string(name)
 	}
 }
 
