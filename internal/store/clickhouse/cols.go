@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/gob"
 	"fmt"
+	"slices"
 )
 
 // A batch travels as columns: one typed slice per column, appended to
@@ -111,10 +112,38 @@ func (c *col) keep(keep []bool) col {
 		U16: filter(c.U16, keep), U8: filter(c.U8, keep)}
 }
 
+// reset empties the column, keeping its memory.
+func (c *col) reset() {
+	c.S, c.I, c.U, c.U32, c.U16, c.U8 = c.S[:0], c.I[:0], c.U[:0], c.U32[:0], c.U16[:0], c.U8[:0]
+}
+
 // tab is one table's rows of a batch.
 type tab struct {
 	Name string
 	Cols []col
+}
+
+func (t *tab) reset() {
+	for i := range t.Cols {
+		t.Cols[i].reset()
+	}
+}
+
+// grow makes room for n more rows in every column whose kind is known.
+func (t *tab) grow(n int) {
+	for i := range t.Cols {
+		c := &t.Cols[i]
+		switch c.K {
+		case kStr:
+			c.S = slices.Grow(c.S, n)
+		case kI64:
+			c.I = slices.Grow(c.I, n)
+		case kU64:
+			c.U = slices.Grow(c.U, n)
+		case kU16:
+			c.U16 = slices.Grow(c.U16, n)
+		}
+	}
 }
 
 func (t *tab) rows() int {

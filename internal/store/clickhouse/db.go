@@ -30,7 +30,8 @@ type DB struct {
 
 	wmu    sync.Mutex // one Write at a time: caches and sequence numbers
 	cache  *cache
-	seq    int64 // last sequence number handed out
+	spare  map[string]*tab // columns of the last batch, reused
+	seq    int64           // last sequence number handed out
 	auditN int64 // last audit ID
 
 	sp         *spool.Spool // nil: no spool, a write while the server is away fails
@@ -109,7 +110,7 @@ func New(cfg Config, log *slog.Logger, opt Options) *DB {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	d := &DB{cfg: cfg, log: log, now: opt.Now, cache: newCache(), m: newMetrics(), kick: make(chan struct{}, 1)}
+	d := &DB{cfg: cfg, log: log, now: opt.Now, cache: newCache(), spare: map[string]*tab{}, m: newMetrics(), kick: make(chan struct{}, 1)}
 	d.gauges()
 	return d
 }

@@ -67,14 +67,29 @@ func (d *DB) newRows(ctx context.Context) *rows {
 	return &rows{d: d, ctx: ctx, batch: id, p: &payload{Batch: id, At: d.now().UnixMilli()}, t: map[string]*tab{}}
 }
 
+// tab is the table's rows in this batch, in columns reused from the
+// previous batch (allocating and growing them cost more than the
+// driver's work).
 func (r *rows) tab(name string) *tab {
 	t := r.t[name]
 	if t == nil {
-		t = &tab{Name: name, Cols: make([]col, strings.Count(columns[name], ",")+1)}
+		if t = r.d.spare[name]; t != nil {
+			delete(r.d.spare, name)
+			t.reset()
+		} else {
+			t = &tab{Name: name, Cols: make([]col, strings.Count(columns[name], ",")+1)}
+		}
 		r.t[name] = t
 		r.p.Tables = append(r.p.Tables, t)
 	}
 	return t
+}
+
+// recycle keeps r's columns for the next batch. Callers hold wmu.
+func (r *rows) recycle() {
+	for name, t := range r.t {
+		r.d.spare[name] = t
+	}
 }
 
 func (r *rows) add(table string, row ...any) {
@@ -162,6 +177,7 @@ func (d *DB) write(ctx context.Context, b *store.Batch, st *spool.Stage) error {
 	if err == nil {
 		err = d.deliver(ctx, r.p, st)
 	}
+	r.recycle()
 	if err != nil {
 		d.m.errs.Inc()
 		d.cache, d.auditN = newCache(), auditN
@@ -236,6 +252,9 @@ func (r *rows) build(b *store.Batch) error {
 }
 
 func (r *rows) flows(fs []store.Flow) error {
+	if len(fs) > 0 {
+		r.tab("flow").grow(len(fs))
+	}
 	for i := range fs {
 		f := &fs[i]
 		dev, err := r.dev(f.Device, f.Group)
@@ -334,6 +353,7 @@ func (r *rows) evidence(dev, ent string, e *store.Evidence, first, last int64) e
 func (r *rows) queries(qs []store.Query) error {
 	if len(qs) > 0 {
 		r.sym("block")
+		r.tab("query").grow(len(qs))
 	}
 	for i := range qs {
 		q := &qs[i]
