@@ -32,7 +32,7 @@ type DB struct {
 	cache  *cache
 	spare  map[string]*tab // columns of the last batch, reused
 	seq    int64           // last sequence number handed out
-	auditN int64 // last audit ID
+	auditN int64           // last audit ID
 
 	sp         *spool.Spool // nil: no spool, a write while the server is away fails
 	dmu        sync.Mutex   // one drain at a time
