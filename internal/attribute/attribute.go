@@ -34,6 +34,7 @@ const (
 	DNSQuery                 // a client asked for the name (resolver)
 	Hostname                 // a name given by a user or found in an app
 	CertSubject              // TLS certificate subject organisation
+	Signature                // the payload has the shape of an owner's protocol (no name in it)
 	ASN                      // the address is in a prefix announced by the AS
 	AppID                    // Android package name or iOS bundle id
 	SDKClass                 // a class in an SDK's Java package
@@ -44,7 +45,7 @@ const (
 var kindNames = [...]string{
 	None: "none", TLSSNI: "tls-sni", QUICSNI: "quic-sni", HTTPHost: "http-host",
 	DNSAnswer: "dns-answer", DNSQuery: "dns-query", Hostname: "hostname",
-	CertSubject: "cert-subject", ASN: "asn", AppID: "app-id", SDKClass: "sdk-class",
+	CertSubject: "cert-subject", Signature: "payload-signature", ASN: "asn", AppID: "app-id", SDKClass: "sdk-class",
 	Program: "program", MACOUI: "mac-oui",
 }
 
@@ -221,6 +222,11 @@ func (at *Attributor) Addr(ip netip.Addr) Attribution {
 // CertOrg attributes a certificate subject organisation.
 func (at *Attributor) CertOrg(org string) Attribution {
 	return at.from(at.ix.LookupCertOrg(org), CertSubject, org)
+}
+
+// Protocol attributes an application protocol recognised by its payload.
+func (at *Attributor) Protocol(id string) Attribution {
+	return at.from(at.ix.LookupProtocol(id), Signature, id)
 }
 
 // App attributes an Android package name or iOS bundle id.

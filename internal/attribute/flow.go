@@ -22,6 +22,9 @@ type Peer struct {
 	// name says whose service the device wanted; a catalogued target that
 	// is a cloud or CDN says who hosts it.
 	Target string
+	// Signature is an application protocol recognised by its payload,
+	// weaker than any name or certificate.
+	Signature string
 }
 
 // Result is the attribution of a flow's peer: Owner is the strongest
@@ -44,6 +47,11 @@ func (at *Attributor) Peer(p Peer) Result {
 	}
 	if p.CertOrg != "" {
 		if a := at.CertOrg(p.CertOrg); a.Better(best) {
+			best = a
+		}
+	}
+	if p.Signature != "" {
+		if a := at.Protocol(p.Signature); a.Better(best) {
 			best = a
 		}
 	}

@@ -46,6 +46,7 @@ type Index struct {
 	apps       map[string]uint32
 	sdks       map[string]uint32
 	programs   map[string]uint32
+	protocols  map[string]uint32
 	ouis       [3]map[uint64]uint32 // by prefix length 36, 28, 24 bits
 }
 
@@ -65,13 +66,14 @@ func Compile(r *Raw, opt Options) (*Index, error) {
 	}
 	ix := &Index{
 		Sources: r.Sources, Entities: r.Entities, Lists: r.Lists, At: opt.At, lazy: r.lazy, lazyRowN: lazyRows(r.lazy),
-		domains:  domainset.New(max(opt.SizeHint, len(r.Assets))),
-		labels:   map[string]uint32{},
-		asns:     map[uint32]uint32{},
-		certOrgs: map[string]uint32{},
-		apps:     map[string]uint32{},
-		sdks:     map[string]uint32{},
-		programs: map[string]uint32{},
+		domains:   domainset.New(max(opt.SizeHint, len(r.Assets))),
+		labels:    map[string]uint32{},
+		asns:      map[uint32]uint32{},
+		certOrgs:  map[string]uint32{},
+		apps:      map[string]uint32{},
+		sdks:      map[string]uint32{},
+		programs:  map[string]uint32{},
+		protocols: map[string]uint32{},
 	}
 	for i := range ix.ouis {
 		ix.ouis[i] = map[uint64]uint32{}
@@ -490,6 +492,8 @@ func (ix *Index) insert(a *Asset, id uint32) error {
 		ix.sdks[a.Value] = id
 	case KindProgram:
 		ix.programs[a.Value] = id
+	case KindProtocol:
+		ix.protocols[a.Value] = id
 	case KindOUI:
 		v, bits, _ := parseOUI(a.Value)
 		ix.ouis[ouiSlot(bits)][v] = id

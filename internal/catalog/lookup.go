@@ -87,6 +87,15 @@ func (ix *Index) LookupProgram(name string) *Asset {
 	return nil
 }
 
+// LookupProtocol finds the owner of an application protocol recognised by
+// its payload (a sniff/signature ID such as "oicq").
+func (ix *Index) LookupProtocol(id string) *Asset {
+	if v, ok := ix.protocols[id]; ok {
+		return ix.Assets[v]
+	}
+	return nil
+}
+
 // LookupApp finds an Android package name or iOS bundle id, exactly.
 func (ix *Index) LookupApp(id string) *Asset {
 	if v, ok := ix.apps[id]; ok {

@@ -202,9 +202,10 @@ const (
 	KindCertOrg    AssetKind = "cert-org"
 	KindAndroidApp AssetKind = "android-app"
 	KindIOSApp     AssetKind = "ios-app"
-	KindSDK        AssetKind = "sdk"     // Java/Kotlin package prefix
-	KindOUI        AssetKind = "oui"     // MA-L, MA-M or MA-S prefix, hex with its bit length
-	KindProgram    AssetKind = "program" // desktop program publisher or name
+	KindSDK        AssetKind = "sdk"      // Java/Kotlin package prefix
+	KindOUI        AssetKind = "oui"      // MA-L, MA-M or MA-S prefix, hex with its bit length
+	KindProgram    AssetKind = "program"  // desktop program publisher or name
+	KindProtocol   AssetKind = "protocol" // an application protocol recognised by its payload (sniff/signature IDs)
 )
 
 // Asset is one catalogued fact that points at an entity.

@@ -73,6 +73,16 @@ func canonical(k AssetKind, v string) (string, error) {
 			return "", errPackage
 		}
 		return v, nil
+	case KindProtocol:
+		for _, c := range v {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return "", errors.New("not a protocol id (lower-case letters, digits and dashes, like tuya-lan)")
+			}
+		}
+		if v == "" {
+			return "", errors.New("empty protocol id")
+		}
+		return v, nil
 	case KindOUI:
 		val, bits, err := parseOUI(v)
 		if err != nil {
@@ -80,7 +90,7 @@ func canonical(k AssetKind, v string) (string, error) {
 		}
 		return formatOUI(val, bits), nil
 	}
-	return "", errors.New("unknown kind (domain, domain-label, asn, prefix, cert-org, android-app, ios-app, sdk, oui, program)")
+	return "", errors.New("unknown kind (domain, domain-label, asn, prefix, cert-org, android-app, ios-app, sdk, oui, program, protocol)")
 }
 
 // NormalizeOrg folds case and spacing of an organisation name, so that

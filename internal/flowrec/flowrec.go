@@ -70,6 +70,9 @@ type Flow struct {
 	CertCN   string
 	ALPN     string
 	Hidden   Hidden
+	// Signature names an application protocol recognised by its payload
+	// (sniff/signature) when it carries no name: weaker than any name.
+	Signature string
 	// HTTPDNS is a cleartext HTTP request that asked an HTTP-DNS service
 	// for a name, reduced to its method, last path segment and the name
 	// ("GET /sign_d?host=appmarket.micloud.xiaomi.net"): the account ids

@@ -236,7 +236,7 @@ func (s *Scanner) sink(f *flowrec.Flow) {
 		add(attribute.DNSAnswer, f.DNSName)
 	}
 	add(attribute.Hostname, f.PeerName)
-	res := s.at.Peer(attribute.Peer{Addr: f.Peer, Names: names[:n], CertOrg: f.CertOrg, Target: target})
+	res := s.at.Peer(attribute.Peer{Addr: f.Peer, Names: names[:n], CertOrg: f.CertOrg, Target: target, Signature: f.Signature})
 	if s.cfg.OnFlow != nil {
 		s.cfg.OnFlow(f, res)
 	}

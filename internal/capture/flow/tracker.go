@@ -10,6 +10,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/sniff/dnsmsg"
 	"github.com/outflow-dev/outflow/internal/sniff/httphost"
 	"github.com/outflow-dev/outflow/internal/sniff/quic"
+	"github.com/outflow-dev/outflow/internal/sniff/signature"
 	"github.com/outflow-dev/outflow/internal/sniff/starttls"
 	"github.com/outflow-dev/outflow/internal/sniff/tlshello"
 )
@@ -220,6 +221,9 @@ func (t *Tracker) newFlow(k Key, p *decode.Packet, src, dst netip.AddrPort, now 
 
 // learn extracts names from the payload while the flow still needs them.
 func (t *Tracker) learn(f *entry, p *decode.Packet, out bool) {
+	if len(p.Payload) != 0 && f.Signature == "" && f.PacketsOut+f.PacketsIn <= 4 {
+		f.Signature = signature.Match(f.Proto == UDP, f.DevicePort, f.PeerPort, p.Payload)
+	}
 	if len(p.Payload) == 0 {
 		if p.Proto == TCP && p.TCPFlags&decode.SYN != 0 {
 			if out {
