@@ -3,8 +3,12 @@ package clickhouse_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"testing"
 	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/outflow-dev/outflow/internal/store"
 	"github.com/outflow-dev/outflow/internal/store/clickhouse"
@@ -12,7 +16,9 @@ import (
 )
 
 // BenchmarkWriteFlows writes batches of flow rows (1,000 devices, 50
-// peers each hour) through the store writer into one local server.
+// peers and names, one entity of concern in seven rows; each batch a new
+// hour) through the store writer into one local server. The rows are
+// made once: the timed loop is the writer's and the server's work.
 func BenchmarkWriteFlows(b *testing.B) {
 	srv := chtest.Start(b)
 	for _, rows := range []int{10000, 100000, 500000} {
@@ -33,22 +39,125 @@ func benchWrite(b *testing.B, srv *chtest.Server, rows int) {
 	defer db.Close()
 	t0 := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 	batch := &store.Batch{Flows: make([]store.Flow, rows)}
+	for j := range batch.Flows {
+		ent := ""
+		if j%7 == 0 {
+			ent = "tiktok"
+		}
+		batch.Flows[j] = store.Flow{Device: fmt.Sprintf("10.0.%d.%d", j/250%4, j%250), Group: "staff", Proto: "tcp", Peer: fmt.Sprintf("192.0.2.%d", j%50), Port: 443,
+			Name: fmt.Sprintf("n%d.example.com", j%50), Entity: ent, Role: "owner", Host: "AS64500 Example", HostCountry: "US",
+			Traffic: store.Traffic{BytesOut: uint64(j), BytesIn: 2 * uint64(j), PacketsOut: 3, PacketsIn: 4, Flows: 1}}
+	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		h := t0.Add(time.Duration(i) * time.Hour)
 		for j := range batch.Flows {
-			ent := ""
-			if j%7 == 0 {
-				ent = "tiktok"
-			}
-			batch.Flows[j] = store.Flow{First: h.Add(time.Duration(j) * time.Millisecond), Last: h.Add(time.Duration(j)*time.Millisecond + time.Second),
-				Device: fmt.Sprintf("10.0.%d.%d", j/250%4, j%250), Group: "staff", Proto: "tcp", Peer: fmt.Sprintf("192.0.2.%d", j%50), Port: 443,
-				Name: fmt.Sprintf("n%d.example.com", j%50), Entity: ent, Role: "owner", Host: "AS64500 Example", HostCountry: "US",
-				Traffic: store.Traffic{BytesOut: uint64(j), BytesIn: 2 * uint64(j), PacketsOut: 3, PacketsIn: 4, Flows: 1}}
+			f := &batch.Flows[j]
+			f.First, f.Last = h.Add(time.Duration(j)*time.Millisecond), h.Add(time.Duration(j)*time.Millisecond+time.Second)
 		}
 		if err := db.Write(ctx, batch); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(b.N*rows)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkDashboard times every Reader call the dashboard makes over
+// OUTFLOW_BENCH_CH_ROWS flow rows and as many query rows (default 2
+// million each; the figure is 50 million) over 30 days: 1,000
+// devices (10.X.Y), 40 entities of concern, 50,000 names. The rows are generated
+// inside the server (INSERT ... SELECT FROM numbers()), the rollups kept
+// by the views as for written rows. Each call is made once before the
+// timer (the server's caches warm, as on a running dashboard).
+func BenchmarkDashboard(b *testing.B) {
+	n := 2_000_000
+	if v, err := strconv.Atoi(os.Getenv("OUTFLOW_BENCH_CH_ROWS")); err == nil && v > 0 {
+		n = v
+	}
+	srv := chtest.Start(b)
+	ctx := context.Background()
+	h0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	now := h0.Add(30 * 24 * time.Hour)
+	cfg, err := clickhouse.ParseURL(srv.URL("outflow_dash")+"?spool=off&read_timeout=10m", store.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	db, err := clickhouse.Open(ctx, cfg, nil, clickhouse.Options{Now: func() time.Time { return now }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	c, err := ch.Open(&ch.Options{Addr: []string{srv.Addr()}, ReadTimeout: 30 * time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	hour0 := h0.Unix() / 3600
+	per := max(n/720, 1) // rows an hour
+	dev := "concat('10.', toString(intDiv(number % 1000, 250)), '.', toString(number % 250))"
+	ent := "if(number % 5 = 0, concat('ent', toString(number % 40)), '')"
+	name := "concat('n', toString(number % 50000), '.example.com')"
+	gen := []string{
+		fmt.Sprintf("INSERT INTO outflow_dash.flow (h, first, last, dev, grp, proto, peer, port, name, ent, role, host, hc, verdict, rule, source, bo, bi, po, pi, n, ord, batch) "+
+			"SELECT %d + intDiv(number, %d) AS hh, hh * 3600000 + number %% 3600000, hh * 3600000 + number %% 3600000 + 1000, %s, 'staff', 'tcp', "+
+			"concat('192.0.2.', toString(number %% 250)), 443, %s, %s, 'owner', concat('AS', toString(64500 + number %% 20)), 'US', '', '', 'bench', "+
+			"number %% 10000, number %% 30000, 10, 20, 1, number, 'gen' FROM numbers(%d)", hour0, per, dev, name, ent, n),
+		fmt.Sprintf("INSERT INTO outflow_dash.query (t, h, dev, grp, proto, name, typ, rcode, verdict, rule, ent, reason, deadline, latency_us, cached, ord, batch) "+
+			"SELECT (%d + intDiv(number, %d)) * 3600000 + number %% 3600000, %d + intDiv(number, %d), %s, 'staff', 'udp', %s, 1, 0, "+
+			"if(number %% 5 = 0, 'block', 'allow'), if(number %% 5 = 0, 'no-ent', ''), %s, '', 0, 500, 0, number, 'gen' FROM numbers(%d)",
+			hour0, per, hour0, per, dev, name, ent, n),
+		"INSERT INTO outflow_dash.ent_v (seq, key, name, jur, reg, chain, lists, kind, unverified) SELECT number, concat('ent', toString(number)), " +
+			"concat('Entity ', toString(number)), 'CN', 'CN', '', 'concern', 'company', '' FROM numbers(40)",
+		"INSERT INTO outflow_dash.dev_v (seq, key, mac, name, vendor, grp, owner, platform) SELECT number, " +
+			"concat('10.', toString(intDiv(number, 250)), '.', toString(number % 250)), '', '', '', 'staff', '', '' FROM numbers(1000)",
+		"INSERT INTO outflow_dash.names (name, rname) SELECT " + name + ", reverse(" + name + ") FROM numbers(50000)",
+		"INSERT INTO outflow_dash.rule_v (seq, key, seen, action, basis, deadline, groups, entities, lists) SELECT 1, 'no-ent', 1, 'block', '', 0, '', '', ''",
+	}
+	start := time.Now()
+	for _, q := range gen {
+		if err := c.Exec(ctx, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Logf("generated %d flow and %d query rows in %v", n, n, time.Since(start).Round(time.Second))
+	month := store.Filter{Since: now.Add(-30 * 24 * time.Hour), Until: now}
+	day := store.Filter{Since: now.Add(-24 * time.Hour), Until: now}
+	dv := store.Filter{Since: month.Since, Until: now, Devices: []string{"10.0.7"}}
+	calls := []struct {
+		name string
+		fn   func() error
+	}{
+		{"Overview/month", func() error { _, err := db.Overview(ctx, month); return err }},
+		{"Overview/day", func() error { _, err := db.Overview(ctx, day); return err }},
+		{"Overview/device", func() error { _, err := db.Overview(ctx, dv); return err }},
+		{"Devices", func() error { _, err := db.Devices(ctx, month); return err }},
+		{"Device", func() error { _, err := db.Device(ctx, "10.0.7", month); return err }},
+		{"Flows", func() error { _, err := db.Flows(ctx, month); return err }},
+		{"Flows/device", func() error { _, err := db.Flows(ctx, dv); return err }},
+		{"Names", func() error { _, err := db.Names(ctx, month); return err }},
+		{"Names/device", func() error { _, err := db.Names(ctx, dv); return err }},
+		{"Queries", func() error { _, err := db.Queries(ctx, month); return err }},
+		{"Blocked", func() error { _, err := db.Blocked(ctx, month); return err }},
+		{"Overdue", func() error { _, err := db.Overdue(ctx, month); return err }},
+		{"Due", func() error { _, err := db.Due(ctx, month); return err }},
+		{"Audits", func() error { _, err := db.Audits(ctx, month); return err }},
+		{"Inventory", func() error { _, err := db.Inventory(ctx, month); return err }},
+		{"Entities", func() error { _, err := db.Entities(ctx); return err }},
+		{"Search", func() error { _, err := db.Search(ctx, "n123", 20); return err }},
+		{"Info", func() error { _, err := db.Info(ctx); return err }},
+	}
+	for _, call := range calls {
+		b.Run(call.name, func(b *testing.B) {
+			if err := call.fn(); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for range b.N {
+				if err := call.fn(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/call")
+		})
+	}
 }
