@@ -112,6 +112,15 @@ func (s *Server) apiRoutes() []route {
 			s.json(w, r, a)
 		}},
 		{"/api/inventory", listAPI(s, "all", cachedList(s, "inventory", s.r.Inventory))},
+		{"/api/alerts", func(w http.ResponseWriter, r *http.Request) {
+			// only backends with an alert table (SQLite) implement it
+			as, ok := s.r.(store.Alerts)
+			if !ok {
+				s.fail(w, r, http.StatusNotImplemented, "this store keeps no alerts")
+				return
+			}
+			listAPI(s, "month", as.Alerts)(w, r)
+		}},
 		{"/api/entities", func(w http.ResponseWriter, r *http.Request) {
 			_, l := s.entities(r.Context())
 			if l == nil {

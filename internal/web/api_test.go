@@ -222,3 +222,20 @@ func TestAPIGzip(t *testing.T) {
 		t.Fatalf("gzipped body %q", b)
 	}
 }
+
+func TestAPIAlerts(t *testing.T) {
+	s := newTestServer(t, DefaultConfig())
+	var got struct{ Items []store.Alert }
+	if code := getJSON(t, s, "/api/alerts?period=all", &got); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	want := fixtureAlerts()
+	if len(got.Items) != 2 || got.Items[0].Kind != want[1].Kind || got.Items[1].Kind != want[0].Kind || got.Items[0].Rule != "tiktok-ban" {
+		t.Fatalf("alerts %+v, want the fixture's, newest first", got.Items)
+	}
+	got.Items = nil
+	getJSON(t, s, "/api/alerts?period=all&rule=tiktok-ban", &got)
+	if len(got.Items) != 1 || got.Items[0].Kind != "past_deadline" {
+		t.Fatalf("rule selection: %+v", got.Items)
+	}
+}

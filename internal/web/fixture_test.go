@@ -110,6 +110,10 @@ func testStore(t testing.TB) store.Reader {
 			w.Close()
 			return
 		}
+		if shared.err = w.WriteAlerts(ctx, fixtureAlerts()); shared.err != nil {
+			w.Close()
+			return
+		}
 		if shared.err = w.Close(); shared.err != nil {
 			return
 		}
@@ -252,4 +256,14 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(shared.dir)
 	}
 	os.Exit(code)
+}
+
+// fixtureAlerts are what the sensor raised about ana-laptop.
+func fixtureAlerts() []store.Alert {
+	return []store.Alert{
+		{Time: t0.Add(8 * time.Minute), Kind: "first_contact", Device: "192.168.50.10", Entity: "tiktok", EntityName: "TikTok Pte. Ltd.",
+			Jurisdiction: "CN", Evidence: "tls-sni www.tiktok.com", Bytes: 190000, Summary: "192.168.50.10 talked to TikTok Pte. Ltd. [CN] for the first time"},
+		{Time: t0.Add(9 * time.Minute), Kind: "past_deadline", Device: "192.168.50.10", Entity: "tiktok", Rule: "tiktok-ban",
+			Deadline: time.Date(2026, 1, 19, 0, 0, 0, 0, time.UTC), Summary: "192.168.50.10 sent traffic to TikTok after the deadline 2026-01-19"},
+	}
 }
