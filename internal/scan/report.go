@@ -1,6 +1,9 @@
 package scan
 
-import "github.com/outflow-dev/outflow/internal/attribute"
+import (
+	"github.com/outflow-dev/outflow/internal/attribute"
+	"github.com/outflow-dev/outflow/internal/scan/bypass"
+)
 
 // Report is the result of a scan; docs/output.md documents its JSON form.
 type Report struct {
@@ -37,8 +40,11 @@ type Device struct {
 	Hostname  string     `json:"hostname,omitempty"`
 	Exposures []Exposure `json:"exposures"`
 	Other     Counts     `json:"other"` // flows to no entity of concern
-	Hidden    []Hidden   `json:"hidden,omitempty"`
-	Flows     []FlowLine `json:"flows,omitempty"` // with --all
+	// Bypass is how the device resolved names around the network's
+	// resolver (internal/scan/bypass); hidden names stay in Hidden.
+	Bypass []bypass.Entry `json:"bypass"`
+	Hidden []Hidden       `json:"hidden,omitempty"`
+	Flows  []FlowLine     `json:"flows,omitempty"` // with --all
 }
 
 // Vendor is the device's hardware maker by its MAC OUI.

@@ -21,6 +21,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/ingest/eve"
 	"github.com/outflow-dev/outflow/internal/ingest/netflow"
 	"github.com/outflow-dev/outflow/internal/ingest/zeek"
+	"github.com/outflow-dev/outflow/internal/scan/bypass"
 )
 
 // Config tunes a scan.
@@ -64,6 +65,7 @@ type Scanner struct {
 	logged   uint64
 	zeek     *zeek.Reader
 	eve      *eve.Reader
+	bypass   *bypass.Finder
 }
 
 type devAgg struct {
@@ -73,6 +75,7 @@ type devAgg struct {
 	hidden  map[string]*Hidden
 	flows   []FlowLine
 	dropped int
+	bypass  bypass.Window
 }
 
 type expKey struct {
@@ -94,7 +97,7 @@ func New(cfg Config, at *attribute.Attributor) *Scanner {
 	if cfg.MaxEvidence <= 0 {
 		cfg.MaxEvidence = 12
 	}
-	s := &Scanner{cfg: cfg, at: at, devs: map[netip.Addr]*devAgg{}}
+	s := &Scanner{cfg: cfg, at: at, devs: map[netip.Addr]*devAgg{}, bypass: bypass.New(at)}
 	s.tracker = flow.New(cfg.Flow, s.sink)
 	if cfg.FlowExports {
 		s.exports = netflow.New()
@@ -245,6 +248,7 @@ func (s *Scanner) sink(f *flowrec.Flow) {
 		d = &devAgg{addr: f.Device, exp: map[expKey]*expAgg{}, hidden: map[string]*Hidden{}}
 		s.devs[f.Device] = d
 	}
+	s.bypass.Add(&d.bypass, f)
 	c := Counts{BytesOut: f.BytesOut, BytesIn: f.BytesIn, PacketsOut: f.PacketsOut, PacketsIn: f.PacketsIn, Flows: 1}
 	if f.Hidden != flowrec.NotHidden {
 		key := f.Hidden.String() + "|" + f.Peer.String()
@@ -418,6 +422,10 @@ func (s *Scanner) Finish(now time.Time) *Report {
 			}
 			return x.Entity+x.Role < y.Entity+y.Role
 		})
+		dev.Bypass = d.bypass.Entries()
+		if d.bypass.Dropped > 0 {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: %d bypass flows not listed (limit %d entries per device)", a, d.bypass.Dropped, bypass.MaxEntries))
+		}
 		for _, h := range d.hidden {
 			dev.Hidden = append(dev.Hidden, *h)
 		}

@@ -76,7 +76,7 @@ func Text(w io.Writer, r *scan.Report, all bool) error {
 	p("catalog: %d entities, %d assets, ownership as of %s\n\n", r.Catalog.Entities, r.Catalog.Assets, r.Catalog.At)
 	shown := 0
 	for _, d := range r.Devices {
-		if len(d.Exposures) == 0 && !all && d.Vendor == nil {
+		if len(d.Exposures) == 0 && len(d.Bypass) == 0 && !all && d.Vendor == nil {
 			continue
 		}
 		shown++
@@ -123,6 +123,31 @@ func Text(w io.Writer, r *scan.Report, all bool) error {
 			}
 			if len(e.HostedBy) > 0 {
 				p("     hosted by    %s\n", strings.Join(e.HostedBy, ", "))
+			}
+		}
+		for _, b := range d.Bypass {
+			p("  !! bypass (%s) to %s %s/%d", b.Kind, b.Peer, b.Proto, b.Port)
+			if b.Name != "" {
+				p(" (%s)", b.Name)
+			}
+			switch {
+			case b.Service != "":
+				p(", service %s of %s", b.Service, b.Owner)
+			case b.Owner != "":
+				p(", address of %s", b.Owner)
+			default:
+				p(", owner unknown")
+			}
+			p(", %d flow(s), sent %s, received %s\n", b.Flows, Bytes(b.BytesOut), Bytes(b.BytesIn))
+			for _, ev := range b.Evidence {
+				if ev.Kind == "tls-sni" || ev.Kind == "quic-sni" || ev.Kind == "http-host" {
+					continue // shown on the line above
+				}
+				p("     evidence     %-16s %s", ev.Kind, ev.Value)
+				if ev.Rule != "" {
+					p("  (rule %s, source %s)", ev.Rule, ev.Source)
+				}
+				p("\n")
 			}
 		}
 		for _, h := range d.Hidden {

@@ -6,6 +6,11 @@
 // addresses). Each finding is an Entry with its kind, the peer, the
 // catalogued service and its owner where known, and the evidence.
 //
+// "No DNS answer" is the flow's: the flow tracker names a flow by any
+// device's answer for its address when the device's own is not seen (the
+// answers a forwarder gets), so an address counts as hard-coded only when
+// nobody in the capture or window resolved it.
+//
 // It never guesses an owner: an entry names the owner of a catalogued DNS
 // service or of a catalogued address, or none. Names hidden by ECH stay
 // "name hidden" in the scan report and are not a bypass.
@@ -169,7 +174,8 @@ func (fd *Finder) kind(f *flowrec.Flow, svc *catalog.DNSService) Kind {
 	switch {
 	case f.Proto == flowrec.TCP && f.PeerPort == 853 && (f.Hidden == flowrec.HiddenDoT || svc != nil && svc.Offers("dot")):
 		return DoT
-	case f.Proto == flowrec.UDP && f.PeerPort == 853 && (f.Hidden == flowrec.HiddenDoQ || svc != nil && svc.Offers("doq")):
+	case f.Proto == flowrec.UDP && f.PeerPort == 853 && (f.Hidden == flowrec.HiddenDoQ || f.Hidden == flowrec.HiddenDoH || svc != nil && svc.Offers("doq")):
+		// QUIC to 853 whose SNI is a DoH name is still DNS over QUIC
 		return DoQ
 	case f.Hidden == flowrec.HiddenDoH:
 		return DoH
