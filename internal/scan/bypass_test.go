@@ -25,7 +25,6 @@ type capWriter struct {
 	t   *testing.T
 	w   *pcapgo.Writer
 	now time.Time
-	seq map[string]uint32
 }
 
 var (
