@@ -140,6 +140,9 @@ func (fd *Finder) Add(w *Window, f *flowrec.Flow) {
 		return
 	}
 	if e.Flows == 1 {
+		if name == e.Peer {
+			name = "" // a Host header that is the address names nothing
+		}
 		e.Name = name
 		if name != "" {
 			e.add(Evidence{Kind: nameKind, Value: name})
