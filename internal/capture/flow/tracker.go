@@ -124,7 +124,17 @@ func (t *Tracker) IsLocal(a netip.Addr) bool {
 }
 
 // Packet feeds one decoded packet of wireLen bytes seen at ts.
-func (t *Tracker) Packet(p *decode.Packet, wireLen int, ts time.Time) {
+func (t *Tracker) Packet(p *decode.Packet, wireLen int, ts time.Time) { t.PacketN(p, wireLen, 1, ts) }
+
+// PacketN feeds one decoded packet that stands for n packets of wireLen
+// bytes each (a sampled packet, n its sampling rate): the flow's counters
+// grow by n and n*wireLen, while names are learnt from the one payload.
+// n == 0 is taken as 1.
+func (t *Tracker) PacketN(p *decode.Packet, wireLen int, n uint64, ts time.Time) {
+	if n == 0 {
+		n = 1
+	}
+	bytes := uint64(wireLen) * n
 	now := ts.UnixNano()
 	if now > t.now {
 		t.now = now
@@ -140,7 +150,7 @@ func (t *Tracker) Packet(p *decode.Packet, wireLen int, ts time.Time) {
 	var pendBytes, pendPk uint64
 	if p.Fragment {
 		var done bool
-		if done, pendBytes, pendPk = t.fragment(p, wireLen, now); done {
+		if done, pendBytes, pendPk = t.fragment(p, bytes, n, now); done {
 			return
 		}
 	}
@@ -163,14 +173,14 @@ func (t *Tracker) Packet(p *decode.Packet, wireLen int, ts time.Time) {
 	}
 	out := f.Device == p.Src && f.DevicePort == p.SrcPort
 	if out {
-		f.BytesOut += uint64(wireLen) + pendBytes
-		f.PacketsOut += 1 + pendPk
+		f.BytesOut += bytes + pendBytes
+		f.PacketsOut += n + pendPk
 		if p.HasMAC && !f.HasMAC {
 			f.DeviceMAC, f.HasMAC = p.SrcMAC, true
 		}
 	} else {
-		f.BytesIn += uint64(wireLen) + pendBytes
-		f.PacketsIn += 1 + pendPk
+		f.BytesIn += bytes + pendBytes
+		f.PacketsIn += n + pendPk
 	}
 	f.Last = now
 	if p.Proto == TCP && p.TCPFlags&(decode.FIN|decode.RST) != 0 {
@@ -498,7 +508,7 @@ func (t *Tracker) dropQUIC(f *entry) {
 // fragment accounts a non-first fragment to its datagram's flow. It
 // returns true when the packet is fully handled; for a first fragment, the
 // bytes and packets of fragments that came before it.
-func (t *Tracker) fragment(p *decode.Packet, wireLen int, now int64) (bool, uint64, uint64) {
+func (t *Tracker) fragment(p *decode.Packet, bytes, pkts uint64, now int64) (bool, uint64, uint64) {
 	t.Stats.Fragments++
 	fk := fragKey{p.Src, p.Dst, p.FragID, uint8(p.Proto)}
 	e := t.frags[fk]
@@ -519,10 +529,10 @@ func (t *Tracker) fragment(p *decode.Packet, wireLen int, now int64) (bool, uint
 		t.expireFrags(now)
 	}
 	if e.hasKey {
-		t.addTo(e.key, p.Src, uint64(wireLen), 1)
+		t.addTo(e.key, p.Src, bytes, pkts)
 	} else {
-		e.pending += uint64(wireLen)
-		e.pendPk++
+		e.pending += bytes
+		e.pendPk += pkts
 	}
 	t.frags[fk] = e
 	return true, 0, 0
