@@ -142,17 +142,21 @@ type Batch struct {
 	Queries   []Query
 	Audits    []Audit
 	Inventory []InventoryItem
+	// Bypass rows are kept by backends that implement Bypasses (SQLite);
+	// the others drop them.
+	Bypass []Bypass
 }
 
 // Len is the number of rows in the batch.
 func (b *Batch) Len() int {
-	return len(b.Entities) + len(b.Devices) + len(b.Rules) + len(b.Flows) + len(b.Queries) + len(b.Audits) + len(b.Inventory)
+	return len(b.Entities) + len(b.Devices) + len(b.Rules) + len(b.Flows) + len(b.Queries) + len(b.Audits) + len(b.Inventory) + len(b.Bypass)
 }
 
 // Reset empties the batch, keeping its capacity.
 func (b *Batch) Reset() {
 	b.Entities, b.Devices, b.Rules = b.Entities[:0], b.Devices[:0], b.Rules[:0]
 	b.Flows, b.Queries, b.Audits, b.Inventory = b.Flows[:0], b.Queries[:0], b.Audits[:0], b.Inventory[:0]
+	b.Bypass = b.Bypass[:0]
 }
 
 // Entity is what the store keeps of a catalog entity, so that reports
@@ -505,4 +509,45 @@ type Alerts interface {
 	// Alerts: the kept alerts in the filter's period, newest first; the
 	// Devices, Entities and Rules selections apply.
 	Alerts(ctx context.Context, f Filter) ([]Alert, error)
+}
+
+// Bypass is one way a device got around the network's resolver, as a
+// scan found it (internal/scan/bypass): a kind to one peer, port and
+// protocol. A later write of the same device, kind, peer, port and proto
+// widens First and Last, adds the counters and keeps the newer facts.
+type Bypass struct {
+	Device    string           `json:"device"`
+	Kind      string           `json:"kind"` // doh, dot, doq, httpdns, hardcoded-address
+	Peer      string           `json:"peer"`
+	Port      uint16           `json:"port,omitempty"`
+	Proto     string           `json:"proto,omitempty"`
+	Name      string           `json:"name,omitempty"`    // the SNI or Host the flow showed
+	Service   string           `json:"service,omitempty"` // catalogued DNS service ID
+	Owner     string           `json:"owner,omitempty"`   // entity ID; empty when not catalogued
+	OwnerName string           `json:"owner_name,omitempty"`
+	Evidence  []BypassEvidence `json:"evidence"`
+	Flows     uint64           `json:"flows"`
+	BytesOut  uint64           `json:"bytes_out"`
+	BytesIn   uint64           `json:"bytes_in"`
+	First     time.Time        `json:"first"`
+	Last      time.Time        `json:"last"`
+	Source    string           `json:"source,omitempty"` // capture file
+}
+
+// BypassEvidence is one reason for a Bypass.
+type BypassEvidence struct {
+	Kind   string `json:"kind"` // tls-sni, http-dns-request, port, dns-service, no-dns-answer...
+	Value  string `json:"value"`
+	Rule   string `json:"rule,omitempty"`
+	Source string `json:"source,omitempty"`
+}
+
+// Bypasses is implemented by backends that keep Batch.Bypass rows
+// (SQLite). Like Alerts it is not part of Store: callers check for it
+// with a type assertion.
+type Bypasses interface {
+	// Bypass: the kept rows seen in the filter's period (First before
+	// its end, Last not before its start), most recently seen first; the
+	// Devices and Entities (the owner) selections apply.
+	Bypass(ctx context.Context, f Filter) ([]Bypass, error)
 }

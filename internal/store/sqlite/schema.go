@@ -124,6 +124,16 @@ CREATE TABLE alert (id INTEGER PRIMARY KEY, t INTEGER NOT NULL, kind TEXT NOT NU
 	rule TEXT NOT NULL, deadline INTEGER NOT NULL, evidence TEXT NOT NULL, bytes INTEGER NOT NULL, summary TEXT NOT NULL);
 CREATE INDEX alert_t ON alert(t);
 `,
+	// 5: the ways around the resolver a scan found per device
+	// (bypass.go): few rows, plain text columns; evidence is JSON.
+	`
+CREATE TABLE bypass (device TEXT NOT NULL, kind TEXT NOT NULL, peer TEXT NOT NULL, port INTEGER NOT NULL, proto TEXT NOT NULL,
+	name TEXT NOT NULL, service TEXT NOT NULL, owner TEXT NOT NULL, owner_name TEXT NOT NULL, evidence TEXT NOT NULL,
+	n INTEGER NOT NULL, bo INTEGER NOT NULL, bi INTEGER NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,
+	source TEXT NOT NULL, PRIMARY KEY (device, kind, peer, port, proto)) WITHOUT ROWID;
+CREATE INDEX bypass_last ON bypass(last);
+CREATE INDEX bypass_owner ON bypass(owner) WHERE owner != '';
+`,
 }
 
 // schemaVersion is the version this build writes.

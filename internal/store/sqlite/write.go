@@ -224,6 +224,11 @@ func (w *wtx) write(b *store.Batch) ([]int64, error) {
 			return nil, fmt.Errorf("inventory %d: %w", i, err)
 		}
 	}
+	for i := range b.Bypass {
+		if err := w.bypass(&b.Bypass[i]); err != nil {
+			return nil, fmt.Errorf("bypass %d (%s %s): %w", i, b.Bypass[i].Device, b.Bypass[i].Peer, err)
+		}
+	}
 	return ids, nil
 }
 
