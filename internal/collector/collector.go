@@ -6,9 +6,9 @@
 // reason, future times) for Prometheus, and logs a summary of bad input at
 // most once a minute: a hostile or broken exporter is counted, never fatal.
 //
-// sFlow v5 datagrams are recognised and counted as dropped (reason
-// "sflow-unsupported") until sampled headers are fed to the packet
-// tracker; see docs/sensor.md.
+// sFlow v5 datagrams on the same ports are decoded by internal/ingest/sflow
+// and each sampled packet header goes to Deps.Packet (the sensor's per-site
+// packet trackers), scaled there by its sampling rate; see docs/sensor.md.
 //
 // It must never import the catalog, attribute, the store or a command.
 package collector
@@ -28,6 +28,7 @@ import (
 
 	"github.com/outflow-dev/outflow/internal/flowrec"
 	"github.com/outflow-dev/outflow/internal/ingest/netflow"
+	"github.com/outflow-dev/outflow/internal/ingest/sflow"
 )
 
 // Config is the collector's configuration.
@@ -38,11 +39,14 @@ type Config struct {
 	ReadBuffer int
 	// Decoder bounds the template and held-set memory.
 	Decoder netflow.Config
+	// SFlow configures the sFlow v5 decoder (its Site is Decoder.Site's
+	// when nil).
+	SFlow sflow.Config
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{ReadBuffer: 4 << 20, Decoder: netflow.DefaultConfig()}
+	return Config{ReadBuffer: 4 << 20, Decoder: netflow.DefaultConfig(), SFlow: sflow.DefaultConfig()}
 }
 
 // Deps are what the collector needs.
@@ -52,6 +56,10 @@ type Deps struct {
 	// (one per address) and must be safe for concurrent use. The record
 	// is valid only during the call.
 	Sink func(*flowrec.Flow)
+	// Packet takes each sFlow sampled packet header; nil drops them
+	// (counted in outflow_collector_sflow_dropped_total). It is called
+	// from the listener goroutines, one at a time, and must not keep s.
+	Packet func(s *sflow.Sample)
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -61,6 +69,7 @@ type Collector struct {
 	cfg   Config
 	deps  Deps
 	dec   *netflow.Decoder
+	sfl   *sflow.Decoder
 	conns []*net.UDPConn
 	wg    sync.WaitGroup
 	met   *metrics
@@ -80,7 +89,10 @@ func New(cfg Config, deps Deps) *Collector {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
-	c := &Collector{cfg: cfg, deps: deps, dec: netflow.NewWith(cfg.Decoder), stop: make(chan struct{})}
+	if cfg.SFlow.Site == nil {
+		cfg.SFlow.Site = cfg.Decoder.Site
+	}
+	c := &Collector{cfg: cfg, deps: deps, dec: netflow.NewWith(cfg.Decoder), sfl: sflow.New(cfg.SFlow), stop: make(chan struct{})}
 	c.met = newMetrics(c)
 	return c
 }
@@ -141,11 +153,15 @@ func (c *Collector) read(u *net.UDPConn) {
 // tests and replays may too).
 func (c *Collector) Datagram(from netip.AddrPort, b []byte) {
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-	if len(b) >= 4 && b[0] == 0 && b[1] == 0 && b[2] == 0 && b[3] == 5 {
-		c.met.sflow.Inc() // sFlow v5 (32-bit version)
-		return
+	var err error
+	switch {
+	case !sflow.IsSFlow(b):
+		err = c.dec.Decode(from, b, c.deps.Now(), c.deps.Sink)
+	case c.deps.Packet == nil:
+		c.met.sflow.Inc()
+	default:
+		err = c.sfl.Decode(from, b, c.deps.Now(), c.deps.Packet)
 	}
-	err := c.dec.Decode(from, b, c.deps.Now(), c.deps.Sink)
 	if err != nil {
 		if c.bad.Add(1) == 1 {
 			s := fmt.Sprintf("exporter %s: %v", from, err)
@@ -187,6 +203,9 @@ func (c *Collector) summarise(ctx context.Context) {
 
 // Stats is the decoder's total over every exporter.
 func (c *Collector) Stats() netflow.Stats { return c.dec.Total() }
+
+// SFlowStats is the sFlow decoder's total over every exporter.
+func (c *Collector) SFlowStats() sflow.Stats { return c.sfl.Total() }
 
 // DrainFor bounds how long Close keeps reading the datagrams the kernel
 // had already queued (a shutdown must not lose what arrived before it).

@@ -15,6 +15,8 @@ import (
 
 	"github.com/outflow-dev/outflow/internal/flowrec"
 	"github.com/outflow-dev/outflow/internal/ingest/netflow/exportfile"
+	"github.com/outflow-dev/outflow/internal/ingest/sflow"
+	"github.com/outflow-dev/outflow/internal/ingest/sflow/sflowtest"
 )
 
 const shared = "../../../shared/testdata/netflow/"
@@ -135,9 +137,55 @@ func FuzzDatagram(f *testing.F) {
 	f.Add([]byte{0, 10, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
 	f.Add([]byte{0, 0, 0, 5, 0, 0, 0, 1})
 	f.Add([]byte{0, 5, 0, 1})
-	c := New(DefaultConfig(), Deps{Sink: func(*flowrec.Flow) {}})
+	f.Add(sflowtest.Datagram(netip.MustParseAddr("192.0.2.1"), 0, 1, sflowtest.CounterSample(1),
+		sflowtest.FlowSample(2, 100, sflowtest.RawHeader(1, 1500, sflowtest.TCPFrame(netip.MustParseAddrPort("10.0.0.5:5000"), netip.MustParseAddrPort("192.0.2.9:443"), 1, []byte("x"))))))
+	c := New(DefaultConfig(), Deps{Sink: func(*flowrec.Flow) {}, Packet: func(*sflow.Sample) {}})
 	from := netip.MustParseAddrPort("192.0.2.1:2055")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c.Datagram(from, b)
 	})
+}
+
+// sFlow on the same port: flow samples' headers go to Deps.Packet with
+// their rate, counter samples are counted, all per exporter.
+func TestLoopbackSFlow(t *testing.T) {
+	var mu sync.Mutex
+	var bytes, pkts uint64
+	cfg := DefaultConfig()
+	cfg.Listen = []string{"127.0.0.1:0"}
+	c := New(cfg, Deps{Sink: func(*flowrec.Flow) { t.Error("an sFlow datagram made a flow record") }, Packet: func(s *sflow.Sample) {
+		mu.Lock()
+		bytes += uint64(s.FrameLen) * s.Rate
+		pkts += s.Rate
+		mu.Unlock()
+	}})
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(c.Addrs()[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	frame := sflowtest.TCPFrame(netip.MustParseAddrPort("10.0.0.5:5000"), netip.MustParseAddrPort("192.0.2.9:443"), 1, []byte("x"))
+	conn.Write(sflowtest.Datagram(netip.MustParseAddr("127.0.0.1"), 0, 1,
+		sflowtest.FlowSample(1, 100, sflowtest.RawHeader(1, 1500, frame)), sflowtest.CounterSample(2)))
+	conn.Write(sflowtest.Datagram(netip.MustParseAddr("127.0.0.1"), 0, 2, sflowtest.FlowSample(3, 7, sflowtest.RawHeader(1, 64, frame))))
+	conn.Write([]byte{0, 0, 0, 5, 0, 0, 0, 1}) // truncated
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) && sum(t, c.Registry(), "outflow_collector_sflow_datagrams_total") < 3 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if bytes != 1500*100+64*7 || pkts != 107 {
+		t.Errorf("scaled %d bytes %d packets, want %d %d", bytes, pkts, 1500*100+64*7, 107)
+	}
+	for name, want := range map[string]float64{"outflow_collector_sflow_datagrams_total": 3, "outflow_collector_sflow_samples_total": 3,
+		"outflow_collector_sflow_headers_total": 2, "outflow_collector_sflow_decode_errors_total": 1, "outflow_collector_sflow_dropped_total": 0} {
+		if got := sum(t, c.Registry(), name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
 }
