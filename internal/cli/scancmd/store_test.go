@@ -98,3 +98,31 @@ func TestScanStoreOnce(t *testing.T) {
 		t.Errorf("after --again: %d flows, %d bytes; want twice %d, %d", f, b, f1, b1)
 	}
 }
+
+// TestScanStoreBypass: the demo laptop's DoH to 1.1.1.1, in the report's
+// bypass list, is in the store after scan --store.
+func TestScanStoreBypass(t *testing.T) {
+	capPath := demoCapture(t)
+	dbPath := filepath.Join(t.TempDir(), "s.db")
+	if code, _, stderr := runScan(t, "--store", dbPath, capPath); code != cli.ExitConcern {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	ctx := context.Background()
+	db, err := sqlite.OpenReadOnly(ctx, store.Config{Path: dbPath}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	bs, err := db.Bypass(ctx, store.Filter{Devices: []string{"192.168.50.10"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bs) != 1 {
+		t.Fatalf("bypass rows %+v, want the laptop's DoH", bs)
+	}
+	b := bs[0]
+	if b.Kind != "doh" || b.Peer != "1.1.1.1" || b.Owner != "cloudflare" || len(b.Evidence) == 0 || b.Evidence[0].Kind != "tls-sni" ||
+		b.First.IsZero() || b.Source != filepath.Base(capPath) && b.Source != capPath {
+		t.Errorf("laptop's bypass in the store: %+v", b)
+	}
+}

@@ -164,16 +164,46 @@ func (f *Feed) Pending() int { return len(f.rows) }
 func (f *Feed) Close(rep *scan.Report) (int, error) {
 	b := &store.Batch{}
 	if rep != nil {
+		gen, _ := time.Parse(time.RFC3339, rep.Generated)
 		for _, d := range rep.Devices {
 			dv := store.Device{ID: d.Address, MAC: d.MAC, Name: d.Hostname}
 			if d.Vendor != nil {
 				dv.Vendor = d.Vendor.Name
 			}
 			b.Devices = append(b.Devices, dv)
+			b.Bypass = append(b.Bypass, BypassRows(d, f.source, gen)...)
 		}
 	}
 	f.flush(b)
 	return f.n, f.err
+}
+
+// BypassRows are a report device's bypass entries as store rows. An
+// entry without a time (an old report) is dated at (the report's time);
+// with no time at all it is left out.
+func BypassRows(d scan.Device, source string, at time.Time) []store.Bypass {
+	var out []store.Bypass
+	for _, e := range d.Bypass {
+		fs, _ := time.Parse(time.RFC3339Nano, e.FirstSeen)
+		ls, _ := time.Parse(time.RFC3339Nano, e.LastSeen)
+		if fs.IsZero() {
+			fs = at
+		}
+		if fs.IsZero() {
+			continue
+		}
+		if ls.Before(fs) {
+			ls = fs
+		}
+		r := store.Bypass{Device: d.Address, Kind: string(e.Kind), Peer: e.Peer, Port: e.Port, Proto: e.Proto, Name: e.Name,
+			Service: e.Service, Owner: e.Owner, OwnerName: e.OwnerName, Evidence: []store.BypassEvidence{},
+			Flows: uint64(max(e.Flows, 0)), BytesOut: e.BytesOut, BytesIn: e.BytesIn, First: fs.UTC(), Last: ls.UTC(), Source: source}
+		for _, ev := range e.Evidence {
+			r.Evidence = append(r.Evidence, store.BypassEvidence{Kind: ev.Kind, Value: ev.Value, Rule: ev.Rule, Source: ev.Source})
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // FromReport converts a scan's report (as read back from its JSON) into
@@ -231,6 +261,7 @@ func FromReport(rep *scan.Report, ix *catalog.Index, source string) *store.Batch
 			dv.Vendor = d.Vendor.Name
 		}
 		b.Devices = append(b.Devices, dv)
+		b.Bypass = append(b.Bypass, BypassRows(d, source, gen)...)
 		var first, last time.Time
 		for _, x := range d.Exposures {
 			fs, _ := time.Parse(time.RFC3339Nano, x.FirstSeen)

@@ -7,9 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/outflow-dev/outflow/internal/attribute"
 	"github.com/outflow-dev/outflow/internal/catalog"
 	"github.com/outflow-dev/outflow/internal/scan"
+	"github.com/outflow-dev/outflow/internal/scan/bypass"
 	"github.com/outflow-dev/outflow/internal/store"
 	"github.com/outflow-dev/outflow/internal/store/sqlite"
 )
@@ -143,5 +146,56 @@ func TestFromReport(t *testing.T) {
 	}
 	if ov.Other.BytesOut != other {
 		t.Errorf("other traffic %d, report %d", ov.Other.BytesOut, other)
+	}
+}
+
+// TestBypassRows checks that a report's bypass entries reach the store,
+// through Close (scan --store) and through FromReport (report --from-scan).
+func TestBypassRows(t *testing.T) {
+	rep := &scan.Report{Generated: "2026-11-02T10:00:00Z", Devices: []scan.Device{
+		{Address: "192.168.7.16", Bypass: []bypass.Entry{
+			{Kind: bypass.HTTPDNS, Peer: "203.107.1.65", Port: 80, Proto: "tcp", Service: "alibaba-cloud-httpdns", Owner: "alibaba-cloud", OwnerName: "Alibaba Cloud",
+				Evidence: []bypass.Evidence{{Kind: "http-dns-request", Value: "GET /sign_d?host=appmarket.micloud.xiaomi.net"},
+					{Kind: "dns-service", Value: "Alibaba Cloud HTTPDNS (httpdns)", Rule: "dns-service:alibaba-cloud-httpdns", Source: "aliyun-httpdns-resolve-api", AsOf: "2026-11-01"}},
+				Flows: 1, BytesOut: 310, BytesIn: 180, FirstSeen: "2026-11-02T09:00:01Z", LastSeen: "2026-11-02T09:00:02Z"},
+			// an old report without times: dated at the report's
+			{Kind: bypass.DoT, Peer: "9.9.9.9", Port: 853, Proto: "tcp", Evidence: []bypass.Evidence{{Kind: "port", Value: "853"}}, Flows: 2},
+		}},
+		{Address: "192.168.7.17", Bypass: []bypass.Entry{}},
+	}}
+	gen := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	want := []store.Bypass{
+		{Device: "192.168.7.16", Kind: "dot", Peer: "9.9.9.9", Port: 853, Proto: "tcp", Evidence: []store.BypassEvidence{{Kind: "port", Value: "853"}},
+			Flows: 2, First: gen, Last: gen, Source: "src"},
+		{Device: "192.168.7.16", Kind: "httpdns", Peer: "203.107.1.65", Port: 80, Proto: "tcp", Service: "alibaba-cloud-httpdns", Owner: "alibaba-cloud",
+			OwnerName: "Alibaba Cloud", Evidence: []store.BypassEvidence{{Kind: "http-dns-request", Value: "GET /sign_d?host=appmarket.micloud.xiaomi.net"},
+				{Kind: "dns-service", Value: "Alibaba Cloud HTTPDNS (httpdns)", Rule: "dns-service:alibaba-cloud-httpdns", Source: "aliyun-httpdns-resolve-api"}},
+			Flows: 1, BytesOut: 310, BytesIn: 180, First: time.Date(2026, 11, 2, 9, 0, 1, 0, time.UTC), Last: time.Date(2026, 11, 2, 9, 0, 2, 0, time.UTC), Source: "src"},
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		write func(*sqlite.DB) error
+	}{
+		{"Close", func(db *sqlite.DB) error { _, err := New(ctx, db, "src").Close(rep); return err }},
+		{"FromReport", func(db *sqlite.DB) error { return db.Write(ctx, FromReport(rep, nil, "src")) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, err := sqlite.Open(ctx, store.Config{Path: t.TempDir() + "/b.db"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if err := tc.write(db); err != nil {
+				t.Fatal(err)
+			}
+			got, err := db.Bypass(ctx, store.Filter{Until: gen.Add(time.Hour)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(want, got); d != "" {
+				t.Errorf("-want +got\n%s", d)
+			}
+		})
 	}
 }
