@@ -121,6 +121,15 @@ func (s *Server) apiRoutes() []route {
 			}
 			listAPI(s, "month", as.Alerts)(w, r)
 		}},
+		{"/api/bypass", func(w http.ResponseWriter, r *http.Request) {
+			// only backends with a bypass table (SQLite) implement it
+			bs, ok := s.r.(store.Bypasses)
+			if !ok {
+				s.fail(w, r, http.StatusNotImplemented, "this store keeps no bypass rows")
+				return
+			}
+			listAPI(s, "month", bs.Bypass)(w, r)
+		}},
 		{"/api/entities", func(w http.ResponseWriter, r *http.Request) {
 			_, l := s.entities(r.Context())
 			if l == nil {

@@ -77,6 +77,21 @@ func fixture() *store.Batch {
 			{Device: "192.168.50.11", Group: "guests", App: "com.xiaomi.smarthome", Version: "9.1", Entity: "xiaomi", Verdict: "due", Rule: "xiaomi-2026", Seen: t0.Add(3 * time.Hour), Source: "adb"},
 			{Device: "192.168.50.10", Group: "staff", App: "org.mozilla.firefox", Seen: t0.Add(3 * time.Hour), Source: "adb"},
 		},
+		Bypass: fixtureBypass(),
+	}
+}
+
+// fixtureBypass: the laptop's DoH to Cloudflare (an owner the store has
+// no entity row for) and the phone's hard-coded TikTok address.
+func fixtureBypass() []store.Bypass {
+	return []store.Bypass{
+		{Device: "192.168.50.10", Kind: "doh", Peer: "1.1.1.1", Port: 443, Proto: "tcp", Name: "cloudflare-dns.com", Service: "cloudflare-public-dns",
+			Owner: "cloudflare", OwnerName: "Cloudflare, Inc.", Evidence: []store.BypassEvidence{{Kind: "tls-sni", Value: "cloudflare-dns.com"},
+				{Kind: "dns-service", Value: "Cloudflare 1.1.1.1 (public-resolver)", Rule: "dns-service:cloudflare-public-dns", Source: "cloudflare-1111-doh"}},
+			Flows: 1, BytesOut: 2489, BytesIn: 8354, First: t0.Add(6 * time.Second), Last: t0.Add(10 * time.Second), Source: "demo.pcap"},
+		{Device: "192.168.50.11", Kind: "hardcoded-address", Peer: "71.18.8.9", Port: 443, Proto: "tcp", Owner: "tiktok", OwnerName: "TikTok Pte. Ltd.",
+			Evidence: []store.BypassEvidence{{Kind: "address", Value: "71.18.8.0/24"}, {Kind: "no-dns-answer", Value: "71.18.8.9"}},
+			Flows:    3, BytesOut: 700, BytesIn: 900, First: t0.Add(26 * time.Hour), Last: t0.Add(27 * time.Hour), Source: "demo.pcap"},
 	}
 }
 

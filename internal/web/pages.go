@@ -168,7 +168,9 @@ func (s *Server) devicesPage(w http.ResponseWriter, r *http.Request) {
 }
 
 type deviceData struct {
-	D *store.DeviceDetail
+	D      *store.DeviceDetail
+	Alerts findings[store.Alert]
+	Bypass findings[store.Bypass]
 }
 
 func (s *Server) devicePage(w http.ResponseWriter, r *http.Request) {
@@ -179,15 +181,22 @@ func (s *Server) devicePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.Devices = nil
-	d, err := s.device(r.Context(), id, f)
-	if err != nil {
+	var d *store.DeviceDetail
+	var dd deviceData
+	ff := f
+	ff.Devices, ff.Entities, ff.Rules, ff.Limit, ff.Offset = []string{id}, nil, nil, 50, 0
+	if err := both(
+		func() (err error) { d, err = s.device(r.Context(), id, f); return },
+		func() (err error) { dd.Alerts, dd.Bypass, err = s.pageFindings(r.Context(), ff, v.Q); return },
+	); err != nil {
 		s.storeFail(w, r, err)
 		return
 	}
 	if d.Device.Name != "" {
 		v.Title = d.Device.Name + " (" + id + ")"
 	}
-	v.Data = deviceData{D: d}
+	dd.D = d
+	v.Data = dd
 	s.render(w, r, http.StatusOK, "device", v)
 }
 
@@ -274,6 +283,8 @@ type enforcementData struct {
 	Blocked []store.BlockedCount
 	Overdue []store.OverdueClient
 	Due     []store.DueRule
+	Alerts  findings[store.Alert]
+	Bypass  findings[store.Bypass]
 	Filters []chip
 }
 
@@ -290,6 +301,7 @@ func (s *Server) enforcementPage(w http.ResponseWriter, r *http.Request) {
 		func() (err error) { d.Blocked, err = cachedList(s, "blocked", s.r.Blocked)(ctx, f); return },
 		func() (err error) { d.Overdue, err = cachedList(s, "overdue", s.r.Overdue)(ctx, f); return },
 		func() (err error) { d.Due, err = cachedList(s, "due", s.r.Due)(ctx, f); return },
+		func() (err error) { d.Alerts, d.Bypass, err = s.pageFindings(ctx, f, v.Q); return },
 	); err != nil {
 		s.storeFail(w, r, err)
 		return
