@@ -1,15 +1,21 @@
 package web
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/outflow-dev/outflow/internal/scan"
+	"github.com/outflow-dev/outflow/internal/scan/bypass"
 	"github.com/outflow-dev/outflow/internal/store"
+	"github.com/outflow-dev/outflow/internal/store/scanfeed"
+	"github.com/outflow-dev/outflow/internal/store/sqlite"
 )
 
 // TestFindingsSections checks the alerts and the bypass rows on the
@@ -104,5 +110,42 @@ func TestFindingsUnsupported(t *testing.T) {
 		if strings.Contains(body, "alerts") || strings.Contains(body, "Ways around the resolver") {
 			t.Errorf("%s shows a section the store cannot fill", target)
 		}
+	}
+}
+
+// TestScanStoreBypassAPI: what scan --store writes (a report's bypass
+// entries, through the scan feed) is what /api/bypass answers.
+func TestScanStoreBypassAPI(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	db, err := sqlite.Open(ctx, store.Config{Path: path}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := &scan.Report{Generated: "2026-11-02T10:00:00Z", Devices: []scan.Device{{Address: "192.168.7.16", Bypass: []bypass.Entry{
+		{Kind: bypass.DoQ, Peer: "94.140.14.14", Port: 853, Proto: "udp", Service: "adguard-dns", Evidence: []bypass.Evidence{{Kind: "port", Value: "udp/853"}},
+			Flows: 1, BytesOut: 1200, FirstSeen: "2026-11-02T09:00:01Z", LastSeen: "2026-11-02T09:00:03Z"}}}}}
+	if _, err := scanfeed.New(ctx, db, "gen.pcap").Close(rep); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	ro, err := sqlite.OpenReadOnly(ctx, store.Config{Path: path}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	srv, err := New(DefaultConfig(), Deps{Reader: ro, Now: func() time.Time { return time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC) }, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &testServer{Server: srv, logs: &syncBuffer{}}
+	var got struct{ Items []map[string]any }
+	if code := getJSON(t, s, "/api/bypass?device=192.168.7.16", &got); code != http.StatusOK || len(got.Items) != 1 {
+		t.Fatalf("status %d, %+v", code, got.Items)
+	}
+	b := got.Items[0]
+	if b["kind"] != "doq" || b["peer"] != "94.140.14.14" || b["port"] != 853.0 || b["service"] != "adguard-dns" || b["source"] != "gen.pcap" ||
+		b["first"] != "2026-11-02T09:00:01Z" || b["last"] != "2026-11-02T09:00:03Z" {
+		t.Errorf("/api/bypass row %v", b)
 	}
 }
