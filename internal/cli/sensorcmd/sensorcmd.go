@@ -1,6 +1,6 @@
 // Package sensorcmd is `outflow sensor`: one long-running process that
 // watches the network from every source at once — live interfaces, NetFlow
-// v5/v9 and IPFIX exporters over UDP, growing Zeek, Suricata EVE and query
+// v5/v9, IPFIX and sFlow v5 exporters over UDP, growing Zeek, Suricata EVE and query
 // logs — and feeds the store every --flush,
 // per device (keyed by site and address), peer, name, entity and hour.
 // SIGTERM and SIGINT flush and exit 0; SIGHUP reloads the catalog and the
@@ -53,7 +53,7 @@ SIGHUP reloads the catalog and the policy. Alerts (first contact with an
 entity of concern; with --policy, traffic past a rule's deadline or that the
 device's group blocks) are kept in the store and sent to the webhooks, syslog
 servers and files of --config's alerts section. Sources, any mix, each repeatable:
-  --flow-listen ADDR   a UDP flow collector: NetFlow v5/v9, IPFIX (e.g. 0.0.0.0:2055)
+  --flow-listen ADDR   a UDP flow collector: NetFlow v5/v9, IPFIX, sFlow v5 (e.g. 0.0.0.0:2055)
   --interface IF       live capture (Linux AF_PACKET; needs CAP_NET_RAW), with --bpf
   --follow [KIND:]FILE a growing Zeek log, Suricata eve.json or outflow query log
                        (KIND zeek, eve or querylog; told from the content if
@@ -78,7 +78,7 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 	var o options
 	o.catalog.Register(fs)
 	fs.StringVar(&o.store, "store", "", "the store file to feed (required)")
-	fs.Var(&o.listen, "flow-listen", "receive NetFlow/IPFIX on this UDP address (repeatable)")
+	fs.Var(&o.listen, "flow-listen", "receive NetFlow/IPFIX/sFlow on this UDP address (repeatable)")
 	fs.Var(&o.ifaces, "interface", "capture live on this interface (repeatable)")
 	fs.Var(&o.follow, "follow", "follow a growing Zeek log, eve.json or query log, as [KIND:]FILE (repeatable)")
 	fs.StringVar(&o.stateDir, "state-dir", "", "where --follow keeps its read offsets (default: STORE.follow beside a store file)")
@@ -192,12 +192,18 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 
 	srcCtx, stopSources := context.WithCancel(ctx)
 	defer stopSources()
+	fcfg := flow.DefaultConfig()
+	fcfg.Local = local
+	fcfg.Interesting = func(n string) bool { return ix.LookupDomain(n) != nil }
 	var col *collector.Collector
+	var smp *sampled
 	if len(fc.FlowListen) > 0 {
 		ccfg := collector.DefaultConfig()
 		ccfg.Listen = fc.FlowListen
 		ccfg.Decoder.Site = exporterSite(fc.Exporters, fc.Site)
-		col = collector.New(ccfg, collector.Deps{Log: env.Log, Sink: sen.Flow})
+		// sFlow's sampled headers go to packet trackers, one per site
+		smp = newSampled(fcfg, sen)
+		col = collector.New(ccfg, collector.Deps{Log: env.Log, Sink: sen.Flow, Packet: smp.Packet})
 		if err := col.Start(srcCtx); err != nil {
 			sen.Close()
 			return env.Errorf(cli.ExitFailure, "sensor: %v", err)
@@ -205,7 +211,7 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 		for _, a := range col.Addrs() {
 			fmt.Fprintf(env.Stderr, "outflow sensor: flow collector on udp %s\n", a)
 		}
-		gatherers = append(gatherers, col.Registry())
+		gatherers = append(gatherers, col.Registry(), smp.reg)
 	}
 	var fsrc *followsrc.Source
 	if len(follows) > 0 {
@@ -221,7 +227,7 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 			err = fsrc.Start(srcCtx)
 		}
 		if err != nil {
-			stopAll(col, nil, nil, sen)
+			stopAll(col, smp, nil, nil, sen)
 			return env.Errorf(cli.ExitFailure, "sensor: --follow: %v", err)
 		}
 		for _, f := range follows {
@@ -230,13 +236,10 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 		gatherers = append(gatherers, fsrc.Registry())
 	}
 	var caps []*capture
-	fcfg := flow.DefaultConfig()
-	fcfg.Local = local
-	fcfg.Interesting = func(n string) bool { return ix.LookupDomain(n) != nil }
 	for _, ic := range fc.Interfaces {
 		c, err := startCapture(srcCtx, ic, fcfg, sen)
 		if err != nil {
-			stopAll(col, fsrc, caps, sen)
+			stopAll(col, smp, fsrc, caps, sen)
 			return env.Errorf(cli.ExitFailure, "sensor: %v", err)
 		}
 		caps = append(caps, c)
@@ -246,7 +249,7 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 	if fc.Metrics != "" {
 		ln, err := net.Listen("tcp", fc.Metrics)
 		if err != nil {
-			stopAll(col, fsrc, caps, sen)
+			stopAll(col, smp, fsrc, caps, sen)
 			return env.Errorf(cli.ExitFailure, "sensor: --metrics %s: %v", fc.Metrics, err)
 		}
 		mux := http.NewServeMux()
@@ -275,22 +278,29 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 		cancel()
 	}
 	stopSources()
-	if err := stopAll(col, fsrc, caps, sen); err != nil {
+	if err := stopAll(col, smp, fsrc, caps, sen); err != nil {
 		return env.Errorf(cli.ExitFailure, "sensor: last flush: %v", err)
 	}
 	if col != nil {
 		s := col.Stats()
 		fmt.Fprintf(env.Stderr, "outflow sensor: stopped; %d export datagrams, %d records, %d decode errors, %d data sets without template dropped\n",
 			s.Datagrams, s.Records, s.Errors, s.Dropped)
+		if sf := col.SFlowStats(); sf.Datagrams > 0 {
+			fmt.Fprintf(env.Stderr, "outflow sensor: sFlow: %d datagrams, %d flow samples, %d sampled headers, %d counter samples, %d decode errors\n",
+				sf.Datagrams, sf.Samples, sf.Headers, sf.Counters, sf.Errors)
+		}
 	}
 	return cli.ExitOK
 }
 
 // stopAll stops the sources, writes the last interval, then saves the
 // followed files' offsets that interval committed.
-func stopAll(col *collector.Collector, fsrc *followsrc.Source, caps []*capture, sen *sensor.Sensor) error {
+func stopAll(col *collector.Collector, smp *sampled, fsrc *followsrc.Source, caps []*capture, sen *sensor.Sensor) error {
 	if col != nil {
 		col.Close()
+	}
+	if smp != nil {
+		smp.Close() // after the collector: nothing arrives past this
 	}
 	if fsrc != nil {
 		fsrc.Stop()
