@@ -167,7 +167,7 @@ func (s *Server) start(t testing.TB, bin string) error {
 		return err
 	}
 	s.cmd.Stdout, s.cmd.Stderr = out, out
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	s.cmd.SysProcAttr = ownGroup()
 	if err := s.cmd.Start(); err != nil {
 		out.Close()
 		return fmt.Errorf("clickhouse: %s --config-file=%s: %w", bin, s.Config, err)
