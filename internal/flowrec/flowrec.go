@@ -78,6 +78,10 @@ type Flow struct {
 	// ("GET /sign_d?host=appmarket.micloud.xiaomi.net"): the account ids
 	// and signatures of the full request are not kept.
 	HTTPDNS string
+	// Tunnel names the outermost tunnel the flow was carried in and its
+	// ends ("vxlan 192.0.2.1>192.0.2.2"): evidence of the path, never a
+	// device or an owner.
+	Tunnel string
 }
 
 // Orient makes the inside end the device: when the device side is not

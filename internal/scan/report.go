@@ -106,6 +106,7 @@ type FlowLine struct {
 	First   string `json:"first_seen"`
 	Last    string `json:"last_seen"`
 	Context string `json:"context,omitempty"` // from --ip-db: the address's AS and country, context only
+	Tunnel  string `json:"tunnel,omitempty"`  // the outermost tunnel and its ends: the path, not a device
 }
 
 // Total is one entity over all devices.

@@ -220,6 +220,9 @@ func (t *Tracker) newFlow(k Key, p *decode.Packet, src, dst netip.AddrPort, now 
 		dev, peer = dst, src // a server port answering
 	}
 	f.Device, f.DevicePort, f.Peer, f.PeerPort = dev.Addr(), dev.Port(), peer.Addr(), peer.Port()
+	if p.Tunnel != decode.NoTunnel { // once per flow, and only for tunnelled ones
+		f.Tunnel = p.Tunnel.String() + " " + p.TunnelSrc.String() + ">" + p.TunnelDst.String()
+	}
 	if n, q, ok := t.dns.lookup(f.Device, f.Peer, now); ok {
 		f.DNSName, f.DNSQuery = n, q
 	}

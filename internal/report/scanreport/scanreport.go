@@ -174,6 +174,9 @@ func Text(w io.Writer, r *scan.Report, all bool) error {
 				if f.Context != "" {
 					p("  [%s]", f.Context)
 				}
+				if f.Tunnel != "" {
+					p("  [via %s]", f.Tunnel)
+				}
 				p("\n")
 			}
 		}
