@@ -13,10 +13,12 @@ import (
 	"github.com/outflow-dev/outflow/internal/resolver/upstream"
 )
 
-// waitMetric polls the metrics page until it holds line.
+// waitMetric polls the metrics page until it holds line. The bound is
+// generous: under the race detector, with every package's tests running
+// beside it on two cores, a reload (a catalog load) has taken over 10 s.
 func (h *harness) waitMetric(line string) {
 	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for !strings.Contains(h.scrape(), line+"\n") {
 		if time.Now().After(deadline) {
 			h.t.Fatalf("metrics never showed %q", line)

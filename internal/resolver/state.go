@@ -189,8 +189,6 @@ func (s *Server) watch(ctx context.Context) {
 	}
 }
 
-// loadCatalog is the default catalog loader: the built-in catalog and the
-// configured directories.
 // CatalogLoader is the resolver's default Deps.LoadCatalog: the built-in
 // catalog with dirs on top, every directory required to exist.
 func CatalogLoader(dirs []string) func(time.Time) (*catalog.Index, error) {
