@@ -1,35 +1,29 @@
 package scancmd
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
-	"os/exec"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"golang.org/x/net/bpf"
 
 	"github.com/outflow-dev/outflow/internal/capture/decode"
+	"github.com/outflow-dev/outflow/internal/capture/live"
 	"github.com/outflow-dev/outflow/internal/cli"
 	"github.com/outflow-dev/outflow/internal/scan"
 )
 
-// live captures on an interface through an AF_PACKET socket (gopacket's
+// captureLive captures on an interface through an AF_PACKET socket (gopacket's
 // pure-Go pcapgo.EthernetHandle, so the binary stays static) until the
 // context ends, printing a rolling summary every ten seconds.
-func live(ctx context.Context, env *cli.Env, s *scan.Scanner, o Options) error {
-	h, err := openEthernet(o.Interface)
+func captureLive(ctx context.Context, env *cli.Env, s *scan.Scanner, o Options) error {
+	h, err := live.Open(o.Interface)
 	if err != nil {
 		return fmt.Errorf("--interface %s: %w", o.Interface, err)
 	}
 	defer h.Close()
 	if o.BPF != "" {
-		prog, err := compileBPF(o.Interface, o.BPF)
+		prog, err := live.Compile(o.Interface, o.BPF)
 		if err != nil {
 			return err
 		}
@@ -70,42 +64,4 @@ func live(ctx context.Context, env *cli.Env, s *scan.Scanner, o Options) error {
 		}
 	}
 	return nil
-}
-
-// ethHandle is what live reads packets from: pcapgo.EthernetHandle, an
-// AF_PACKET socket, on Linux.
-type ethHandle interface {
-	ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error)
-	SetBPF([]bpf.RawInstruction) error
-	Close() error
-}
-
-// compileBPF turns a filter expression into BPF with tcpdump -ddd, since no
-// pure-Go libpcap filter compiler exists and cgo would end the static build.
-func compileBPF(iface, expr string) ([]bpf.RawInstruction, error) {
-	out, err := exec.Command("tcpdump", "-i", iface, "-ddd", expr).Output()
-	if err != nil {
-		return nil, fmt.Errorf("--bpf: compiling %q needs tcpdump (apt-get install tcpdump): %v", expr, err)
-	}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	var prog []bpf.RawInstruction
-	first := true
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if first {
-			first = false
-			continue // instruction count
-		}
-		if len(f) != 4 {
-			return nil, fmt.Errorf("--bpf: unexpected tcpdump output %q", sc.Text())
-		}
-		var v [4]uint64
-		for i := range f {
-			if v[i], err = strconv.ParseUint(f[i], 10, 32); err != nil {
-				return nil, fmt.Errorf("--bpf: unexpected tcpdump output %q", sc.Text())
-			}
-		}
-		prog = append(prog, bpf.RawInstruction{Op: uint16(v[0]), Jt: uint8(v[1]), Jf: uint8(v[2]), K: uint32(v[3])})
-	}
-	return prog, nil
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outflow-dev/outflow/internal/capture/live"
 	"github.com/outflow-dev/outflow/internal/cli"
 	"github.com/outflow-dev/outflow/internal/sniff/tlshello"
 )
@@ -19,7 +20,7 @@ import (
 // capture as Ctrl-C would and checks the final report. It needs
 // CAP_NET_RAW and skips without it.
 func TestLiveLoopback(t *testing.T) {
-	if h, err := openEthernet("lo"); err != nil {
+	if h, err := live.Open("lo"); err != nil {
 		t.Skipf("no AF_PACKET capture here (needs CAP_NET_RAW): %v", err)
 	} else {
 		h.Close()

@@ -156,7 +156,7 @@ func Scan(ctx context.Context, env *cli.Env, o Options, files []string) int {
 	s := scan.New(cfg, at)
 	failed := false
 	if o.Interface != "" {
-		if err := live(ctx, env, s, o); err != nil {
+		if err := captureLive(ctx, env, s, o); err != nil {
 			fmt.Fprintf(env.Stderr, "outflow: scan: %v\n", err)
 			failed = true
 		}

@@ -1,5 +1,0 @@
-package scancmd
-
-import "github.com/gopacket/gopacket/pcapgo"
-
-func openEthernet(name string) (ethHandle, error) { return pcapgo.NewEthernetHandle(name) }

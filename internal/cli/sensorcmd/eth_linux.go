@@ -1,5 +1,0 @@
-package sensorcmd
-
-import "github.com/gopacket/gopacket/pcapgo"
-
-func openEthernet(name string) (ethHandle, error) { return pcapgo.NewEthernetHandle(name) }
