@@ -1,6 +1,11 @@
 package attribute
 
-import "testing"
+import (
+	"testing"
+	"time"
+
+	"github.com/outflow-dev/outflow/internal/catalog"
+)
 
 // TestWiderCatalog checks names added for issue 15 (phone makers, game
 // studios, companies behind apps in India's s.69A orders): each gives its
@@ -24,7 +29,20 @@ func TestWiderCatalog(t *testing.T) {
 		{"connect.rom.miui.com", "xiaomi", "xiaomi"},
 		{"www.tecno-mobile.com", "transsion", "transsion"},
 		{"cert:Guangdong OPPO Mobile Telecommunications Corp., Ltd.", "oppo", "oppo"},
+		// game studios: Tencent's own subsidiaries under Tencent, ByteDance's under ByteDance
+		{"www.leagueoflegends.com", "riot-games", "tencent"},
+		{"com.riotgames.league.wildrift", "riot-games", "tencent"},
+		{"game.clashofclans.com", "supercell", "tencent"},
+		{"www.huya.com", "huya", "tencent"},
+		{"m.mobilelegends.com", "moonton", "bytedance"},
+		{"com.mobile.legends", "moonton", "bytedance"},
+		{"sdk-os-static.hoyoverse.com", "mihoyo", "mihoyo"},
+		{"com.miHoYo.GenshinImpact", "mihoyo", "mihoyo"},
+		{"com.netease.idv.googleplay", "netease", "netease"},
+		{"www.lilithgames.com", "lilith", "lilith"},
 		// negative controls: look-alikes and shared names
+		{"clash.com", "", ""},
+		{"helpshift.com", "", ""},
 		{"oppomobile.com.example", "", ""},
 		{"notvivo.com", "", ""},
 		{"heytapmobi.net", "", ""},
@@ -53,5 +71,34 @@ func TestWiderCatalog(t *testing.T) {
 				t.Errorf("attribution without source or date: %+v", s)
 			}
 		})
+	}
+}
+
+// TestHuyaOwnerByDate: Huya was JOYY's until Tencent took control on
+// 2020-04-03, and the owner chain follows the date of the run.
+func TestHuyaOwnerByDate(t *testing.T) {
+	for _, tc := range []struct {
+		date        time.Time
+		want, notIn string
+	}{
+		{time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), "joyy", "tencent"},
+		{time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), "tencent", "joyy"},
+	} {
+		ix, err := catalog.Open(tc.date)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := New(ix).Lookup("www.huya.com")
+		if !a.Found() || a.Entity.ID != "huya" {
+			t.Fatalf("%s: www.huya.com gives %+v, want huya", tc.date.Format("2006-01-02"), a)
+		}
+		chain := Summarize(a).OwnerChain
+		has := map[string]bool{}
+		for _, id := range chain {
+			has[id] = true
+		}
+		if !has[tc.want] || has[tc.notIn] {
+			t.Errorf("%s: owner chain %v, want %s and not %s", tc.date.Format("2006-01-02"), chain, tc.want, tc.notIn)
+		}
 	}
 }
