@@ -18,6 +18,10 @@ const (
 	PastDeadline Kind = "past_deadline"
 	// GroupBlocked: traffic from a device whose group's policy blocks the entity.
 	GroupBlocked Kind = "group_blocked"
+	// Bypass: a device resolved names around the network's resolver (DNS
+	// over HTTPS, TLS or QUIC, an HTTP-DNS service, a hard-coded address
+	// of an entity of concern); Rule is the bypass kind and the peer.
+	Bypass Kind = "bypass"
 )
 
 // Evidence is what named the entity: kind (sni, dns, asn...) and value.
@@ -73,6 +77,8 @@ func (a *Alert) Title() string {
 		return "Traffic past the policy deadline"
 	case GroupBlocked:
 		return "Traffic the device's group policy blocks"
+	case Bypass:
+		return "Device resolved names around the network's resolver"
 	}
 	return "outflow alert: " + string(a.Kind)
 }
@@ -101,13 +107,22 @@ func (a *Alert) Text() string {
 		fmt.Fprintf(&b, "%s sent traffic to %s after the deadline %s", dev, ent, a.Deadline.UTC().Format("2006-01-02"))
 	case GroupBlocked:
 		fmt.Fprintf(&b, "%s sent traffic to %s, which its group's policy blocks", dev, ent)
+	case Bypass:
+		switch {
+		case strings.HasPrefix(a.Rule, "hardcoded-address"):
+			fmt.Fprintf(&b, "%s connected to %s at an address it got no DNS answer for (%s)", dev, ent, a.Rule)
+		case ent == "":
+			fmt.Fprintf(&b, "%s resolved names around the network's resolver (%s) through a service not in the catalog", dev, a.Rule)
+		default:
+			fmt.Fprintf(&b, "%s resolved names around the network's resolver (%s) through %s", dev, a.Rule, ent)
+		}
 	default:
 		fmt.Fprintf(&b, "%s: %s and %s", a.Kind, dev, ent)
 	}
 	if a.Bytes > 0 {
 		fmt.Fprintf(&b, " (%d bytes)", a.Bytes)
 	}
-	if a.Rule != "" {
+	if a.Rule != "" && a.Kind != Bypass {
 		b.WriteString("; rule " + a.Rule)
 	}
 	if len(a.Evidence) > 0 {

@@ -14,7 +14,7 @@ type metrics struct {
 func newMetrics() *metrics {
 	m := &metrics{reg: prometheus.NewRegistry(), byKind: map[Kind]prometheus.Counter{}}
 	m.raisedVec = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "outflow_alert_raised_total", Help: "Alerts raised, by kind, before deduplication."}, []string{"kind"})
-	for _, k := range []Kind{FirstContact, PastDeadline, GroupBlocked} {
+	for _, k := range []Kind{FirstContact, PastDeadline, GroupBlocked, Bypass} {
 		m.byKind[k] = m.raisedVec.WithLabelValues(string(k))
 	}
 	m.deduped = prometheus.NewCounter(prometheus.CounterOpts{Name: "outflow_alert_deduplicated_total", Help: "Alerts dropped as repeats within the dedupe period."})

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/outflow-dev/outflow/internal/catalog"
+	"github.com/outflow-dev/outflow/internal/flowrec"
 )
 
 // Name is a hostname with how it was learned.
@@ -76,4 +77,33 @@ func (at *Attributor) Peer(p Peer) Result {
 		return Result{Owner: host, Host: host}
 	}
 	return Result{Owner: best, Host: host}
+}
+
+// Flow attributes a flow record's peer from everything the record
+// carries: its names in order of strength, the certificate, the CNAME
+// target and a payload signature. Scan and sensor both attribute through
+// it, so that one record gets one answer whichever job sees it.
+func (a *Attributor) Flow(f *flowrec.Flow) Result {
+	var names [6]Name
+	n := 0
+	add := func(k EvidenceKind, v string) {
+		if v != "" {
+			names[n] = Name{Kind: k, Value: v}
+			n++
+		}
+	}
+	add(TLSSNI, f.SNI)
+	add(QUICSNI, f.QUICSNI)
+	add(HTTPHost, f.HTTPHost)
+	// The name the device asked for names the owner; the end of its CNAME
+	// chain, when different, is the target (a cloud or CDN: the host).
+	target := ""
+	if f.DNSQuery != "" {
+		add(DNSAnswer, f.DNSQuery)
+		target = f.DNSName
+	} else {
+		add(DNSAnswer, f.DNSName)
+	}
+	add(Hostname, f.PeerName)
+	return a.Peer(Peer{Addr: f.Peer, Names: names[:n], CertOrg: f.CertOrg, Target: target, Signature: f.Signature})
 }

@@ -82,6 +82,10 @@ type Flow struct {
 	// ends ("vxlan 192.0.2.1>192.0.2.2"): evidence of the path, never a
 	// device or an owner.
 	Tunnel string
+	// NoDNS says the source cannot see the device's DNS answers (an
+	// exported or sampled flow record): a missing name is then no
+	// evidence that the device skipped the resolver.
+	NoDNS bool
 }
 
 // Orient makes the inside end the device: when the device side is not

@@ -218,28 +218,7 @@ func (s *Scanner) Tracker() *flow.Tracker { return s.tracker }
 
 // sink attributes one finished flow and sums it.
 func (s *Scanner) sink(f *flowrec.Flow) {
-	var names [6]attribute.Name
-	n := 0
-	add := func(k attribute.EvidenceKind, v string) {
-		if v != "" {
-			names[n] = attribute.Name{Kind: k, Value: v}
-			n++
-		}
-	}
-	add(attribute.TLSSNI, f.SNI)
-	add(attribute.QUICSNI, f.QUICSNI)
-	add(attribute.HTTPHost, f.HTTPHost)
-	// The name the device asked for names the owner; the end of its CNAME
-	// chain, when different, is the target (a cloud or CDN: the host).
-	target := ""
-	if f.DNSQuery != "" {
-		add(attribute.DNSAnswer, f.DNSQuery)
-		target = f.DNSName
-	} else {
-		add(attribute.DNSAnswer, f.DNSName)
-	}
-	add(attribute.Hostname, f.PeerName)
-	res := s.at.Peer(attribute.Peer{Addr: f.Peer, Names: names[:n], CertOrg: f.CertOrg, Target: target, Signature: f.Signature})
+	res := s.at.Flow(f)
 	if s.cfg.OnFlow != nil {
 		s.cfg.OnFlow(f, res)
 	}

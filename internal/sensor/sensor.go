@@ -15,6 +15,8 @@ package sensor
 import (
 	"context"
 	"log/slog"
+	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +25,7 @@ import (
 
 	"github.com/outflow-dev/outflow/internal/attribute"
 	"github.com/outflow-dev/outflow/internal/flowrec"
+	"github.com/outflow-dev/outflow/internal/scan/bypass"
 	"github.com/outflow-dev/outflow/internal/store"
 	"github.com/outflow-dev/outflow/internal/store/scanfeed"
 )
@@ -54,6 +57,13 @@ type Deps struct {
 	// OnConcern, if set, is called with each record attributed to an
 	// entity of concern (alerts). It must not keep f and must not block.
 	OnConcern func(f *flowrec.Flow, res attribute.Result)
+	// OnBypass, if set, is called at each flush with each way a device got
+	// around the resolver in that interval (alerts), under the same lock
+	// as OnConcern. It must not block.
+	OnBypass func(site string, dev netip.Addr, e *bypass.Entry)
+	// Vendor, if set, names a device's hardware maker from its MAC for
+	// the device rows (the catalog's OUI entries); "" when unknown.
+	Vendor func(mac net.HardwareAddr) string
 }
 
 // Checkpointer hands a source's in-progress growth to sink before a flush
@@ -71,6 +81,7 @@ type Sensor struct {
 	cps []Checkpointer
 
 	flushMu sync.Mutex // one write at a time, in order
+	started atomic.Bool
 	stop    chan struct{}
 	done    chan struct{}
 }
@@ -108,16 +119,40 @@ type interval struct {
 	extra   store.Batch
 	ents    map[string]bool
 	written []func()
+	bypass  *bypass.Finder
+	devs    map[devKey]*devState
 }
+
+// devKey is a device as the store keys it: site and address.
+type devKey struct {
+	site string
+	addr netip.Addr
+}
+
+// devState is what an interval learns of one device beyond its flows:
+// its resolver bypasses and its MAC (a capture's records carry it).
+type devState struct {
+	win    bypass.Window
+	mac    [6]byte
+	hasMAC bool
+}
+
+// MaxDevices bounds the devices one interval follows for bypasses and
+// MACs; more are counted (outflow_sensor_device_drops_total) and their
+// flows still summed.
+const MaxDevices = 100_000
 
 func (s *Sensor) newInterval() *interval {
 	// the feed's own writes (past scanfeed.FlushRows rows) and ours use a
 	// context that outlives the sensor's, so that the last flush at
 	// shutdown still writes
-	return &interval{feed: scanfeed.New(context.WithoutCancel(context.Background()), s.deps.Store, s.deps.Source), ents: map[string]bool{}}
+	return &interval{feed: scanfeed.New(context.WithoutCancel(context.Background()), s.deps.Store, s.deps.Source), ents: map[string]bool{},
+		bypass: bypass.New(s.deps.Attributor.Load()), devs: map[devKey]*devState{}}
 }
 
-func (iv *interval) pending() int { return iv.feed.Pending() + len(iv.extra.Queries) }
+func (iv *interval) pending() int {
+	return iv.feed.Pending() + len(iv.extra.Queries) + len(iv.extra.Bypass) + len(iv.extra.Devices)
+}
 
 // Input is what a source given to Sensor.Add adds to the current
 // interval. It is valid only during that call.
@@ -178,7 +213,7 @@ func (s *Sensor) Flow(f *flowrec.Flow) {
 
 func (s *Sensor) flow(f *flowrec.Flow) {
 	f.Orient(s.cfg.Local.Contains)
-	res := s.deps.Attributor.Load().Peer(peerOf(f))
+	res := s.deps.Attributor.Load().Flow(f)
 	s.met.flows.Inc()
 	if res.Owner.Concern() {
 		s.met.concern.Inc()
@@ -187,26 +222,69 @@ func (s *Sensor) flow(f *flowrec.Flow) {
 		}
 	}
 	s.cur.feed.Flow(f, res)
+	iv := s.cur
+	k := devKey{f.Site, f.Device}
+	d := iv.devs[k]
+	if d == nil {
+		if len(iv.devs) >= MaxDevices {
+			s.met.devDrops.Inc()
+			return
+		}
+		d = &devState{}
+		iv.devs[k] = d
+	}
+	iv.bypass.Add(&d.win, f)
+	if f.HasMAC {
+		d.mac, d.hasMAC = f.DeviceMAC, true
+	}
 }
 
-func peerOf(f *flowrec.Flow) attribute.Peer {
-	var names []attribute.Name
-	add := func(k attribute.EvidenceKind, v string) {
-		if v != "" {
-			names = append(names, attribute.Name{Kind: k, Value: v})
+// close turns the interval's device states into rows of its batch and
+// hands each bypass to OnBypass (under s.mu, as OnConcern).
+func (s *Sensor) close(iv *interval) {
+	var found []struct {
+		k devKey
+		e bypass.Entry
+	}
+	for k, d := range iv.devs {
+		id := flowrec.DeviceID(k.site, k.addr)
+		if d.hasMAC {
+			mac := net.HardwareAddr(d.mac[:])
+			dv := store.Device{ID: id, MAC: mac.String()}
+			if s.deps.Vendor != nil {
+				dv.Vendor = s.deps.Vendor(mac)
+			}
+			iv.extra.Devices = append(iv.extra.Devices, dv)
+		}
+		if d.win.Dropped > 0 {
+			s.met.bypassDrops.Add(float64(d.win.Dropped))
+		}
+		es := d.win.Entries()
+		if len(es) == 0 {
+			continue
+		}
+		iv.extra.Bypass = scanfeed.EntryRows(iv.extra.Bypass, id, es, s.deps.Source, time.Time{})
+		s.met.bypasses.Add(float64(len(es)))
+		for _, e := range es {
+			found = append(found, struct {
+				k devKey
+				e bypass.Entry
+			}{k, e})
 		}
 	}
-	add(attribute.TLSSNI, f.SNI)
-	add(attribute.QUICSNI, f.QUICSNI)
-	add(attribute.HTTPHost, f.HTTPHost)
-	add(attribute.DNSAnswer, f.DNSName)
-	add(attribute.DNSAnswer, f.DNSQuery)
-	add(attribute.Hostname, f.PeerName)
-	return attribute.Peer{Addr: f.Peer, Names: names, CertOrg: f.CertOrg}
+	if s.deps.OnBypass == nil || len(found) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range found {
+		s.deps.OnBypass(found[i].k.site, found[i].k.addr, &found[i].e)
+	}
 }
 
 // Start flushes every Config.Flush until Close.
 func (s *Sensor) Start(ctx context.Context) error {
+	s.started.Store(true)
 	go func() {
 		defer close(s.done)
 		t := time.NewTicker(s.cfg.Flush)
@@ -244,6 +322,7 @@ func (s *Sensor) Flush() error {
 	old := s.cur
 	s.cur = s.newInterval()
 	s.mu.Unlock()
+	s.close(old)
 	rows := old.pending()
 	err := old.feed.FlushWith(&old.extra)
 	s.met.flushDur.Observe(time.Since(start).Seconds())
@@ -277,9 +356,11 @@ func (s *Sensor) Close() error {
 	default:
 		close(s.stop)
 	}
-	select {
-	case <-s.done:
-	case <-time.After(s.cfg.WriteTimeout):
+	if s.started.Load() {
+		select {
+		case <-s.done:
+		case <-time.After(s.cfg.WriteTimeout):
+		}
 	}
 	return s.Flush()
 }

@@ -42,7 +42,7 @@ func newSampled(fcfg flow.Config, sen *sensor.Sensor) *sampled {
 		defer s.mu.Unlock()
 		for site, tr := range s.sites {
 			tr.Checkpoint(func(f *flowrec.Flow) {
-				f.Site = site
+				f.Site, f.NoDNS = site, true
 				sink(f)
 			})
 		}
@@ -62,7 +62,7 @@ func (s *sampled) Packet(smp *sflow.Sample) {
 		}
 		site := smp.Site
 		tr = flow.New(s.fcfg, func(f *flowrec.Flow) {
-			f.Site = site
+			f.Site, f.NoDNS = site, true // one packet in Rate: answers are mostly unseen
 			s.sen.Flow(f)
 		})
 		s.sites[site] = tr

@@ -182,7 +182,19 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 	}
 	defer notifier.Close() // after the last flush: its alerts still go out
 	det := alertfeed.New(alertfeed.DefaultConfig(), alertfeed.Deps{Raise: notifier.Raise, Policy: &pol})
-	sen := sensor.New(cfg, sensor.Deps{Log: env.Log, Store: st, Attributor: &at, Source: "sensor", OnConcern: det.Concern})
+	// a pair the store has already seen is no first contact after a restart
+	if n, err := det.Seed(ctx, st, time.Now()); err != nil {
+		env.Log.Warn("sensor: could not read past device-entity pairs; first contacts may repeat ones the store has", "err", err)
+	} else {
+		env.Log.Info("sensor: first contacts seeded from the store", "pairs", n)
+	}
+	sen := sensor.New(cfg, sensor.Deps{Log: env.Log, Store: st, Attributor: &at, Source: "sensor",
+		OnConcern: det.Concern, OnBypass: det.Bypass, Vendor: func(mac net.HardwareAddr) string {
+			if v := at.Load().MAC(mac); v.Found() {
+				return v.Entity.Name // as scan --store names it
+			}
+			return ""
+		}})
 	// the sensor's loop ends with Close, not with ctx: the last flush
 	// comes after the sources stop
 	if err := sen.Start(context.WithoutCancel(ctx)); err != nil {

@@ -268,6 +268,7 @@ func (d *Decoder) v5(ex *exporter, payload []byte, visit func(*flowrec.Flow)) (e
 			Device: v4(uint32(r.SrcAddr)), Peer: v4(uint32(r.DstAddr)), DevicePort: r.SrcPort, PeerPort: r.DstPort, Proto: r.Proto,
 			BytesOut: uint64(r.DOctets), PacketsOut: uint64(r.DPkts),
 			First: tb.uptime(uint64(r.First)), Last: tb.uptime(uint64(r.Last)),
+			NoDNS: true,
 		}
 		scale(&f, rate)
 		ex.st.Future += tb.settle(&f)

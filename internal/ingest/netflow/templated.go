@@ -127,6 +127,7 @@ func (d *Decoder) data(ex *exporter, recs []nf.DataRecord, domain uint32, site s
 		}
 		scale(&f, rate)
 		f.Site = site
+		f.NoDNS = true
 		ex.st.Future += tb.settle(&f)
 		ex.st.Records++
 		visit(&f)

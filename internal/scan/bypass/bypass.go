@@ -6,10 +6,12 @@
 // addresses). Each finding is an Entry with its kind, the peer, the
 // catalogued service and its owner where known, and the evidence.
 //
-// "No DNS answer" is the flow's: the flow tracker names a flow by any
-// device's answer for its address when the device's own is not seen (the
-// answers a forwarder gets), so an address counts as hard-coded only when
-// nobody in the capture or window resolved it.
+// "No DNS answer" is the flow's, and only from a source that sees answers
+// (never an exported or sampled flow record: flowrec.Flow.NoDNS). The flow
+// tracker names a flow by any device's answer for its address when the
+// device's own is not seen (the answers a forwarder gets), so an address
+// counts as hard-coded only when nobody in the capture or window resolved
+// it.
 //
 // It never guesses an owner: an entry names the owner of a catalogued DNS
 // service or of a catalogued address, or none. Names hidden by ECH stay
@@ -192,8 +194,8 @@ func (fd *Finder) kind(f *flowrec.Flow, svc *catalog.DNSService) Kind {
 		}
 		return "" // another port of a DNS service: not a name lookup we know of
 	}
-	if f.DNSName != "" || f.DNSQuery != "" {
-		return ""
+	if f.DNSName != "" || f.DNSQuery != "" || f.NoDNS {
+		return "" // named, or from a source that cannot see answers
 	}
 	if a := fd.at.Addr(f.Peer); a.Concern() && a.Role == catalog.RoleService {
 		return Hardcoded

@@ -3,7 +3,8 @@
 // hook: the first record from a device (site and address) to an entity of
 // concern is a first contact; a record the policy blocks is past its
 // deadline when the rule has one and the record is after it, and blocked
-// for the device's group otherwise. What it raises goes to an
+// for the device's group otherwise; a device's resolver bypass in a flush
+// interval (Bypass) is an alert of its own. What it raises goes to an
 // alert.Notifier, which deduplicates, rate limits and delivers; StoreSink
 // is one of the notifier's sinks, writing to a store that keeps alerts.
 //
@@ -13,6 +14,7 @@ package alertfeed
 
 import (
 	"net/netip"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +24,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/attribute"
 	"github.com/outflow-dev/outflow/internal/flowrec"
 	"github.com/outflow-dev/outflow/internal/policy"
+	"github.com/outflow-dev/outflow/internal/scan/bypass"
 )
 
 // Config configures the Detector.
@@ -131,6 +134,36 @@ func (d *Detector) Concern(f *flowrec.Flow, res attribute.Result) {
 		return
 	}
 	d.raise(pk, alert.GroupBlocked, v.Rule.ID, time.Time{}, f, o, at)
+}
+
+// Bypass is sensor.Deps.OnBypass: a device got around the resolver in a
+// flush interval. One alert per device, kind and peer per Config.Again.
+func (d *Detector) Bypass(site string, dev netip.Addr, e *bypass.Entry) {
+	at, _ := time.Parse(time.RFC3339Nano, e.LastSeen)
+	if at.IsZero() {
+		at = time.Now()
+	}
+	rk := raisedKey{pairKey{site: site, dev: dev, entity: e.Owner}, alert.Bypass, string(e.Kind) + " " + e.Peer}
+	if last, ok := d.raised[rk]; ok && at.UnixNano()-last < int64(d.cfg.Again) && at.UnixNano() >= last {
+		return
+	}
+	if len(d.raised) >= d.cfg.MaxPairs {
+		clear(d.raised)
+		d.resets.Inc()
+	}
+	d.raised[rk] = at.UnixNano()
+	a := alert.Alert{Time: at.UTC(), Kind: alert.Bypass, Site: site, Device: dev, Entity: e.Owner, EntityName: e.OwnerName,
+		Rule: rk.rule + ":" + strconv.Itoa(int(e.Port)) + "/" + e.Proto, Bytes: e.BytesOut + e.BytesIn}
+	for _, ev := range e.Evidence {
+		if len(a.Evidence) == 2 {
+			break
+		}
+		a.Evidence = append(a.Evidence, alert.Evidence{Kind: ev.Kind, Value: ev.Value})
+	}
+	d.kinds.WithLabelValues(string(alert.Bypass)).Inc()
+	if d.deps.Raise != nil {
+		d.deps.Raise(a)
+	}
 }
 
 func (d *Detector) raise(pk pairKey, kind alert.Kind, rule string, deadline time.Time, f *flowrec.Flow, o attribute.Attribution, at int64) {

@@ -115,7 +115,7 @@ func TestAlertsToWebhookSyslogAndStore(t *testing.T) {
 	}
 	var at atomic.Pointer[attribute.Attributor]
 	at.Store(attribute.New(ix))
-	sen := sensor.New(sensor.DefaultConfig(), sensor.Deps{Store: db, Attributor: &at, OnConcern: det.Concern})
+	sen := sensor.New(sensor.DefaultConfig(), sensor.Deps{Store: db, Attributor: &at, OnConcern: det.Concern, OnBypass: det.Bypass})
 
 	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC).UnixNano()
 	rec := func(site, dev, sni string) *flowrec.Flow {
@@ -128,6 +128,15 @@ func TestAlertsToWebhookSyslogAndStore(t *testing.T) {
 		sen.Flow(rec("hq", "10.0.0.5", "www.dji.com"))
 		sen.Flow(rec("branch-2", "10.0.0.5", "www.tiktok.com"))
 		sen.Flow(rec("hq", "10.0.0.6", "example.org")) // no entity: no alert
+		doh := rec("hq", "10.0.0.7", "cloudflare-dns.com")
+		doh.Peer, doh.Hidden = netip.MustParseAddr("1.1.1.1"), flowrec.HiddenDoH
+		sen.Flow(doh) // a bypass: one alert, one row of three flows
+		exported := rec("hq", "10.0.0.8", "")
+		exported.Peer, exported.NoDNS = netip.MustParseAddr("71.18.247.10"), true
+		lookup := rec("hq", "10.0.0.8", "")
+		lookup.Peer, lookup.PeerPort, lookup.Proto = netip.MustParseAddr("10.0.0.1"), 53, flowrec.UDP
+		sen.Flow(lookup)   // the device used DNS...
+		sen.Flow(exported) // ...but an exported record cannot tell a hard-coded address
 	}
 	if err := sen.Close(); err != nil {
 		t.Fatal(err)
@@ -143,6 +152,9 @@ func TestAlertsToWebhookSyslogAndStore(t *testing.T) {
 		key(alert.FirstContact, "hq", "10.0.0.5", "dji", ""),
 		key(alert.FirstContact, "branch-2", "10.0.0.5", "tiktok", ""),
 		key(alert.PastDeadline, "branch-2", "10.0.0.5", "tiktok", "tiktok-ban"),
+		key(alert.Bypass, "hq", "10.0.0.7", "cloudflare", "doh 1.1.1.1:443/tcp"),
+		key(alert.FirstContact, "hq", "10.0.0.8", "tiktok", ""),
+		key(alert.PastDeadline, "hq", "10.0.0.8", "tiktok", "tiktok-ban"),
 	}
 	sort.Strings(want)
 	mu.Lock()
@@ -176,6 +188,13 @@ func TestAlertsToWebhookSyslogAndStore(t *testing.T) {
 	if d := cmp.Diff(want, gotKept); d != "" {
 		t.Errorf("kept alerts -want +got\n%s", d)
 	}
+	bp, err := db.Bypass(ctx, store.Filter{Until: time.Unix(0, t0).Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bp) != 1 || bp[0].Device != "hq/10.0.0.7" || bp[0].Kind != "doh" || bp[0].Owner != "cloudflare" || bp[0].Flows != 3 || bp[0].BytesOut != 300 {
+		t.Errorf("bypass rows %+v, want one doh row of hq/10.0.0.7 to cloudflare, 3 flows, 300 bytes out", bp)
+	}
 }
 
 func key(k alert.Kind, site, dev, ent, rule string) string {
@@ -203,5 +222,55 @@ func TestNoPolicyFirstContactOnly(t *testing.T) {
 		if x.Kind != alert.FirstContact || x.Rule != "" {
 			t.Errorf("alert %s rule %q without a policy", x.Kind, x.Rule)
 		}
+	}
+}
+
+// TestSeedFromStore: a detector seeded from a store that has seen a device
+// talk to an entity raises no first contact for that pair, and still does
+// for a new pair and for the same address at another site.
+func TestSeedFromStore(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, store.Config{Path: filepath.Join(t.TempDir(), "a.db")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ix, err := catalog.Open(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var at atomic.Pointer[attribute.Attributor]
+	at.Store(attribute.New(ix))
+	now := time.Now().Truncate(time.Second)
+	rec := func(site, dev, sni string) *flowrec.Flow {
+		return &flowrec.Flow{Site: site, Device: netip.MustParseAddr(dev), Peer: netip.MustParseAddr("203.0.113.9"), PeerPort: 443, Proto: 6,
+			SNI: sni, BytesOut: 100, PacketsOut: 1, First: now.Add(-48 * time.Hour).UnixNano(), Last: now.Add(-48 * time.Hour).UnixNano()}
+	}
+	first := sensor.New(sensor.DefaultConfig(), sensor.Deps{Store: db, Attributor: &at})
+	first.Flow(rec("hq", "10.0.0.5", "www.tiktok.com"))
+	first.Flow(rec("", "10.0.0.6", "www.dji.com"))
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	var got []string
+	det := New(DefaultConfig(), Deps{Raise: func(a alert.Alert) bool {
+		got = append(got, key(a.Kind, a.Site, a.Device.String(), a.Entity, a.Rule))
+		return true
+	}})
+	n, err := det.Seed(ctx, db, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Errorf("seeded %d pairs, want 2", n)
+	}
+	for _, f := range []*flowrec.Flow{rec("hq", "10.0.0.5", "www.tiktok.com"), rec("", "10.0.0.6", "www.dji.com"),
+		rec("hq", "10.0.0.5", "www.dji.com"), rec("branch", "10.0.0.5", "www.tiktok.com")} {
+		det.Concern(f, at.Load().Flow(f))
+	}
+	want := []string{key(alert.FirstContact, "hq", "10.0.0.5", "dji", ""), key(alert.FirstContact, "branch", "10.0.0.5", "tiktok", "")}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("first contacts after seeding -want +got\n%s", d)
 	}
 }

@@ -2,6 +2,9 @@ package alertfeed
 
 import (
 	"context"
+	"net/netip"
+	"strings"
+	"time"
 
 	"github.com/outflow-dev/outflow/internal/alert"
 	"github.com/outflow-dev/outflow/internal/flowrec"
@@ -35,4 +38,42 @@ func Row(a *alert.Alert) store.Alert {
 		r.Evidence = a.Evidence[0].Kind + " " + a.Evidence[0].Value
 	}
 	return r
+}
+
+// SeedLookback is how far back Seed reads the store: a device that talked
+// to an entity within it is not a first contact after a restart.
+const SeedLookback = 400 * 24 * time.Hour
+
+// Seed remembers the device-entity pairs the store has seen since
+// now - SeedLookback, so that a restarted sensor (or one joining a store
+// others fill) raises a first contact only for a pair that is new. Device
+// IDs that are not SITE/ADDRESS or ADDRESS (inventory IDs) are skipped.
+// It returns how many pairs it remembered.
+func (d *Detector) Seed(ctx context.Context, r store.Store, now time.Time) (int, error) {
+	devs, err := r.Devices(ctx, store.Filter{Since: now.Add(-SeedLookback), Until: now.Add(time.Hour)})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, dv := range devs {
+		site, addr := "", dv.Device.ID
+		if i := strings.LastIndexByte(addr, '/'); i >= 0 {
+			site, addr = addr[:i], addr[i+1:]
+		}
+		a, err := netip.ParseAddr(addr)
+		if err != nil {
+			continue
+		}
+		for _, e := range dv.Exposures {
+			if e.Entity == "" || len(d.pairs) >= d.cfg.MaxPairs {
+				continue
+			}
+			pk := pairKey{site: site, dev: a, entity: e.Entity}
+			if _, ok := d.pairs[pk]; !ok {
+				d.pairs[pk] = struct{}{}
+				n++
+			}
+		}
+	}
+	return n, nil
 }

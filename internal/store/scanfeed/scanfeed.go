@@ -18,6 +18,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/catalog"
 	"github.com/outflow-dev/outflow/internal/flowrec"
 	"github.com/outflow-dev/outflow/internal/scan"
+	"github.com/outflow-dev/outflow/internal/scan/bypass"
 	"github.com/outflow-dev/outflow/internal/store"
 	"github.com/outflow-dev/outflow/internal/store/entityrec"
 )
@@ -182,8 +183,13 @@ func (f *Feed) Close(rep *scan.Report) (int, error) {
 // entry without a time (an old report) is dated at (the report's time);
 // with no time at all it is left out.
 func BypassRows(d scan.Device, source string, at time.Time) []store.Bypass {
-	var out []store.Bypass
-	for _, e := range d.Bypass {
+	return EntryRows(nil, d.Address, d.Bypass, source, at)
+}
+
+// EntryRows appends to out one device's bypass entries (a scan's, or a
+// sensor's window) as store rows, dated as BypassRows says.
+func EntryRows(out []store.Bypass, device string, entries []bypass.Entry, source string, at time.Time) []store.Bypass {
+	for _, e := range entries {
 		fs, _ := time.Parse(time.RFC3339Nano, e.FirstSeen)
 		ls, _ := time.Parse(time.RFC3339Nano, e.LastSeen)
 		if fs.IsZero() {
@@ -195,7 +201,7 @@ func BypassRows(d scan.Device, source string, at time.Time) []store.Bypass {
 		if ls.Before(fs) {
 			ls = fs
 		}
-		r := store.Bypass{Device: d.Address, Kind: string(e.Kind), Peer: e.Peer, Port: e.Port, Proto: e.Proto, Name: e.Name,
+		r := store.Bypass{Device: device, Kind: string(e.Kind), Peer: e.Peer, Port: e.Port, Proto: e.Proto, Name: e.Name,
 			Service: e.Service, Owner: e.Owner, OwnerName: e.OwnerName, Evidence: []store.BypassEvidence{},
 			Flows: uint64(max(e.Flows, 0)), BytesOut: e.BytesOut, BytesIn: e.BytesIn, First: fs.UTC(), Last: ls.UTC(), Source: source}
 		for _, ev := range e.Evidence {
