@@ -75,6 +75,21 @@ func TestBinaryDependencies(t *testing.T) {
 	}
 }
 
+// No two packages of the module share a name.
+func TestPackageNamesUnique(t *testing.T) {
+	names := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(goList(t, "-f", "{{.ImportPath}} {{.Name}}", "./..."))), "\n") {
+		path, name, _ := strings.Cut(line, " ")
+		names[path] = name
+	}
+	if len(names) < 50 {
+		t.Fatalf("go list found %d packages: not the module", len(names))
+	}
+	for _, b := range CheckNames(names) {
+		t.Error(b)
+	}
+}
+
 // The rules catch what they are for: each broken import below is
 // reported, and a clean set is not.
 func TestRulesFailWhenBroken(t *testing.T) {
@@ -102,6 +117,12 @@ func TestRulesFailWhenBroken(t *testing.T) {
 		"internal/cli/scancmd": {"internal/cli", "internal/scan"}, "internal/policy/policytest": {"internal/catalog"}}
 	if bad := Check(clean); len(bad) != 0 {
 		t.Errorf("clean imports reported: %q", bad)
+	}
+	if bad := CheckNames(map[string]string{"internal/report/storehtml": "htmlreport", "internal/report/audithtml": "htmlreport"}); len(bad) != 1 {
+		t.Errorf("CheckNames = %q, want 1 line for two packages htmlreport", bad)
+	}
+	if bad := CheckNames(map[string]string{"cmd/outflow": "main", "bench/store": "main", "internal/report/storehtml": "storehtml"}); len(bad) != 0 {
+		t.Errorf("CheckNames = %q, want none", bad)
 	}
 	if bad := CheckBinary([]string{"fmt", "testing", Module + "internal/resolver/resolvertest", "github.com/google/go-cmp/cmp"}); len(bad) != 3 {
 		t.Errorf("CheckBinary = %q, want 3 lines", bad)

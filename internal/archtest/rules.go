@@ -125,3 +125,29 @@ func CheckBinary(deps []string) []string {
 	}
 	return bad
 }
+
+// SharedNames are the package names that more than one package may carry.
+var SharedNames = map[string]string{
+	"main":    "every program is package main",
+	"catalog": "the catalog's data (catalog) beside its loader (internal/catalog), which imports it as builtin",
+}
+
+// CheckNames returns one line per package name that two packages share
+// (names: package path → package name), SharedNames aside, so that a
+// renderer or any other package is found by its name alone.
+func CheckNames(names map[string]string) []string {
+	byName := map[string][]string{}
+	for pkg, name := range names {
+		byName[name] = append(byName[name], pkg)
+	}
+	var bad []string
+	for name, pkgs := range byName {
+		if _, ok := SharedNames[name]; ok || len(pkgs) < 2 {
+			continue
+		}
+		sort.Strings(pkgs)
+		bad = append(bad, fmt.Sprintf("package name %s is carried by %s: name each package for its job (docs/architecture.md, \"Where renderers live\")", name, strings.Join(pkgs, ", ")))
+	}
+	sort.Strings(bad)
+	return bad
+}

@@ -10,10 +10,10 @@ import (
 	"github.com/outflow-dev/outflow/internal/attribute"
 	"github.com/outflow-dev/outflow/internal/fleet"
 	"github.com/outflow-dev/outflow/internal/fleet/fleettest"
-	"github.com/outflow-dev/outflow/internal/fleet/report"
 	"github.com/outflow-dev/outflow/internal/inventory/fleetgen"
 	"github.com/outflow-dev/outflow/internal/inventory/load"
 	"github.com/outflow-dev/outflow/internal/policy"
+	"github.com/outflow-dev/outflow/internal/report/fleetreport"
 )
 
 // FuzzCheck runs any input through format detection, every parser, the
@@ -52,7 +52,7 @@ func FuzzCheck(f *testing.F) {
 				t.Fatalf("device %q listed without apps", d.Device)
 			}
 		}
-		for _, render := range []func(io.Writer, *fleet.Report) error{report.Text, report.JSON, report.CSV} {
+		for _, render := range []func(io.Writer, *fleet.Report) error{fleetreport.Text, fleetreport.JSON, fleetreport.CSV} {
 			if err := render(io.Discard, rep); err != nil {
 				t.Fatal(err)
 			}

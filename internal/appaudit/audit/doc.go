@@ -9,7 +9,7 @@
 // JSON output, SARIF and HTML renderers read; docs/output.md describes its
 // JSON form.
 //
-// audit must never import a CLI or renderer package (cli, audit/sarif,
-// audit/htmlreport, audit/textreport), nor a source or sink of the network
-// pipeline (capture, resolver, store, web).
+// audit must never import a CLI or renderer package (cli, the renderers
+// internal/report/{auditreport,audithtml,auditsarif}), nor a source or
+// sink of the network pipeline (capture, resolver, store, web).
 package audit

@@ -18,14 +18,14 @@ import (
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/appaudit/audit"
-	"github.com/outflow-dev/outflow/internal/appaudit/audit/htmlreport"
-	"github.com/outflow-dev/outflow/internal/appaudit/audit/sarif"
-	"github.com/outflow-dev/outflow/internal/appaudit/audit/textreport"
 	"github.com/outflow-dev/outflow/internal/attribute"
 	"github.com/outflow-dev/outflow/internal/catalog"
 	"github.com/outflow-dev/outflow/internal/cli"
 	"github.com/outflow-dev/outflow/internal/outfile"
 	"github.com/outflow-dev/outflow/internal/policy"
+	"github.com/outflow-dev/outflow/internal/report/audithtml"
+	"github.com/outflow-dev/outflow/internal/report/auditreport"
+	"github.com/outflow-dev/outflow/internal/report/auditsarif"
 	"github.com/outflow-dev/outflow/internal/safetext"
 	"github.com/outflow-dev/outflow/internal/store"
 	"github.com/outflow-dev/outflow/internal/store/auditfeed"
@@ -198,7 +198,7 @@ func write(env *cli.Env, o Options, doc *audit.Document) error {
 		if o.SARIF == "-" {
 			return nil
 		}
-		return textreport.Write(w, doc, textreport.Options{All: o.All})
+		return auditreport.Write(w, doc, auditreport.Options{All: o.All})
 	}); err != nil {
 		return err
 	}
@@ -208,14 +208,14 @@ func write(env *cli.Env, o Options, doc *audit.Document) error {
 			out = o.Output
 		}
 		if err := toFile(out, env.Stdout, func(w io.Writer) error {
-			return sarif.Write(w, doc, audit.Rules(), sarif.Options{ToolVersion: version.Short()})
+			return auditsarif.Write(w, doc, audit.Rules(), auditsarif.Options{ToolVersion: version.Short()})
 		}); err != nil {
 			return err
 		}
 	}
 	if o.HTML != "" {
 		if err := toFile(o.HTML, env.Stdout, func(w io.Writer) error {
-			return htmlreport.Write(w, doc, htmlreport.Options{})
+			return audithtml.Write(w, doc, audithtml.Options{})
 		}); err != nil {
 			return err
 		}

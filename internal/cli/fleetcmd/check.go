@@ -9,10 +9,10 @@ import (
 
 	"github.com/outflow-dev/outflow/internal/cli"
 	"github.com/outflow-dev/outflow/internal/fleet"
-	"github.com/outflow-dev/outflow/internal/fleet/report"
 	"github.com/outflow-dev/outflow/internal/inventory"
 	"github.com/outflow-dev/outflow/internal/inventory/load"
 	"github.com/outflow-dev/outflow/internal/outfile"
+	"github.com/outflow-dev/outflow/internal/report/fleetreport"
 )
 
 const checkUsage = `fleet check [flags] INVENTORY...   (- for standard input; gzip is read too)
@@ -102,11 +102,11 @@ func Check(ctx context.Context, env *cli.Env, args []string) int {
 	if err := write(env, output, func(w io.Writer) error {
 		switch {
 		case asJSON:
-			return report.JSON(w, rep)
+			return fleetreport.JSON(w, rep)
 		case asCSV:
-			return report.CSV(w, rep)
+			return fleetreport.CSV(w, rep)
 		}
-		return report.Text(w, rep)
+		return fleetreport.Text(w, rep)
 	}); err != nil {
 		return env.Errorf(cli.ExitFailure, "fleet check: writing the report: %v", err)
 	}

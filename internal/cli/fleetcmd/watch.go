@@ -10,9 +10,9 @@ import (
 
 	"github.com/outflow-dev/outflow/internal/cli"
 	"github.com/outflow-dev/outflow/internal/fleet"
-	"github.com/outflow-dev/outflow/internal/fleet/report"
 	"github.com/outflow-dev/outflow/internal/inventory"
 	"github.com/outflow-dev/outflow/internal/inventory/osquery"
+	"github.com/outflow-dev/outflow/internal/report/fleetreport"
 )
 
 const watchUsage = `fleet watch [flags] LOG   (an osquery result log: osqueryd --logger_plugin=filesystem, Fleet)
@@ -156,7 +156,7 @@ func (w *watcher) check() *fleet.Report {
 				fmt.Fprintf(w.env.Stdout, "%s\n", b)
 				continue
 			}
-			fmt.Fprintf(w.env.Stdout, "%s  %-8s %s  %s\n", rep.Generated.UTC().Format(time.RFC3339), state, d.Device, report.AppLine(a))
+			fmt.Fprintf(w.env.Stdout, "%s  %-8s %s  %s\n", rep.Generated.UTC().Format(time.RFC3339), state, d.Device, fleetreport.AppLine(a))
 		}
 	}
 	return rep

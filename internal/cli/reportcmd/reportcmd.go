@@ -19,7 +19,7 @@ import (
 
 	"github.com/outflow-dev/outflow/internal/cli"
 	"github.com/outflow-dev/outflow/internal/outfile"
-	"github.com/outflow-dev/outflow/internal/report/htmlreport"
+	"github.com/outflow-dev/outflow/internal/report/storehtml"
 	"github.com/outflow-dev/outflow/internal/scan"
 	"github.com/outflow-dev/outflow/internal/store"
 	"github.com/outflow-dev/outflow/internal/store/backend"
@@ -130,11 +130,11 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 		f.Until = now
 	}
 	if o.html != "" {
-		d, err := htmlreport.Collect(ctx, r, f, o.title, source, now)
+		d, err := storehtml.Collect(ctx, r, f, o.title, source, now)
 		if err != nil {
 			return env.Errorf(cli.ExitInput, "%v", err)
 		}
-		if err := writeTo(env, o.html, func(w io.Writer) error { return htmlreport.Write(w, d) }); err != nil {
+		if err := writeTo(env, o.html, func(w io.Writer) error { return storehtml.Write(w, d) }); err != nil {
 			return env.Errorf(cli.ExitFailure, "report: %v", err)
 		}
 	}

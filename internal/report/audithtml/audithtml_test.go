@@ -1,4 +1,4 @@
-package htmlreport
+package audithtml
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-// Package sarif writes audit reports as SARIF 2.1.0 (OASIS Static Analysis
+// Package auditsarif writes audit reports as SARIF 2.1.0 (OASIS Static Analysis
 // Results Interchange Format), the format code-scanning dashboards and CI
 // pipelines read: one run, every audit rule in the driver's rule table, one
 // result per finding located in the app file, and apps that could not be read,
@@ -6,7 +6,7 @@
 //
 // It reads the audit model only and must never import the parsers, the
 // catalog or the CLI.
-package sarif
+package auditsarif
 
 import (
 	"crypto/sha256"

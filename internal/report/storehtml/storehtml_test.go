@@ -1,4 +1,4 @@
-package htmlreport_test
+package storehtml_test
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/attribute"
 	"github.com/outflow-dev/outflow/internal/catalog"
 	"github.com/outflow-dev/outflow/internal/demo"
-	"github.com/outflow-dev/outflow/internal/report/htmlreport"
+	"github.com/outflow-dev/outflow/internal/report/storehtml"
 	"github.com/outflow-dev/outflow/internal/resolver/querylog"
 	"github.com/outflow-dev/outflow/internal/scan"
 	"github.com/outflow-dev/outflow/internal/store"
@@ -113,12 +113,12 @@ func TestReport(t *testing.T) {
 	db := demoStore(t)
 	ctx := context.Background()
 	now := base.Add(14 * 24 * time.Hour)
-	d, err := htmlreport.Collect(ctx, db, store.Filter{Since: base.Add(-24 * time.Hour), Until: now}, "Data flows to entities of concern", "store demo", now)
+	d, err := storehtml.Collect(ctx, db, store.Filter{Since: base.Add(-24 * time.Hour), Until: now}, "Data flows to entities of concern", "store demo", now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := htmlreport.Write(&buf, d); err != nil {
+	if err := storehtml.Write(&buf, d); err != nil {
 		t.Fatal(err)
 	}
 	html := buf.String()
@@ -187,12 +187,12 @@ func TestReportEmpty(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	d, err := htmlreport.Collect(ctx, db, store.Filter{}, "Empty", "store", base)
+	d, err := storehtml.Collect(ctx, db, store.Filter{}, "Empty", "store", base)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := htmlreport.Write(&buf, d); err != nil {
+	if err := storehtml.Write(&buf, d); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(buf.String(), "No traffic to entities of concern in the period.") {

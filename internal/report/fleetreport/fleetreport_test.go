@@ -1,4 +1,4 @@
-package report_test
+package fleetreport_test
 
 import (
 	"bytes"
@@ -16,9 +16,9 @@ import (
 	"github.com/outflow-dev/outflow/internal/attribute"
 	"github.com/outflow-dev/outflow/internal/fleet"
 	"github.com/outflow-dev/outflow/internal/fleet/fleettest"
-	"github.com/outflow-dev/outflow/internal/fleet/report"
 	"github.com/outflow-dev/outflow/internal/inventory"
 	"github.com/outflow-dev/outflow/internal/policy"
+	"github.com/outflow-dev/outflow/internal/report/fleetreport"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -88,9 +88,9 @@ func TestRenderers(t *testing.T) {
 		file   string
 		render func(*bytes.Buffer) error
 	}{
-		{"report.txt", func(b *bytes.Buffer) error { return report.Text(b, rep) }},
-		{"report.json", func(b *bytes.Buffer) error { return report.JSON(b, rep) }},
-		{"report.csv", func(b *bytes.Buffer) error { return report.CSV(b, rep) }},
+		{"report.txt", func(b *bytes.Buffer) error { return fleetreport.Text(b, rep) }},
+		{"report.json", func(b *bytes.Buffer) error { return fleetreport.JSON(b, rep) }},
+		{"report.csv", func(b *bytes.Buffer) error { return fleetreport.CSV(b, rep) }},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			var b bytes.Buffer
@@ -105,7 +105,7 @@ func TestRenderers(t *testing.T) {
 // TestJSONContract checks the fields the issue promises to scripts.
 func TestJSONContract(t *testing.T) {
 	var b bytes.Buffer
-	if err := report.JSON(&b, sample(t)); err != nil {
+	if err := fleetreport.JSON(&b, sample(t)); err != nil {
 		t.Fatal(err)
 	}
 	var doc struct {
@@ -157,19 +157,19 @@ func TestJSONContract(t *testing.T) {
 // tickets.
 func TestCSVRows(t *testing.T) {
 	var b bytes.Buffer
-	if err := report.CSV(&b, sample(t)); err != nil {
+	if err := fleetreport.CSV(&b, sample(t)); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(&b).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff(report.CSVHeader, rows[0]); d != "" {
+	if d := cmp.Diff(fleetreport.CSVHeader, rows[0]); d != "" {
 		t.Fatal(d)
 	}
 	var got [][2]string
 	for _, r := range rows[1:] {
-		if len(r) != len(report.CSVHeader) {
+		if len(r) != len(fleetreport.CSVHeader) {
 			t.Fatalf("row %q has %d fields", r, len(r))
 		}
 		got = append(got, [2]string{r[0], r[14]})
@@ -194,7 +194,7 @@ func TestTextEscapesInventoryNames(t *testing.T) {
 	_ = visit(inventory.Item{Device: "PHONE\x1b[2J\x1b[H", Owner: "x\rcompliant", Platform: "android", Kind: "app",
 		AppID: "com.zhiliaoapp.musically", Name: "TikTok\n0 overdue, 0 due", Source: "inventory.csv:2"}, nil)
 	var b bytes.Buffer
-	if err := report.Text(&b, c.Report()); err != nil {
+	if err := fleetreport.Text(&b, c.Report()); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()

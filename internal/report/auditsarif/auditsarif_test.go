@@ -1,4 +1,4 @@
-package sarif
+package auditsarif
 
 import (
 	"testing"

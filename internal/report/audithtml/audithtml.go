@@ -1,10 +1,10 @@
-// Package htmlreport writes audit reports as one self-contained HTML page:
+// Package audithtml writes audit reports as one self-contained HTML page:
 // styles inline, no script, no font, image or other file fetched, so the page
 // can be mailed or archived as it is and opened offline.
 //
 // It reads the audit model only and must never import the parsers, the
 // catalog or the CLI.
-package htmlreport
+package audithtml
 
 import (
 	_ "embed"

@@ -1,10 +1,10 @@
-// Package report renders a fleet check for people (terminal text), for
+// Package fleetreport renders a fleet check for people (terminal text), for
 // programs (JSON, documented in docs/inventory.md) and for an IT
 // ticketing system (CSV, one row per device and app to remove).
 //
 // It is a sink: it imports only the fleet report model and must never
 // import an inventory parser, the store or a command package.
-package report
+package fleetreport
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package report_test
+package fleetreport_test
 
 import (
 	"bytes"
@@ -11,10 +11,10 @@ import (
 	"github.com/outflow-dev/outflow/internal/attribute"
 	"github.com/outflow-dev/outflow/internal/fleet"
 	"github.com/outflow-dev/outflow/internal/fleet/fleettest"
-	"github.com/outflow-dev/outflow/internal/fleet/report"
 	"github.com/outflow-dev/outflow/internal/inventory"
 	"github.com/outflow-dev/outflow/internal/inventory/load"
 	"github.com/outflow-dev/outflow/internal/policy"
+	"github.com/outflow-dev/outflow/internal/report/fleetreport"
 )
 
 // TestCSVFormulaInventory checks an inventory whose first cell is a DDE
@@ -38,7 +38,7 @@ func TestCSVFormulaInventory(t *testing.T) {
 		t.Fatal(errs)
 	}
 	var b bytes.Buffer
-	if err := report.CSV(&b, c.Report()); err != nil {
+	if err := fleetreport.CSV(&b, c.Report()); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(&b).ReadAll()

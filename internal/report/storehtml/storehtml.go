@@ -1,4 +1,4 @@
-// Package htmlreport renders the compliance report: one self-contained
+// Package storehtml renders the compliance report: one self-contained
 // HTML file (styles, charts and maps inline, no script, no network) that
 // prints cleanly to PDF. It reads everything through store.Reader, so the
 // same report comes from the store or from a scan's JSON loaded into a
@@ -6,7 +6,7 @@
 //
 // It must never import a store backend, a command or the pipeline: it
 // renders what a Reader answers.
-package htmlreport
+package storehtml
 
 import (
 	"cmp"

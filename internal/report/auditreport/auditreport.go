@@ -1,4 +1,4 @@
-// Package textreport writes audit reports for a terminal: per app, the
+// Package auditreport writes audit reports for a terminal: per app, the
 // identity, the SDKs of concern with their owner chains, the findings with
 // their first pieces of evidence, the personal data the app can reach and
 // the endpoints of concern.
@@ -12,7 +12,7 @@
 //
 // It reads the audit model only and must never import the parsers, the
 // catalog or the CLI.
-package textreport
+package auditreport
 
 import (
 	"fmt"
