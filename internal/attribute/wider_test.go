@@ -40,7 +40,23 @@ func TestWiderCatalog(t *testing.T) {
 		{"com.miHoYo.GenshinImpact", "mihoyo", "mihoyo"},
 		{"com.netease.idv.googleplay", "netease", "netease"},
 		{"www.lilithgames.com", "lilith", "lilith"},
+		// platforms and companies behind apps in India's s.69A orders
+		{"passport.didiglobal.com", "didi", "didi"},
+		{"com.sdu.didi.psnger", "didi", "didi"},
+		{"www.wps.com", "kingsoft-office", "kingsoft"},
+		{"www.seasungames.com", "seasun", "kingsoft"},
+		{"ks3-cn-beijing.ksyuncs.ksyun.com", "kingsoft-cloud", "kingsoft-cloud"},
+		{"www.camscanner.com", "intsig", "intsig"},
+		{"www.mgtv.com", "hunan-broadcasting", "hunan-broadcasting"},
+		{"m.tantanapp.com", "tantan", "hello-group"},
+		{"com.lenovo.anyshare.gps", "shareit", "shareit"},
+		{"www.duba.com", "cheetah-mobile", "cheetah-mobile"},
+		{"com.xingin.xhs", "xiaohongshu", "xiaohongshu"},
+		{"tv.danmaku.bili", "bilibili", "bilibili"},
 		// negative controls: look-alikes and shared names
+		{"momoshop.com.tw", "", ""},
+		{"ksmobile.com", "", ""},
+		{"yy.com", "", ""},
 		{"clash.com", "", ""},
 		{"helpshift.com", "", ""},
 		{"oppomobile.com.example", "", ""},
@@ -100,5 +116,38 @@ func TestHuyaOwnerByDate(t *testing.T) {
 		if !has[tc.want] || has[tc.notIn] {
 			t.Errorf("%s: owner chain %v, want %s and not %s", tc.date.Format("2006-01-02"), chain, tc.want, tc.notIn)
 		}
+	}
+}
+
+// TestNoGuessedParents: where no source establishes control, the owner chain
+// stops at the company itself (Kingsoft's stake in Kingsoft Cloud, BBK and
+// OPPO, vivo, realme).
+func TestNoGuessedParents(t *testing.T) {
+	for _, ind := range []string{"www.ksyun.com", "www.realme.com", "www.vivo.com", "www.oppo.com", "www.lilithgames.com"} {
+		a, _ := at.Lookup(ind)
+		if !a.Found() {
+			t.Fatalf("%s: not found", ind)
+		}
+		if chain := Summarize(a).OwnerChain; len(chain) != 1 {
+			t.Errorf("%s: owner chain %v, want the company alone", ind, chain)
+		}
+	}
+}
+
+// TestGarenaIsNotTencent: Tencent's stake in Sea (Garena) is a minority one,
+// shown beside the owner, never above it.
+func TestGarenaIsNotTencent(t *testing.T) {
+	a, _ := at.Lookup("ff.garena.com")
+	if !a.Found() || a.Entity.ID != "sea" {
+		t.Fatalf("ff.garena.com gives %+v, want sea", a)
+	}
+	s := Summarize(a)
+	for _, id := range s.OwnerChain {
+		if id == "tencent" {
+			t.Fatalf("owner chain %v puts Sea under Tencent", s.OwnerChain)
+		}
+	}
+	if len(s.Minority) == 0 || s.Minority[0] != "tencent" {
+		t.Errorf("minority owners %v, want tencent", s.Minority)
 	}
 }
