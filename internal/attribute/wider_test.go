@@ -58,6 +58,12 @@ func TestWiderCatalog(t *testing.T) {
 		{"www.pathofexile.com", "grinding-gear-games", "tencent"},
 		{"68:87:1C:00:00:01", "motorola-mobility", "lenovo"},
 		{"www.lenovo.com", "lenovo", "lenovo"},
+		// IoT makers and more game companies
+		{"a1.tuya.com", "tuya", "tuya"},
+		{"security-app.eufylife.com", "anker", "anker"},
+		{"www.roborock.com", "roborock", "roborock"},
+		{"ak.hypergryph.com", "hypergryph", "hypergryph"},
+		{"www.taptap.com", "xd", "xd"},
 		// negative controls: look-alikes and shared names
 		{"www.motorola.com", "", ""},
 		{"momoshop.com.tw", "", ""},
@@ -129,7 +135,7 @@ func TestHuyaOwnerByDate(t *testing.T) {
 // stops at the company itself (Kingsoft's stake in Kingsoft Cloud, BBK and
 // OPPO, vivo, realme).
 func TestNoGuessedParents(t *testing.T) {
-	for _, ind := range []string{"www.ksyun.com", "www.realme.com", "www.vivo.com", "www.oppo.com", "www.lilithgames.com"} {
+	for _, ind := range []string{"www.ksyun.com", "www.realme.com", "www.vivo.com", "www.oppo.com", "www.lilithgames.com", "www.roborock.com"} {
 		a, _ := at.Lookup(ind)
 		if !a.Found() {
 			t.Fatalf("%s: not found", ind)
