@@ -42,26 +42,39 @@ type Result struct {
 func (at *Attributor) Peer(p Peer) Result {
 	var best Attribution
 	for _, n := range p.Names {
-		if a := at.Name(n.Kind, n.Value); a.Better(best) {
+		at.pick(&best, n.Kind, n.Value)
+	}
+	return at.rest(best, p.Addr, p.CertOrg, p.Signature, p.Target)
+}
+
+// pick makes the name's attribution best if it is better.
+func (at *Attributor) pick(best *Attribution, k EvidenceKind, v string) {
+	if v == "" {
+		return
+	}
+	if a := at.Name(k, v); a.Better(*best) {
+		*best = a
+	}
+}
+
+// rest completes the attribution of a peer whose names gave best.
+func (at *Attributor) rest(best Attribution, addr netip.Addr, certOrg, signature, target string) Result {
+	if certOrg != "" {
+		if a := at.CertOrg(certOrg); a.Better(best) {
 			best = a
 		}
 	}
-	if p.CertOrg != "" {
-		if a := at.CertOrg(p.CertOrg); a.Better(best) {
-			best = a
-		}
-	}
-	if p.Signature != "" {
-		if a := at.Protocol(p.Signature); a.Better(best) {
+	if signature != "" {
+		if a := at.Protocol(signature); a.Better(best) {
 			best = a
 		}
 	}
 	var host Attribution
-	if p.Addr.IsValid() {
-		host = at.Addr(p.Addr)
+	if addr.IsValid() {
+		host = at.Addr(addr)
 	}
-	if p.Target != "" {
-		if ta := at.Name(DNSAnswer, p.Target); ta.Entity != nil {
+	if target != "" {
+		if ta := at.Name(DNSAnswer, target); ta.Entity != nil {
 			switch {
 			case ta.Role == catalog.RoleHost || ta.Role == catalog.RoleCarrier:
 				// the name points into a cloud or CDN: its host, named
@@ -84,26 +97,20 @@ func (at *Attributor) Peer(p Peer) Result {
 // target and a payload signature. Scan and sensor both attribute through
 // it, so that one record gets one answer whichever job sees it.
 func (a *Attributor) Flow(f *flowrec.Flow) Result {
-	var names [6]Name
-	n := 0
-	add := func(k EvidenceKind, v string) {
-		if v != "" {
-			names[n] = Name{Kind: k, Value: v}
-			n++
-		}
-	}
-	add(TLSSNI, f.SNI)
-	add(QUICSNI, f.QUICSNI)
-	add(HTTPHost, f.HTTPHost)
+	// the order of Peer.Names: a tie goes to the first
+	var best Attribution
+	a.pick(&best, TLSSNI, f.SNI)
+	a.pick(&best, QUICSNI, f.QUICSNI)
+	a.pick(&best, HTTPHost, f.HTTPHost)
 	// The name the device asked for names the owner; the end of its CNAME
 	// chain, when different, is the target (a cloud or CDN: the host).
 	target := ""
 	if f.DNSQuery != "" {
-		add(DNSAnswer, f.DNSQuery)
+		a.pick(&best, DNSAnswer, f.DNSQuery)
 		target = f.DNSName
 	} else {
-		add(DNSAnswer, f.DNSName)
+		a.pick(&best, DNSAnswer, f.DNSName)
 	}
-	add(Hostname, f.PeerName)
-	return a.Peer(Peer{Addr: f.Peer, Names: names[:n], CertOrg: f.CertOrg, Target: target, Signature: f.Signature})
+	a.pick(&best, Hostname, f.PeerName)
+	return a.rest(best, f.Peer, f.CertOrg, f.Signature, target)
 }

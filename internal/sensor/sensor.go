@@ -38,11 +38,16 @@ type Config struct {
 	Local flowrec.Local
 	// WriteTimeout bounds one store write (a flush at shutdown included).
 	WriteTimeout time.Duration
+	// MaxRows bounds the summed rows of one interval: past it they are
+	// written early (and summed afresh), so memory stays bounded whatever
+	// runs through. It should exceed the distinct flows of an interval:
+	// an early write stores rows of a record or two each.
+	MaxRows int
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{Flush: 10 * time.Second, Local: flowrec.DefaultLocal(), WriteTimeout: 4 * time.Second}
+	return Config{Flush: 10 * time.Second, Local: flowrec.DefaultLocal(), WriteTimeout: 4 * time.Second, MaxRows: 250_000}
 }
 
 // Deps are the sensor's dependencies.
@@ -98,6 +103,9 @@ func New(cfg Config, deps Deps) *Sensor {
 	if cfg.Local == nil {
 		cfg.Local = def.Local
 	}
+	if cfg.MaxRows <= 0 {
+		cfg.MaxRows = def.MaxRows
+	}
 	if deps.Log == nil {
 		deps.Log = slog.New(slog.DiscardHandler)
 	}
@@ -143,11 +151,12 @@ type devState struct {
 const MaxDevices = 100_000
 
 func (s *Sensor) newInterval() *interval {
-	// the feed's own writes (past scanfeed.FlushRows rows) and ours use a
+	// the feed's own writes (past Config.MaxRows rows) and ours use a
 	// context that outlives the sensor's, so that the last flush at
 	// shutdown still writes
-	return &interval{feed: scanfeed.New(context.WithoutCancel(context.Background()), s.deps.Store, s.deps.Source), ents: map[string]bool{},
-		bypass: bypass.New(s.deps.Attributor.Load()), devs: map[devKey]*devState{}}
+	feed := scanfeed.New(context.WithoutCancel(context.Background()), s.deps.Store, s.deps.Source)
+	feed.MaxRows = s.cfg.MaxRows
+	return &interval{feed: feed, ents: map[string]bool{}, bypass: bypass.New(s.deps.Attributor.Load()), devs: map[devKey]*devState{}}
 }
 
 func (iv *interval) pending() int {

@@ -262,18 +262,19 @@ func (d *Decoder) v5(ex *exporter, payload []byte, visit func(*flowrec.Flow)) (e
 	tb := timebase{export: export, boot: export.Add(-time.Duration(p.SysUptime) * time.Millisecond), hasBoot: true}
 	rate := uint64(p.SamplingInterval & 0x3fff)
 	site := d.site(ex, uint32(p.EngineType)<<8|uint32(p.EngineId))
+	f := new(flowrec.Flow) // one per message: visit must not keep it
 	for _, r := range p.Records {
-		f := flowrec.Flow{
+		*f = flowrec.Flow{
 			Site:   site,
 			Device: v4(uint32(r.SrcAddr)), Peer: v4(uint32(r.DstAddr)), DevicePort: r.SrcPort, PeerPort: r.DstPort, Proto: r.Proto,
 			BytesOut: uint64(r.DOctets), PacketsOut: uint64(r.DPkts),
 			First: tb.uptime(uint64(r.First)), Last: tb.uptime(uint64(r.Last)),
 			NoDNS: true,
 		}
-		scale(&f, rate)
-		ex.st.Future += tb.settle(&f)
+		scale(f, rate)
+		ex.st.Future += tb.settle(f)
 		ex.st.Records++
-		visit(&f)
+		visit(f)
 	}
 	return nil
 }

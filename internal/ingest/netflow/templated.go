@@ -120,17 +120,19 @@ func (d *Decoder) templated(ex *exporter, payload []byte, at time.Time, visit fu
 }
 
 func (d *Decoder) data(ex *exporter, recs []nf.DataRecord, domain uint32, site string, tb timebase, visit func(*flowrec.Flow)) {
+	f := new(flowrec.Flow) // one per set: visit must not keep it
 	for _, rec := range recs {
-		f, rate := record(rec, tb)
+		var rate uint64
+		*f, rate = record(rec, tb)
 		if rate == 0 {
 			rate = ex.sampling[domain]
 		}
-		scale(&f, rate)
+		scale(f, rate)
 		f.Site = site
 		f.NoDNS = true
-		ex.st.Future += tb.settle(&f)
+		ex.st.Future += tb.settle(f)
 		ex.st.Records++
-		visit(&f)
+		visit(f)
 	}
 }
 

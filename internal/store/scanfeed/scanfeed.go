@@ -11,6 +11,7 @@ package scanfeed
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,7 +24,8 @@ import (
 	"github.com/outflow-dev/outflow/internal/store/entityrec"
 )
 
-// FlushRows is how many summed rows the feed holds before it writes them.
+// FlushRows is how many summed rows a feed holds by default before it
+// writes them (Feed.MaxRows).
 const FlushRows = 100_000
 
 type key struct {
@@ -40,6 +42,11 @@ type key struct {
 // Feed sums flows and writes them to a store in batches. It is not safe
 // for concurrent use (a scan calls OnFlow from one goroutine).
 type Feed struct {
+	// MaxRows is how many summed rows the feed holds before it writes
+	// them early (FlushRows unless set). A row written early and summed
+	// again is written again: rows add up in the store.
+	MaxRows int
+
 	ctx    context.Context
 	w      store.Writer
 	source string
@@ -51,7 +58,7 @@ type Feed struct {
 
 // New returns a feed writing to w; source names the input in the rows.
 func New(ctx context.Context, w store.Writer, source string) *Feed {
-	return &Feed{ctx: ctx, w: w, source: source, rows: map[key]*store.Flow{}, ents: map[string]store.Entity{}}
+	return &Feed{MaxRows: FlushRows, ctx: ctx, w: w, source: source, rows: map[key]*store.Flow{}, ents: map[string]store.Entity{}}
 }
 
 // Flow takes one finished flow and its attribution (scan.Config.OnFlow).
@@ -101,7 +108,7 @@ func (f *Feed) Flow(fl *flowrec.Flow, res attribute.Result) {
 	}
 	r.Traffic.Add(store.Traffic{BytesOut: fl.BytesOut, BytesIn: fl.BytesIn, PacketsOut: fl.PacketsOut, PacketsIn: fl.PacketsIn, Flows: 1})
 	f.n++
-	if len(f.rows) >= FlushRows {
+	if len(f.rows) >= f.MaxRows {
 		f.flush(nil)
 	}
 }
@@ -128,6 +135,7 @@ func (f *Feed) flush(extra *store.Batch) {
 	for _, e := range f.ents {
 		b.Entities = append(b.Entities, e)
 	}
+	b.Flows = slices.Grow(b.Flows, len(f.rows))
 	for _, r := range f.rows {
 		b.Flows = append(b.Flows, *r)
 	}
