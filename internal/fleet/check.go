@@ -227,7 +227,7 @@ func mergeTags(have, add []string) []string {
 func (c *Checker) Devices() int { return len(c.order) }
 
 type decision struct {
-	v        Verdict
+	v        DeviceVerdict
 	rule     *policy.Rule
 	deadline time.Time
 }
@@ -341,7 +341,7 @@ func (c *Checker) Report() *Report {
 		}
 		sortApps(dev.Apps)
 		// Per rule: the worst state of the device under it.
-		worst := make(map[*policy.Rule]Verdict, len(dev.Apps))
+		worst := make(map[*policy.Rule]DeviceVerdict, len(dev.Apps))
 		flaggedBy := map[*policy.Rule]bool{}
 		for _, a := range dev.Apps {
 			r := c.ruleByID(a.Rule)

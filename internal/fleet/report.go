@@ -5,19 +5,20 @@ import (
 	"time"
 )
 
-// Verdict is the state of one banned app on one device.
-type Verdict uint8
+// DeviceVerdict is what a fleet check finds for one banned app on one
+// device; a device's is the worst of its apps'.
+type DeviceVerdict uint8
 
 // Verdicts, from the mildest.
 const (
-	Compliant Verdict = iota // not installed (any more)
-	Due                      // installed, the deadline is ahead
-	Overdue                  // installed after the deadline (or under a rule in force with none)
+	Compliant DeviceVerdict = iota // not installed (any more)
+	Due                            // installed, the deadline is ahead
+	Overdue                        // installed after the deadline (or under a rule in force with none)
 )
 
 var verdictNames = [...]string{Compliant: "compliant", Due: "due", Overdue: "overdue"}
 
-func (v Verdict) String() string {
+func (v DeviceVerdict) String() string {
 	if int(v) < len(verdictNames) {
 		return verdictNames[v]
 	}
@@ -25,7 +26,7 @@ func (v Verdict) String() string {
 }
 
 // MarshalText names the verdict in JSON.
-func (v Verdict) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
+func (v DeviceVerdict) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
 
 // Report is the result of a check. Its JSON form is documented in
 // docs/inventory.md ("Checking a fleet").
@@ -90,15 +91,15 @@ type RuleSummary struct {
 
 // Device is one device and its banned apps.
 type Device struct {
-	Device   string   `json:"device"`
-	Name     string   `json:"name,omitempty"`
-	Owner    string   `json:"owner,omitempty"`
-	Platform string   `json:"platform,omitempty"`
-	Tags     []string `json:"tags,omitempty"`
-	Group    string   `json:"group,omitempty"` // first policy group
-	Verdict  Verdict  `json:"verdict"`         // the worst of its apps
-	Flagged  bool     `json:"traffic_after_deadline,omitempty"`
-	Apps     []App    `json:"apps"`
+	Device   string        `json:"device"`
+	Name     string        `json:"name,omitempty"`
+	Owner    string        `json:"owner,omitempty"`
+	Platform string        `json:"platform,omitempty"`
+	Tags     []string      `json:"tags,omitempty"`
+	Group    string        `json:"group,omitempty"` // first policy group
+	Verdict  DeviceVerdict `json:"verdict"`         // the worst of its apps
+	Flagged  bool          `json:"traffic_after_deadline,omitempty"`
+	Apps     []App         `json:"apps"`
 }
 
 // App is one banned app on one device (or, for a traffic flag without an
@@ -118,13 +119,13 @@ type App struct {
 	Catalog    string   `json:"catalog_rule,omitempty"`
 	Unverified bool     `json:"unverified,omitempty"` // the catalog fact is unverified
 
-	Rule     string     `json:"rule"`
-	Basis    string     `json:"basis,omitempty"`
-	Verdict  Verdict    `json:"verdict"`
-	Deadline *time.Time `json:"deadline"` // null: in force with no deadline
-	TimeLeft string     `json:"time_left,omitempty"`
-	Removed  *time.Time `json:"removed,omitempty"` // when the inventory said it was uninstalled
-	Source   string     `json:"source,omitempty"`  // file:line
+	Rule     string        `json:"rule"`
+	Basis    string        `json:"basis,omitempty"`
+	Verdict  DeviceVerdict `json:"verdict"`
+	Deadline *time.Time    `json:"deadline"` // null: in force with no deadline
+	TimeLeft string        `json:"time_left,omitempty"`
+	Removed  *time.Time    `json:"removed,omitempty"` // when the inventory said it was uninstalled
+	Source   string        `json:"source,omitempty"`  // file:line
 
 	Traffic *Traffic `json:"traffic_after_deadline,omitempty"`
 }

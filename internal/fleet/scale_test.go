@@ -97,7 +97,7 @@ func TestGeneratedFleets(t *testing.T) {
 			if in.Malformed != 0 || in.Items != devices*fl.Apps {
 				t.Fatalf("read %d items, %d malformed; want %d, 0", in.Items, in.Malformed, devices*fl.Apps)
 			}
-			check := func(rep *fleet.Report, v fleet.Verdict) {
+			check := func(rep *fleet.Report, v fleet.DeviceVerdict) {
 				t.Helper()
 				got := map[string]int{}
 				for _, d := range rep.Devices {

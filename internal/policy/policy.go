@@ -84,8 +84,8 @@ type Client struct {
 	Tags     []string
 }
 
-// Verdict is the policy's answer for one attribution.
-type Verdict struct {
+// Decision is the policy's answer for one attribution.
+type Decision struct {
 	Action   Action
 	Rule     *Rule     // nil for Allow
 	Deadline time.Time // the rule's effective time: when a due match becomes a block
@@ -250,7 +250,7 @@ func (p *Policy) In(m Membership, group string) bool {
 // Decide is the verdict for one attribution of a query by a client. name
 // is the queried name (or the CNAME being checked); it is matched against
 // the rules' names and name exceptions. a may be the zero Attribution.
-func (p *Policy) Decide(c Client, a attribute.Attribution, name string, now time.Time) Verdict {
+func (p *Policy) Decide(c Client, a attribute.Attribution, name string, now time.Time) Decision {
 	var buf [domainset.MaxName + 1]byte
 	b, _ := domainset.Normalize(buf[:0], name)
 	return p.DecideFor(p.ClientGroups(c), a, b, now)
@@ -258,7 +258,7 @@ func (p *Policy) Decide(c Client, a attribute.Attribution, name string, now time
 
 // DecideFor is Decide for a client's precomputed groups and a name already
 // normalised (lowercase, no trailing dot; see domainset.Normalize).
-func (p *Policy) DecideFor(m Membership, a attribute.Attribution, name []byte, now time.Time) Verdict {
+func (p *Policy) DecideFor(m Membership, a attribute.Attribution, name []byte, now time.Time) Decision {
 	return p.DecideAnswer(m, a, name, name, now)
 }
 
@@ -266,7 +266,7 @@ func (p *Policy) DecideFor(m Membership, a attribute.Attribution, name []byte, n
 // CNAME or target being checked (nil for an address), qname the question,
 // whose exceptions also cover its answer (an excepted name stays reachable
 // through its CDN).
-func (p *Policy) DecideAnswer(m Membership, a attribute.Attribution, name, qname []byte, now time.Time) Verdict {
+func (p *Policy) DecideAnswer(m Membership, a attribute.Attribution, name, qname []byte, now time.Time) Decision {
 	var hit, exempt GroupSet
 	if p.ruleNames.Len() > 0 || p.exceptNames.Len() > 0 {
 		hit, exempt = p.nameMatches(name)
@@ -276,9 +276,9 @@ func (p *Policy) DecideAnswer(m Membership, a attribute.Attribution, name, qname
 		}
 	}
 	if a.Entity == nil && hit.Empty() {
-		return Verdict{}
+		return Decision{}
 	}
-	var best Verdict
+	var best Decision
 	for _, r := range p.Rules {
 		if !r.groups.Empty() && !r.groups.any(m.set) {
 			continue
@@ -297,7 +297,7 @@ func (p *Policy) DecideAnswer(m Membership, a attribute.Attribution, name, qname
 			act = Due
 		}
 		if act > best.Action {
-			best = Verdict{Action: act, Rule: r, Deadline: r.Effective, Answer: r.Answer}
+			best = Decision{Action: act, Rule: r, Deadline: r.Effective, Answer: r.Answer}
 			if act == Block {
 				break
 			}

@@ -71,7 +71,7 @@ type exchange struct {
 	keyBuf  [wire.MaxName + 8]byte
 	key     []byte
 
-	v      policy.Verdict
+	v      policy.Decision
 	ent    *catalog.Entity
 	reason string
 

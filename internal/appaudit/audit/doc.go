@@ -5,7 +5,7 @@
 // and returns one Report per app; Expand and AuditAll run a folder of apps,
 // one bad app never stopping the batch.
 //
-// The report model (Report, SDK, Endpoint, Verdict, Document) is what the
+// The report model (Report, SDK, Endpoint, AppVerdict, Document) is what the
 // JSON output, SARIF and HTML renderers read; docs/output.md describes its
 // JSON form.
 //

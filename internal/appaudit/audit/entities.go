@@ -183,7 +183,7 @@ func hasConcernFinding(fs []finding.Finding) bool {
 // but do not decide the app's: a URL in a string is not an SDK.
 func (a *Auditor) verdict(r *Report, cands []candidate) {
 	now := a.now()
-	best := policy.Verdict{Action: policy.Allow}
+	best := policy.Decision{Action: policy.Allow}
 	because := ""
 	for _, c := range cands {
 		v := a.pol.Decide(a.cfg.Client, c.a, "", now)
@@ -196,7 +196,7 @@ func (a *Auditor) verdict(r *Report, cands []candidate) {
 		r.Verdict, r.Concern = incompleteVerdict(r.Incomplete), true
 		return
 	}
-	out := &Verdict{Action: best.Action.String(), Because: because}
+	out := &AppVerdict{Action: best.Action.String(), Because: because}
 	if best.Rule != nil {
 		out.Rule, out.Basis = best.Rule.ID, best.Rule.Basis
 	}

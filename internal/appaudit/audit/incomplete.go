@@ -88,12 +88,12 @@ func incompleteFinding(gs []Gap) finding.Finding {
 
 // incompleteVerdict is the verdict of an app with gaps that nothing read
 // blocks.
-func incompleteVerdict(gs []Gap) *Verdict {
+func incompleteVerdict(gs []Gap) *AppVerdict {
 	because := "not fully read: " + gs[0].String()
 	if len(gs) > 1 {
 		because += fmt.Sprintf(" (and %d more)", len(gs)-1)
 	}
-	return &Verdict{Action: ActionIncomplete, Because: because}
+	return &AppVerdict{Action: ActionIncomplete, Because: because}
 }
 
 func isContextErr(err error) bool {

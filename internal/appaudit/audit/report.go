@@ -51,7 +51,7 @@ type Report struct {
 
 	// Verdict is the policy's decision, when a policy was given:
 	// allow, monitor, due, block, or ActionIncomplete.
-	Verdict *Verdict `json:"verdict,omitempty"`
+	Verdict *AppVerdict `json:"verdict,omitempty"`
 	// Concern: the app is of concern. With a policy, its verdict is not
 	// allow; without one, an entity of concern owns, signs or is embedded in
 	// the app, one of its hosts is catalogued, or it was not fully read.
@@ -110,9 +110,9 @@ type NativeLib struct {
 	Error      string   `json:"error,omitempty"`
 }
 
-// Verdict is the policy's decision for the app: the strictest over its
+// AppVerdict is the policy's decision for the app: the strictest over its
 // owner, its signers and its SDKs.
-type Verdict struct {
+type AppVerdict struct {
 	Action   string `json:"action"` // allow, monitor, due, block, incomplete
 	Rule     string `json:"rule,omitempty"`
 	Basis    string `json:"basis,omitempty"`

@@ -19,7 +19,7 @@ func TestEscapesAppStrings(t *testing.T) {
 	r := &audit.Report{File: "x.apk", Package: "a.b", Label: evil, VersionName: evil, Concern: true,
 		Signers:    []audit.Signer{{Signer: extract.Signer{Subject: evil}}},
 		Incomplete: []audit.Gap{{Part: "dex", Where: evil, Reason: evil}},
-		Verdict:    &audit.Verdict{Action: audit.ActionIncomplete, Because: evil},
+		Verdict:    &audit.AppVerdict{Action: audit.ActionIncomplete, Because: evil},
 		Findings:   []finding.Finding{{ID: "shell-exec", Severity: finding.Low, Title: "shell", Evidence: []finding.Evidence{{Kind: "string", Value: evil}}}},
 		Endpoints:  []audit.Endpoint{{Host: "h.example", URLs: []string{"javascript:alert(3)"}, Summary: &attribute.Summary{Entity: "e", OwnerChain: []string{"e"}}}},
 	}

@@ -16,7 +16,7 @@ func TestBatch(t *testing.T) {
 	r := &audit.Report{File: "tiktok.apk", Package: "com.zhiliaoapp.musically", VersionName: "37.2", Label: "TikTok", SHA256: "ab12",
 		Owner:   &attribute.Summary{Entity: "tiktok", Name: "TikTok Pte. Ltd.", Jurisdiction: "SG", Lists: []attribute.ListRef{{ID: "us-fcc"}}},
 		SDKs:    []audit.SDK{{ID: "com.bytedance.applog", Summary: attribute.Summary{Entity: "bytedance", Name: "ByteDance", Jurisdiction: "CN"}}},
-		Verdict: &audit.Verdict{Action: "block", Rule: "no-bytedance"},
+		Verdict: &audit.AppVerdict{Action: "block", Rule: "no-bytedance"},
 		Findings: []finding.Finding{
 			{ID: "sdk-entity", Severity: finding.High, Category: finding.CatEntity, Title: "SDK of ByteDance", Subject: "com.bytedance.applog",
 				Evidence: []finding.Evidence{{Kind: finding.EvClass, Value: "com.bytedance.applog.AppLog", Where: "classes.dex"}}},
