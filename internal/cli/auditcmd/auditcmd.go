@@ -10,7 +10,6 @@ package auditcmd
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -191,9 +190,7 @@ func record(ctx context.Context, env *cli.Env, o Options, reps []*audit.Report) 
 func write(env *cli.Env, o Options, doc *audit.Document) error {
 	if err := toFile(o.Output, env.Stdout, func(w io.Writer) error {
 		if o.JSON {
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			return enc.Encode(doc)
+			return auditreport.JSON(w, doc)
 		}
 		if o.SARIF == "-" {
 			return nil

@@ -1,7 +1,8 @@
-// Package auditreport writes audit reports for a terminal: per app, the
-// identity, the SDKs of concern with their owner chains, the findings with
-// their first pieces of evidence, the personal data the app can reach and
-// the endpoints of concern.
+// Package auditreport writes audit reports as JSON (documented in
+// docs/output.md) and for a terminal: per app, the identity, the SDKs of
+// concern with their owner chains, the findings with their first pieces of
+// evidence, the personal data the app can reach and the endpoints of
+// concern.
 //
 // Everything printed that is not the report's own wording passes through
 // safetext.Terminal, in printf itself rather than at each call: package
@@ -15,6 +16,7 @@
 package auditreport
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -37,6 +39,13 @@ type Options struct {
 
 // evidenceLines is how many pieces of evidence a finding shows by default.
 const evidenceLines = 3
+
+// JSON writes doc indented, the form docs/output.md documents.
+func JSON(w io.Writer, doc *audit.Document) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
 
 // Write writes every report of doc, then a summary line when there are
 // several apps.
