@@ -58,6 +58,8 @@ func TestWiderCatalog(t *testing.T) {
 		{"www.pathofexile.com", "grinding-gear-games", "tencent"},
 		{"68:87:1C:00:00:01", "motorola-mobility", "lenovo"},
 		{"www.lenovo.com", "lenovo", "lenovo"},
+		{"sdkapi.kurogame.com", "kuro-games", "tencent"},
+		{"chat.d1.funcom.com", "funcom", "tencent"},
 		// IoT makers and more game companies
 		{"a1.tuya.com", "tuya", "tuya"},
 		{"security-app.eufylife.com", "anker", "anker"},
