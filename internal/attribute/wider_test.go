@@ -60,6 +60,8 @@ func TestWiderCatalog(t *testing.T) {
 		{"www.lenovo.com", "lenovo", "lenovo"},
 		{"sdkapi.kurogame.com", "kuro-games", "tencent"},
 		{"chat.d1.funcom.com", "funcom", "tencent"},
+		{"mafiacity.yottagames.com", "yotta-games", "yotta-games"},
+		{"www.elex-tech.com", "elex", "elex"},
 		// IoT makers and more game companies
 		{"a1.tuya.com", "tuya", "tuya"},
 		{"security-app.eufylife.com", "anker", "anker"},
