@@ -21,7 +21,7 @@ func TestYAMLConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := yamlconf.Decode("alerts.yaml", []byte("webhooks:\n  - urll: x\n"), &c)
-	if err == nil || !strings.Contains(err.Error(), `line 2: unknown key "urll"`) {
+	if err == nil || !strings.Contains(err.Error(), `alerts.yaml:2:5: unknown key "urll" in webhooks[0]; allowed: format, name, timeout, url`) {
 		t.Fatalf("unknown key: %v", err)
 	}
 }

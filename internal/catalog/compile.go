@@ -79,7 +79,7 @@ func Compile(r *Raw, opt Options) (*Index, error) {
 		ix.ouis[i] = map[uint64]uint32{}
 	}
 	var probs Problems
-	add := func(pos Pos, f string, a ...any) { probs = append(probs, Problem{pos, fmt.Sprintf(f, a...)}) }
+	add := func(pos Pos, f string, a ...any) { probs = append(probs, Problem{Pos: pos, Msg: fmt.Sprintf(f, a...)}) }
 
 	for _, s := range sortedSources(r.Sources) {
 		if !slugRE.MatchString(s.ID) {
@@ -288,16 +288,16 @@ func (ix *Index) loadLazy() {
 		a.Entity = ix.Entities[r.assetEnt[i]]
 		switch {
 		case a.Entity == nil:
-			probs = append(probs, Problem{a.Pos, fmt.Sprintf("entity %q is not in the catalog", r.assetEnt[i])})
+			probs = append(probs, Problem{Pos: a.Pos, Msg: fmt.Sprintf("entity %q is not in the catalog", r.assetEnt[i])})
 			continue
 		case a.Kind != KindPrefix:
-			probs = append(probs, Problem{a.Pos, fmt.Sprintf("only prefix rows belong in %s, not %s", LazyTable, a.Kind)})
+			probs = append(probs, Problem{Pos: a.Pos, Msg: fmt.Sprintf("only prefix rows belong in %s, not %s", LazyTable, a.Kind)})
 			continue
 		case a.Source == nil || ix.Sources[a.Source.ID] == nil:
-			probs = append(probs, Problem{a.Pos, fmt.Sprintf("prefix %s cites an unknown source", a.Value)})
+			probs = append(probs, Problem{Pos: a.Pos, Msg: fmt.Sprintf("prefix %s cites an unknown source", a.Value)})
 			continue
 		case a.AsOf.IsZero():
-			probs = append(probs, Problem{a.Pos, fmt.Sprintf("prefix %s has no as_of date", a.Value)})
+			probs = append(probs, Problem{Pos: a.Pos, Msg: fmt.Sprintf("prefix %s has no as_of date", a.Value)})
 			continue
 		}
 		a.Source = ix.Sources[a.Source.ID]
@@ -307,17 +307,17 @@ func (ix *Index) loadLazy() {
 		if a.Role == "" {
 			a.Role = defaultRole(a.Kind, a.Entity)
 		} else if !validRoles[a.Role] {
-			probs = append(probs, Problem{a.Pos, fmt.Sprintf("prefix %s: unknown role %q", a.Value, a.Role)})
+			probs = append(probs, Problem{Pos: a.Pos, Msg: fmt.Sprintf("prefix %s: unknown role %q", a.Value, a.Role)})
 			continue
 		}
 		p, err := netip.ParsePrefix(a.Value)
 		if err != nil || p.Masked() != p {
-			probs = append(probs, Problem{a.Pos, fmt.Sprintf("prefix %q is not a network prefix", a.Value)})
+			probs = append(probs, Problem{Pos: a.Pos, Msg: fmt.Sprintf("prefix %q is not a network prefix", a.Value)})
 			continue
 		}
 		if prev := seen[p]; prev != nil {
 			if prev.Entity != a.Entity {
-				probs = append(probs, Problem{a.Pos, fmt.Sprintf("prefix %s is claimed by %s and by %s (%s)", p, a.Entity.ID, prev.Entity.ID, prev.Pos)})
+				probs = append(probs, Problem{Pos: a.Pos, Msg: fmt.Sprintf("prefix %s is claimed by %s and by %s (%s)", p, a.Entity.ID, prev.Entity.ID, prev.Pos)})
 			}
 			continue
 		}

@@ -70,7 +70,9 @@ func TestDNSServiceProblems(t *testing.T) {
 		{"bad name", strings.Replace(goodService, "  - httpdns.acme.cn", "  - \"*.acme.cn\"", 1), `t/dns-services/x.yaml:7: dns service acme-httpdns name "*.acme.cn"`, nil},
 		{"fact source", strings.Replace(goodService, "source: s1}", "source: s7}", 1), `cites unknown source "s7"`, nil},
 		{"no date", strings.Replace(goodService, "as_of: 2026-01-01\n", "", 1), "has no as_of date", nil},
-		{"unknown key", goodService + "colour: red\n", "t/dns-services/x.yaml:14: field colour not found", nil},
+		{"unknown key", goodService + "colour: red\n", `t/dns-services/x.yaml:14:1: unknown key "colour" at top level; allowed: addresses, as_of,`, nil},
+		{"unknown key in a fact", strings.Replace(goodService, "source: s1}", "sorce: s1}", 1),
+			`t/dns-services/x.yaml:11:30: unknown key "sorce" in addresses[1]; allowed: note, source, status, value`, nil},
 		{"empty", "id: e\nname: E\nowner: acme\nkind: httpdns\nprotocols: [http]\nsource: s1\nas_of: 2026\n", "has neither names nor addresses", nil},
 		{"name twice", goodService, "name httpdns.acme.cn is already dns service acme-httpdns's", map[string]string{"dns-services/y.yaml": strings.Replace(other, "d.acme.cn", "e.acme.cn", 1)}},
 	} {

@@ -8,7 +8,8 @@
 // The catalog is data, not code: YAML files for entities, lists and sources,
 // CSV tables for assets (docs/catalog.md). The built-in layer is embedded in
 // the binary; an organisation's own directory is loaded on top of it and may
-// add or replace entities and lists by id.
+// add or replace entities and lists by id. YAML files are decoded strictly
+// by internal/yamlconf: a problem names the file, line and column.
 //
 // It is part of the core and must never import a source, sink or command
 // package (capture, resolver, appaudit, store, report, web, cmd).

@@ -13,15 +13,21 @@ import (
 	"unique"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/outflow-dev/outflow/internal/yamlconf"
 )
 
 // Problem is one thing wrong in a catalog file.
 type Problem struct {
 	Pos Pos
 	Msg string
+	Col int // column on Pos.Line where known (YAML files), else 0
 }
 
 func (p Problem) Error() string {
+	if p.Pos.Line > 0 && p.Col > 0 {
+		return fmt.Sprintf("%s:%d:%d: %s", p.Pos.File, p.Pos.Line, p.Col, p.Msg)
+	}
 	if p.Pos.Line > 0 {
 		return fmt.Sprintf("%s:%d: %s", p.Pos.File, p.Pos.Line, p.Msg)
 	}
@@ -102,7 +108,7 @@ func (r *Raw) loadLayer(l Layer) Problems {
 	files := map[string][]string{}
 	err := fs.WalkDir(l.FS, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			probs = append(probs, Problem{Pos{File: name(p)}, err.Error()})
+			probs = append(probs, Problem{Pos: Pos{File: name(p)}, Msg: err.Error()})
 			return nil
 		}
 		if d.IsDir() {
@@ -124,22 +130,22 @@ func (r *Raw) loadLayer(l Layer) Problems {
 		return nil
 	})
 	if err != nil {
-		return append(probs, Problem{Pos{File: l.Name}, err.Error()})
+		return append(probs, Problem{Pos: Pos{File: l.Name}, Msg: err.Error()})
 	}
 	read := func(p string) ([]byte, bool) {
 		f, err := l.FS.Open(p)
 		if err != nil {
-			probs = append(probs, Problem{Pos{File: name(p)}, err.Error()})
+			probs = append(probs, Problem{Pos: Pos{File: name(p)}, Msg: err.Error()})
 			return nil, false
 		}
 		defer f.Close()
 		b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 		if err != nil {
-			probs = append(probs, Problem{Pos{File: name(p)}, err.Error()})
+			probs = append(probs, Problem{Pos: Pos{File: name(p)}, Msg: err.Error()})
 			return nil, false
 		}
 		if len(b) > MaxFileSize {
-			probs = append(probs, Problem{Pos{File: name(p)}, fmt.Sprintf("larger than %d bytes", MaxFileSize)})
+			probs = append(probs, Problem{Pos: Pos{File: name(p)}, Msg: fmt.Sprintf("larger than %d bytes", MaxFileSize)})
 			return nil, false
 		}
 		return b, true
@@ -175,46 +181,27 @@ func (r *Raw) loadLayer(l Layer) Problems {
 
 func isYAML(p string) bool { return strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml") }
 
-// decodeStrict decodes YAML into v, refusing unknown keys; errors carry the
-// file and line. It also returns the document node for line look-ups.
+// decodeStrict decodes YAML into v with yamlconf, refusing unknown keys;
+// problems carry the file, line and column. It also returns the document
+// node for line look-ups.
 func decodeStrict(file string, b []byte, v any) (*yaml.Node, Problems) {
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil {
-		return nil, yamlProblems(file, err)
+	doc, ps := yamlconf.DecodeNode(file, b, v)
+	if ps != nil {
+		return nil, FromYAML(ps)
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, yamlProblems(file, err)
+	if doc == nil {
+		return nil, Problems{{Pos: Pos{File: file}, Msg: "empty file"}}
 	}
-	return &doc, nil
+	return doc, nil
 }
 
-func yamlProblems(file string, err error) Problems {
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		var ps Problems
-		for _, e := range te.Errors {
-			ps = append(ps, lineProblem(file, e))
-		}
-		return ps
+// FromYAML is yamlconf's problems as catalog problems.
+func FromYAML(ps yamlconf.Problems) Problems {
+	out := make(Problems, len(ps))
+	for i, p := range ps {
+		out[i] = Problem{Pos: Pos{File: p.File, Line: p.Line}, Col: p.Col, Msg: p.Msg}
 	}
-	if errors.Is(err, io.EOF) {
-		return Problems{{Pos{File: file}, "empty file"}}
-	}
-	return Problems{lineProblem(file, err.Error())}
-}
-
-// lineProblem turns yaml's "line N: msg" into a positioned problem.
-func lineProblem(file, msg string) Problem {
-	msg = strings.TrimPrefix(msg, "yaml: ")
-	var line int
-	if n, _ := fmt.Sscanf(msg, "line %d:", &line); n == 1 {
-		if i := strings.Index(msg, ":"); i >= 0 {
-			msg = strings.TrimSpace(msg[i+1:])
-		}
-	}
-	return Problem{Pos{File: file, Line: line}, msg}
+	return out
 }
 
 // seqLines returns the line of each item of the sequence under key in the
@@ -247,7 +234,7 @@ func (r *Raw) parseSources(file string, b []byte) Problems {
 	lines := seqLines(doc, "sources")
 	for i, s := range f.Sources {
 		if s == nil {
-			probs = append(probs, Problem{Pos{file, at(lines, i)}, "empty source entry"})
+			probs = append(probs, Problem{Pos: Pos{file, at(lines, i)}, Msg: "empty source entry"})
 			continue
 		}
 		s.Pos = Pos{file, at(lines, i)}
@@ -265,10 +252,8 @@ func at(ls []int, i int) int {
 
 func (r *Raw) parseEntity(file string, b []byte) Problems {
 	e := new(Entity)
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(e); err != nil {
-		return yamlProblems(file, err)
+	if _, probs := decodeStrict(file, b, e); probs != nil {
+		return probs
 	}
 	e.Pos = Pos{file, 1}
 	r.Entities[e.ID] = e // a later layer replaces an entity whole
@@ -300,10 +285,10 @@ func (r *Raw) parseAssets(file string, b []byte) Problems {
 	cr.ReuseRecord = true
 	head, err := cr.Read()
 	if err != nil {
-		return Problems{{Pos{File: file, Line: 1}, "no header: " + err.Error()}}
+		return Problems{{Pos: Pos{File: file, Line: 1}, Msg: "no header: " + err.Error()}}
 	}
 	if strings.Join(head, ",") != strings.Join(AssetColumns, ",") {
-		return Problems{{Pos{File: file, Line: 1}, "header must be " + strings.Join(AssetColumns, ",")}}
+		return Problems{{Pos: Pos{File: file, Line: 1}, Msg: "header must be " + strings.Join(AssetColumns, ",")}}
 	}
 	var probs Problems
 	srcCache := map[string]*Source{}
@@ -319,15 +304,15 @@ func (r *Raw) parseAssets(file string, b []byte) Problems {
 			if errors.As(err, &pe) {
 				line = pe.Line
 			}
-			probs = append(probs, Problem{Pos{file, line}, err.Error()})
+			probs = append(probs, Problem{Pos: Pos{file, line}, Msg: err.Error()})
 			if len(probs) > 100 {
-				return append(probs, Problem{Pos{File: file}, "too many problems, stopped"})
+				return append(probs, Problem{Pos: Pos{File: file}, Msg: "too many problems, stopped"})
 			}
 			continue
 		}
 		line, _ := cr.FieldPos(0)
 		if len(rec) != len(AssetColumns) {
-			probs = append(probs, Problem{Pos{file, line}, fmt.Sprintf("%d fields, want %d", len(rec), len(AssetColumns))})
+			probs = append(probs, Problem{Pos: Pos{file, line}, Msg: fmt.Sprintf("%d fields, want %d", len(rec), len(AssetColumns))})
 			continue
 		}
 		// Fields are substrings of the record's line: copy the value and
@@ -354,7 +339,7 @@ func (r *Raw) parseAssets(file string, b []byte) Problems {
 		if rec[6] != "" {
 			d, err := ParseDate(in(rec[6]))
 			if err != nil {
-				probs = append(probs, Problem{a.Pos, "as_of: " + err.Error()})
+				probs = append(probs, Problem{Pos: a.Pos, Msg: "as_of: " + err.Error()})
 			}
 			a.AsOf = d
 		}

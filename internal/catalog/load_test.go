@@ -46,7 +46,7 @@ func TestBrokenCatalogs(t *testing.T) {
 		want  string
 	}{
 		{"unknown key", map[string]string{"sources.yaml": goodSources, "entities/acme.yaml": goodEntity + "colour: red\n"},
-			"t/entities/acme.yaml:7: field colour not found"},
+			`t/entities/acme.yaml:7:1: unknown key "colour" at top level; allowed: aka, as_of, id,`},
 		{"bad jurisdiction", map[string]string{"sources.yaml": goodSources, "entities/acme.yaml": strings.Replace(goodEntity, "CN", "China", 1)},
 			`t/entities/acme.yaml:1: entity acme: jurisdiction "China" is not an ISO 3166 alpha-2 code`},
 		{"unknown source", map[string]string{"sources.yaml": goodSources, "entities/acme.yaml": strings.Replace(goodEntity, "source: s1", "source: s9", 1)},
@@ -78,7 +78,7 @@ func TestBrokenCatalogs(t *testing.T) {
 			"lists/l.yaml": "id: l\nname: L\nissuer: I\ndate: 2026-01-01\nsource: s1\nentries:\n  - entity: acme\n    added: 2026-01-01\n  - entity: ghost\n    added: 2026-01-01\n"},
 			`t/lists/l.yaml:9: list l: entity "ghost" is not in the catalog`},
 		{"bad date", map[string]string{"sources.yaml": goodSources, "entities/acme.yaml": strings.Replace(goodEntity, "as_of: 2026-01-01", "as_of: 01/02/2026", 1)},
-			`t/entities/acme.yaml:6: date "01/02/2026" is not YYYY-MM-DD`},
+			`t/entities/acme.yaml:6:8: as_of: date "01/02/2026" is not YYYY-MM-DD`},
 		{"ownership cycle", map[string]string{"sources.yaml": goodSources,
 			"entities/acme.yaml":  goodEntity + "parents:\n  - id: other\n    source: s1\n    as_of: 2026-01-01\n",
 			"entities/other.yaml": strings.Replace(goodEntity, "acme", "other", 1) + "parents:\n  - id: acme\n    source: s1\n    as_of: 2026-01-01\n"},

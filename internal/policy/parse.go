@@ -3,7 +3,6 @@ package policy
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/outflow-dev/outflow/internal/catalog"
 	"github.com/outflow-dev/outflow/internal/catalog/domainset"
+	"github.com/outflow-dev/outflow/internal/yamlconf"
 )
 
 // MaxFileSize bounds the policy file itself; names files are read as
@@ -132,28 +132,24 @@ func LoadWith(path string, opt Options) (*Policy, error) {
 // relative to name's directory.
 func Parse(name string, b []byte) (*Policy, error) { return ParseWith(name, b, Options{}) }
 
-var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
-
 // ParseWith is Parse with options. Every problem found is returned, each
-// naming the file and line.
+// naming the file and line (and the column, for those of the YAML).
 func ParseWith(name string, b []byte, opt Options) (*Policy, error) {
 	var raw rawPolicy
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&raw); err != nil && !errors.Is(err, io.EOF) {
-		return nil, yamlProblems(name, err)
+	doc, ps := yamlconf.DecodeNode(name, b, &raw)
+	if ps != nil {
+		return nil, catalog.FromYAML(ps)
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, yamlProblems(name, err)
+	if doc == nil {
+		doc = &yaml.Node{} // an empty file: refused below unless allow_empty
 	}
 	c := compiler{file: name, opt: opt, p: newPolicy(name)}
 	c.p.AllowEmpty = raw.AllowEmpty
-	c.compile(&raw, &doc)
+	c.compile(&raw, doc)
 	if len(raw.Rules) == 0 && !raw.Bypass.Canaries && len(raw.Bypass.DNSServices) == 0 && !raw.AllowEmpty {
 		// Fail closed: a file truncated while it is rewritten, or emptied
 		// by mistake, must not turn every block into an allow.
-		c.add(lineOf(top(&doc), "rules"), "%v: write rules, or allow_empty: true if a policy that blocks nothing is meant", ErrNoRules)
+		c.add(lineOf(top(doc), "rules"), "%v: write rules, or allow_empty: true if a policy that blocks nothing is meant", ErrNoRules)
 	}
 	if len(c.probs) > 0 {
 		return nil, c.probs
@@ -168,29 +164,6 @@ func newPolicy(file string) *Policy {
 		tags: map[string]GroupSet{}, owners: map[string]GroupSet{}, platforms: map[string]GroupSet{},
 		ruleNames: newNameSet(0), exceptNames: newNameSet(0),
 	}
-}
-
-func yamlProblems(file string, err error) catalog.Problems {
-	var te *yaml.TypeError
-	var msgs []string
-	if errors.As(err, &te) {
-		msgs = te.Errors
-	} else {
-		msgs = []string{err.Error()}
-	}
-	var ps catalog.Problems
-	for _, m := range msgs {
-		m = strings.TrimPrefix(m, "yaml: ")
-		m = unknownField.ReplaceAllString(m, `unknown key "$1"`)
-		var line int
-		if n, _ := fmt.Sscanf(m, "line %d:", &line); n == 1 {
-			if i := strings.Index(m, ":"); i >= 0 {
-				m = strings.TrimSpace(m[i+1:])
-			}
-		}
-		ps = append(ps, catalog.Problem{Pos: catalog.Pos{File: file, Line: line}, Msg: m})
-	}
-	return ps
 }
 
 type compiler struct {

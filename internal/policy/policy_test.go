@@ -173,8 +173,9 @@ func TestParseErrors(t *testing.T) {
 		yaml string
 		want string // substring of the error, with its line
 	}{
-		{"unknown top key", "rulez: []\n", `p.yaml:1: unknown key "rulez"`},
-		{"unknown rule key", "rules:\n  - action: block\n    entities: x\n    efective: 2026-01-01T00:00:00Z\n", `p.yaml:4: unknown key "efective"`},
+		{"unknown top key", "rulez: []\n", `p.yaml:1:1: unknown key "rulez" at top level; allowed: allow_empty, bypass, defaults, groups, rules`},
+		{"unknown rule key", "rules:\n  - action: block\n    entities: x\n    efective: 2026-01-01T00:00:00Z\n", `p.yaml:4:5: unknown key "efective" in rules[0]; allowed: action, answer, basis,`},
+		{"wrong list type", "rules:\n  - action: block\n    entities: {x: y}\n", "p.yaml:3:15: rules[0].entities: expected a string or a list of strings"},
 		{"bad action", "rules:\n  - action: deny\n    entities: x\n", `p.yaml:2: rule rule-2: action "deny" is not block or monitor`},
 		{"no action", "rules:\n  - entities: x\n", "p.yaml:2: rule rule-2 has no action"},
 		{"no target", "rules:\n  - action: block\n", "covers nothing"},
@@ -191,7 +192,7 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate rule id", "rules:\n  - {id: a, action: block, entities: x}\n  - {id: a, action: block, entities: y}\n", `p.yaml:3: rule id "a" is used twice`},
 		{"group selects nothing", "groups:\n  - name: g\n", "selects no client"},
 		{"syntax", "rules: [\n", "p.yaml:"},
-		{"wrong type", "rules: 3\n", "p.yaml:1:"},
+		{"wrong type", "rules: 3\n", "p.yaml:1:8: rules: cannot unmarshal !!int `3` into []policy.rawRule"},
 		// An empty, truncated or rule-less file would allow everything.
 		{"empty file", "", "p.yaml: policy has no rules"},
 		{"only a comment", "# rewritten soon\n", "p.yaml: policy has no rules"},

@@ -20,9 +20,9 @@ func TestExampleConfig(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	tests := []struct{ yaml, want string }{
-		{"listen: {udp: [a]}\nupstream: {servers: [{address: 127.0.0.1}]}\nchache: {}\n", `line 3: unknown key "chache"`},
-		{"upstream: {servers: [{address: 127.0.0.1, sever_name: x}]}\n", `line 1: unknown key "sever_name"`},
-		{"cache: {size: lots}\n", "line 1"},
+		{"listen: {udp: [a]}\nupstream: {servers: [{address: 127.0.0.1}]}\nchache: {}\n", `r.yaml:3:1: unknown key "chache" at top level; allowed: answers, block, cache,`},
+		{"upstream: {servers: [{address: 127.0.0.1, sever_name: x}]}\n", `r.yaml:1:43: unknown key "sever_name" in upstream.servers[0]; allowed: address, ca_file, server_name`},
+		{"cache: {size: lots}\n", "r.yaml:1:15: cache.size: cannot unmarshal !!str `lots` into int"},
 		{"listen: {udp: [], tcp: []}\nupstream: {servers: [{address: 127.0.0.1}]}\n", "no listener"},
 		{"query_log: {overflow: drop}\nupstream: {servers: [{address: 127.0.0.1}]}\n", "overflow must be shed or block"},
 		{"listen: {udp: [a], tcp_idle: 0s}\nupstream: {servers: [{address: 127.0.0.1}]}\n", "tcp_idle must be positive"},

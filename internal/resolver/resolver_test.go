@@ -234,7 +234,7 @@ func TestReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := h.srv.Reload()
-	if err == nil || !strings.Contains(err.Error(), `policy.yaml:3: unknown key "entitys"`) {
+	if err == nil || !strings.Contains(err.Error(), `policy.yaml:3:5: unknown key "entitys" in rules[0]; allowed: action,`) {
 		t.Fatalf("broken policy: err = %v", err)
 	}
 	if r := h.ask("plain.example", dns.TypeA); r.Rcode != dns.RcodeNameError {

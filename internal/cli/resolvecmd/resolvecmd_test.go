@@ -101,7 +101,7 @@ func TestCheck(t *testing.T) {
 		out  string
 	}{
 		{"good policy", []string{"check", "--policy", good}, cli.ExitOK, "policy ok: 0 groups, 1 rules, 1 names"},
-		{"broken policy names the line", []string{"check", "--policy", bad}, cli.ExitFailure, `bad.yaml:3: unknown key "nmes"`},
+		{"broken policy names the line", []string{"check", "--policy", bad}, cli.ExitFailure, `bad.yaml:3:5: unknown key "nmes" in rules[0]; allowed: action,`},
 		{"nothing to check", []string{"check"}, cli.ExitFailure, "nothing to enforce"},
 		{"empty policy fails", []string{"check", "--policy", empty}, cli.ExitFailure, "empty.yaml: policy has no rules"},
 		{"rule-less policy fails", []string{"check", "--policy", ruleless}, cli.ExitFailure, "ruleless.yaml:1: policy has no rules"},
