@@ -106,7 +106,7 @@ func DefaultConfig() Config {
 }
 
 // LoadConfig reads a configuration file over the defaults. Unknown keys
-// are errors naming the line.
+// and wrong types are yamlconf.Problems (file:line:column).
 func LoadConfig(path string) (Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -49,7 +49,7 @@ func DefaultConfig() Config {
 }
 
 // LoadConfig reads a configuration file over the defaults. Unknown keys
-// are errors naming the line. The file holds password hashes and token
+// and wrong types are yamlconf.Problems (file:line:column). The file holds password hashes and token
 // digests, not secrets, but a file others can write could add a user:
 // it is refused when group or others may write it.
 func LoadConfig(path string) (Config, error) {
