@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -104,6 +107,7 @@ func TestRulesFailWhenBroken(t *testing.T) {
 		{"web imports a backend", map[string][]string{"internal/web": {"internal/store/sqlite"}}, "store.Reader"},
 		{"backends import each other", map[string][]string{"internal/store/sqlite": {"internal/store/clickhouse"}}, "independent"},
 		{"production imports a test helper", map[string][]string{"internal/scan": {"internal/policy/policytest"}}, "test helper"},
+		{"the auditor imports the DEX writer", map[string][]string{"internal/appaudit/audit": {"internal/appaudit/dex/dextest"}}, "test helper"},
 		{"a package in no layer", map[string][]string{"internal/newthing": nil}, "no layer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -126,5 +130,33 @@ func TestRulesFailWhenBroken(t *testing.T) {
 	}
 	if bad := CheckBinary([]string{"fmt", "testing", Module + "internal/resolver/resolvertest", "github.com/google/go-cmp/cmp"}); len(bad) != 3 {
 		t.Errorf("CheckBinary = %q, want 3 lines", bad)
+	}
+}
+
+// A test helper imported by a non-test file of a package the binary
+// depends on is caught over the real `go list -deps ./cmd/outflow`: an
+// overlay adds, in memory only, a file to the auditor that imports the
+// DEX writer of the tests.
+func TestBinaryRuleFailsOnTestHelper(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "leak.go")
+	if err := os.WriteFile(src, []byte("package audit\n\nimport _ \""+Module+"internal/appaudit/dex/dextest\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	overlay, err := json.Marshal(map[string]map[string]string{"Replace": {filepath.Join(root, "internal/appaudit/audit/zz_leak.go"): src}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ov := filepath.Join(dir, "overlay.json")
+	if err := os.WriteFile(ov, overlay, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := CheckBinary(strings.Fields(string(goList(t, "-overlay", ov, "-deps", "./cmd/outflow"))))
+	if want := Module + "internal/appaudit/dex/dextest: a test helper in the binary"; !slices.Contains(bad, want) {
+		t.Errorf("CheckBinary = %q, want %q", bad, want)
 	}
 }

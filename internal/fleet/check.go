@@ -82,9 +82,6 @@ func New(p *policy.Policy, at *attribute.Attributor, cfg Config) *Checker {
 // SetNow moves the check's clock (fleet watch re-checks as time passes).
 func (c *Checker) SetNow(t time.Time) { c.cfg.Now = t }
 
-// Policy is the policy the checker applies.
-func (c *Checker) Policy() *policy.Policy { return c.pol }
-
 // Visitor returns the visit function for one input: it adds items and
 // counts them and the malformed records into the returned Input, which
 // the caller completes with the format and any read error.
@@ -222,9 +219,6 @@ func mergeTags(have, add []string) []string {
 	slices.Sort(out)
 	return out
 }
-
-// Devices is the number of devices seen so far.
-func (c *Checker) Devices() int { return len(c.order) }
 
 type decision struct {
 	v        DeviceVerdict

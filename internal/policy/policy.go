@@ -37,16 +37,6 @@ func (a Action) String() string {
 // MarshalText names the action in JSON.
 func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
 
-// ParseAction reads an action name.
-func ParseAction(s string) (Action, bool) {
-	for i, n := range actionNames {
-		if n == s {
-			return Action(i), true
-		}
-	}
-	return Allow, false
-}
-
 // AnswerMode is how a blocked query is answered.
 type AnswerMode uint8
 

@@ -249,10 +249,5 @@ func (s *Server) Close() error {
 	return errors.Join(errs...)
 }
 
-// Metrics serves the Prometheus metrics, for embedding in another HTTP server.
-func (s *Server) Metrics() http.Handler {
-	return promhttp.HandlerFor(s.met.reg, promhttp.HandlerOpts{})
-}
-
 // QueryLog reads the query log's counters, for tests and status.
 func (s *Server) QueryLog() querylog.Counters { return s.qlog.Counters() }

@@ -3,7 +3,7 @@
 // and strings each, SDKs of concern among them), a native library and stored
 // assets up to a target size. Its output is deterministic for a seed.
 //
-// It uses the project's own writers (dex.Build, apkbuild) and is not part of
+// It uses the project's own writers (dextest.Build, apkbuild) and is not part of
 // the outflow binary.
 package main
 
@@ -18,7 +18,7 @@ import (
 	"strings"
 
 	"github.com/outflow-dev/outflow/internal/appaudit/audit/apkbuild"
-	"github.com/outflow-dev/outflow/internal/appaudit/dex"
+	"github.com/outflow-dev/outflow/internal/appaudit/dex/dextest"
 )
 
 func main() {
@@ -74,7 +74,7 @@ func run(out string, ndex, classes, strs int, total int64, seed uint64) error {
 	}
 	var dexBytes int64
 	for i := 1; i <= ndex; i++ {
-		spec := dex.Spec{}
+		spec := dextest.Spec{}
 		for c := range classes {
 			mod := r.IntN(200)
 			spec.Classes = append(spec.Classes, fmt.Sprintf("Lcom/example/synthetic/m%d/%s%s%d;", mod, title(words[r.IntN(len(words))]), title(words[r.IntN(len(words))]), c))
@@ -103,12 +103,12 @@ func run(out string, ndex, classes, strs int, total int64, seed uint64) error {
 		}
 		if i == 1 {
 			spec.Strings = append(spec.Strings, "http://api.weibo.cn/2/client/common_config", "application/vnd.android.package-archive")
-			spec.Methods = []dex.MethodSpec{
+			spec.Methods = []dextest.MethodSpec{
 				{Class: "Landroid/telephony/TelephonyManager;", Name: "getDeviceId", Proto: "()Ljava/lang/String;"},
 				{Class: "Ldalvik/system/DexClassLoader;", Name: "<init>", Proto: "(Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;Ljava/lang/ClassLoader;)V"},
 			}
 		}
-		d, err := dex.Build(spec)
+		d, err := dextest.Build(spec)
 		if err != nil {
 			return fmt.Errorf("classes%d.dex: %w", i, err)
 		}

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/outflow-dev/outflow/internal/appaudit/audit/apkbuild"
-	"github.com/outflow-dev/outflow/internal/appaudit/dex"
+	"github.com/outflow-dev/outflow/internal/appaudit/dex/dextest"
 )
 
 // bigApp is a built app with two DEX files of 20,000 classes and 40,000
@@ -17,7 +17,7 @@ func bigApp(b *testing.B) []byte {
 	var files []apkbuild.File
 	files = append(files, manifestFile(apkbuild.Manifest{Package: "com.example.big", VersionCode: 1, Permissions: []string{"android.permission.INTERNET"}}))
 	for i := 1; i <= 2; i++ {
-		spec := dex.Spec{}
+		spec := dextest.Spec{}
 		for c := range 20000 {
 			spec.Classes = append(spec.Classes, fmt.Sprintf("Lcom/example/big/d%d/m%d/Class%d;", i, c%97, c))
 		}

@@ -15,13 +15,13 @@ import (
 	"github.com/outflow-dev/outflow/internal/appaudit/audit/apkbuild"
 	"github.com/outflow-dev/outflow/internal/appaudit/audit/finding"
 	"github.com/outflow-dev/outflow/internal/appaudit/audit/rules"
-	"github.com/outflow-dev/outflow/internal/appaudit/dex"
+	"github.com/outflow-dev/outflow/internal/appaudit/dex/dextest"
 	"github.com/outflow-dev/outflow/internal/policy"
 )
 
-func mustDex(t testing.TB, s dex.Spec) []byte {
+func mustDex(t testing.TB, s dextest.Spec) []byte {
 	t.Helper()
-	b, err := dex.Build(s)
+	b, err := dextest.Build(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func droneApp(t testing.TB) []byte {
 		Label:       "Drone",
 		Components:  []apkbuild.Component{{Kind: "receiver", Name: "com.example.drone.Boot", Actions: []string{"android.intent.action.BOOT_COMPLETED"}}},
 	}
-	d := mustDex(t, dex.Spec{
+	d := mustDex(t, dextest.Spec{
 		Classes: []string{
 			"Lcom/example/drone/Main;",
 			"Lcom/sina/weibo/sdk/auth/WbAuth;",
@@ -90,7 +90,7 @@ func droneApp(t testing.TB) []byte {
 			"Lcom/sina/weibo/sdk/cmd/AppInstallCmdExecutor;",
 		},
 		Strings: []string{"http://api.weibo.cn/2/client/common_config", "https://www.example.org/help"},
-		Methods: []dex.MethodSpec{
+		Methods: []dextest.MethodSpec{
 			{Class: "Landroid/telephony/TelephonyManager;", Name: "getDeviceId", Proto: "()Ljava/lang/String;"},
 			{Class: "Ljava/lang/Runtime;", Name: "exec", Proto: "(Ljava/lang/String;)Ljava/lang/Process;"},
 		},
@@ -186,21 +186,21 @@ func TestBuiltVerdicts(t *testing.T) {
 
 func TestBuiltApps(t *testing.T) {
 	clean := apkbuild.Manifest{Package: "org.example.clean", VersionCode: 1, VersionName: "1", MinSDK: 24, TargetSDK: 34, Permissions: []string{"android.permission.INTERNET"}}
-	cleanDex := mustDex(t, dex.Spec{Classes: []string{"Lorg/example/clean/Main;"}, Strings: []string{"https://www.example.org/"}})
-	plugin := mustZip(t, apkbuild.File{Name: "classes.dex", Data: mustDex(t, dex.Spec{Classes: []string{"Lcom/tencent/bugly/crashreport/CrashReport;", "Lorg/example/plugin/P;"}})})
-	loader := mustDex(t, dex.Spec{Classes: []string{"Lorg/example/host/Main;"}, Methods: []dex.MethodSpec{
+	cleanDex := mustDex(t, dextest.Spec{Classes: []string{"Lorg/example/clean/Main;"}, Strings: []string{"https://www.example.org/"}})
+	plugin := mustZip(t, apkbuild.File{Name: "classes.dex", Data: mustDex(t, dextest.Spec{Classes: []string{"Lcom/tencent/bugly/crashreport/CrashReport;", "Lorg/example/plugin/P;"}})})
+	loader := mustDex(t, dextest.Spec{Classes: []string{"Lorg/example/host/Main;"}, Methods: []dextest.MethodSpec{
 		{Class: "Ldalvik/system/DexClassLoader;", Name: "<init>", Proto: "(Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;Ljava/lang/ClassLoader;)V"}}})
-	dup := mustDex(t, dex.Spec{Classes: []string{"Lorg/example/A;", "Lorg/example/B;"}})
-	dup2 := mustDex(t, dex.Spec{Classes: []string{"Lorg/example/B;", "Lorg/example/C;"}})
+	dup := mustDex(t, dextest.Spec{Classes: []string{"Lorg/example/A;", "Lorg/example/B;"}})
+	dup2 := mustDex(t, dextest.Spec{Classes: []string{"Lorg/example/B;", "Lorg/example/C;"}})
 	var enc []string
 	for range 300 {
 		b := make([]byte, 33)
 		rand.Read(b)
 		enc = append(enc, base64.StdEncoding.EncodeToString(b))
 	}
-	encDex := mustDex(t, dex.Spec{Classes: []string{"Lorg/example/E;"}, Strings: enc})
+	encDex := mustDex(t, dextest.Spec{Classes: []string{"Lorg/example/E;"}, Strings: enc})
 	jiagu := apkbuild.Manifest{Package: "org.example.packed", VersionCode: 1, Application: "com.stub.StubApp"}
-	jiaguDex := mustDex(t, dex.Spec{Classes: []string{"Lcom/stub/StubApp;"}})
+	jiaguDex := mustDex(t, dextest.Spec{Classes: []string{"Lcom/stub/StubApp;"}})
 	big := make([]byte, 4<<20) // zeros: a 1000:1 deflate ratio
 
 	for _, tc := range []struct {
@@ -296,7 +296,7 @@ func TestBuiltApps(t *testing.T) {
 					t.Errorf("classes %d", r.ClassCount)
 				}
 			}},
-		{"more hosts than the host limit", mustZip(t, manifestFile(clean), apkbuild.File{Name: "classes.dex", Data: mustDex(t, dex.Spec{Classes: []string{"Lorg/example/clean/Main;"},
+		{"more hosts than the host limit", mustZip(t, manifestFile(clean), apkbuild.File{Name: "classes.dex", Data: mustDex(t, dextest.Spec{Classes: []string{"Lorg/example/clean/Main;"},
 			Strings: []string{"https://a.example.org/", "https://b.example.org/", "https://c.example.org/"}})}),
 			func(c *Config) { c.Extract.MaxHosts = 2 }, func(t *testing.T, r *Report) {
 				// Hosts decide concern without a policy: a cut list is a gap.
@@ -339,7 +339,7 @@ func enc64k(t testing.TB) []byte {
 		rand.Read(b)
 		ss = append(ss, base64.StdEncoding.EncodeToString(b))
 	}
-	return mustDex(t, dex.Spec{Classes: []string{"Lorg/example/Big;"}, Strings: ss})
+	return mustDex(t, dextest.Spec{Classes: []string{"Lorg/example/Big;"}, Strings: ss})
 }
 
 // TestMalformedManifests: each of the 22 crafted manifests, zipped into an
@@ -365,7 +365,7 @@ func TestMalformedManifests(t *testing.T) {
 	if len(files) != 22 {
 		t.Fatalf("%d malformed manifests, want 22", len(files))
 	}
-	code := mustDex(t, dex.Spec{Classes: []string{"Lorg/example/Main;"}})
+	code := mustDex(t, dextest.Spec{Classes: []string{"Lorg/example/Main;"}})
 	a := New(DefaultConfig(), builtinAttributor(t), nil, nil)
 	for _, f := range files {
 		name := filepath.Base(f)

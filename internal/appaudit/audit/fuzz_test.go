@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/appaudit/audit/apkbuild"
-	"github.com/outflow-dev/outflow/internal/appaudit/dex"
+	"github.com/outflow-dev/outflow/internal/appaudit/dex/dextest"
 )
 
 // FuzzAudit runs the whole audit, every parser and rule, on arbitrary
@@ -18,7 +18,7 @@ import (
 // report must always marshal.
 func FuzzAudit(f *testing.F) {
 	f.Add(droneApp(f))
-	clean, _ := apkbuild.Zip(manifestFile(apkbuild.Manifest{Package: "a.b", VersionCode: 1}), apkbuild.File{Name: "classes.dex", Data: mustDex(f, dex.Spec{Classes: []string{"La/B;"}})})
+	clean, _ := apkbuild.Zip(manifestFile(apkbuild.Manifest{Package: "a.b", VersionCode: 1}), apkbuild.File{Name: "classes.dex", Data: mustDex(f, dextest.Spec{Classes: []string{"La/B;"}})})
 	f.Add(clean)
 	for _, s := range []string{"androguard_AndroidManifest_ShortName.apk"} {
 		if b, err := os.ReadFile(filepath.Join(corpusDir, "samples", s)); err == nil {

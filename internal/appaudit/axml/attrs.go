@@ -83,9 +83,3 @@ var attrNames = map[uint32]string{
 	AttrUsesPermissionFlags: "usesPermissionFlags", AttrManageSpaceActivity: "manageSpaceActivity",
 	AttrAllowClearUserData: "allowClearUserData",
 }
-
-// AttrNameOf returns the android: attribute name for a known resource id.
-func AttrNameOf(id uint32) (string, bool) {
-	n, ok := attrNames[id]
-	return n, ok
-}

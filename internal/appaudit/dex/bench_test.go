@@ -1,8 +1,11 @@
-package dex
+package dex_test
 
 import (
 	"path/filepath"
 	"testing"
+
+	"github.com/outflow-dev/outflow/internal/appaudit/dex"
+	"github.com/outflow-dev/outflow/internal/appaudit/dex/dextest"
 )
 
 // largestSampleDex returns the biggest DEX file of the shared corpus.
@@ -30,7 +33,7 @@ func BenchmarkParseAndIterate(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		f, err := Parse(data)
+		f, err := dex.Parse(data)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -56,26 +59,26 @@ func BenchmarkParse(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Parse(data); err != nil {
+		if _, err := dex.Parse(data); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 func BenchmarkMeasureConstStrings(b *testing.B) {
-	f, err := Parse(largestSampleDex(b))
+	f, err := dex.Parse(largestSampleDex(b))
 	if err != nil {
 		b.Fatal(err)
 	}
 	f.ScanCode()
 	b.ReportAllocs()
 	for b.Loop() {
-		MeasureStrings(f.ConstStrings())
+		dex.MeasureStrings(f.ConstStrings())
 	}
 }
 
 func BenchmarkPrefixCounter(b *testing.B) {
-	f, err := Parse(largestSampleDex(b))
+	f, err := dex.Parse(largestSampleDex(b))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -88,7 +91,7 @@ func BenchmarkPrefixCounter(b *testing.B) {
 
 // BenchmarkBuild measures the synthetic-app generator on a mid-sized file.
 func BenchmarkBuild(b *testing.B) {
-	s := Spec{}
+	s := dextest.Spec{}
 	for i := range 5000 {
 		s.Classes = append(s.Classes, "Lcom/synthetic/p"+itoa(i%37)+"/C"+itoa(i)+";")
 	}
@@ -96,12 +99,12 @@ func BenchmarkBuild(b *testing.B) {
 		s.Strings = append(s.Strings, "https://h"+itoa(i%100)+".example.cn/api?q="+itoa(i*7919))
 	}
 	for i := range 2000 {
-		s.Methods = append(s.Methods, MethodSpec{Class: "Lcom/ext/E" + itoa(i%50) + ";", Name: "m" + itoa(i), Proto: "(Ljava/lang/String;I)V"})
+		s.Methods = append(s.Methods, dextest.MethodSpec{Class: "Lcom/ext/E" + itoa(i%50) + ";", Name: "m" + itoa(i), Proto: "(Ljava/lang/String;I)V"})
 	}
 	b.ReportAllocs()
 	var n int
 	for b.Loop() {
-		out, err := Build(s)
+		out, err := dextest.Build(s)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -111,7 +114,7 @@ func BenchmarkBuild(b *testing.B) {
 }
 
 func BenchmarkFindString(b *testing.B) {
-	f, err := Parse(largestSampleDex(b))
+	f, err := dex.Parse(largestSampleDex(b))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package dex
+package dex_test
 
 import (
 	"bytes"
@@ -10,13 +10,16 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/outflow-dev/outflow/internal/appaudit/dex"
+	"github.com/outflow-dev/outflow/internal/appaudit/dex/dextest"
 )
 
 // auditSpec is a small app with the calls the auditor looks for.
-var auditSpec = Spec{
+var auditSpec = dextest.Spec{
 	Classes: []string{"Lcom/example/Main;", "Lcom/example/Main$1;", "Lcom/tencent/bugly/Bugly;", "LTop;"},
 	Strings: []string{"http://api.weibo.cn/2/client/common_config", "hello", "日本\x00z", "😀 emoji", ""},
-	Methods: []MethodSpec{
+	Methods: []dextest.MethodSpec{
 		{Class: "Landroid/telephony/TelephonyManager;", Name: "getDeviceId", Proto: "()Ljava/lang/String;"},
 		{Class: "Ldalvik/system/DexClassLoader;", Name: "<init>", Proto: "(Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;Ljava/lang/ClassLoader;)V"},
 		{Class: "Ljava/lang/Runtime;", Name: "exec", Proto: "(Ljava/lang/String;)Ljava/lang/Process;"},
@@ -25,9 +28,9 @@ var auditSpec = Spec{
 	},
 }
 
-func mustBuild(t testing.TB, s Spec) []byte {
+func mustBuild(t testing.TB, s dextest.Spec) []byte {
 	t.Helper()
-	b, err := Build(s)
+	b, err := dextest.Build(s)
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
@@ -39,7 +42,7 @@ func TestBuildRoundTrip(t *testing.T) {
 		t.Run("v0"+string(rune('0'+v/10))+string(rune('0'+v%10)), func(t *testing.T) {
 			s := auditSpec
 			s.Version = v
-			f, err := Parse(mustBuild(t, s))
+			f, err := dex.Parse(mustBuild(t, s))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -68,7 +71,7 @@ func TestBuildRoundTrip(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if string(c.Superclass) != "Ljava/lang/Object;" || c.AccessFlags != AccPublic || c.SourceFile != nil {
+				if string(c.Superclass) != "Ljava/lang/Object;" || c.AccessFlags != dex.AccPublic || c.SourceFile != nil {
 					t.Errorf("class %d: %+v", i, c)
 				}
 			}
@@ -76,7 +79,7 @@ func TestBuildRoundTrip(t *testing.T) {
 			// Every string constant is in the pool, loaded by code.
 			var consts []string
 			for _, b := range f.ConstStrings() {
-				consts = append(consts, DecodeMUTF8(b))
+				consts = append(consts, dex.DecodeMUTF8(b))
 			}
 			want := slices.Clone(s.Strings)
 			sort.Strings(want)
@@ -130,7 +133,7 @@ func TestBuildRoundTrip(t *testing.T) {
 			if r := f.ScanCode(); r.Malformed != 0 || r.Truncated || r.Methods != 1 || r.Classes != 1 {
 				t.Errorf("ScanCode: %+v", *r)
 			}
-			if !f.stringsSorted() {
+			if !f.StringsSorted() {
 				t.Error("builder output not in UTF-16 order")
 			}
 		})
@@ -138,13 +141,13 @@ func TestBuildRoundTrip(t *testing.T) {
 }
 
 func TestBuildContainer(t *testing.T) {
-	a := Spec{Classes: []string{"La/A;"}, Strings: []string{"first"}}
-	b := Spec{Classes: []string{"Lb/B;", "Lb/C;"}, Methods: []MethodSpec{{Class: "Ljava/lang/Runtime;", Name: "exec", Proto: "(Ljava/lang/String;)Ljava/lang/Process;"}}}
-	data, err := BuildContainer(a, b)
+	a := dextest.Spec{Classes: []string{"La/A;"}, Strings: []string{"first"}}
+	b := dextest.Spec{Classes: []string{"Lb/B;", "Lb/C;"}, Methods: []dextest.MethodSpec{{Class: "Ljava/lang/Runtime;", Name: "exec", Proto: "(Ljava/lang/String;)Ljava/lang/Process;"}}}
+	data, err := dextest.BuildContainer(a, b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := ParseContainer(data)
+	files, err := dex.ParseContainer(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,8 +179,8 @@ func TestBuildContainer(t *testing.T) {
 	if _, ok := files[0].FindString("first"); !ok {
 		t.Error("entry 0 lost its string")
 	}
-	// Parse alone reads the first entry.
-	f, err := Parse(data)
+	// dex.Parse alone reads the first entry.
+	f, err := dex.Parse(data)
 	if err != nil || f.NumClasses() != 1 {
 		t.Errorf("Parse of container: %v, %d classes", err, f.NumClasses())
 	}
@@ -186,23 +189,23 @@ func TestBuildContainer(t *testing.T) {
 func TestBuildErrors(t *testing.T) {
 	tests := []struct {
 		name string
-		spec Spec
+		spec dextest.Spec
 		want string
 	}{
-		{"not a class", Spec{Classes: []string{"com.foo.Bar"}}, "not a class descriptor"},
-		{"array class", Spec{Classes: []string{"[Lcom/Foo;"}}, "not a class descriptor"},
-		{"twice", Spec{Classes: []string{"La;", "La;"}}, "defined twice"},
-		{"no holder", Spec{Strings: []string{"x"}}, "at least one class"},
-		{"bad proto", Spec{Classes: []string{"La;"}, Methods: []MethodSpec{{Class: "Lb;", Name: "m", Proto: "(Q)V"}}}, "bad parameter"},
-		{"bad return", Spec{Classes: []string{"La;"}, Methods: []MethodSpec{{Class: "Lb;", Name: "m", Proto: "()Lx"}}}, "bad return"},
-		{"no paren", Spec{Classes: []string{"La;"}, Methods: []MethodSpec{{Class: "Lb;", Name: "m", Proto: "V"}}}, "does not start"},
-		{"no name", Spec{Classes: []string{"La;"}, Methods: []MethodSpec{{Class: "Lb;"}}}, "no name"},
-		{"bad method class", Spec{Classes: []string{"La;"}, Methods: []MethodSpec{{Class: "b", Name: "m"}}}, "bad class descriptor"},
-		{"version", Spec{Version: 34}, "version"},
+		{"not a class", dextest.Spec{Classes: []string{"com.foo.Bar"}}, "not a class descriptor"},
+		{"array class", dextest.Spec{Classes: []string{"[Lcom/Foo;"}}, "not a class descriptor"},
+		{"twice", dextest.Spec{Classes: []string{"La;", "La;"}}, "defined twice"},
+		{"no holder", dextest.Spec{Strings: []string{"x"}}, "at least one class"},
+		{"bad proto", dextest.Spec{Classes: []string{"La;"}, Methods: []dextest.MethodSpec{{Class: "Lb;", Name: "m", Proto: "(Q)V"}}}, "bad parameter"},
+		{"bad return", dextest.Spec{Classes: []string{"La;"}, Methods: []dextest.MethodSpec{{Class: "Lb;", Name: "m", Proto: "()Lx"}}}, "bad return"},
+		{"no paren", dextest.Spec{Classes: []string{"La;"}, Methods: []dextest.MethodSpec{{Class: "Lb;", Name: "m", Proto: "V"}}}, "does not start"},
+		{"no name", dextest.Spec{Classes: []string{"La;"}, Methods: []dextest.MethodSpec{{Class: "Lb;"}}}, "no name"},
+		{"bad method class", dextest.Spec{Classes: []string{"La;"}, Methods: []dextest.MethodSpec{{Class: "b", Name: "m"}}}, "bad class descriptor"},
+		{"version", dextest.Spec{Version: 34}, "version"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Build(tc.spec)
+			_, err := dextest.Build(tc.spec)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want one containing %q", err, tc.want)
 			}
@@ -211,7 +214,7 @@ func TestBuildErrors(t *testing.T) {
 }
 
 func TestBuildEmptyAndObject(t *testing.T) {
-	f, err := Parse(mustBuild(t, Spec{}))
+	f, err := dex.Parse(mustBuild(t, dextest.Spec{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +222,7 @@ func TestBuildEmptyAndObject(t *testing.T) {
 		t.Errorf("empty build: %d classes, %d methods, %d strings", f.NumClasses(), f.NumMethods(), f.NumStrings())
 	}
 	// java.lang.Object itself has no superclass and is written first.
-	f, err = Parse(mustBuild(t, Spec{Classes: []string{"La;", "Ljava/lang/Object;"}}))
+	f, err = dex.Parse(mustBuild(t, dextest.Spec{Classes: []string{"La;", "Ljava/lang/Object;"}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,11 +237,11 @@ func TestBuildJumboStrings(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a 70k-string file")
 	}
-	s := Spec{Classes: []string{"La;"}}
+	s := dextest.Spec{Classes: []string{"La;"}}
 	for i := range 70000 {
 		s.Strings = append(s.Strings, "s"+strings.Repeat("x", i%7)+string(rune('a'+i%26))+itoa(i))
 	}
-	f, err := Parse(mustBuild(t, s))
+	f, err := dex.Parse(mustBuild(t, s))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +267,7 @@ func itoa(i int) string {
 }
 
 // dexdump (Debian package dexdump, ART's own reader and verifier) must
-// accept what Build writes. It knows versions up to 039.
+// accept what dextest.Build writes. It knows versions up to 039.
 func TestBuildAcceptedByDexdump(t *testing.T) {
 	bin, err := exec.LookPath("dexdump")
 	if err != nil {
@@ -306,52 +309,52 @@ func TestBuildAcceptedByDexdump(t *testing.T) {
 }
 
 func TestParseRejectsOtherFormats(t *testing.T) {
-	dex := mustBuild(t, auditSpec)
-	odex := make([]byte, 40, 40+len(dex))
+	raw := mustBuild(t, auditSpec)
+	odex := make([]byte, 40, 40+len(raw))
 	copy(odex, "dey\n036\x00")
 	odex[8] = 40
-	odex[12] = byte(len(dex))
-	odex[13] = byte(len(dex) >> 8)
-	odex = append(odex, dex...)
+	odex[12] = byte(len(raw))
+	odex[13] = byte(len(raw) >> 8)
+	odex = append(odex, raw...)
 	tests := []struct {
 		name string
 		data []byte
-		kind Kind
+		kind dex.Kind
 	}{
-		{"cdex", append([]byte("cdex001\x00"), make([]byte, 200)...), KindCompactDex},
-		{"odex", odex, KindODEX},
-		{"vdex", append([]byte("vdex027\x00"), make([]byte, 200)...), KindVDEX},
-		{"oat", append([]byte("\x7fELF"), make([]byte, 200)...), KindELF},
-		{"zip", []byte("PK\x03\x04rest"), KindUnknown},
-		{"empty", nil, KindUnknown},
+		{"cdex", append([]byte("cdex001\x00"), make([]byte, 200)...), dex.KindCompactDex},
+		{"odex", odex, dex.KindODEX},
+		{"vdex", append([]byte("vdex027\x00"), make([]byte, 200)...), dex.KindVDEX},
+		{"oat", append([]byte("\x7fELF"), make([]byte, 200)...), dex.KindELF},
+		{"zip", []byte("PK\x03\x04rest"), dex.KindUnknown},
+		{"empty", nil, dex.KindUnknown},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if k := Detect(tc.data); k != tc.kind {
+			if k := dex.Detect(tc.data); k != tc.kind {
 				t.Errorf("Detect = %v, want %v", k, tc.kind)
 			}
-			_, err := Parse(tc.data)
-			var fe *FormatError
-			if !errors.As(err, &fe) || fe.Kind != tc.kind || !errors.Is(err, ErrNotDex) {
-				t.Errorf("Parse error %v, want a FormatError of kind %v", err, tc.kind)
+			_, err := dex.Parse(tc.data)
+			var fe *dex.FormatError
+			if !errors.As(err, &fe) || fe.Kind != tc.kind || !errors.Is(err, dex.ErrNotDex) {
+				t.Errorf("Parse error %v, want a dex.FormatError of kind %v", err, tc.kind)
 			}
 		})
 	}
-	payload, err := ODEXPayload(odex)
-	if err != nil || !bytes.Equal(payload, dex) {
+	payload, err := dex.ODEXPayload(odex)
+	if err != nil || !bytes.Equal(payload, raw) {
 		t.Fatalf("ODEXPayload: %v", err)
 	}
-	if _, err := Parse(payload); err != nil {
+	if _, err := dex.Parse(payload); err != nil {
 		t.Error(err)
 	}
-	if _, err := ODEXPayload(odex[:50]); err == nil {
+	if _, err := dex.ODEXPayload(odex[:50]); err == nil {
 		t.Error("ODEXPayload accepted a truncated payload")
 	}
-	if _, err := ODEXPayload(dex); err == nil {
+	if _, err := dex.ODEXPayload(raw); err == nil {
 		t.Error("ODEXPayload accepted a plain DEX file")
 	}
-	var fe *FormatError
-	if _, err := Parse(append([]byte("dex\n034\x00"), dex[8:]...)); !errors.As(err, &fe) || fe.Version != "034" {
+	var fe *dex.FormatError
+	if _, err := dex.Parse(append([]byte("dex\n034\x00"), raw[8:]...)); !errors.As(err, &fe) || fe.Version != "034" {
 		t.Errorf("version 034: %v", err)
 	}
 }

@@ -2,7 +2,6 @@ package dex
 
 import (
 	"iter"
-	"math/bits"
 )
 
 // CodeRefs is what ScanCode found in the method bodies and static field
@@ -36,41 +35,14 @@ func hasBit(s []uint64, i int) bool {
 	return i >= 0 && i/64 < len(s) && s[i/64]&(1<<(uint(i)%64)) != 0
 }
 
-func countBits(s []uint64) int {
-	n := 0
-	for _, w := range s {
-		n += bits.OnesCount64(w)
-	}
-	return n
-}
-
 // StringLoaded reports whether string i is loaded by a const-string
 // instruction or is the initial value of a static field.
 func (r *CodeRefs) StringLoaded(i int) bool {
 	return hasBit(r.codeStrings, i) || hasBit(r.staticStrings, i)
 }
 
-// StringInCode reports whether a const-string instruction loads string i.
-func (r *CodeRefs) StringInCode(i int) bool { return hasBit(r.codeStrings, i) }
-
-// StringInStaticValue reports whether string i initialises a static field.
-func (r *CodeRefs) StringInStaticValue(i int) bool { return hasBit(r.staticStrings, i) }
-
 // MethodInvoked reports whether some invoke instruction calls method i.
 func (r *CodeRefs) MethodInvoked(i int) bool { return hasBit(r.invoked, i) }
-
-// NumConstStrings is the number of distinct strings loaded by code or used
-// as static initial values.
-func (r *CodeRefs) NumConstStrings() int {
-	n := 0
-	for i, w := range r.codeStrings {
-		n += bits.OnesCount64(w | r.staticStrings[i])
-	}
-	return n
-}
-
-// NumInvoked is the number of distinct methods invoked.
-func (r *CodeRefs) NumInvoked() int { return countBits(r.invoked) }
 
 // ScanCode walks every class_data item, code item and static-values array
 // once and records which strings the code loads as constants and which
@@ -92,23 +64,6 @@ func (f *File) ConstStrings() iter.Seq2[int, []byte] {
 				continue
 			}
 			if b, ok := f.rawString(i); ok && !yield(i, b) {
-				return
-			}
-		}
-	}
-}
-
-// InvokedMethods yields the methods that some invoke instruction calls: a
-// stronger signal than a method_id, which may belong to a method this file
-// only defines.
-func (f *File) InvokedMethods() iter.Seq2[int, MethodRef] {
-	r := f.ScanCode()
-	return func(yield func(int, MethodRef) bool) {
-		for i := range f.NumMethods() {
-			if !r.MethodInvoked(i) {
-				continue
-			}
-			if m, ok := f.rawMethod(i); ok && !yield(i, m) {
 				return
 			}
 		}

@@ -50,6 +50,15 @@ func codeFile(t *testing.T, insns []uint16, static []byte, classes int) *File {
 	}
 }
 
+// appendULEB appends v as unsigned LEB128, as dextest's writer does.
+func appendULEB(b []byte, v uint32) []byte {
+	for v >= 0x80 {
+		b = append(b, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(b, byte(v))
+}
+
 func setBits(r *CodeRefs, strings bool) []int {
 	var out []int
 	for i := range 32 {

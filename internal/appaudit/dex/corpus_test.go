@@ -1,4 +1,4 @@
-package dex
+package dex_test
 
 import (
 	"archive/zip"
@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/outflow-dev/outflow/internal/appaudit/dex"
 )
 
 // corpusDir is the shared test data, outside the repository.
@@ -243,7 +245,7 @@ func TestCorpusAgainstOracle(t *testing.T) {
 			sum := 0
 			var headers [][3]int
 			for _, d := range dexes {
-				files, err := ParseContainer(d.data)
+				files, err := dex.ParseContainer(d.data)
 				if err != nil {
 					t.Fatalf("%s: %v", d.name, err)
 				}
@@ -259,7 +261,7 @@ func TestCorpusAgainstOracle(t *testing.T) {
 					if r := f.ScanCode(); r.Malformed != 0 || r.Truncated || r.Methods == 0 || r.NumInvoked() == 0 {
 						t.Errorf("%s: code scan %+v", d.name, *r)
 					}
-					if !f.stringsSorted() {
+					if !f.StringsSorted() {
 						t.Errorf("%s: string pool not in UTF-16 order", d.name)
 					}
 					if bad, err := f.CheckStrings(); bad != 0 {
@@ -297,7 +299,7 @@ func TestCorpusAgainstOracle(t *testing.T) {
 			}
 			var gotClasses []string
 			for _, c := range set.Sorted() {
-				gotClasses = append(gotClasses, DecodeMUTF8([]byte(c)))
+				gotClasses = append(gotClasses, dex.DecodeMUTF8([]byte(c)))
 			}
 			sort.Strings(gotClasses)
 			sort.Strings(wantClasses)
@@ -398,7 +400,7 @@ func TestCorpusCodeScanAgainstDexdump(t *testing.T) {
 	for _, a := range apks {
 		for _, d := range readDexEntries(t, a) {
 			t.Run(filepath.Base(a)+"/"+d.name, func(t *testing.T) {
-				f, err := Parse(d.data)
+				f, err := dex.Parse(d.data)
 				if err != nil {
 					t.Fatal(err)
 				}

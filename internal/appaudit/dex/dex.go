@@ -2,11 +2,9 @@ package dex
 
 import (
 	"bytes"
-	"crypto/sha1"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/adler32"
 	"sync"
 )
 
@@ -25,7 +23,7 @@ const (
 	methodIDSize = 8
 	classDefSize = 32
 
-	// MinVersion and MaxVersion bound the DEX versions Parse accepts.
+	// MinVersion and MaxVersion bound the DEX versions ParseContainer accepts.
 	MinVersion = 35
 	MaxVersion = 41
 )
@@ -36,7 +34,7 @@ type Kind int
 // Kinds Detect tells apart.
 const (
 	KindUnknown    Kind = iota
-	KindDex             // "dex\n0NN\0": a DEX file Parse reads
+	KindDex             // "dex\n0NN\0": a DEX file ParseContainer reads
 	KindCompactDex      // "cdex": ART's compact DEX, found inside VDEX files
 	KindODEX            // "dey\n": Dalvik-optimised DEX with its own header
 	KindVDEX            // "vdex": ART verifier-deps container
@@ -60,7 +58,7 @@ func (k Kind) String() string {
 }
 
 // Detect reports the kind of file data starts with. It looks at the magic
-// only; Parse does the validation.
+// only; ParseContainer does the validation.
 func Detect(data []byte) Kind {
 	switch {
 	case bytes.HasPrefix(data, []byte("dex\n")):
@@ -77,8 +75,8 @@ func Detect(data []byte) Kind {
 	return KindUnknown
 }
 
-// ErrNotDex is wrapped by the errors Parse returns for input that is not a
-// DEX file it reads (see FormatError for the kind).
+// ErrNotDex is wrapped by the errors ParseContainer returns for input that
+// is not a DEX file it reads (see FormatError for the kind).
 var ErrNotDex = errors.New("not a DEX file")
 
 // FormatError says that the input is another format than plain DEX.
@@ -123,8 +121,8 @@ type Header struct {
 }
 
 // File is one parsed DEX file. Its methods are safe for concurrent use.
-// Slices it returns alias the data given to Parse: don't modify that data
-// while the File is in use.
+// Slices it returns alias the data given to ParseContainer: don't modify
+// that data while the File is in use.
 type File struct {
 	Header Header
 
@@ -146,13 +144,6 @@ type File struct {
 
 func u16(b []byte, off int) uint16 { return binary.LittleEndian.Uint16(b[off:]) }
 func u32(b []byte, off int) uint32 { return binary.LittleEndian.Uint32(b[off:]) }
-
-// Parse parses the DEX file at the start of data. For a version 041
-// container holding several DEX files it parses the first one; use
-// ParseContainer to get all of them.
-func Parse(data []byte) (*File, error) {
-	return parseAt(data, 0)
-}
 
 // ParseContainer parses every DEX file in data: one for versions 035 to 040,
 // and each entry of a version 041 container in order.
@@ -351,54 +342,4 @@ func (f *File) checkIndices() error {
 		}
 	}
 	return nil
-}
-
-// Size is the number of bytes of this DEX file (file_size).
-func (f *File) Size() int { return int(f.Header.FileSize) }
-
-// TrailingBytes is the number of input bytes after the end the header
-// declares (file_size, or container_size for version 041). The runtime
-// ignores them; data appended to a DEX file is a place to hide a payload.
-func (f *File) TrailingBytes() int { return f.trailing }
-
-// VerifyChecksum recomputes the Adler-32 checksum of the file and compares it
-// with the header. A mismatch means corruption or tampering after the build.
-func (f *File) VerifyChecksum() error {
-	start, end := f.hdr+12, f.hdr+int(f.Header.FileSize)
-	if end > len(f.data) || start > end {
-		return fmt.Errorf("dex: file_size %d leaves no checksummed bytes", f.Header.FileSize)
-	}
-	if got := adler32.Checksum(f.data[start:end]); got != f.Header.Checksum {
-		return fmt.Errorf("dex: checksum %#08x in header, %#08x computed", f.Header.Checksum, got)
-	}
-	return nil
-}
-
-// VerifySignature recomputes the SHA-1 signature of the file and compares it
-// with the header.
-func (f *File) VerifySignature() error {
-	start, end := f.hdr+32, f.hdr+int(f.Header.FileSize)
-	if end > len(f.data) || start > end {
-		return fmt.Errorf("dex: file_size %d leaves no signed bytes", f.Header.FileSize)
-	}
-	if got := sha1.Sum(f.data[start:end]); got != f.Header.Signature {
-		return fmt.Errorf("dex: SHA-1 signature %x in header, %x computed", f.Header.Signature, got)
-	}
-	return nil
-}
-
-// ODEXPayload returns the DEX file wrapped in a Dalvik ODEX file ("dey\n"
-// magic): its header stores the DEX offset at byte 8 and length at byte 12.
-func ODEXPayload(data []byte) ([]byte, error) {
-	if Detect(data) != KindODEX {
-		return nil, fmt.Errorf("dex: not an ODEX file: %w", ErrNotDex)
-	}
-	if len(data) < 40 {
-		return nil, fmt.Errorf("dex: ODEX header truncated (%d bytes)", len(data))
-	}
-	off, n := uint64(u32(data, 8)), uint64(u32(data, 12))
-	if off+n > uint64(len(data)) {
-		return nil, fmt.Errorf("dex: ODEX payload at %#x+%d runs past the %d-byte file", off, n, len(data))
-	}
-	return data[off : off+n], nil
 }

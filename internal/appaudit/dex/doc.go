@@ -9,7 +9,7 @@
 // proto_ids, field_ids, method_ids and class_defs; it walks class_data and
 // code items only to find const-string and invoke instructions (ScanCode).
 //
-// Speed on 100+ MB apps comes from laziness: Parse checks the header and
+// Speed on 100+ MB apps comes from laziness: parsing checks the header and
 // every id table (bounds and cross-indices) up front, in one pass over the
 // fixed-size tables, but never copies or decodes string data. The first
 // string access finds where every string ends, in one linear pass (8 bytes
@@ -20,10 +20,13 @@
 // found when that string is read and reported with its index and offset.
 //
 // Compact DEX (cdex), ODEX, VDEX and OAT files are recognised by Detect and
-// rejected by Parse with a *FormatError that names the kind; ODEX wrappers
-// can be unwrapped with ODEXPayload.
+// rejected by ParseContainer with a *FormatError that names the kind.
 //
-// Build writes minimal valid DEX files for tests and synthetic benchmarks.
+// The package holds what the auditor reads through; lookups and checks
+// that only tests use (FindString, HasMethod, VerifyChecksum, Parse of a
+// single entry, ODEX unwrapping...) live in inspect_test.go, and the writer
+// of minimal valid DEX files for tests and synthetic benchmarks is
+// dex/dextest.
 //
 // This package parses untrusted input: it must never panic, and it must
 // never import anything outside the standard library, nor any other outflow

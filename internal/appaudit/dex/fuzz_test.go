@@ -1,12 +1,12 @@
-package dex
+package dex_test
 
 import (
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"github.com/outflow-dev/outflow/internal/appaudit/dex"
+	"github.com/outflow-dev/outflow/internal/appaudit/dex/dextest"
 )
 
 // corpusSeeds returns DEX files from the shared corpus for fuzz seeds: the
@@ -31,7 +31,7 @@ func corpusSeeds(t testing.TB) [][]byte {
 }
 
 // exercise calls every reader of f; the fuzzer only checks it returns.
-func exercise(f *File) {
+func exercise(f *dex.File) {
 	for range f.Strings() {
 	}
 	for range f.Classes() {
@@ -54,7 +54,7 @@ func exercise(f *File) {
 	f.FindString("Ljava/lang/Object;")
 	f.HasMethod("Ljava/lang/Runtime;", "exec")
 	f.ScanCode()
-	MeasureStrings(f.ConstStrings())
+	dex.MeasureStrings(f.ConstStrings())
 	for range f.InvokedMethods() {
 	}
 	PackageCounts(nil, 2, f)
@@ -65,54 +65,22 @@ func exercise(f *File) {
 
 func FuzzParse(f *testing.F) {
 	f.Add(mustBuild(f, auditSpec))
-	f.Add(mustBuild(f, Spec{Version: 41, Classes: []string{"La;"}, Strings: []string{"x"}}))
-	if c, err := BuildContainer(auditSpec, Spec{Classes: []string{"Lb/B;"}}); err == nil {
+	f.Add(mustBuild(f, dextest.Spec{Version: 41, Classes: []string{"La;"}, Strings: []string{"x"}}))
+	if c, err := dextest.BuildContainer(auditSpec, dextest.Spec{Classes: []string{"Lb/B;"}}); err == nil {
 		f.Add(c)
 	}
 	for _, s := range corpusSeeds(f) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		Detect(data)
-		_, _ = ODEXPayload(data)
-		files, err := ParseContainer(data)
+		dex.Detect(data)
+		_, _ = dex.ODEXPayload(data)
+		files, err := dex.ParseContainer(data)
 		if err != nil {
 			return
 		}
 		for _, df := range files {
 			exercise(df)
-		}
-	})
-}
-
-func FuzzMUTF8(f *testing.F) {
-	for _, s := range []string{"", "abc", "a\x00b", "日本", "😀", "\xed\xa0\x80", "\xc0\x80", "\xff"} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		s := DecodeMUTF8(b)
-		if !utf8.ValidString(s) {
-			t.Fatalf("DecodeMUTF8(% x) = %q, not valid UTF-8", b, s)
-		}
-		enc, _ := EncodeMUTF8(s)
-		if !ValidMUTF8(enc) {
-			t.Fatalf("EncodeMUTF8(%q) = % x, not valid MUTF-8", s, enc)
-		}
-		if DecodeMUTF8(enc) != s {
-			t.Fatalf("round trip of %q changed it", s)
-		}
-		if sign(CompareMUTF8(b, enc)) != -sign(CompareMUTF8(enc, b)) {
-			t.Fatalf("CompareMUTF8 not antisymmetric on % x, % x", b, enc)
-		}
-		if CompareMUTF8(b, b) != 0 {
-			t.Fatalf("CompareMUTF8(% x, itself) != 0", b)
-		}
-		// On valid MUTF-8 the order is UTF-16 code unit order.
-		s1, s2 := DecodeMUTF8(b[:len(b)/2]), DecodeMUTF8(b[len(b)/2:])
-		e1, _ := EncodeMUTF8(s1)
-		e2, _ := EncodeMUTF8(s2)
-		if got, want := sign(CompareMUTF8(e1, e2)), slices.Compare(utf16.Encode([]rune(s1)), utf16.Encode([]rune(s2))); got != want {
-			t.Fatalf("CompareMUTF8(%q, %q) = %d, UTF-16 order %d", s1, s2, got, want)
 		}
 	})
 }

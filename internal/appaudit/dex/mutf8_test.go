@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 	"unicode/utf16"
+	"unicode/utf8"
 )
 
 func TestMUTF8(t *testing.T) {
@@ -97,4 +98,36 @@ func sign(x int) int {
 		return 1
 	}
 	return 0
+}
+
+func FuzzMUTF8(f *testing.F) {
+	for _, s := range []string{"", "abc", "a\x00b", "日本", "😀", "\xed\xa0\x80", "\xc0\x80", "\xff"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s := DecodeMUTF8(b)
+		if !utf8.ValidString(s) {
+			t.Fatalf("DecodeMUTF8(% x) = %q, not valid UTF-8", b, s)
+		}
+		enc, _ := EncodeMUTF8(s)
+		if !ValidMUTF8(enc) {
+			t.Fatalf("EncodeMUTF8(%q) = % x, not valid MUTF-8", s, enc)
+		}
+		if DecodeMUTF8(enc) != s {
+			t.Fatalf("round trip of %q changed it", s)
+		}
+		if sign(CompareMUTF8(b, enc)) != -sign(CompareMUTF8(enc, b)) {
+			t.Fatalf("CompareMUTF8 not antisymmetric on % x, % x", b, enc)
+		}
+		if CompareMUTF8(b, b) != 0 {
+			t.Fatalf("CompareMUTF8(% x, itself) != 0", b)
+		}
+		// On valid MUTF-8 the order is UTF-16 code unit order.
+		s1, s2 := DecodeMUTF8(b[:len(b)/2]), DecodeMUTF8(b[len(b)/2:])
+		e1, _ := EncodeMUTF8(s1)
+		e2, _ := EncodeMUTF8(s2)
+		if got, want := sign(CompareMUTF8(e1, e2)), slices.Compare(utf16.Encode([]rune(s1)), utf16.Encode([]rune(s2))); got != want {
+			t.Fatalf("CompareMUTF8(%q, %q) = %d, UTF-16 order %d", s1, s2, got, want)
+		}
+	})
 }

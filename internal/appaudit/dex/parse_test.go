@@ -1,4 +1,4 @@
-package dex
+package dex_test
 
 import (
 	"bytes"
@@ -6,6 +6,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/outflow-dev/outflow/internal/appaudit/dex"
+	"github.com/outflow-dev/outflow/internal/appaudit/dex/dextest"
 )
 
 // mutate returns a copy of a built file changed by fn.
@@ -29,7 +32,7 @@ func TestParseMalformed(t *testing.T) {
 		{"short", func(b []byte) []byte { return b[:0x40] }, "shorter than"},
 		{"bad version digits", func(b []byte) []byte { copy(b[4:], "0x5\x00"); return b }, "malformed version"},
 		{"future version", func(b []byte) []byte { copy(b[4:], "099\x00"); return b }, "not supported"},
-		{"big endian", func(b []byte) []byte { return put32(b, 40, reverseEndian) }, "big-endian"},
+		{"big endian", func(b []byte) []byte { return put32(b, 40, 0x78563412) }, "big-endian"},
 		{"bad endian tag", func(b []byte) []byte { return put32(b, 40, 7) }, "endian tag"},
 		{"truncated", func(b []byte) []byte { return b[:len(b)-1] }, "exceeds"},
 		{"header size", func(b []byte) []byte { return put32(b, 36, 0x20) }, "header_size"},
@@ -57,7 +60,7 @@ func TestParseMalformed(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse(mutate(t, tc.fn))
+			_, err := dex.Parse(mutate(t, tc.fn))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want one containing %q", err, tc.want)
 			}
@@ -67,22 +70,22 @@ func TestParseMalformed(t *testing.T) {
 
 func TestTrailingBytes(t *testing.T) {
 	b := mustBuild(t, auditSpec)
-	f, err := Parse(b)
+	f, err := dex.Parse(b)
 	if err != nil || f.TrailingBytes() != 0 {
 		t.Fatalf("clean file: %v, %d trailing bytes", err, f.TrailingBytes())
 	}
-	f, err = Parse(append(b, "hidden payload"...))
+	f, err = dex.Parse(append(b, "hidden payload"...))
 	if err != nil || f.TrailingBytes() != len("hidden payload") {
 		t.Fatalf("appended file: %v, %d trailing bytes", err, f.TrailingBytes())
 	}
 	if err := f.VerifyChecksum(); err != nil {
 		t.Errorf("appended bytes are outside the checksum: %v", err)
 	}
-	c, err := BuildContainer(auditSpec)
+	c, err := dextest.BuildContainer(auditSpec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := ParseContainer(append(c, 1, 2, 3))
+	files, err := dex.ParseContainer(append(c, 1, 2, 3))
 	if err != nil || files[0].TrailingBytes() != 3 {
 		t.Fatalf("container: %v", err)
 	}
@@ -90,7 +93,7 @@ func TestTrailingBytes(t *testing.T) {
 
 func TestChecksumAndSignatureDetectChanges(t *testing.T) {
 	b := mutate(t, func(b []byte) []byte { b[len(b)-1] ^= 1; return b })
-	f, err := Parse(b)
+	f, err := dex.Parse(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +109,7 @@ func TestChecksumAndSignatureDetectChanges(t *testing.T) {
 // skipped by the iterators.
 func TestBadStringData(t *testing.T) {
 	b := mustBuild(t, auditSpec)
-	f, err := Parse(b)
+	f, err := dex.Parse(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,14 +135,14 @@ func TestBadStringData(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := append([]byte(nil), b...)
 			tc.fn(c)
-			f, err := Parse(c)
+			f, err := dex.Parse(c)
 			if err != nil {
 				t.Fatalf("Parse must not read string data: %v", err)
 			}
 			_, err = f.StringData(classIdx)
-			var se *StringError
+			var se *dex.StringError
 			if !errors.As(err, &se) || se.Index != classIdx || !strings.Contains(se.Reason, tc.reason) {
-				t.Fatalf("StringData error %v, want StringError for %d with %q", err, classIdx, tc.reason)
+				t.Fatalf("StringData error %v, want dex.StringError for %d with %q", err, classIdx, tc.reason)
 			}
 			if bad, first := f.CheckStrings(); bad != 1 || first == nil {
 				t.Errorf("CheckStrings = %d, %v; want 1 bad", bad, first)
@@ -172,7 +175,7 @@ func TestBadStringData(t *testing.T) {
 }
 
 func TestAccessorRanges(t *testing.T) {
-	f, err := Parse(mustBuild(t, auditSpec))
+	f, err := dex.Parse(mustBuild(t, auditSpec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,13 +212,13 @@ func TestAccessorRanges(t *testing.T) {
 // class_idx, type_idx, name_idx; the proto index is read as a type index).
 func TestFields(t *testing.T) {
 	b := mustBuild(t, auditSpec)
-	f0, err := Parse(b)
+	f0, err := dex.Parse(b)
 	if err != nil {
 		t.Fatal(err)
 	}
 	put32(b, 80, f0.Header.MethodIDsSize)
 	put32(b, 84, f0.Header.MethodIDsOff)
-	f, err := Parse(b)
+	f, err := dex.Parse(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +242,7 @@ func TestFields(t *testing.T) {
 }
 
 func TestIteratorsStopEarly(t *testing.T) {
-	f, err := Parse(mustBuild(t, auditSpec))
+	f, err := dex.Parse(mustBuild(t, auditSpec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,8 +255,8 @@ func TestIteratorsStopEarly(t *testing.T) {
 		t.Error("iterator did not stop after the first yield")
 	}
 	n := 0
-	f.Methods()(func(int, MethodRef) bool { n++; return false })
-	f.InvokedMethods()(func(int, MethodRef) bool { n++; return false })
+	f.Methods()(func(int, dex.MethodRef) bool { n++; return false })
+	f.InvokedMethods()(func(int, dex.MethodRef) bool { n++; return false })
 	f.FindMethods("Ljava/lang/Runtime;", "exec")(func(int) bool { n++; return false })
 	if n != 3 {
 		t.Errorf("method iterators yielded %d times, want 3", n)
@@ -267,7 +270,7 @@ func TestIteratorsStopEarly(t *testing.T) {
 // the test timeout.
 func TestHostileOverlappingStrings(t *testing.T) {
 	b := mustBuild(t, auditSpec)
-	f0, err := Parse(b)
+	f0, err := dex.Parse(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +287,7 @@ func TestHostileOverlappingStrings(t *testing.T) {
 	put32(b, 32, uint32(len(b)))
 	put32(b, 56, f0.Header.StringIDsSize+extra)
 	put32(b, 60, uint32(tableOff))
-	f, err := Parse(b)
+	f, err := dex.Parse(b)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,12 +50,6 @@ type StringStats struct {
 // EncodedFraction is Encoded / Measured, 0 when nothing was measured.
 func (s StringStats) EncodedFraction() float64 { return frac(s.Encoded, s.Measured) }
 
-// NonPrintableFraction is NonPrintable / Strings.
-func (s StringStats) NonPrintableFraction() float64 { return frac(s.NonPrintable, s.Strings) }
-
-// NonASCIIFraction is NonASCII / Strings.
-func (s StringStats) NonASCIIFraction() float64 { return frac(s.NonASCII, s.Strings) }
-
 func frac(n, d int) float64 {
 	if d == 0 {
 		return 0

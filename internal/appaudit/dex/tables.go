@@ -156,15 +156,6 @@ func (f *File) StringData(i int) ([]byte, error) {
 	return nil, &StringError{Index: i, Offset: off, Reason: reason}
 }
 
-// StringAt returns string i decoded to a Go string (see DecodeMUTF8).
-func (f *File) StringAt(i int) (string, error) {
-	b, err := f.StringData(i)
-	if err != nil {
-		return "", err
-	}
-	return DecodeMUTF8(b), nil
-}
-
 // Strings yields every readable string of the pool in index order as raw
 // MUTF-8 bytes aliasing the file. Unreadable entries are skipped; CheckStrings
 // counts them.
@@ -178,20 +169,6 @@ func (f *File) Strings() iter.Seq2[int, []byte] {
 	}
 }
 
-// CheckStrings reads every string of the pool and returns how many are
-// unreadable, with the first such error.
-func (f *File) CheckStrings() (bad int, first error) {
-	for i := range f.NumStrings() {
-		if _, ok := f.rawString(i); !ok {
-			if bad == 0 {
-				_, first = f.StringData(i)
-			}
-			bad++
-		}
-	}
-	return bad, first
-}
-
 // TypeDescriptor returns the descriptor of type i ("I", "[B",
 // "Lcom/foo/Bar;") as raw MUTF-8 bytes.
 func (f *File) TypeDescriptor(i int) ([]byte, error) {
@@ -203,15 +180,6 @@ func (f *File) TypeDescriptor(i int) ([]byte, error) {
 
 func (f *File) rawType(i int) ([]byte, bool) {
 	return f.rawString(int(u32(f.typeIDs, i*typeIDSize)))
-}
-
-// ClassDescriptor returns the descriptor of the class defined by
-// class_defs[i].
-func (f *File) ClassDescriptor(i int) ([]byte, error) {
-	if i < 0 || i >= f.NumClasses() {
-		return nil, fmt.Errorf("dex: class index %d out of range (%d classes)", i, f.NumClasses())
-	}
-	return f.TypeDescriptor(int(u32(f.classDefs, i*classDefSize)))
 }
 
 // Classes yields the descriptor of every class defined in the file, in
@@ -255,33 +223,6 @@ type ClassDef struct {
 	StaticValuesOff uint32
 }
 
-// Class returns class_defs[i].
-func (f *File) Class(i int) (ClassDef, error) {
-	var c ClassDef
-	if i < 0 || i >= f.NumClasses() {
-		return c, fmt.Errorf("dex: class index %d out of range (%d classes)", i, f.NumClasses())
-	}
-	r := f.classDefs[i*classDefSize : (i+1)*classDefSize]
-	var err error
-	if c.Descriptor, err = f.TypeDescriptor(int(u32(r, 0))); err != nil {
-		return c, fmt.Errorf("dex: class %d: %w", i, err)
-	}
-	c.AccessFlags = u32(r, 4)
-	if s := u32(r, 8); s != noIndex {
-		if c.Superclass, err = f.TypeDescriptor(int(s)); err != nil {
-			return c, fmt.Errorf("dex: class %d superclass: %w", i, err)
-		}
-	}
-	c.InterfacesOff = u32(r, 12)
-	if s := u32(r, 16); s != noIndex {
-		if c.SourceFile, err = f.StringData(int(s)); err != nil {
-			return c, fmt.Errorf("dex: class %d source file: %w", i, err)
-		}
-	}
-	c.AnnotationsOff, c.ClassDataOff, c.StaticValuesOff = u32(r, 20), u32(r, 24), u32(r, 28)
-	return c, nil
-}
-
 // MethodRef is one method_id_item: a method defined in this file or
 // referenced by its code.
 type MethodRef struct {
@@ -301,23 +242,6 @@ func (f *File) rawMethod(i int) (MethodRef, bool) {
 		return MethodRef{}, false
 	}
 	return MethodRef{Class: c, Name: n, Proto: int(u16(r, 2))}, true
-}
-
-// Method returns method_ids[i].
-func (f *File) Method(i int) (MethodRef, error) {
-	if i < 0 || i >= f.NumMethods() {
-		return MethodRef{}, fmt.Errorf("dex: method index %d out of range (%d methods)", i, f.NumMethods())
-	}
-	r := f.methodIDs[i*methodIDSize:]
-	c, err := f.TypeDescriptor(int(u16(r, 0)))
-	if err != nil {
-		return MethodRef{}, fmt.Errorf("dex: method %d class: %w", i, err)
-	}
-	n, err := f.StringData(int(u32(r, 4)))
-	if err != nil {
-		return MethodRef{}, fmt.Errorf("dex: method %d name: %w", i, err)
-	}
-	return MethodRef{Class: c, Name: n, Proto: int(u16(r, 2))}, nil
 }
 
 // Methods yields every method_id as (class descriptor, name), in index order
@@ -348,18 +272,6 @@ func (f *File) rawField(i int) (FieldRef, bool) {
 	return FieldRef{Class: c, Type: t, Name: n}, ok1 && ok2 && ok3
 }
 
-// Field returns field_ids[i].
-func (f *File) Field(i int) (FieldRef, error) {
-	if i < 0 || i >= f.NumFields() {
-		return FieldRef{}, fmt.Errorf("dex: field index %d out of range (%d fields)", i, f.NumFields())
-	}
-	fr, ok := f.rawField(i)
-	if !ok {
-		return FieldRef{}, fmt.Errorf("dex: field %d: unreadable class, type or name string", i)
-	}
-	return fr, nil
-}
-
 // Fields yields every field_id (e.g. Landroid/os/Build;->SERIAL). Entries
 // with unreadable strings are skipped.
 func (f *File) Fields() iter.Seq2[int, FieldRef] {
@@ -370,140 +282,4 @@ func (f *File) Fields() iter.Seq2[int, FieldRef] {
 			}
 		}
 	}
-}
-
-// AppendProto appends the descriptor of proto_ids[p], such as
-// "(Ljava/lang/String;)Ljava/lang/Process;", to dst.
-func (f *File) AppendProto(dst []byte, p int) ([]byte, error) {
-	if p < 0 || p >= f.NumProtos() {
-		return dst, fmt.Errorf("dex: proto index %d out of range (%d protos)", p, f.NumProtos())
-	}
-	r := f.protoIDs[p*protoIDSize:]
-	dst = append(dst, '(')
-	if off := u32(r, 8); off != 0 {
-		if uint64(off)+4 > uint64(len(f.data)) {
-			return dst, fmt.Errorf("dex: proto %d: parameter list offset %#x past end of file", p, off)
-		}
-		n := u32(f.data, int(off))
-		if uint64(off)+4+2*uint64(n) > uint64(len(f.data)) {
-			return dst, fmt.Errorf("dex: proto %d: %d parameters at %#x run past end of file", p, n, off)
-		}
-		for k := range int(n) {
-			t := int(u16(f.data, int(off)+4+2*k))
-			d, err := f.TypeDescriptor(t)
-			if err != nil {
-				return dst, fmt.Errorf("dex: proto %d parameter %d: %w", p, k, err)
-			}
-			dst = append(dst, d...)
-		}
-	}
-	dst = append(dst, ')')
-	d, err := f.TypeDescriptor(int(u32(r, 4)))
-	if err != nil {
-		return dst, fmt.Errorf("dex: proto %d return type: %w", p, err)
-	}
-	return append(dst, d...), nil
-}
-
-// stringsSorted reports, once per File, whether the string pool is in the
-// order the specification requires (strictly increasing UTF-16 order, all
-// strings readable). ART's verifier rejects files where it is not, but a
-// hostile file need not be loadable to be inspected, so lookups fall back to
-// a linear scan.
-func (f *File) stringsSorted() bool {
-	f.sortOnce.Do(func() {
-		var prev []byte
-		for i := range f.NumStrings() {
-			b, ok := f.rawString(i)
-			if !ok || (i > 0 && CompareMUTF8(prev, b) >= 0) {
-				return
-			}
-			prev = b
-		}
-		f.sorted = true
-	})
-	return f.sorted
-}
-
-// FindString returns the index of the string equal to s, if the pool has
-// it. It binary-searches a well-ordered pool and scans any other.
-func (f *File) FindString(s string) (int, bool) {
-	key, _ := EncodeMUTF8(s)
-	return f.findRaw(key)
-}
-
-func (f *File) findRaw(key []byte) (int, bool) {
-	n := f.NumStrings()
-	if f.stringsSorted() {
-		lo, hi := 0, n
-		for lo < hi {
-			m := int(uint(lo+hi) >> 1)
-			b, _ := f.rawString(m)
-			if CompareMUTF8(b, key) < 0 {
-				lo = m + 1
-			} else {
-				hi = m
-			}
-		}
-		if lo < n {
-			if b, _ := f.rawString(lo); bytes.Equal(b, key) {
-				return lo, true
-			}
-		}
-		return 0, false
-	}
-	for i := range n {
-		if b, ok := f.rawString(i); ok && bytes.Equal(b, key) {
-			return i, true
-		}
-	}
-	return 0, false
-}
-
-// FindType returns the index of the type with descriptor desc, if any.
-func (f *File) FindType(desc string) (int, bool) {
-	s, ok := f.FindString(desc)
-	if !ok {
-		return 0, false
-	}
-	return f.typeOfString(uint32(s))
-}
-
-func (f *File) typeOfString(s uint32) (int, bool) {
-	for i := range f.NumTypes() { // 64k entries at most; a scan is cheap
-		if u32(f.typeIDs, i*typeIDSize) == s {
-			return i, true
-		}
-	}
-	return 0, false
-}
-
-// FindMethods yields the index of every method_id whose class descriptor is
-// class and whose name is name, one per overload: FindMethods(
-// "Ljava/lang/Runtime;", "exec") finds all Runtime.exec references.
-func (f *File) FindMethods(class, name string) iter.Seq[int] {
-	return func(yield func(int) bool) {
-		t, ok := f.FindType(class)
-		if !ok {
-			return
-		}
-		s, ok := f.FindString(name)
-		if !ok {
-			return
-		}
-		for i := range f.NumMethods() {
-			r := f.methodIDs[i*methodIDSize:]
-			if int(u16(r, 0)) == t && int(u32(r, 4)) == s && !yield(i) {
-				return
-			}
-		}
-	}
-}
-
-// HasMethod reports whether the file defines or references class->name.
-func (f *File) HasMethod(class, name string) bool {
-	for range f.FindMethods(class, name) {
-		return true
-	}
-	return false
 }

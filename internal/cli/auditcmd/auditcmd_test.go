@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/appaudit/audit/apkbuild"
-	"github.com/outflow-dev/outflow/internal/appaudit/dex"
+	"github.com/outflow-dev/outflow/internal/appaudit/dex/dextest"
 	"github.com/outflow-dev/outflow/internal/cli"
 	"github.com/outflow-dev/outflow/internal/store"
 	"github.com/outflow-dev/outflow/internal/store/backend"
@@ -24,9 +24,9 @@ func env() (*cli.Env, *bytes.Buffer, *bytes.Buffer) {
 	return &cli.Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Log: slog.New(slog.DiscardHandler), Now: now}, &out, &errb
 }
 
-func writeApp(t *testing.T, dir, name string, m *apkbuild.Manifest, spec dex.Spec) string {
+func writeApp(t *testing.T, dir, name string, m *apkbuild.Manifest, spec dextest.Spec) string {
 	t.Helper()
-	d, err := dex.Build(spec)
+	d, err := dextest.Build(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,11 +50,11 @@ func apps(t *testing.T) (dir, concern, clean, garbage string) {
 	dir = t.TempDir()
 	concern = writeApp(t, dir, "drone.apk", &apkbuild.Manifest{Package: "com.example.drone", VersionCode: 3, VersionName: "3.0", MinSDK: 21, TargetSDK: 30,
 		Permissions: []string{"android.permission.READ_PHONE_STATE"}},
-		dex.Spec{Classes: []string{"Lcom/example/Main;", "Lcom/sina/weibo/sdk/cmd/WbAppActivator;"},
+		dextest.Spec{Classes: []string{"Lcom/example/Main;", "Lcom/sina/weibo/sdk/cmd/WbAppActivator;"},
 			Strings: []string{"http://api.weibo.cn/2/client/common_config"},
-			Methods: []dex.MethodSpec{{Class: "Landroid/telephony/TelephonyManager;", Name: "getDeviceId", Proto: "()Ljava/lang/String;"}}})
+			Methods: []dextest.MethodSpec{{Class: "Landroid/telephony/TelephonyManager;", Name: "getDeviceId", Proto: "()Ljava/lang/String;"}}})
 	clean = writeApp(t, dir, "clean.apk", &apkbuild.Manifest{Package: "org.example.clean", VersionCode: 1, VersionName: "1"},
-		dex.Spec{Classes: []string{"Lorg/example/Main;"}, Strings: []string{"https://www.example.org/"}})
+		dextest.Spec{Classes: []string{"Lorg/example/Main;"}, Strings: []string{"https://www.example.org/"}})
 	garbage = filepath.Join(dir, "broken.apk")
 	if err := os.WriteFile(garbage, []byte("not a zip"), 0o644); err != nil {
 		t.Fatal(err)

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/outflow-dev/outflow/internal/appaudit/audit/apkbuild"
-	"github.com/outflow-dev/outflow/internal/appaudit/dex"
+	"github.com/outflow-dev/outflow/internal/appaudit/dex/dextest"
 	"github.com/outflow-dev/outflow/internal/cli"
 )
 
@@ -29,7 +29,7 @@ func rawControl(s string) int {
 // An app whose package, version, label, permission, strings and entry
 // names carry escape sequences cannot clear the screen or forge a verdict.
 func TestEscapeInjection(t *testing.T) {
-	d, err := dex.Build(dex.Spec{Classes: []string{"Lcom/example/Main;", "Lcom/bytedance/sdk/openadsdk/TTAdSdk;"},
+	d, err := dextest.Build(dextest.Spec{Classes: []string{"Lcom/example/Main;", "Lcom/bytedance/sdk/openadsdk/TTAdSdk;"},
 		Strings: []string{"https://api.example.org/" + forged}})
 	if err != nil {
 		t.Fatal(err)

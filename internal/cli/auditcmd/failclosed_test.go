@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/outflow-dev/outflow/internal/appaudit/audit/apkbuild"
-	"github.com/outflow-dev/outflow/internal/appaudit/dex"
+	"github.com/outflow-dev/outflow/internal/appaudit/dex/dextest"
 	"github.com/outflow-dev/outflow/internal/cli"
 )
 
@@ -29,7 +29,7 @@ func paddedTikTok(t *testing.T, dir, name string, n int, distinct bool) string {
 		}
 		m.MetaData = append(m.MetaData, md)
 	}
-	return writeApp(t, dir, name, m, dex.Spec{Classes: []string{"Lcom/example/Main;"}})
+	return writeApp(t, dir, name, m, dextest.Spec{Classes: []string{"Lcom/example/Main;"}})
 }
 
 // auditJSON is what the tests read of `outflow audit --json`.
@@ -166,7 +166,7 @@ func TestManifestOverDefaultLimit(t *testing.T) {
 
 // Any part that does not parse leaves the app incomplete: here a DEX file.
 func TestBrokenDexIsIncomplete(t *testing.T) {
-	d, err := dex.Build(dex.Spec{Classes: []string{"Lorg/example/Main;"}})
+	d, err := dextest.Build(dextest.Spec{Classes: []string{"Lorg/example/Main;"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,9 +99,6 @@ func New[M any](cfg Config) *Cache[M] {
 	return c
 }
 
-// Config is the configuration the cache was made with.
-func (c *Cache[M]) Config() Config { return c.cfg }
-
 func (c *Cache[M]) shard(key []byte) *shard[M] {
 	return &c.shards[maphash.Bytes(c.seed, key)%shards]
 }

@@ -11,7 +11,6 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // Config of the limiter. A Rate of 0 disables it.
@@ -105,6 +104,3 @@ func (l *Limiter) Limited() uint64 {
 	}
 	return l.limited.Load()
 }
-
-// Now is the clock Allow expects.
-func Now() int64 { return time.Now().UnixNano() }

@@ -210,9 +210,6 @@ func (a *Authenticator) Session(id string) (Session, bool) { return a.sess.get(i
 // Logout ends session id.
 func (a *Authenticator) Logout(id string) { a.sess.drop(id) }
 
-// Sessions is the number of sessions held (live or not yet pruned).
-func (a *Authenticator) Sessions() int { return a.sess.count() }
-
 // TokenName returns the name of a valid API token.
 func (a *Authenticator) TokenName(token string) (string, bool) {
 	if token == "" || len(token) > 256 {

@@ -95,9 +95,3 @@ func (s *sessions) prune(now time.Time) {
 		}
 	}
 }
-
-func (s *sessions) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.m)
-}

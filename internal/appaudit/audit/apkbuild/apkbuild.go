@@ -1,7 +1,7 @@
 // Package apkbuild writes small Android apps for tests and synthetic
 // benchmarks: a binary AndroidManifest.xml (AXML, with the android namespace
 // and the resource map that identify attributes) and the ZIP around it, with
-// DEX files from dex.Build or any other entries.
+// DEX files from dextest.Build or any other entries.
 //
 // It writes test material only and must never be imported by code that
 // reads apps (the parsers and the audit), so that a writer bug cannot hide a

@@ -47,9 +47,6 @@ var categories = []Category{
 		Permissions: []string{"com.android.vending.BILLING", "NFC_PREFERRED_PAYMENT_INFO", "NFC_TRANSACTION_EVENT"}},
 }
 
-// Categories lists the personal-data categories.
-func Categories() []Category { return append([]Category(nil), categories...) }
-
 type probeKind uint8
 
 const (

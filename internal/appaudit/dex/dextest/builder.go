@@ -1,4 +1,4 @@
-package dex
+package dextest
 
 import (
 	"cmp"
@@ -9,6 +9,16 @@ import (
 	"hash/adler32"
 	"slices"
 	"strings"
+
+	"github.com/outflow-dev/outflow/internal/appaudit/dex"
+)
+
+// Sizes and markers of the DEX specification that the writer needs.
+const (
+	headerSize    = 0x70 // header_item up to version 040
+	headerSizeV41 = 0x78 // plus container_size and header_offset
+	endianTag     = 0x12345678
+	noIndex       = 0xffffffff
 )
 
 // Spec describes a DEX file for Build.
@@ -105,8 +115,8 @@ func build(spec Spec, base int) ([]byte, error) {
 	if version == 0 {
 		version = 35
 	}
-	if version < MinVersion || version > MaxVersion {
-		return nil, fmt.Errorf("dex: build: version %d outside %d..%d", version, MinVersion, MaxVersion)
+	if version < dex.MinVersion || version > dex.MaxVersion {
+		return nil, fmt.Errorf("dex: build: version %d outside %d..%d", version, dex.MinVersion, dex.MaxVersion)
 	}
 	hsize := headerSize
 	if version >= 41 {
@@ -204,10 +214,10 @@ func build(spec Spec, base int) ([]byte, error) {
 	}
 	pool := make([]enc, 0, len(strs))
 	for s := range strs {
-		b, n := EncodeMUTF8(s)
+		b, n := dex.EncodeMUTF8(s)
 		pool = append(pool, enc{s, b, n})
 	}
-	slices.SortFunc(pool, func(a, b enc) int { return CompareMUTF8(a.b, b.b) })
+	slices.SortFunc(pool, func(a, b enc) int { return dex.CompareMUTF8(a.b, b.b) })
 	strIdx := make(map[string]int, len(pool))
 	for i, e := range pool {
 		strIdx[e.s] = i
@@ -397,7 +407,7 @@ func build(spec Spec, base int) ([]byte, error) {
 		out = appendULEB(out, 1) // direct methods
 		out = appendULEB(out, 0) // virtual methods
 		out = appendULEB(out, uint32(methodIdx[resolve(clinit)]))
-		out = appendULEB(out, AccStatic|AccConstructor)
+		out = appendULEB(out, dex.AccStatic|dex.AccConstructor)
 		out = appendULEB(out, uint32(base+codeOff))
 		sections = append(sections, section{0x2000, 1, classDataOff})
 	}
@@ -459,7 +469,7 @@ func build(spec Spec, base int) ([]byte, error) {
 	for i, c := range classes {
 		at := classDefsOff + 32*i
 		le.PutUint32(out[at:], uint32(typeIdx[c]))
-		le.PutUint32(out[at+4:], AccPublic)
+		le.PutUint32(out[at+4:], dex.AccPublic)
 		super := uint32(noIndex)
 		if c != object {
 			super = uint32(typeIdx[object])
