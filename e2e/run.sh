@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end test of `outflow serve` in Debian's headless Chromium.
 #
-#   e2e/run.sh                 build, fill a store, serve, test, stop
+#   e2e/run.sh                 build, scan into a store, add the rest, serve, test, stop
 #   e2e/run.sh --update-docs   also copy the overview screenshot to docs/dashboard.png
 #
 # Needs go, node/npm and chromium (installed with apt-get when missing and
@@ -57,11 +57,8 @@ step "demo capture, scan, store"
 "$of" demo --capture "$work/demo.pcap" --write-only >/dev/null
 # Exit status 3 means entities of concern were found: expected here.
 "$of" scan --json --all --no-progress -o "$work/scan.json" "$work/demo.pcap" || [[ $? -eq 3 ]]
+"$of" scan --store "$work/e2e.db" --no-progress "$work/demo.pcap" >/dev/null || [[ $? -eq 3 ]]
 fill_args=()
-if "$of" scan --help 2>&1 | grep -q -- '-store'; then
-	"$of" scan --store "$work/e2e.db" --no-progress "$work/demo.pcap" >/dev/null || [[ $? -eq 3 ]]
-	fill_args+=(-skip-flows)
-fi
 apk="$root/../shared/testdata/apk/samples/alibaba_arouter-demo-1.5.2.apk"
 if [[ -f "$apk" ]]; then
 	"$of" audit --json "$apk" >"$work/audit.json" || true

@@ -1,22 +1,21 @@
-// Command fill writes the end-to-end test's store through the store's
-// Writer, for as long as `outflow scan --store` and the resolver's store
-// adapter are not there to do it:
+// Command fill adds to the end-to-end test's store, which `outflow scan
+// --store` of the demo capture filled with its devices, flows and
+// entities, what no command writes from that capture, through the store's
+// Writer and the resolver's store adapter:
 //
-//   - the devices, flows and evidence of a scan report (`outflow scan
-//     --json --all` of the demo capture), each entity with the jurisdiction
-//     of its controlling owner as the catalog resolves it;
+//   - the demo devices' groups, as an inventory would know them, and the
+//     entities that own or host their peers;
 //
 //   - the DNS queries a filtering resolver would have logged for those
-//     devices: each name of a flow, asked just before the flow, decided by
-//     the real policy package with e2e/policy.yaml and the built-in catalog;
+//     devices (the test runs no resolver): each name of a flow of the scan
+//     report (`outflow scan --json --all`), asked just before the flow,
+//     decided by the real policy package with e2e/policy.yaml and the
+//     built-in catalog;
 //
 //   - the policy's rules, app audits (`outflow audit --json`) and inventory
 //     rows decided by the same policy.
 //
 //     go run ./e2e/fill -store /tmp/e2e.db -scan scan.json -policy e2e/policy.yaml [-audit audit.json]
-//
-// With -skip-flows it writes only queries, rules, audits and inventory (for
-// a store that `outflow scan --store` already filled).
 package main
 
 import (
@@ -44,32 +43,15 @@ import (
 // report is the part of docs/output.md this helper reads.
 type report struct {
 	Devices []struct {
-		Address   string `json:"address"`
-		MAC       string `json:"mac"`
-		Hostname  string `json:"hostname"`
-		Vendor    *struct{ Entity, Name string }
-		Exposures []struct {
-			Entity     string   `json:"entity"`
-			OwnerChain []string `json:"owner_chain"`
-			Role       string   `json:"role"`
-			HostedBy   []string `json:"hosted_by"`
-			Evidence   []struct {
-				Kind   string `json:"kind"`
-				Value  string `json:"value"`
-				Rule   string `json:"rule"`
-				Source string `json:"source"`
-			} `json:"evidence"`
-		} `json:"exposures"`
-		Flows []struct {
-			Proto  string `json:"proto"`
-			Device string `json:"device"`
-			Peer   string `json:"peer"`
-			Name   string `json:"name"`
-			Entity string `json:"entity"`
-			Role   string `json:"role"`
-			store.Traffic
-			First time.Time `json:"first_seen"`
-			Last  time.Time `json:"last_seen"`
+		Address  string `json:"address"`
+		MAC      string `json:"mac"`
+		Hostname string `json:"hostname"`
+		Vendor   *struct{ Entity, Name string }
+		Flows    []struct {
+			Peer   string    `json:"peer"`
+			Name   string    `json:"name"`
+			Entity string    `json:"entity"`
+			First  time.Time `json:"first_seen"`
 		} `json:"flows"`
 	} `json:"devices"`
 }
@@ -94,15 +76,6 @@ type auditReport struct {
 	} `json:"apps"`
 }
 
-// The demo's hosting networks, from the comments of internal/demo/scene.go
-// (the built-in catalog holds only the networks of entities of concern).
-var hosts = map[string][2]string{
-	"23.50.60.70": {"AS20940 Akamai", "US"}, "23.50.60.84": {"AS20940 Akamai", "US"},
-	"18.162.45.10": {"AS16509 Amazon (Hong Kong)", "US"}, "52.58.100.20": {"AS16509 Amazon (Frankfurt)", "US"},
-	"3.64.22.10": {"AS16509 Amazon (Frankfurt)", "US"}, "18.195.120.33": {"AS16509 Amazon (Frankfurt)", "US"},
-	"13.248.169.48": {"AS16509 Amazon Global Accelerator", "US"}, "104.18.24.57": {"AS13335 Cloudflare", "US"},
-}
-
 // groups and platforms of the demo's devices, as an inventory would know them.
 var groups = map[string]string{
 	"192.168.50.10": "staff", "192.168.50.11": "staff", "192.168.50.12": "field",
@@ -124,18 +97,17 @@ func main() {
 	policyFile := flag.String("policy", "e2e/policy.yaml", "policy file")
 	auditFile := flag.String("audit", "", "audit report (outflow audit --json), optional")
 	auditDevice := flag.String("audit-device", "192.168.50.11", "device the audited apps were found on")
-	skipFlows := flag.Bool("skip-flows", false, "write no device, entity or flow (the scan did)")
 	flag.Parse()
 	if *path == "" || *scanFile == "" {
 		flag.Usage()
 		os.Exit(1)
 	}
-	if err := run(*path, *scanFile, *policyFile, *auditFile, *auditDevice, *skipFlows); err != nil {
+	if err := run(*path, *scanFile, *policyFile, *auditFile, *auditDevice); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(path, scanFile, policyFile, auditFile, auditDevice string, skipFlows bool) error {
+func run(path, scanFile, policyFile, auditFile, auditDevice string) error {
 	var rep report
 	if err := readJSON(scanFile, &rep); err != nil {
 		return err
@@ -184,35 +156,15 @@ func run(path, scanFile, policyFile, auditFile, auditDevice string, skipFlows bo
 			dev.Vendor = d.Vendor.Name
 		}
 		b.Devices = append(b.Devices, dev) // upserted over the scan's: adds the group
-		evDone := map[string]bool{}
 		for _, f := range d.Flows {
-			peer, port := splitHostPort(f.Peer)
-			fl := store.Flow{First: f.First, Last: f.Last, Device: d.Address, Group: dev.Group, Proto: f.Proto,
-				Peer: peer, Port: port, Name: f.Name, Entity: f.Entity, Role: f.Role, Source: "demo.pcap", Traffic: f.Traffic}
-			if h, ok := hosts[peer]; ok {
-				fl.Host, fl.HostCountry = h[0], h[1]
-			}
+			peer, _ := splitHostPort(f.Peer)
 			if a, _ := netip.ParseAddr(peer); a.IsValid() {
 				if ha := at.Addr(a); ha.Found() {
-					fl.Host, fl.HostCountry = ha.Entity.ID, strings.ToUpper(ha.Entity.Jurisdiction)
 					addEntity(ha.Entity)
 				}
 			}
 			if f.Entity != "" {
 				addEntity(byID(f.Entity))
-				if !evDone[f.Entity] {
-					evDone[f.Entity] = true
-					for _, x := range d.Exposures {
-						if x.Entity == f.Entity {
-							for _, ev := range x.Evidence {
-								fl.Evidence = append(fl.Evidence, store.Evidence{Kind: ev.Kind, Value: ev.Value, Rule: ev.Rule, Source: ev.Source})
-							}
-						}
-					}
-				}
-			}
-			if !skipFlows {
-				b.Flows = append(b.Flows, fl)
 			}
 			// The query the device sent for the flow's name.
 			if f.Name != "" && !strings.HasPrefix(f.Name, "_") {
@@ -295,8 +247,8 @@ func run(path, scanFile, policyFile, auditFile, auditDevice string, skipFlows bo
 	if err := querylogsink.New(st).Write(log); err != nil {
 		return err
 	}
-	fmt.Printf("fill: %d devices, %d entities, %d flows, %d queries, %d rules, %d audits, %d inventory rows -> %s\n",
-		len(b.Devices), len(b.Entities), len(b.Flows), len(log), len(b.Rules), len(b.Audits), len(b.Inventory), path)
+	fmt.Printf("fill: %d devices, %d entities, %d queries, %d rules, %d audits, %d inventory rows -> %s\n",
+		len(b.Devices), len(b.Entities), len(log), len(b.Rules), len(b.Audits), len(b.Inventory), path)
 	return nil
 }
 
