@@ -54,3 +54,31 @@ func TestFingerprint(t *testing.T) {
 		t.Error("missing file fingerprinted")
 	}
 }
+
+// AllFlows yields Flows then More, and Len and FlowCount count both.
+func TestBatchMoreFlows(t *testing.T) {
+	more := []Flow{{Device: "c"}, {Device: "d"}}
+	b := &Batch{Flows: []Flow{{Device: "a"}, {Device: "b"}}, More: FlowRows{N: len(more), Each: func(yield func(*Flow) bool) {
+		var r Flow
+		for _, m := range more {
+			r = m
+			if !yield(&r) {
+				return
+			}
+		}
+	}}}
+	var got []string
+	for f := range b.AllFlows() {
+		got = append(got, f.Device)
+	}
+	if strings.Join(got, "") != "abcd" || b.FlowCount() != 4 || b.Len() != 4 {
+		t.Errorf("AllFlows %q, FlowCount %d, Len %d; want abcd, 4, 4", got, b.FlowCount(), b.Len())
+	}
+	for range b.AllFlows() {
+		break // stopping early must not panic
+	}
+	b.Reset()
+	if b.Len() != 0 || b.More.Each != nil {
+		t.Errorf("Reset left %d rows", b.Len())
+	}
+}

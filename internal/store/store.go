@@ -12,6 +12,7 @@ package store
 
 import (
 	"context"
+	"iter"
 	"time"
 )
 
@@ -145,11 +146,43 @@ type Batch struct {
 	// Bypass rows are kept by backends that implement Bypasses (SQLite);
 	// the others drop them.
 	Bypass []Bypass
+	// More are flow rows built one at a time as the writer takes them,
+	// after Flows: a producer that holds many sums in a compact form (the
+	// sensor's and scan's feed) need not hold every row twice to write it.
+	// Writers read flows through AllFlows.
+	More FlowRows
+}
+
+// FlowRows are flow rows a writer takes one at a time.
+type FlowRows struct {
+	// N is how many rows Each yields.
+	N int
+	// Each yields the rows, the same ones each time it is called. The
+	// *Flow (but not the strings and slices it holds) is valid only until
+	// the next one.
+	Each func(yield func(*Flow) bool)
+}
+
+// FlowCount is the number of flow rows: Flows and More.
+func (b *Batch) FlowCount() int { return len(b.Flows) + b.More.N }
+
+// AllFlows yields Flows, then More.
+func (b *Batch) AllFlows() iter.Seq[*Flow] {
+	return func(yield func(*Flow) bool) {
+		for i := range b.Flows {
+			if !yield(&b.Flows[i]) {
+				return
+			}
+		}
+		if b.More.Each != nil {
+			b.More.Each(yield)
+		}
+	}
 }
 
 // Len is the number of rows in the batch.
 func (b *Batch) Len() int {
-	return len(b.Entities) + len(b.Devices) + len(b.Rules) + len(b.Flows) + len(b.Queries) + len(b.Audits) + len(b.Inventory) + len(b.Bypass)
+	return len(b.Entities) + len(b.Devices) + len(b.Rules) + b.FlowCount() + len(b.Queries) + len(b.Audits) + len(b.Inventory) + len(b.Bypass)
 }
 
 // Reset empties the batch, keeping its capacity.
@@ -157,6 +190,7 @@ func (b *Batch) Reset() {
 	b.Entities, b.Devices, b.Rules = b.Entities[:0], b.Devices[:0], b.Rules[:0]
 	b.Flows, b.Queries, b.Audits, b.Inventory = b.Flows[:0], b.Queries[:0], b.Audits[:0], b.Inventory[:0]
 	b.Bypass = b.Bypass[:0]
+	b.More = FlowRows{}
 }
 
 // Entity is what the store keeps of a catalog entity, so that reports

@@ -40,6 +40,12 @@ var base = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 type ordered struct{ store.Writer }
 
 func (o ordered) Write(ctx context.Context, b *store.Batch) error {
+	if b.More.N > 0 {
+		for f := range b.More.Each {
+			b.Flows = append(b.Flows, *f)
+		}
+		b.More = store.FlowRows{}
+	}
 	slices.SortStableFunc(b.Flows, func(x, y store.Flow) int {
 		return cmp.Or(x.Hour.Compare(y.Hour), x.First.Compare(y.First), strings.Compare(x.Device, y.Device), strings.Compare(x.Peer, y.Peer),
 			cmp.Compare(x.Port, y.Port), strings.Compare(x.Proto, y.Proto), strings.Compare(x.Name, y.Name), strings.Compare(x.Entity, y.Entity))

@@ -74,7 +74,7 @@ func (g *ingest) Write(ctx context.Context, b *store.Batch) error {
 		g.Close()
 		return err
 	}
-	for _, f := range b.Flows {
+	for f := range b.AllFlows() {
 		g.span(ms(f.First), max(ms(f.Last), ms(f.First)))
 		if f.First.IsZero() {
 			g.span(ms(f.Hour), ms(f.Hour))

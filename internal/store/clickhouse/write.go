@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"net/netip"
 	"strings"
 	"time"
@@ -232,7 +233,7 @@ func (r *rows) build(b *store.Batch) error {
 		r.sym(rl.ID)
 		r.add("rule_v", r.seq(), rl.ID, uint8(0), rl.Action, rl.Basis, ms(rl.Deadline), join(rl.Groups), join(rl.Entities), join(rl.Lists))
 	}
-	if err := r.flows(b.Flows); err != nil {
+	if err := r.flows(b.FlowCount(), b.AllFlows()); err != nil {
 		return err
 	}
 	if err := r.queries(b.Queries); err != nil {
@@ -251,12 +252,13 @@ func (r *rows) build(b *store.Batch) error {
 	return nil
 }
 
-func (r *rows) flows(fs []store.Flow) error {
-	if len(fs) > 0 {
-		r.tab("flow").grow(len(fs))
+func (r *rows) flows(n int, fs iter.Seq[*store.Flow]) error {
+	if n > 0 {
+		r.tab("flow").grow(n)
 	}
-	for i := range fs {
-		f := &fs[i]
+	i := -1
+	for f := range fs {
+		i++
 		dev, err := r.dev(f.Device, f.Group)
 		if err != nil {
 			return fmt.Errorf("flow %d: %w", i, err)

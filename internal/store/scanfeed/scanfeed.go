@@ -11,7 +11,6 @@ package scanfeed
 import (
 	"context"
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
 
@@ -39,6 +38,16 @@ type key struct {
 	hour      int64
 }
 
+// sum is one row as the feed holds it: the key's facts are built into a
+// store.Flow only as the writer takes it (store.Batch.More), so that a
+// feed of many rows holds each once, compactly.
+type sum struct {
+	first, last int64
+	t           store.Traffic
+	host        *catalog.Entity
+	ev          *store.Evidence // the owner's evidence, for concern rows found by a catalog asset
+}
+
 // Feed sums flows and writes them to a store in batches. It is not safe
 // for concurrent use (a scan calls OnFlow from one goroutine).
 type Feed struct {
@@ -50,7 +59,8 @@ type Feed struct {
 	ctx    context.Context
 	w      store.Writer
 	source string
-	rows   map[key]*store.Flow
+	rows   map[key]int32 // index in sums
+	sums   []sum
 	ents   map[string]store.Entity
 	err    error
 	n      int
@@ -58,7 +68,7 @@ type Feed struct {
 
 // New returns a feed writing to w; source names the input in the rows.
 func New(ctx context.Context, w store.Writer, source string) *Feed {
-	return &Feed{MaxRows: FlushRows, ctx: ctx, w: w, source: source, rows: map[key]*store.Flow{}, ents: map[string]store.Entity{}}
+	return &Feed{MaxRows: FlushRows, ctx: ctx, w: w, source: source, rows: map[key]int32{}, ents: map[string]store.Entity{}}
 }
 
 // Flow takes one finished flow and its attribution (scan.Config.OnFlow).
@@ -70,16 +80,15 @@ func (f *Feed) Flow(fl *flowrec.Flow, res attribute.Result) {
 	if !o.Concern() {
 		o = attribute.Attribution{}
 	}
-	name := fl.Name()
-	k := key{site: fl.Site, dev: fl.Device, peer: fl.Peer, port: fl.PeerPort, proto: fl.Proto, name: name, entity: o.Entity, role: o.Role,
+	k := key{site: fl.Site, dev: fl.Device, peer: fl.Peer, port: fl.PeerPort, proto: fl.Proto, name: fl.Name(), entity: o.Entity, role: o.Role,
 		hour: fl.First / int64(time.Hour)}
-	r := f.rows[k]
-	if r == nil {
-		r = &store.Flow{Hour: time.Unix(0, k.hour*int64(time.Hour)).UTC(), First: time.Unix(0, fl.First).UTC(), Last: time.Unix(0, fl.Last).UTC(),
-			Device: fl.DeviceID(), Peer: fl.Peer.String(), Port: fl.PeerPort, Name: name, Role: string(o.Role), Source: f.source}
-		r.Proto = flowrec.ProtoName(fl.Proto)
+	i, ok := f.rows[k]
+	if !ok {
+		i = int32(len(f.sums))
+		f.rows[k] = i
+		f.sums = append(f.sums, sum{first: fl.First, last: fl.Last})
+		r := &f.sums[i]
 		if o.Entity != nil {
-			r.Entity = o.Entity.ID
 			f.entity(o.Entity)
 			if o.Asset != nil {
 				sm := attribute.Summarize(o)
@@ -87,29 +96,51 @@ func (f *Feed) Flow(fl *flowrec.Flow, res attribute.Result) {
 				if o.Kind == attribute.ASN {
 					v = fl.Peer.String() + " (" + o.Value + ")"
 				}
-				r.Evidence = []store.Evidence{{Kind: o.Kind.String(), Value: v, Rule: sm.Evidence.Rule, Source: sm.Evidence.Source}}
+				r.ev = &store.Evidence{Kind: o.Kind.String(), Value: v, Rule: sm.Evidence.Rule, Source: sm.Evidence.Source}
 			}
 		}
 		if h := res.Host; h.Found() {
-			r.Host = h.Entity.ID
+			r.host = h.Entity
 			f.entity(h.Entity)
-			if c := h.Chain(); len(c) > 0 {
-				r.HostCountry = c[len(c)-1].Jurisdiction
-			}
 		}
-		f.rows[k] = r
 	}
-	first, last := time.Unix(0, fl.First).UTC(), time.Unix(0, fl.Last).UTC()
-	if first.Before(r.First) {
-		r.First = first
-	}
-	if last.After(r.Last) {
-		r.Last = last
-	}
-	r.Traffic.Add(store.Traffic{BytesOut: fl.BytesOut, BytesIn: fl.BytesIn, PacketsOut: fl.PacketsOut, PacketsIn: fl.PacketsIn, Flows: 1})
+	r := &f.sums[i]
+	r.first = min(r.first, fl.First)
+	r.last = max(r.last, fl.Last)
+	r.t.Add(store.Traffic{BytesOut: fl.BytesOut, BytesIn: fl.BytesIn, PacketsOut: fl.PacketsOut, PacketsIn: fl.PacketsIn, Flows: 1})
 	f.n++
-	if len(f.rows) >= f.MaxRows {
+	if len(f.sums) >= f.MaxRows {
 		f.flush(nil)
+	}
+}
+
+// row builds the store's row of key k, sum s into r.
+func (f *Feed) row(k *key, s *sum, r *store.Flow) {
+	*r = store.Flow{Hour: time.Unix(0, k.hour*int64(time.Hour)).UTC(), First: time.Unix(0, s.first).UTC(), Last: time.Unix(0, s.last).UTC(),
+		Device: flowrec.DeviceID(k.site, k.dev), Peer: k.peer.String(), Port: k.port, Proto: flowrec.ProtoName(k.proto), Name: k.name,
+		Role: string(k.role), Source: f.source, Traffic: s.t}
+	if k.entity != nil {
+		r.Entity = k.entity.ID
+		if s.ev != nil {
+			r.Evidence = []store.Evidence{*s.ev}
+		}
+	}
+	if h := s.host; h != nil {
+		r.Host = h.ID
+		if c := h.Chain; len(c) > 0 {
+			r.HostCountry = c[len(c)-1].Jurisdiction
+		}
+	}
+}
+
+// each yields the rows (store.FlowRows.Each).
+func (f *Feed) each(yield func(*store.Flow) bool) {
+	var r store.Flow
+	for k, i := range f.rows {
+		f.row(&k, &f.sums[i], &r)
+		if !yield(&r) {
+			return
+		}
 	}
 }
 
@@ -135,14 +166,14 @@ func (f *Feed) flush(extra *store.Batch) {
 	for _, e := range f.ents {
 		b.Entities = append(b.Entities, e)
 	}
-	b.Flows = slices.Grow(b.Flows, len(f.rows))
-	for _, r := range f.rows {
-		b.Flows = append(b.Flows, *r)
-	}
+	b.More = store.FlowRows{N: len(f.sums), Each: f.each}
 	if b.Len() > 0 {
 		f.err = f.w.Write(f.ctx, b)
 	}
+	b.More = store.FlowRows{}
 	clear(f.rows)
+	clear(f.sums) // drop the entities they hold
+	f.sums = f.sums[:0]
 }
 
 // Flush writes the rows summed so far and the entities they name as one
@@ -165,7 +196,7 @@ func (f *Feed) FlushWith(b *store.Batch) error {
 }
 
 // Pending is how many summed rows wait for the next write.
-func (f *Feed) Pending() int { return len(f.rows) }
+func (f *Feed) Pending() int { return len(f.sums) }
 
 // Close writes what is left with the report's devices (MAC, name,
 // vendor). It returns the first write error, if any, and how many flows

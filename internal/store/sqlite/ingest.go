@@ -108,7 +108,7 @@ func (g *ingest) Write(ctx context.Context, b *store.Batch) error {
 		g.Close()
 		return fmt.Errorf("sqlite: %s: %w", g.d.path, err)
 	}
-	for _, f := range b.Flows {
+	for f := range b.AllFlows() {
 		g.span(ms(f.First), ms(f.Last))
 	}
 	for _, q := range b.Queries {

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"iter"
 	"net/netip"
 	"slices"
 	"strings"
@@ -184,7 +185,7 @@ func (w *wtx) write(b *store.Batch) ([]int64, error) {
 			return nil, err
 		}
 	}
-	if err := w.flows(b.Flows); err != nil {
+	if err := w.flows(b.FlowCount(), b.AllFlows()); err != nil {
 		return nil, err
 	}
 	if err := w.queries(b.Queries); err != nil {
@@ -318,16 +319,18 @@ func (w *wtx) ruleSeen(key string, deadline int64, action string) error {
 
 type segKey struct{ dev, h int64 }
 
-func (w *wtx) flows(fs []store.Flow) error {
-	if len(fs) == 0 {
+func (w *wtx) flows(n int, fs iter.Seq[*store.Flow]) error {
+	if n == 0 {
 		return nil
 	}
-	recs := make([]flowRec, len(fs))
-	devs := make([]int64, len(fs))
-	hours := make([]int64, len(fs))
+	recs := make([]flowRec, 0, n)
+	devs := make([]int64, 0, n)
+	hours := make([]int64, 0, n)
 	var total uint64
-	for i := range fs {
-		f := &fs[i]
+	i := -1
+	for f := range fs {
+		i++
+		recs, devs, hours = append(recs, flowRec{}), append(devs, 0), append(hours, 0)
 		r := &recs[i]
 		var err error
 		if devs[i], err = w.dev(f.Device, f.Group); err != nil {
@@ -387,7 +390,7 @@ func (w *wtx) flows(fs []store.Flow) error {
 		}
 	}
 	// One segment per device and hour, rows in batch order.
-	idx := make([]int, len(fs))
+	idx := make([]int, len(recs))
 	for i := range idx {
 		idx[i] = i
 	}
