@@ -3,6 +3,7 @@ package sensor_test
 import (
 	"context"
 	"net/netip"
+	"path/filepath"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/ingest/netflow/ipfixtest"
 	"github.com/outflow-dev/outflow/internal/sensor"
 	"github.com/outflow-dev/outflow/internal/store"
+	"github.com/outflow-dev/outflow/internal/store/sqlite"
 )
 
 // discard is a store that keeps nothing: the benchmarks measure the
@@ -32,16 +34,21 @@ func (*discard) Close() error { return nil }
 // pipeline is the sensor's path for exported flows: the collector's
 // decoder, then the sensor's attribution and sums.
 func pipeline(b *testing.B) (*collector.Collector, *sensor.Sensor, *discard) {
+	st := &discard{}
+	col, sen := pipelineTo(b, st)
+	return col, sen, st
+}
+
+func pipelineTo(b *testing.B, st store.Writer) (*collector.Collector, *sensor.Sensor) {
 	ix, err := catalog.Open(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		b.Fatal(err)
 	}
 	var at atomic.Pointer[attribute.Attributor]
 	at.Store(attribute.New(ix))
-	st := &discard{}
 	sen := sensor.New(sensor.DefaultConfig(), sensor.Deps{Store: st, Attributor: &at})
 	col := collector.New(collector.DefaultConfig(), collector.Deps{Sink: func(f *flowrec.Flow) { sen.Flow(f) }})
-	return col, sen, st
+	return col, sen
 }
 
 // datagrams are IPFIX messages of 30 records each over flows distinct
@@ -106,4 +113,29 @@ func liveMB() float64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return float64(m.HeapAlloc) / (1 << 20)
+}
+
+// BenchmarkFlushSQLite: one flush of 200,000 distinct summed flows into a
+// fresh SQLite store, the write a sensor makes every interval under that
+// load.
+func BenchmarkFlushSQLite(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		db, err := sqlite.Open(context.Background(), store.Config{Path: filepath.Join(b.TempDir(), "s.db")}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		col, sen := pipelineTo(b, db)
+		from := netip.MustParseAddrPort("192.0.2.1:2055")
+		for _, d := range datagrams(200_000) {
+			col.Datagram(from, d)
+		}
+		b.StartTimer()
+		if err := sen.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		db.Close()
+	}
+	b.ReportMetric(200_000*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
