@@ -25,6 +25,9 @@ type Flow struct {
 	QUICSNI              string
 	HTTPHost             string
 	CertOrg              string // certificate subject organisation
+	// HTTPDNS is an HTTP request that asked an HTTP-DNS service for a
+	// name, as flowrec.Flow.HTTPDNS keeps it ("GET /d?host=NAME").
+	HTTPDNS string
 }
 
 // Record is the conversation as the core's flow record, Orig as the
@@ -33,7 +36,7 @@ type Flow struct {
 func (r *Flow) Record() flowrec.Flow {
 	f := flowrec.Flow{Device: r.Orig.Addr(), DevicePort: r.Orig.Port(), Peer: r.Resp.Addr(), PeerPort: r.Resp.Port(), Proto: r.Proto,
 		BytesOut: r.OrigBytes, BytesIn: r.RespBytes, PacketsOut: r.OrigPkts, PacketsIn: r.RespPkts,
-		SNI: r.SNI, QUICSNI: r.QUICSNI, HTTPHost: r.HTTPHost, CertOrg: r.CertOrg}
+		SNI: r.SNI, QUICSNI: r.QUICSNI, HTTPHost: r.HTTPHost, CertOrg: r.CertOrg, HTTPDNS: r.HTTPDNS}
 	if !r.Start.IsZero() {
 		f.First = r.Start.UnixNano()
 	}

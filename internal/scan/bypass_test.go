@@ -2,6 +2,7 @@ package scan
 
 import (
 	"bytes"
+	"context"
 	"net"
 	"net/netip"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/miekg/dns"
 
+	"github.com/outflow-dev/outflow/internal/attribute"
 	"github.com/outflow-dev/outflow/internal/scan/bypass"
 	"github.com/outflow-dev/outflow/internal/sniff/quic"
 	"github.com/outflow-dev/outflow/internal/sniff/tlshello"
@@ -240,4 +242,48 @@ func hasEvidence(evs []bypass.Evidence, v string) bool {
 		}
 	}
 	return false
+}
+
+// Zeek logs: an http.log request to an HTTP-DNS API is an httpdns bypass;
+// a conn to a TikTok address in logs with no DNS answers at all (a
+// conn.log without its dns.log) is no hard-coded address, and with the
+// dns.log read first it is (issue 14).
+func TestBypassFromZeekLogs(t *testing.T) {
+	ix := openCatalog(t)
+	dir := t.TempDir()
+	conn := `{"_path":"http","ts":1772442017.1,"uid":"H1","id.orig_h":"192.168.1.5","id.orig_p":5,"id.resp_h":"203.107.1.65","id.resp_p":80,"method":"GET","host":"203.107.1.65","uri":"/100000/sign_d?host=appmarket.micloud.xiaomi.net&t=1"}
+{"_path":"conn","ts":1772442017.0,"uid":"H1","id.orig_h":"192.168.1.5","id.orig_p":5,"id.resp_h":"203.107.1.65","id.resp_p":80,"proto":"tcp","duration":0.5,"conn_state":"SF","orig_ip_bytes":300,"resp_ip_bytes":400}
+{"_path":"conn","ts":1772442016.0,"uid":"D1","id.orig_h":"192.168.1.6","id.orig_p":6,"id.resp_h":"192.168.1.1","id.resp_p":53,"proto":"udp","duration":0.1,"conn_state":"SF","orig_ip_bytes":60,"resp_ip_bytes":90}
+{"_path":"conn","ts":1772442019.0,"uid":"T1","id.orig_h":"192.168.1.6","id.orig_p":7,"id.resp_h":"71.18.247.10","id.resp_p":443,"proto":"tcp","duration":2,"conn_state":"SF","orig_ip_bytes":3000,"resp_ip_bytes":9000}
+`
+	dns := `{"_path":"dns","ts":1772442016.1,"uid":"D1","id.orig_h":"192.168.1.6","query":"www.google.com","answers":["142.250.185.68"],"TTLs":[60.0]}
+`
+	connLog, dnsLog := filepath.Join(dir, "conn.log"), filepath.Join(dir, "dns.log")
+	if err := os.WriteFile(connLog, []byte(conn), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dnsLog, []byte(dns), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kinds := func(files ...string) map[string]string {
+		s := New(DefaultConfig(), attribute.New(ix))
+		for _, f := range files {
+			if err := s.ReadAny(context.Background(), f); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+		}
+		m := map[string]string{}
+		for _, d := range s.Finish(testAt).Devices {
+			m[d.Address] = bypassLine(d)
+		}
+		return m
+	}
+	got := kinds(connLog)
+	if got["192.168.1.5"] != "httpdns 203.107.1.65 alibaba-cloud" || got["192.168.1.6"] != "" {
+		t.Errorf("conn.log alone: %q", got)
+	}
+	got = kinds(dnsLog, connLog)
+	if got["192.168.1.6"] != "hardcoded-address 71.18.247.10 tiktok" {
+		t.Errorf("dns.log then conn.log: %q", got)
+	}
 }

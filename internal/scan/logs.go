@@ -132,6 +132,9 @@ func (l logSink) Flow(r ingest.Flow) {
 	f := r.Record()
 	f.Orient(s.tracker.IsLocal)
 	f.DNSName, f.DNSQuery = s.tracker.DNSName(f.Device, f.Peer, r.Start)
+	// logs with no DNS answers so far (a conn.log without its dns.log, or
+	// before it) cannot show that a device skipped the resolver
+	f.NoDNS = s.tracker.Stats.DNSAnswers == 0
 	s.logged++
 	s.sink(&f)
 }

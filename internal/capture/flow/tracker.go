@@ -361,8 +361,8 @@ func (t *Tracker) clientStream(f *entry, p *decode.Packet) {
 // httpDNS keeps an HTTP-DNS query's method, path segment and name (one
 // string per such flow, none for other requests).
 func httpDNS(f *entry, r *httphost.Request) {
-	if seg, param, name, ok := httphost.DNSQuery(r.Target); ok {
-		f.HTTPDNS = r.Method + " /" + string(seg) + "?" + string(param) + "=" + string(name)
+	if req, ok := httphost.DNSRequest(r.Method, r.Target); ok {
+		f.HTTPDNS = req
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/ingest"
+	"github.com/outflow-dev/outflow/internal/sniff/httphost"
 )
 
 // MaxFlows bounds the names remembered by flow_id until their flow event.
@@ -27,7 +28,7 @@ type Reader struct {
 	Lines, Bad uint64
 }
 
-type names struct{ sni, quic, host, org string }
+type names struct{ sni, quic, host, org, httpdns string }
 
 // New returns a reader.
 func New() *Reader { return &Reader{names: map[uint64]*names{}} }
@@ -56,6 +57,8 @@ type event struct {
 	} `json:"quic"`
 	HTTP *struct {
 		Hostname string `json:"hostname"`
+		URL      string `json:"url"`
+		Method   string `json:"http_method"`
 	} `json:"http"`
 	DNS *struct {
 		Type    string   `json:"type"`
@@ -166,6 +169,9 @@ func (r *Reader) event(ev *event, sink ingest.Sink) error {
 			if n.host == "" {
 				n.host = strings.ToLower(ev.HTTP.Hostname)
 			}
+			if n.httpdns == "" {
+				n.httpdns, _ = httphost.DNSRequest(ev.HTTP.Method, []byte(ev.HTTP.URL))
+			}
 		}
 	case "dns":
 		return r.dns(ev, sink)
@@ -229,7 +235,7 @@ func (r *Reader) flow(ev *event, sink ingest.Sink) error {
 		return nil
 	}
 	if n := r.names[ev.FlowID]; n != nil {
-		f.SNI, f.QUICSNI, f.HTTPHost, f.CertOrg = n.sni, n.quic, n.host, n.org
+		f.SNI, f.QUICSNI, f.HTTPHost, f.CertOrg, f.HTTPDNS = n.sni, n.quic, n.host, n.org, n.httpdns
 		delete(r.names, ev.FlowID)
 	}
 	sink.Flow(f)

@@ -54,3 +54,17 @@ func FuzzRead(f *testing.F) {
 		_ = New().Read("f", strings.NewReader(s), &c, func(error) {})
 	})
 }
+
+// An http event asking an HTTP-DNS API is kept on its flow (issue 14).
+func TestHTTPDNS(t *testing.T) {
+	in := `{"timestamp":"2026-03-02T09:00:00.000000+0000","flow_id":7,"event_type":"http","src_ip":"10.0.0.5","src_port":5,"dest_ip":"203.107.1.65","dest_port":80,"proto":"TCP","http":{"hostname":"203.107.1.65","url":"/191607/d?host=www.taobao.com","http_method":"GET"}}
+{"timestamp":"2026-03-02T09:00:01.000000+0000","flow_id":7,"event_type":"flow","src_ip":"10.0.0.5","src_port":5,"dest_ip":"203.107.1.65","dest_port":80,"proto":"TCP","flow":{"pkts_toserver":3,"pkts_toclient":3,"bytes_toserver":300,"bytes_toclient":400,"start":"2026-03-02T09:00:00.000000+0000","end":"2026-03-02T09:00:01.000000+0000"}}
+`
+	var c collect
+	if err := New().Read("eve.json", strings.NewReader(in), &c, func(err error) { t.Error(err) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.flows) != 1 || c.flows[0].HTTPDNS != "GET /d?host=www.taobao.com" {
+		t.Fatalf("flows %+v", c.flows)
+	}
+}

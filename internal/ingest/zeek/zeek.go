@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/ingest"
+	"github.com/outflow-dev/outflow/internal/sniff/httphost"
 )
 
 // MaxUIDs bounds the names remembered by uid until their conn record.
@@ -30,7 +31,7 @@ type Reader struct {
 	Lines, Bad uint64
 }
 
-type names struct{ sni, host, org string }
+type names struct{ sni, host, org, httpdns string }
 
 // New returns a reader.
 func New() *Reader { return &Reader{names: map[string]*names{}} }
@@ -227,6 +228,9 @@ func (r *Reader) record(path string, rec map[string]any, sink ingest.Sink) error
 		if n.host == "" {
 			n.host = strings.ToLower(hostOnly(str(rec, "host")))
 		}
+		if n.httpdns == "" {
+			n.httpdns, _ = httphost.DNSRequest(str(rec, "method"), []byte(str(rec, "uri")))
+		}
 	case path == "dns" || path == "" && rec["query"] != nil:
 		client, err := netip.ParseAddr(str(rec, "id.orig_h"))
 		if err != nil {
@@ -279,7 +283,7 @@ func (r *Reader) conn(uid string, rec map[string]any, sink ingest.Sink) error {
 	d, _ := strconv.ParseFloat(str(rec, "duration"), 64)
 	f.End = f.Start.Add(time.Duration(d * 1e9))
 	if n := r.names[uid]; n != nil {
-		f.SNI, f.HTTPHost, f.CertOrg = n.sni, n.host, n.org
+		f.SNI, f.HTTPHost, f.CertOrg, f.HTTPDNS = n.sni, n.host, n.org, n.httpdns
 		if f.Proto == 17 {
 			f.QUICSNI, f.SNI = f.SNI, ""
 		}

@@ -53,3 +53,23 @@ func FuzzRead(f *testing.F) {
 		_ = New().Read("f", strings.NewReader(s), &c, func(error) {})
 	})
 }
+
+// An http.log request to an HTTP-DNS API is kept on its conn as the
+// capture path keeps it; an ordinary request is not (issue 14).
+func TestHTTPDNS(t *testing.T) {
+	in := `{"_path":"http","ts":1772442017.1,"uid":"C1","id.orig_h":"10.0.0.5","id.orig_p":5,"id.resp_h":"203.107.1.65","id.resp_p":80,"method":"GET","host":"203.107.1.65","uri":"/100000/sign_d?host=appmarket.micloud.xiaomi.net&t=1&s=abc"}
+{"_path":"conn","ts":1772442017.0,"uid":"C1","id.orig_h":"10.0.0.5","id.orig_p":5,"id.resp_h":"203.107.1.65","id.resp_p":80,"proto":"tcp","duration":0.5,"conn_state":"SF","orig_ip_bytes":300,"resp_ip_bytes":400}
+{"_path":"http","ts":1772442018.1,"uid":"C2","id.orig_h":"10.0.0.5","id.orig_p":6,"id.resp_h":"192.0.2.8","id.resp_p":80,"method":"GET","host":"example.org","uri":"/search?q=www.example.com"}
+{"_path":"conn","ts":1772442018.0,"uid":"C2","id.orig_h":"10.0.0.5","id.orig_p":6,"id.resp_h":"192.0.2.8","id.resp_p":80,"proto":"tcp","duration":0.5,"conn_state":"SF","orig_ip_bytes":300,"resp_ip_bytes":400}
+`
+	var c collect
+	if err := New().Read("x.log", strings.NewReader(in), &c, func(err error) { t.Error(err) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.flows) != 2 || c.flows[0].HTTPDNS != "GET /sign_d?host=appmarket.micloud.xiaomi.net" || c.flows[1].HTTPDNS != "" {
+		t.Fatalf("flows %+v", c.flows)
+	}
+	if r := c.flows[0].Record(); r.HTTPDNS != c.flows[0].HTTPDNS {
+		t.Errorf("record lost the HTTP-DNS request: %+v", r)
+	}
+}

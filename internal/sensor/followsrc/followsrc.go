@@ -285,6 +285,9 @@ func (p *path) Flow(r ingest.Flow) {
 	f.Site = p.Site
 	f.Orient(p.src.cfg.Local.Contains)
 	f.DNSName, f.DNSQuery = p.dns.DNSName(f.Device, f.Peer, r.Start)
+	// no answers at this site yet: a missing name is no evidence of a
+	// hard-coded address
+	f.NoDNS = p.dns.Stats.DNSAnswers == 0
 	p.in.Flow(&f)
 }
 

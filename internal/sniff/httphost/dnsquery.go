@@ -122,3 +122,15 @@ func dnsName(v []byte) bool {
 	}
 	return n > 0 && labels >= 2 && !digits
 }
+
+// DNSRequest is the request reduced to what the flow record keeps of an
+// HTTP-DNS query (flowrec.Flow.HTTPDNS): "GET /sign_d?host=NAME", without
+// the account ids and signatures of the full target; ok is false when the
+// target is not an HTTP-DNS query.
+func DNSRequest(method string, target []byte) (req string, ok bool) {
+	seg, param, name, ok := DNSQuery(target)
+	if !ok {
+		return "", false
+	}
+	return method + " /" + string(seg) + "?" + string(param) + "=" + string(name), true
+}
