@@ -3,7 +3,9 @@
 // guessed from the header (comma, semicolon or tab, or Excel's "sep=" line),
 // header names matched loosely ("Device name" = "DeviceName" =
 // "device_name"), and fields handed out as byte slices so that a parser can
-// intern them instead of allocating a string per field.
+// intern them instead of allocating a string per field. Parser is the
+// inventory.Parser every CSV format shares: a format package names its
+// columns and reads its rows (Export), nothing more.
 //
 // It must never import a specific format's package; only the inventory
 // model.

@@ -15,21 +15,11 @@ package intune
 
 import (
 	"bytes"
-	"context"
 	"errors"
-	"io"
 
 	"github.com/outflow-dev/outflow/internal/inventory"
 	"github.com/outflow-dev/outflow/internal/inventory/csvtab"
 )
-
-// Parser reads Intune discovered-apps CSV.
-type Parser struct{}
-
-var _ inventory.Parser = Parser{}
-
-// Format implements inventory.Parser.
-func (Parser) Format() inventory.Format { return inventory.FormatIntune }
 
 // Column aliases, folded with csvtab.Norm. The first names are those of the
 // Intune export API (learn.microsoft.com, "Intune reports and properties
@@ -47,11 +37,18 @@ var (
 	colOwner      = []string{"userprincipalname", "upn", "emailaddress", "useremail", "primaryuserupn", "username"}
 )
 
-// Sniff implements inventory.Parser.
-func (Parser) Sniff(head []byte) int {
+// Parser reads Intune discovered-apps CSV.
+type Parser = csvtab.Parser[export]
+
+// export is Intune's discovered-apps CSV, for csvtab.Parser.
+type export struct{}
+
+func (export) Format() inventory.Format { return inventory.FormatIntune }
+
+// Score implements csvtab.Export.
+func (export) Score(h csvtab.Header) int {
 	// Intune says "application"; other exports' "App name" is left to them.
-	h, ok := csvtab.HeadHeader(head)
-	if !ok || !h.Has("applicationname") || !(h.Has(colDeviceID...) || h.Has(colDeviceName...)) {
+	if !h.Has("applicationname") || !(h.Has(colDeviceID...) || h.Has(colDeviceName...)) {
 		return 0
 	}
 	if h.Has("applicationkey") {
@@ -60,27 +57,24 @@ func (Parser) Sniff(head []byte) int {
 	return 80
 }
 
-// Parse implements inventory.Parser.
-func (Parser) Parse(ctx context.Context, r io.Reader, name string, visit inventory.Visit) error {
-	in := inventory.NewInterner(0)
-	return csvtab.Scan(ctx, r, name, inventory.FormatIntune, in, visit, func(h csvtab.Header) (csvtab.RowFunc, error) {
-		c := cols{
-			devID: h.Index(colDeviceID...), devName: h.Index(colDeviceName...), app: h.Index(colAppName...),
-			appID: h.Index(colAppID...), version: h.Index(colVersion...), short: h.Index(colShort...),
-			publisher: h.Index(colPublisher...), platform: h.Index(colPlatform...), os: h.Index(colOS...),
-			owner: h.Index(colOwner...),
+// Rows implements csvtab.Export.
+func (export) Rows(h csvtab.Header, in *inventory.Interner) (csvtab.RowFunc, error) {
+	c := cols{
+		devID: h.Index(colDeviceID...), devName: h.Index(colDeviceName...), app: h.Index(colAppName...),
+		appID: h.Index(colAppID...), version: h.Index(colVersion...), short: h.Index(colShort...),
+		publisher: h.Index(colPublisher...), platform: h.Index(colPlatform...), os: h.Index(colOS...),
+		owner: h.Index(colOwner...),
+	}
+	if c.devID < 0 && c.devName < 0 {
+		if h.Has("devicecount") {
+			return nil, errors.New("an aggregate export (AppInvAggregate) has no devices: export the raw data (AppInvRawData)")
 		}
-		if c.devID < 0 && c.devName < 0 {
-			if h.Has("devicecount") {
-				return nil, errors.New("an aggregate export (AppInvAggregate) has no devices: export the raw data (AppInvRawData)")
-			}
-			return nil, errors.New("need a Device ID or Device name column")
-		}
-		if c.app < 0 && c.appID < 0 {
-			return nil, errors.New("need an Application name column")
-		}
-		return (&rowParser{cols: c, in: in}).row, nil
-	})
+		return nil, errors.New("need a Device ID or Device name column")
+	}
+	if c.app < 0 && c.appID < 0 {
+		return nil, errors.New("need an Application name column")
+	}
+	return (&rowParser{cols: c, in: in}).row, nil
 }
 
 type cols struct {

@@ -31,13 +31,14 @@ import (
 	"github.com/outflow-dev/outflow/internal/inventory/csvtab"
 )
 
-// Parser reads iOS MDM app exports.
-type Parser struct{}
+// Parser reads iOS MDM app exports: JSON itself, CSV through the
+// csvtab.Parser it embeds, which also names the format.
+type Parser struct{ csvtab.Parser[csvExport] }
 
-var _ inventory.Parser = Parser{}
+// csvExport is an MDM's CSV export, for csvtab.Parser.
+type csvExport struct{}
 
-// Format implements inventory.Parser.
-func (Parser) Format() inventory.Format { return inventory.FormatIOS }
+func (csvExport) Format() inventory.Format { return inventory.FormatIOS }
 
 // Field aliases, folded with csvtab.Norm, for CSV columns and JSON keys.
 var (
@@ -57,7 +58,7 @@ var (
 const MaxJSON = 512 << 20
 
 // Sniff implements inventory.Parser.
-func (Parser) Sniff(head []byte) int {
+func (p Parser) Sniff(head []byte) int {
 	body := bytes.TrimLeft(head, " \t\r\n\xef\xbb\xbf")
 	if len(body) > 0 && (body[0] == '{' || body[0] == '[') {
 		switch {
@@ -73,8 +74,12 @@ func (Parser) Sniff(head []byte) int {
 		}
 		return 0
 	}
-	h, ok := csvtab.HeadHeader(head)
-	if !ok || !h.Has(keyBundle...) || !(h.Has(keyDevice...) || h.Has(keyDevName...)) {
+	return p.Parser.Sniff(head)
+}
+
+// Score implements csvtab.Export.
+func (csvExport) Score(h csvtab.Header) int {
+	if !h.Has(keyBundle...) || !(h.Has(keyDevice...) || h.Has(keyDevName...)) {
 		return 0
 	}
 	if h.Index(keyBundle...) == h.Index("appid") {
@@ -85,14 +90,14 @@ func (Parser) Sniff(head []byte) int {
 
 // Parse implements inventory.Parser: JSON if the input starts with '{' or
 // '[', CSV otherwise.
-func (Parser) Parse(ctx context.Context, r io.Reader, name string, visit inventory.Visit) error {
+func (p Parser) Parse(ctx context.Context, r io.Reader, name string, visit inventory.Visit) error {
 	br := newPeeker(r)
 	c, err := br.first()
 	if err != nil {
 		return fmt.Errorf("inventory: ios: %s: %w", name, err)
 	}
-	in := inventory.NewInterner(0)
 	if c == '{' || c == '[' {
+		in := inventory.NewInterner(0)
 		data, err := io.ReadAll(io.LimitReader(br, MaxJSON+1))
 		if err != nil {
 			return fmt.Errorf("inventory: ios: %s: %w", name, err)
@@ -103,27 +108,30 @@ func (Parser) Parse(ctx context.Context, r io.Reader, name string, visit invento
 		data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 		return (&jsonReader{name: name, data: data, in: in, visit: visit}).read(ctx)
 	}
-	return csvtab.Scan(ctx, br, name, inventory.FormatIOS, in, visit, func(h csvtab.Header) (csvtab.RowFunc, error) {
-		c := csvCols{
-			bundle: h.Index(keyBundle...), device: h.Index(keyDevice...), devName: h.Index(keyDevName...),
-			name: h.Index(keyAppName...), version: h.Index(keyVersion...), owner: h.Index(keyOwner...),
-			platform: h.Index(keyPlatform...), model: h.Index(keyModel...), tags: h.Index(keyTags...),
+	return p.Parser.Parse(ctx, br, name, visit)
+}
+
+// Rows implements csvtab.Export.
+func (csvExport) Rows(h csvtab.Header, in *inventory.Interner) (csvtab.RowFunc, error) {
+	c := csvCols{
+		bundle: h.Index(keyBundle...), device: h.Index(keyDevice...), devName: h.Index(keyDevName...),
+		name: h.Index(keyAppName...), version: h.Index(keyVersion...), owner: h.Index(keyOwner...),
+		platform: h.Index(keyPlatform...), model: h.Index(keyModel...), tags: h.Index(keyTags...),
+	}
+	if c.bundle < 0 {
+		return nil, errors.New("need a bundle id column (Bundle ID, Identifier, App Identifier)")
+	}
+	if c.device < 0 && c.devName < 0 {
+		return nil, errors.New("need a device column (UDID, Serial Number, Device ID, Device Name)")
+	}
+	return func(f [][]byte, _ int) (inventory.Item, bool, error) {
+		d := device{
+			id: in.Bytes(csvtab.Field(f, c.device)), name: in.Bytes(csvtab.Field(f, c.devName)),
+			owner: in.Bytes(csvtab.Field(f, c.owner)), tags: in.Tags(csvtab.Field(f, c.tags)),
 		}
-		if c.bundle < 0 {
-			return nil, errors.New("need a bundle id column (Bundle ID, Identifier, App Identifier)")
-		}
-		if c.device < 0 && c.devName < 0 {
-			return nil, errors.New("need a device column (UDID, Serial Number, Device ID, Device Name)")
-		}
-		return func(f [][]byte, _ int) (inventory.Item, bool, error) {
-			d := device{
-				id: in.Bytes(csvtab.Field(f, c.device)), name: in.Bytes(csvtab.Field(f, c.devName)),
-				owner: in.Bytes(csvtab.Field(f, c.owner)), tags: in.Tags(csvtab.Field(f, c.tags)),
-			}
-			d.platform = platformOf(in.Platform(csvtab.Field(f, c.platform)), csvtab.Field(f, c.model))
-			return d.item(in.Bytes(csvtab.Field(f, c.bundle)), in.Bytes(csvtab.Field(f, c.name)), in.Bytes(csvtab.Field(f, c.version)))
-		}, nil
-	})
+		d.platform = platformOf(in.Platform(csvtab.Field(f, c.platform)), csvtab.Field(f, c.model))
+		return d.item(in.Bytes(csvtab.Field(f, c.bundle)), in.Bytes(csvtab.Field(f, c.name)), in.Bytes(csvtab.Field(f, c.version)))
+	}, nil
 }
 
 type csvCols struct {

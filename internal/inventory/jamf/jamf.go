@@ -16,21 +16,11 @@ package jamf
 
 import (
 	"bytes"
-	"context"
 	"errors"
-	"io"
 
 	"github.com/outflow-dev/outflow/internal/inventory"
 	"github.com/outflow-dev/outflow/internal/inventory/csvtab"
 )
-
-// Parser reads Jamf Pro CSV exports.
-type Parser struct{}
-
-var _ inventory.Parser = Parser{}
-
-// Format implements inventory.Parser.
-func (Parser) Format() inventory.Format { return inventory.FormatJamf }
 
 // Column aliases, folded with csvtab.Norm.
 var (
@@ -48,10 +38,17 @@ var (
 	jamfSpecific = []string{"computername", "jsscomputerid", "applicationtitle", "mobiledevicename", "jssmobiledeviceid"}
 )
 
-// Sniff implements inventory.Parser.
-func (Parser) Sniff(head []byte) int {
-	h, ok := csvtab.HeadHeader(head)
-	if !ok || !h.Has(colApp...) {
+// Parser reads Jamf Pro CSV exports.
+type Parser = csvtab.Parser[export]
+
+// export is a Jamf Pro advanced search's CSV, for csvtab.Parser.
+type export struct{}
+
+func (export) Format() inventory.Format { return inventory.FormatJamf }
+
+// Score implements csvtab.Export.
+func (export) Score(h csvtab.Header) int {
+	if !h.Has(colApp...) {
 		return 0
 	}
 	if h.Has(jamfSpecific...) {
@@ -63,38 +60,35 @@ func (Parser) Sniff(head []byte) int {
 	return 0
 }
 
-// Parse implements inventory.Parser.
-func (Parser) Parse(ctx context.Context, r io.Reader, name string, visit inventory.Visit) error {
-	in := inventory.NewInterner(0)
-	return csvtab.Scan(ctx, r, name, inventory.FormatJamf, in, visit, func(h csvtab.Header) (csvtab.RowFunc, error) {
-		p := &rowParser{
-			in: in, serial: h.Index(colSerial...), app: h.Index(colApp...),
-			version: h.Index(colVersion...), bundle: h.Index(colBundle...), os: h.Index(colOS...), model: h.Index(colModel...),
-			devName: h.Index(colComputer...), id: h.Index(colJSSID...),
-			platform: inventory.MacOS,
+// Rows implements csvtab.Export.
+func (export) Rows(h csvtab.Header, in *inventory.Interner) (csvtab.RowFunc, error) {
+	p := &rowParser{
+		in: in, serial: h.Index(colSerial...), app: h.Index(colApp...),
+		version: h.Index(colVersion...), bundle: h.Index(colBundle...), os: h.Index(colOS...), model: h.Index(colModel...),
+		devName: h.Index(colComputer...), id: h.Index(colJSSID...),
+		platform: inventory.MacOS,
+	}
+	if p.devName < 0 {
+		p.devName = h.Index(colMobile...)
+		p.platform = inventory.IOS
+	}
+	if p.serial < 0 && p.devName < 0 && p.id < 0 {
+		return nil, errors.New("need a Serial Number, Computer Name or Display Name column")
+	}
+	if p.app < 0 && p.bundle < 0 {
+		return nil, errors.New("need an Application Title (or App Name) column: display an application field in the search")
+	}
+	for _, c := range colOwner {
+		if i := h.Index(c); i >= 0 {
+			p.owners = append(p.owners, i)
 		}
-		if p.devName < 0 {
-			p.devName = h.Index(colMobile...)
-			p.platform = inventory.IOS
+	}
+	for _, tc := range tagColumns {
+		if i := h.Index(tc); i >= 0 {
+			p.tagCols = append(p.tagCols, tagCol{i, tc + ":"})
 		}
-		if p.serial < 0 && p.devName < 0 && p.id < 0 {
-			return nil, errors.New("need a Serial Number, Computer Name or Display Name column")
-		}
-		if p.app < 0 && p.bundle < 0 {
-			return nil, errors.New("need an Application Title (or App Name) column: display an application field in the search")
-		}
-		for _, c := range colOwner {
-			if i := h.Index(c); i >= 0 {
-				p.owners = append(p.owners, i)
-			}
-		}
-		for _, tc := range tagColumns {
-			if i := h.Index(tc); i >= 0 {
-				p.tagCols = append(p.tagCols, tagCol{i, tc + ":"})
-			}
-		}
-		return p.row, nil
-	})
+	}
+	return p.row, nil
 }
 
 type tagCol struct {

@@ -13,21 +13,11 @@
 package plaincsv
 
 import (
-	"context"
 	"errors"
-	"io"
 
 	"github.com/outflow-dev/outflow/internal/inventory"
 	"github.com/outflow-dev/outflow/internal/inventory/csvtab"
 )
-
-// Parser reads plain inventory CSV.
-type Parser struct{}
-
-var _ inventory.Parser = Parser{}
-
-// Format implements inventory.Parser.
-func (Parser) Format() inventory.Format { return inventory.FormatPlainCSV }
 
 // Column aliases, folded with csvtab.Norm.
 var (
@@ -43,10 +33,17 @@ var (
 	colSeen      = []string{"seen", "lastseen", "timestamp"}
 )
 
-// Sniff implements inventory.Parser: a header naming device and app_id.
-func (Parser) Sniff(head []byte) int {
-	h, ok := csvtab.HeadHeader(head)
-	if !ok || !h.Has("device") || !h.Has("appid") {
+// Parser reads plain inventory CSV.
+type Parser = csvtab.Parser[export]
+
+// export is outflow's own inventory CSV, for csvtab.Parser.
+type export struct{}
+
+func (export) Format() inventory.Format { return inventory.FormatPlainCSV }
+
+// Score implements csvtab.Export: a header naming device and app_id.
+func (export) Score(h csvtab.Header) int {
+	if !h.Has("device") || !h.Has("appid") {
 		return 0
 	}
 	if h.Has("platform") {
@@ -55,22 +52,19 @@ func (Parser) Sniff(head []byte) int {
 	return 85
 }
 
-// Parse implements inventory.Parser.
-func (Parser) Parse(ctx context.Context, r io.Reader, name string, visit inventory.Visit) error {
-	in := inventory.NewInterner(0)
-	return csvtab.Scan(ctx, r, name, inventory.FormatPlainCSV, in, visit, func(h csvtab.Header) (csvtab.RowFunc, error) {
-		c := cols{
-			device: h.Index(colDevice...), owner: h.Index(colOwner...), platform: h.Index(colPlatform...),
-			appID: h.Index(colAppID...), name: h.Index(colName...), version: h.Index(colVersion...),
-			publisher: h.Index(colPublisher...), tags: h.Index(colTags...), kind: h.Index(colKind...),
-			seen: h.Index(colSeen...),
-		}
-		if c.device < 0 || c.appID < 0 {
-			return nil, errors.New("need columns device and app_id")
-		}
-		rp := &rowParser{cols: c, in: in}
-		return rp.row, nil
-	})
+// Rows implements csvtab.Export.
+func (export) Rows(h csvtab.Header, in *inventory.Interner) (csvtab.RowFunc, error) {
+	c := cols{
+		device: h.Index(colDevice...), owner: h.Index(colOwner...), platform: h.Index(colPlatform...),
+		appID: h.Index(colAppID...), name: h.Index(colName...), version: h.Index(colVersion...),
+		publisher: h.Index(colPublisher...), tags: h.Index(colTags...), kind: h.Index(colKind...),
+		seen: h.Index(colSeen...),
+	}
+	if c.device < 0 || c.appID < 0 {
+		return nil, errors.New("need columns device and app_id")
+	}
+	rp := &rowParser{cols: c, in: in}
+	return rp.row, nil
 }
 
 type cols struct {
