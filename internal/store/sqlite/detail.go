@@ -221,72 +221,121 @@ func (s *sel) queryMatch(dev int64, q *queryRec) bool {
 		has(s.verdict, q.verdict) && (s.grp == nil || slices.Contains(s.grp, q.grp) || slices.Contains(s.grpDev, dev))
 }
 
-type flowHit struct {
-	dev, h int64
-	r      flowRec
+// segRows walks the rows of one detail table's segments.
+type segRows[R any] struct {
+	table  string // "flow" or "query"
+	owner  string // what a segment's dev is: device or client
+	decode func(data []byte, base int64, fn func(*R) bool) error
+	at     func(r *R) int64 // the time rows are listed by, newest first
+	// keep says whether a row of dev is in the period and the selection.
+	keep func(p period, s *sel, dev int64, r *R) bool
+	// ids returns a row's entity and name ids, and appends its symbol ids
+	// to sym.
+	ids func(r *R, sym []int64) (ent, name int64, syms []int64)
 }
 
-// Flows lists flow rows newest first; see store.Reader.
-func (d *DB) Flows(ctx context.Context, f store.Filter) ([]store.Flow, error) {
-	s, err := d.resolve(ctx, &f)
-	if err != nil {
-		return nil, err
-	}
-	if s.none {
-		return []store.Flow{}, nil
-	}
-	p := d.period(&f)
-	lim, off := limit(&f)
-	want := off + lim
-	var hits []flowHit
-	decoded := 0
+var (
+	flowRows = segRows[flowRec]{table: "flow", owner: "device", decode: decodeFlows,
+		at: func(r *flowRec) int64 { return r.last },
+		keep: func(p period, s *sel, _ int64, r *flowRec) bool {
+			return r.last >= p.lo && r.first < p.hi && s.flowMatch(r)
+		},
+		ids: func(r *flowRec, sym []int64) (int64, int64, []int64) {
+			return r.ent, r.name, append(sym, r.role, r.host, r.hc, r.verdict, r.rule, r.source, r.grp, r.proto)
+		}}
+	queryRows = segRows[queryRec]{table: "query", owner: "client", decode: decodeQueries,
+		at: func(q *queryRec) int64 { return q.t },
+		keep: func(p period, s *sel, dev int64, q *queryRec) bool {
+			return q.t >= p.lo && q.t < p.hi && s.queryMatch(dev, q)
+		},
+		ids: func(q *queryRec, sym []int64) (int64, int64, []int64) {
+			return q.ent, q.name, append(sym, q.verdict, q.rule, q.reason, q.grp, q.proto)
+		}}
+)
+
+// each calls fn for every row of the segments segScan selects, newest
+// hour first. Before each segment next (when not nil) may stop the walk;
+// it stops too once *decoded, counted across calls, reaches limit.
+func (rs segRows[R]) each(ctx context.Context, d *DB, p period, s *sel, decoded *int, limit int, next func(h int64) bool, fn func(dev, h int64, r *R)) error {
 	var derr error
-	curH := int64(0)
-	err = d.segScan(ctx, "flow", p, s, func(dev, h int64, data []byte) bool {
-		if len(hits) >= want && h != curH {
+	err := d.segScan(ctx, rs.table, p, s, func(dev, h int64, data []byte) bool {
+		if next != nil && !next(h) {
 			return false
 		}
-		curH = h
-		err := decodeFlows(data, h*msHour, func(r *flowRec) bool {
-			decoded++
-			if r.last < p.lo || r.first >= p.hi || !s.flowMatch(r) {
-				return true
-			}
-			hits = append(hits, flowHit{dev, h, *r})
+		err := rs.decode(data, h*msHour, func(r *R) bool {
+			*decoded++
+			fn(dev, h, r)
 			return true
 		})
 		if err != nil {
-			derr = fmt.Errorf("sqlite: %s: flow segment of device %d hour %d: %w", d.path, dev, h, err)
+			derr = fmt.Errorf("sqlite: %s: %s segment of %s %d hour %d: %w", d.path, rs.table, rs.owner, dev, h, err)
 			return false
 		}
-		return decoded < maxDecode
+		return *decoded < limit
 	})
 	if err == nil {
 		err = derr
 	}
+	return err
+}
+
+// hit is a detail row and the device and hour of its segment.
+type hit[R any] struct {
+	dev, h int64
+	r      R
+}
+
+// hits collects at least want rows in p and s (all of the last hour
+// touched), newest first.
+func (rs segRows[R]) hits(ctx context.Context, d *DB, p period, s *sel, want int) ([]hit[R], error) {
+	var hits []hit[R]
+	decoded, curH := 0, int64(0)
+	err := rs.each(ctx, d, p, s, &decoded, maxDecode, func(h int64) bool {
+		if len(hits) >= want && h != curH {
+			return false
+		}
+		curH = h
+		return true
+	}, func(dev, h int64, r *R) {
+		if rs.keep(p, s, dev, r) {
+			hits = append(hits, hit[R]{dev, h, *r})
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
-	slices.SortStableFunc(hits, func(a, b flowHit) int { return cmp.Compare(b.r.last, a.r.last) })
-	if off >= len(hits) {
-		return []store.Flow{}, nil
+	slices.SortStableFunc(hits, func(a, b hit[R]) int { return cmp.Compare(rs.at(&b.r), rs.at(&a.r)) })
+	return hits, nil
+}
+
+// page answers Flows and Queries: the filter's page of rows, newest first,
+// and the names of their dictionary ids, loaded.
+func (rs segRows[R]) page(ctx context.Context, d *DB, f *store.Filter) ([]hit[R], *names, error) {
+	s, err := d.resolve(ctx, f)
+	if err != nil || s.none {
+		return nil, nil, err
 	}
-	hits = hits[off:min(len(hits), want)]
+	p := d.period(f)
+	lim, off := limit(f)
+	hits, err := rs.hits(ctx, d, p, s, off+lim)
+	if err != nil || off >= len(hits) {
+		return nil, nil, err
+	}
+	hits = hits[off:min(len(hits), off+lim)]
 	nm := d.newNames(ctx)
 	var devIDs, entIDs, nameIDs, symIDs []int64
-	for _, h := range hits {
-		devIDs = append(devIDs, h.dev)
-		entIDs = append(entIDs, h.r.ent)
-		nameIDs = append(nameIDs, h.r.name)
-		symIDs = append(symIDs, h.r.role, h.r.host, h.r.hc, h.r.verdict, h.r.rule, h.r.source, h.r.grp, h.r.proto)
+	for i := range hits {
+		ent, name, syms := rs.ids(&hits[i].r, symIDs)
+		devIDs, entIDs, nameIDs, symIDs = append(devIDs, hits[i].dev), append(entIDs, ent), append(nameIDs, name), syms
 	}
-	for _, l := range []struct {
-		t   string
-		ids []int64
-	}{{"dev", devIDs}, {"ent", entIDs}, {"name", nameIDs}, {"sym", symIDs}} {
-		if err := nm.load(l.t, l.ids); err != nil {
-			return nil, err
-		}
+	return hits, nm, nm.loadAll(devIDs, entIDs, nameIDs, symIDs)
+}
+
+// Flows lists flow rows newest first; see store.Reader.
+func (d *DB) Flows(ctx context.Context, f store.Filter) ([]store.Flow, error) {
+	hits, nm, err := flowRows.page(ctx, d, &f)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]store.Flow, len(hits))
 	for i, h := range hits {
@@ -304,91 +353,21 @@ func (d *DB) Flows(ctx context.Context, f store.Filter) ([]store.Flow, error) {
 	return out, nil
 }
 
-type queryHit struct {
-	dev int64
-	q   queryRec
-}
-
 // Queries lists query rows newest first; see store.Reader.
 func (d *DB) Queries(ctx context.Context, f store.Filter) ([]store.Query, error) {
-	s, err := d.resolve(ctx, &f)
+	hits, nm, err := queryRows.page(ctx, d, &f)
 	if err != nil {
 		return nil, err
-	}
-	if s.none {
-		return []store.Query{}, nil
-	}
-	p := d.period(&f)
-	lim, off := limit(&f)
-	hits, err := d.queryHits(ctx, p, s, off+lim)
-	if err != nil {
-		return nil, err
-	}
-	if off >= len(hits) {
-		return []store.Query{}, nil
-	}
-	hits = hits[off:min(len(hits), off+lim)]
-	nm := d.newNames(ctx)
-	var devIDs, entIDs, nameIDs, symIDs []int64
-	for _, h := range hits {
-		devIDs = append(devIDs, h.dev)
-		entIDs = append(entIDs, h.q.ent)
-		nameIDs = append(nameIDs, h.q.name)
-		symIDs = append(symIDs, h.q.verdict, h.q.rule, h.q.reason, h.q.grp, h.q.proto)
-	}
-	for _, l := range []struct {
-		t   string
-		ids []int64
-	}{{"dev", devIDs}, {"ent", entIDs}, {"name", nameIDs}, {"sym", symIDs}} {
-		if err := nm.load(l.t, l.ids); err != nil {
-			return nil, err
-		}
 	}
 	out := make([]store.Query, len(hits))
 	for i, h := range hits {
-		q := &h.q
+		q := &h.r
 		out[i] = store.Query{Time: tm(q.t), Client: nm.get("dev", h.dev), Group: nm.get("sym", q.grp), Proto: nm.get("sym", q.proto),
 			Name: nm.get("name", q.name), Type: q.typ, RCode: q.rcode, Verdict: nm.get("sym", q.verdict), Rule: nm.get("sym", q.rule),
 			Entity: nm.get("ent", q.ent), Reason: nm.get("sym", q.reason), Deadline: tm(q.deadline),
 			Latency: time.Duration(q.latencyUS) * time.Microsecond, Cached: q.cached}
 	}
 	return out, nil
-}
-
-// queryHits collects at least want matching query rows (all of the last
-// hour touched), newest first.
-func (d *DB) queryHits(ctx context.Context, p period, s *sel, want int) ([]queryHit, error) {
-	var hits []queryHit
-	decoded := 0
-	var derr error
-	curH := int64(0)
-	err := d.segScan(ctx, "query", p, s, func(dev, h int64, data []byte) bool {
-		if len(hits) >= want && h != curH {
-			return false
-		}
-		curH = h
-		err := decodeQueries(data, h*msHour, func(q *queryRec) bool {
-			decoded++
-			if q.t < p.lo || q.t >= p.hi || !s.queryMatch(dev, q) {
-				return true
-			}
-			hits = append(hits, queryHit{dev, *q})
-			return true
-		})
-		if err != nil {
-			derr = fmt.Errorf("sqlite: %s: query segment of client %d hour %d: %w", d.path, dev, h, err)
-			return false
-		}
-		return decoded < maxDecode
-	})
-	if err == nil {
-		err = derr
-	}
-	if err != nil {
-		return nil, err
-	}
-	slices.SortStableFunc(hits, func(a, b queryHit) int { return cmp.Compare(b.q.t, a.q.t) })
-	return hits, nil
 }
 
 // Names lists names with their traffic and queries; see store.Reader.
@@ -425,55 +404,32 @@ func (d *DB) Names(ctx context.Context, f store.Filter) ([]store.NameCount, erro
 			}
 			devsOf[k][dev] = true
 		}
-		var derr error
-		err := d.segScan(ctx, "flow", p, s, func(dev, h int64, data []byte) bool {
-			if e := decodeFlows(data, h*msHour, func(r *flowRec) bool {
-				decoded++
-				if r.name == 0 || r.last < p.lo || r.first >= p.hi || !s.flowMatch(r) {
-					return true
-				}
-				k := key{r.name, r.ent}
-				a := get(k)
-				a.Traffic.Add(store.Traffic{BytesOut: r.bo, BytesIn: r.bi, PacketsOut: r.po, PacketsIn: r.pi, Flows: r.n})
-				a.Last = maxTime(a.Last, tm(r.last))
-				addDev(k, dev)
-				return true
-			}); e != nil {
-				derr = e
-				return false
+		err := flowRows.each(ctx, d, p, s, &decoded, maxDecode, nil, func(dev, _ int64, r *flowRec) {
+			if r.name == 0 || !flowRows.keep(p, s, dev, r) {
+				return
 			}
-			return decoded < maxDecode
+			k := key{r.name, r.ent}
+			a := get(k)
+			a.Traffic.Add(store.Traffic{BytesOut: r.bo, BytesIn: r.bi, PacketsOut: r.po, PacketsIn: r.pi, Flows: r.n})
+			a.Last = maxTime(a.Last, tm(r.last))
+			addDev(k, dev)
 		})
-		if err == nil {
-			err = derr
-		}
 		if err != nil {
 			return nil, err
 		}
-		err = d.segScan(ctx, "query", p, s, func(dev, h int64, data []byte) bool {
-			if e := decodeQueries(data, h*msHour, func(q *queryRec) bool {
-				decoded++
-				if q.name == 0 || q.t < p.lo || q.t >= p.hi || !s.queryMatch(dev, q) {
-					return true
-				}
-				k := key{q.name, q.ent}
-				a := get(k)
-				a.Queries++
-				if q.verdict == blockID && blockID != 0 {
-					a.Blocked++
-				}
-				a.Last = maxTime(a.Last, tm(q.t))
-				addDev(k, dev)
-				return true
-			}); e != nil {
-				derr = e
-				return false
+		err = queryRows.each(ctx, d, p, s, &decoded, 2*maxDecode, nil, func(dev, _ int64, q *queryRec) {
+			if q.name == 0 || !queryRows.keep(p, s, dev, q) {
+				return
 			}
-			return decoded < 2*maxDecode
+			k := key{q.name, q.ent}
+			a := get(k)
+			a.Queries++
+			if q.verdict == blockID && blockID != 0 {
+				a.Blocked++
+			}
+			a.Last = maxTime(a.Last, tm(q.t))
+			addDev(k, dev)
 		})
-		if err == nil {
-			err = derr
-		}
 		if err != nil {
 			return nil, err
 		}

@@ -240,16 +240,16 @@ func (d *DB) Overdue(ctx context.Context, f store.Filter) ([]store.OverdueClient
 		// A few names, from the last hour the client was blocked.
 		lastH := floorDiv(o.Last.UnixMilli(), msHour)
 		sub := &sel{dev: []int64{x.dev}, rule: []int64{x.rule}, verdict: []int64{blockID}}
-		hits, err := d.queryHits(ctx, period{lo: lastH * msHour, hi: (lastH + 1) * msHour, hlo: lastH, hhi: lastH + 1}, sub, 50)
+		hits, err := queryRows.hits(ctx, d, period{lo: lastH * msHour, hi: (lastH + 1) * msHour, hlo: lastH, hhi: lastH + 1}, sub, 50)
 		if err != nil {
 			return nil, err
 		}
 		seen := map[int64]bool{}
 		var nameIDs []int64
 		for _, h := range hits {
-			if !seen[h.q.name] && len(nameIDs) < 5 {
-				seen[h.q.name] = true
-				nameIDs = append(nameIDs, h.q.name)
+			if !seen[h.r.name] && len(nameIDs) < 5 {
+				seen[h.r.name] = true
+				nameIDs = append(nameIDs, h.r.name)
 			}
 		}
 		if err := nm.load("name", nameIDs); err != nil {

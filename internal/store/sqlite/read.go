@@ -353,6 +353,19 @@ func (d *DB) newNames(ctx context.Context) *names {
 	return &names{d: d, ctx: ctx, m: map[string]map[int64]string{}}
 }
 
+// loadAll loads the ids of a list of detail rows, by table.
+func (n *names) loadAll(dev, ent, name, sym []int64) error {
+	for _, l := range []struct {
+		t   string
+		ids []int64
+	}{{"dev", dev}, {"ent", ent}, {"name", name}, {"sym", sym}} {
+		if err := n.load(l.t, l.ids); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // load fetches the strings of ids from table ("sym", "name", "dev", "ent").
 func (n *names) load(table string, ids []int64) error {
 	m := n.m[table]

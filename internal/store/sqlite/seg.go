@@ -102,52 +102,69 @@ func (r *reader) bytes(n int) []byte {
 	return v
 }
 
-// decodeFlows calls fn for each row of a flow segment; fn returns false to
-// stop. The record is reused between calls.
-func decodeFlows(data []byte, base int64, fn func(*flowRec) bool) error {
+// scanSeg calls fn for each row of a segment, which read decodes into a
+// record reused between calls; fn returns false to stop. read returns false
+// (or leaves r.err set) on a corrupt row.
+func scanSeg[R any](data []byte, base int64, read func(r *reader, base int64, rec *R) bool, fn func(*R) bool) error {
 	r := reader{b: data}
-	var f flowRec
+	var rec R
 	for len(r.b) > 0 {
-		f = flowRec{}
-		f.first = base + r.i()
-		f.last = f.first + int64(r.u())
-		for _, p := range [...]*int64{&f.ent, &f.role, &f.name, &f.host, &f.hc, &f.verdict, &f.rule, &f.source, &f.grp, &f.proto} {
-			*p = int64(r.u())
-		}
-		f.port = uint16(r.u())
-		k := r.bytes(1)
-		if r.err {
+		var zero R
+		rec = zero
+		if !read(&r, base, &rec) || r.err {
 			return errSeg
 		}
-		switch k[0] {
-		case 4:
-			b := r.bytes(4)
-			if r.err {
-				return errSeg
-			}
-			f.peer = netip.AddrFrom4([4]byte(b))
-		case 16:
-			b := r.bytes(16)
-			if r.err {
-				return errSeg
-			}
-			f.peer = netip.AddrFrom16([16]byte(b))
-		case 1:
-			f.peerText = string(r.bytes(int(r.u())))
-		default:
-			return errSeg
-		}
-		for _, p := range [...]*uint64{&f.bo, &f.bi, &f.po, &f.pi, &f.n} {
-			*p = r.u()
-		}
-		if r.err {
-			return errSeg
-		}
-		if !fn(&f) {
+		if !fn(&rec) {
 			return nil
 		}
 	}
 	return nil
+}
+
+// decodeFlows calls fn for each row of a flow segment; fn returns false to
+// stop. The record is reused between calls.
+func decodeFlows(data []byte, base int64, fn func(*flowRec) bool) error {
+	return scanSeg(data, base, readFlow, fn)
+}
+
+// decodeQueries calls fn for each row of a query segment.
+func decodeQueries(data []byte, base int64, fn func(*queryRec) bool) error {
+	return scanSeg(data, base, readQuery, fn)
+}
+
+func readFlow(r *reader, base int64, f *flowRec) bool {
+	f.first = base + r.i()
+	f.last = f.first + int64(r.u())
+	for _, p := range [...]*int64{&f.ent, &f.role, &f.name, &f.host, &f.hc, &f.verdict, &f.rule, &f.source, &f.grp, &f.proto} {
+		*p = int64(r.u())
+	}
+	f.port = uint16(r.u())
+	k := r.bytes(1)
+	if r.err {
+		return false
+	}
+	switch k[0] {
+	case 4:
+		b := r.bytes(4)
+		if r.err {
+			return false
+		}
+		f.peer = netip.AddrFrom4([4]byte(b))
+	case 16:
+		b := r.bytes(16)
+		if r.err {
+			return false
+		}
+		f.peer = netip.AddrFrom16([16]byte(b))
+	case 1:
+		f.peerText = string(r.bytes(int(r.u())))
+	default:
+		return false
+	}
+	for _, p := range [...]*uint64{&f.bo, &f.bi, &f.po, &f.pi, &f.n} {
+		*p = r.u()
+	}
+	return true
 }
 
 func appendQuery(b []byte, base int64, q *queryRec) []byte {
@@ -166,27 +183,15 @@ func appendQuery(b []byte, base int64, q *queryRec) []byte {
 	return putU(b, fl)
 }
 
-// decodeQueries calls fn for each row of a query segment.
-func decodeQueries(data []byte, base int64, fn func(*queryRec) bool) error {
-	r := reader{b: data}
-	var q queryRec
-	for len(r.b) > 0 {
-		q = queryRec{}
-		q.t = base + r.i()
-		for _, p := range [...]*int64{&q.name, &q.verdict, &q.rule, &q.ent, &q.reason, &q.grp, &q.proto} {
-			*p = int64(r.u())
-		}
-		q.typ = uint16(r.u())
-		q.rcode = uint16(r.u())
-		q.deadline = r.i()
-		q.latencyUS = r.u()
-		q.cached = r.u()&1 != 0
-		if r.err {
-			return errSeg
-		}
-		if !fn(&q) {
-			return nil
-		}
+func readQuery(r *reader, base int64, q *queryRec) bool {
+	q.t = base + r.i()
+	for _, p := range [...]*int64{&q.name, &q.verdict, &q.rule, &q.ent, &q.reason, &q.grp, &q.proto} {
+		*p = int64(r.u())
 	}
-	return nil
+	q.typ = uint16(r.u())
+	q.rcode = uint16(r.u())
+	q.deadline = r.i()
+	q.latencyUS = r.u()
+	q.cached = r.u()&1 != 0
+	return true
 }

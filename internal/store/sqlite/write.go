@@ -353,22 +353,11 @@ func (w *wtx) flows(n int, fs iter.Seq[*store.Flow]) error {
 			r.last = r.first
 		}
 		hours[i] = h
-		for _, p := range []struct {
-			dst *int64
-			s   string
-		}{{&r.role, f.Role}, {&r.host, f.Host}, {&r.hc, strings.ToUpper(f.HostCountry)}, {&r.verdict, f.Verdict},
-			{&r.rule, f.Rule}, {&r.source, f.Source}, {&r.grp, f.Group}, {&r.proto, f.Proto}} {
-			if *p.dst, err = w.sym(p.s); err != nil {
-				return fmt.Errorf("flow %d: %w", i, err)
-			}
-		}
-		if r.ent, err = w.ent(f.Entity); err != nil {
+		err = w.ids(devs[i], h, []symRef{{&r.role, f.Role}, {&r.host, f.Host}, {&r.hc, strings.ToUpper(f.HostCountry)}, {&r.verdict, f.Verdict},
+			{&r.rule, f.Rule}, {&r.source, f.Source}, {&r.grp, f.Group}, {&r.proto, f.Proto}}, &r.ent, f.Entity, &r.name, f.Name)
+		if err != nil {
 			return fmt.Errorf("flow %d: %w", i, err)
 		}
-		if r.name, err = w.name(f.Name); err != nil {
-			return fmt.Errorf("flow %d: %w", i, err)
-		}
-		w.nameHour(r.name, h, devs[i])
 		r.port = f.Port
 		if a, err := netip.ParseAddr(f.Peer); err == nil {
 			r.peer = a.Unmap()
@@ -389,7 +378,42 @@ func (w *wtx) flows(n int, fs iter.Seq[*store.Flow]) error {
 			}
 		}
 	}
-	// One segment per device and hour, rows in batch order.
+	if err := writeSegs(w, "flow_seg", devs, hours, recs, appendFlow); err != nil {
+		return err
+	}
+	_, err := w.exec("UPDATE meta SET v = v + ? WHERE k = 'flows'", int64(total))
+	return err
+}
+
+// symRef is a string to intern as a symbol and where its id goes.
+type symRef struct {
+	dst *int64
+	s   string
+}
+
+// ids interns a detail row's symbols, entity and name, and notes that dev
+// saw the name in hour h.
+func (w *wtx) ids(dev, h int64, syms []symRef, ent *int64, entity string, name *int64, nameS string) error {
+	var err error
+	for _, p := range syms {
+		if *p.dst, err = w.sym(p.s); err != nil {
+			return err
+		}
+	}
+	if *ent, err = w.ent(entity); err != nil {
+		return err
+	}
+	if *name, err = w.name(nameS); err != nil {
+		return err
+	}
+	w.nameHour(*name, h, dev)
+	return nil
+}
+
+// writeSegs inserts recs into table ("flow_seg", "query_seg") as one
+// segment per device and hour, rows in batch order, each row written by
+// put relative to its hour.
+func writeSegs[R any](w *wtx, table string, devs, hours []int64, recs []R, put func(b []byte, base int64, r *R) []byte) error {
 	idx := make([]int, len(recs))
 	for i := range idx {
 		idx[i] = i
@@ -403,18 +427,12 @@ func (w *wtx) flows(n int, fs iter.Seq[*store.Flow]) error {
 		start := len(w.buf)
 		hi := lo
 		for ; hi < len(idx) && devs[idx[hi]] == k.dev && hours[idx[hi]] == k.h; hi++ {
-			w.buf = appendFlow(w.buf, k.h*msHour, &recs[idx[hi]])
+			w.buf = put(w.buf, k.h*msHour, &recs[idx[hi]])
 		}
 		segs = append(segs, [4]any{k.dev, k.h, int64(hi - lo), w.buf[start:len(w.buf):len(w.buf)]})
 		lo = hi
 	}
-	if err := w.insertSegs("flow_seg", segs); err != nil {
-		return err
-	}
-	if _, err := w.exec("UPDATE meta SET v = v + ? WHERE k = 'flows'", int64(total)); err != nil {
-		return err
-	}
-	return nil
+	return w.insertSegs(table, segs)
 }
 
 // maxEvidence bounds the evidence kept per device and entity: the first
@@ -483,21 +501,11 @@ func (w *wtx) queries(qs []store.Query) error {
 		r.t = q.Time.UnixMilli()
 		h := floorDiv(r.t, msHour)
 		hours[i] = h
-		for _, p := range []struct {
-			dst *int64
-			s   string
-		}{{&r.verdict, q.Verdict}, {&r.rule, q.Rule}, {&r.reason, q.Reason}, {&r.grp, q.Group}, {&r.proto, q.Proto}} {
-			if *p.dst, err = w.sym(p.s); err != nil {
-				return fmt.Errorf("query %d: %w", i, err)
-			}
-		}
-		if r.ent, err = w.ent(q.Entity); err != nil {
+		err = w.ids(devs[i], h, []symRef{{&r.verdict, q.Verdict}, {&r.rule, q.Rule}, {&r.reason, q.Reason}, {&r.grp, q.Group}, {&r.proto, q.Proto}},
+			&r.ent, q.Entity, &r.name, q.Name)
+		if err != nil {
 			return fmt.Errorf("query %d: %w", i, err)
 		}
-		if r.name, err = w.name(q.Name); err != nil {
-			return fmt.Errorf("query %d: %w", i, err)
-		}
-		w.nameHour(r.name, h, devs[i])
 		r.typ, r.rcode = q.Type, q.RCode
 		r.deadline = ms(q.Deadline)
 		r.latencyUS = uint64(max(q.Latency, 0) / time.Microsecond)
@@ -513,31 +521,11 @@ func (w *wtx) queries(qs []store.Query) error {
 		}
 		w.a.query(devs[i], h, r, blockID)
 	}
-	idx := make([]int, len(qs))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortStableFunc(idx, func(a, b int) int {
-		return cmp.Or(cmp.Compare(hours[a], hours[b]), cmp.Compare(devs[a], devs[b]))
-	})
-	var segs [][4]any
-	for lo := 0; lo < len(idx); {
-		k := segKey{devs[idx[lo]], hours[idx[lo]]}
-		start := len(w.buf)
-		hi := lo
-		for ; hi < len(idx) && devs[idx[hi]] == k.dev && hours[idx[hi]] == k.h; hi++ {
-			w.buf = appendQuery(w.buf, k.h*msHour, &recs[idx[hi]])
-		}
-		segs = append(segs, [4]any{k.dev, k.h, int64(hi - lo), w.buf[start:len(w.buf):len(w.buf)]})
-		lo = hi
-	}
-	if err := w.insertSegs("query_seg", segs); err != nil {
+	if err := writeSegs(w, "query_seg", devs, hours, recs, appendQuery); err != nil {
 		return err
 	}
-	if _, err := w.exec("UPDATE meta SET v = v + ? WHERE k = 'queries'", int64(len(qs))); err != nil {
-		return err
-	}
-	return nil
+	_, err = w.exec("UPDATE meta SET v = v + ? WHERE k = 'queries'", int64(len(qs)))
+	return err
 }
 
 // chunk is the number of rows per multi-row statement.
