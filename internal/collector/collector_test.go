@@ -2,10 +2,8 @@ package collector
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,16 +15,12 @@ import (
 	"github.com/outflow-dev/outflow/internal/ingest/netflow/exportfile"
 	"github.com/outflow-dev/outflow/internal/ingest/sflow"
 	"github.com/outflow-dev/outflow/internal/ingest/sflow/sflowtest"
+	"github.com/outflow-dev/outflow/internal/sharedtest"
 )
-
-const shared = "../../../shared/testdata/netflow/"
 
 func datagrams(t *testing.T, name string) []exportfile.Datagram {
 	t.Helper()
-	ds, err := exportfile.Read(shared + name)
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("shared test data absent: %v", err)
-	}
+	ds, err := exportfile.Read(sharedtest.Path(t, "netflow", name))
 	if err != nil {
 		t.Fatal(err)
 	}

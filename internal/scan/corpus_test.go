@@ -15,16 +15,12 @@ import (
 
 	"github.com/outflow-dev/outflow/internal/attribute"
 	"github.com/outflow-dev/outflow/internal/catalog"
+	"github.com/outflow-dev/outflow/internal/sharedtest"
 )
-
-const pcapDir = "../../../shared/testdata/pcap"
 
 func sharedPcaps(t *testing.T) string {
 	t.Helper()
-	if _, err := os.Stat(pcapDir); err != nil {
-		t.Skipf("shared test data not found at %s (it sits beside the repository as ../shared): %v", pcapDir, err)
-	}
-	return pcapDir
+	return sharedtest.Path(t, "pcap")
 }
 
 var testAt = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
@@ -62,7 +58,7 @@ type ndpiFlow struct {
 var ndpiLine = regexp.MustCompile(`^\s*\d+\s+(TCP|UDP)\s+(\S+)\s+<?->\s+(\S+)\s+\[proto: [0-9.]+/([^\]]+)\].*?\[(\d+) pkts/(\d+) bytes <?-> (\d+) pkts/(\d+) bytes\]`)
 
 func readNDPI(t *testing.T, name string) []ndpiFlow {
-	f, err := os.Open(filepath.Join(pcapDir, "ndpi-expected", name+".out"))
+	f, err := os.Open(sharedtest.Path(t, "pcap", "ndpi-expected", name+".out"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,10 +316,7 @@ func join(addr, port string) string {
 // TestFlowExports reads the shared IPFIX biflow export of wechat.pcap: every
 // record becomes a flow with both directions' bytes.
 func TestFlowExports(t *testing.T) {
-	p := "../../../shared/testdata/netflow/ipfix_bidir_from_wechat.pcapng"
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared test data absent: %v", err)
-	}
+	p := sharedtest.Path(t, "netflow", "ipfix_bidir_from_wechat.pcapng")
 	ix := openCatalog(t)
 	cfg := DefaultConfig()
 	cfg.FlowExports = true

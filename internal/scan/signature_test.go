@@ -3,7 +3,6 @@ package scan
 import (
 	"encoding/binary"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/attribute"
 	"github.com/outflow-dev/outflow/internal/capture/decode"
 	"github.com/outflow-dev/outflow/internal/catalog"
+	"github.com/outflow-dev/outflow/internal/sharedtest"
 )
 
 // Protocols that carry no name are attributed by their payload's shape,
@@ -65,10 +65,7 @@ func TestPayloadSignatures(t *testing.T) {
 // The real captures of these protocols (nDPI's test suite, in the shared
 // test data) are attributed the same way.
 func TestPayloadSignaturesOnSharedCaptures(t *testing.T) {
-	dir := "../../../shared/testdata/pcap"
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared test data absent: %v", err)
-	}
+	dir := sharedtest.Path(t, "pcap")
 	ix, err := catalog.Open(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)

@@ -11,15 +11,13 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/outflow-dev/outflow/internal/sharedtest"
 )
 
 func sharedDir(tb testing.TB) string {
 	tb.Helper()
-	dir := filepath.Join("..", "..", "..", "..", "shared", "testdata", "apk")
-	if _, err := os.Stat(dir); err != nil {
-		tb.Skipf("shared test data not present (%s): %v", dir, err)
-	}
-	return dir
+	return sharedtest.Path(tb, "apk")
 }
 
 type expectedFiles struct {
@@ -33,16 +31,12 @@ var rootDex = regexp.MustCompile(`^classes\d*\.dex$`)
 
 func TestCorpus(t *testing.T) {
 	dir := sharedDir(t)
-	samples, _ := filepath.Glob(filepath.Join(dir, "samples", "*"))
-	if len(samples) == 0 {
-		t.Skip("no samples")
-	}
-	for _, s := range samples {
+	for _, s := range sharedtest.Glob(t, "apk", "samples", "*") {
 		name := filepath.Base(s)
 		t.Run(name, func(t *testing.T) {
-			raw, err := os.ReadFile(filepath.Join(dir, "expected", name+".json"))
+			raw, err := os.ReadFile(sharedtest.Path(t, "apk", "expected", name+".json"))
 			if err != nil {
-				t.Skipf("no expected file: %v", err)
+				t.Fatal(err)
 			}
 			var want expectedFiles
 			if err := json.Unmarshal(raw, &want); err != nil {
@@ -108,9 +102,12 @@ func FuzzOpen(f *testing.F) {
 	f.Add(buildZip(f, member{name: "x", data: []byte("abc"), method: 99, flags: 1}))
 	f.Add(fakeDex)
 	// Small real samples (the engine mutates big inputs slowly).
-	dir := filepath.Join("..", "..", "..", "..", "shared", "testdata", "apk", "samples")
 	for _, n := range []string{"androguard_AndroidManifest_ShortName.apk", "meituan_robust_patch.apk"} {
-		if b, err := os.ReadFile(filepath.Join(dir, n)); err == nil {
+		if p, ok := sharedtest.Optional(f, "apk", "samples", n); ok {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				f.Fatal(err)
+			}
 			f.Add(b)
 		}
 	}
@@ -133,11 +130,10 @@ func FuzzOpen(f *testing.F) {
 }
 
 func BenchmarkOpenWalk(b *testing.B) {
-	dir := sharedDir(b)
-	path := filepath.Join(dir, "samples", "tencent_bugly_hotfix_app-release.apk")
+	path := sharedtest.Path(b, "apk", "samples", "tencent_bugly_hotfix_app-release.apk")
 	data, err := os.ReadFile(path)
 	if err != nil {
-		b.Skip(err)
+		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))

@@ -9,15 +9,13 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+
+	"github.com/outflow-dev/outflow/internal/sharedtest"
 )
 
 func sharedDir(tb testing.TB) string {
 	tb.Helper()
-	dir := filepath.Join("..", "..", "..", "..", "shared", "testdata", "apk")
-	if _, err := os.Stat(dir); err != nil {
-		tb.Skipf("shared test data not present (%s): %v", dir, err)
-	}
-	return dir
+	return sharedtest.Path(tb, "apk")
 }
 
 // zipFS reads entries with archive/zip (the apk package is not imported:
@@ -52,7 +50,7 @@ type oracleRun struct {
 
 // TestCorpus compares our signer certificates with apksigner's.
 func TestCorpus(t *testing.T) {
-	dir := sharedDir(t)
+	sharedDir(t)
 	raw, err := os.ReadFile(filepath.Join("testdata", "apksigner_oracle.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -69,10 +67,9 @@ func TestCorpus(t *testing.T) {
 	for _, name := range names {
 		runs := oracle[name]
 		t.Run(name, func(t *testing.T) {
-			path := filepath.Join(dir, "samples", name)
-			f, err := os.Open(path)
+			f, err := os.Open(sharedtest.Path(t, "apk", "samples", name))
 			if err != nil {
-				t.Skipf("sample missing: %v", err)
+				t.Fatal(err)
 			}
 			defer f.Close()
 			st, _ := f.Stat()
@@ -124,11 +121,14 @@ func FuzzPKCS7(f *testing.F) {
 	der := pkcs7(f, c, c)
 	f.Add(der)
 	f.Add(toBER(f, der))
-	dir := filepath.Join("..", "..", "..", "..", "shared", "testdata", "apk", "samples")
 	for _, n := range []string{"androguard_Invalid.apk", "mob_ShareSDK-Sample-2.6.3.apk"} {
-		zr, err := zip.OpenReader(filepath.Join(dir, n))
-		if err != nil {
+		p, ok := sharedtest.Optional(f, "apk", "samples", n)
+		if !ok {
 			continue
+		}
+		zr, err := zip.OpenReader(p)
+		if err != nil {
+			f.Fatal(err)
 		}
 		if b, err := (zipFS{&zr.Reader}).ReadFile("META-INF/CERT.RSA"); err == nil {
 			f.Add(b)

@@ -2,14 +2,13 @@ package apksig_test
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/outflow-dev/outflow/internal/appaudit/apk"
 	"github.com/outflow-dev/outflow/internal/appaudit/apksig"
 	"github.com/outflow-dev/outflow/internal/appaudit/arsc"
 	"github.com/outflow-dev/outflow/internal/appaudit/axml"
+	"github.com/outflow-dev/outflow/internal/sharedtest"
 )
 
 // apk.Archive is the FileSource the audit passes in.
@@ -18,10 +17,7 @@ var _ apksig.FileSource = (*apk.Archive)(nil)
 // TestEndToEnd wires the four packages the way the audit does: open the
 // container, decode the manifest, resolve the label, name the signer.
 func TestEndToEnd(t *testing.T) {
-	path := filepath.Join("..", "..", "..", "..", "shared", "testdata", "apk", "samples", "tencent_bugly_hotfix_app-release.apk")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("shared test data not present: %v", err)
-	}
+	path := sharedtest.Path(t, "apk", "samples", "tencent_bugly_hotfix_app-release.apk")
 	a, err := apk.Open(path, apk.DefaultLimits())
 	if err != nil {
 		t.Fatal(err)

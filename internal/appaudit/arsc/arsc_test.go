@@ -3,12 +3,12 @@ package arsc
 import (
 	"encoding/binary"
 	"errors"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/outflow-dev/outflow/internal/appaudit/axml"
+	"github.com/outflow-dev/outflow/internal/sharedtest"
 )
 
 var le = binary.LittleEndian
@@ -232,12 +232,12 @@ func TestParseErrors(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	f.Add(sampleTable())
-	dir := filepath.Join("..", "..", "..", "..", "shared", "testdata", "apk", "samples")
 	for _, n := range []string{"androguard_Invalid.apk", "meituan_robust_patch.apk", "weibo_weibo.sdk.android.demo.apk"} {
-		if _, err := os.Stat(filepath.Join(dir, n)); err != nil {
+		p, ok := sharedtest.Optional(f, "apk", "samples", n)
+		if !ok {
 			continue
 		}
-		if b, ok := zipEntry(f, filepath.Join(dir, n), "resources.arsc"); ok && len(b) < 64<<10 {
+		if b, ok := zipEntry(f, p, "resources.arsc"); ok && len(b) < 64<<10 {
 			f.Add(b)
 		}
 	}

@@ -10,15 +10,12 @@ import (
 	"testing"
 
 	"github.com/outflow-dev/outflow/internal/appaudit/axml"
+	"github.com/outflow-dev/outflow/internal/sharedtest"
 )
 
 func sharedDir(tb testing.TB) string {
 	tb.Helper()
-	dir := filepath.Join("..", "..", "..", "..", "shared", "testdata", "apk")
-	if _, err := os.Stat(dir); err != nil {
-		tb.Skipf("shared test data not present (%s): %v", dir, err)
-	}
-	return dir
+	return sharedtest.Path(tb, "apk")
 }
 
 func zipEntry(tb testing.TB, path, name string) ([]byte, bool) {
@@ -122,10 +119,9 @@ func TestCorpusLabels(t *testing.T) {
 }
 
 func TestNotFound(t *testing.T) {
-	dir := sharedDir(t)
-	b, ok := zipEntry(t, filepath.Join(dir, "samples", "androguard_Invalid.apk"), "resources.arsc")
+	b, ok := zipEntry(t, sharedtest.Path(t, "apk", "samples", "androguard_Invalid.apk"), "resources.arsc")
 	if !ok {
-		t.Skip("sample missing")
+		t.Fatal("androguard_Invalid.apk has no resources.arsc")
 	}
 	tab, err := Parse(b)
 	if err != nil {

@@ -5,12 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/appaudit/audit/apkbuild"
 	"github.com/outflow-dev/outflow/internal/appaudit/dex/dextest"
+	"github.com/outflow-dev/outflow/internal/sharedtest"
 )
 
 // FuzzAudit runs the whole audit, every parser and rule, on arbitrary
@@ -21,7 +21,11 @@ func FuzzAudit(f *testing.F) {
 	clean, _ := apkbuild.Zip(manifestFile(apkbuild.Manifest{Package: "a.b", VersionCode: 1}), apkbuild.File{Name: "classes.dex", Data: mustDex(f, dextest.Spec{Classes: []string{"La/B;"}})})
 	f.Add(clean)
 	for _, s := range []string{"androguard_AndroidManifest_ShortName.apk"} {
-		if b, err := os.ReadFile(filepath.Join(corpusDir, "samples", s)); err == nil {
+		if p, ok := sharedtest.Optional(f, "apk", "samples", s); ok {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				f.Fatal(err)
+			}
 			f.Add(b)
 		}
 	}

@@ -12,16 +12,14 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/outflow-dev/outflow/internal/sharedtest"
 )
 
-// sharedDir returns <repo>/../shared/testdata/apk, or skips.
+// sharedDir returns <repo>/../shared/testdata/apk, or skips (see sharedtest).
 func sharedDir(tb testing.TB) string {
 	tb.Helper()
-	dir := filepath.Join("..", "..", "..", "..", "shared", "testdata", "apk")
-	if _, err := os.Stat(dir); err != nil {
-		tb.Skipf("shared test data not present (%s): %v", dir, err)
-	}
-	return dir
+	return sharedtest.Path(tb, "apk")
 }
 
 func readZipEntry(tb testing.TB, path, name string) ([]byte, bool) {
@@ -105,10 +103,7 @@ func itoa0(n int) string {
 
 func TestCorpusManifests(t *testing.T) {
 	dir := sharedDir(t)
-	files, _ := filepath.Glob(filepath.Join(dir, "expected", "*.json"))
-	if len(files) == 0 {
-		t.Skip("no expected/*.json in shared test data")
-	}
+	files := sharedtest.Glob(t, "apk", "expected", "*.json")
 	for _, ef := range files {
 		sample := strings.TrimSuffix(filepath.Base(ef), ".json")
 		t.Run(sample, func(t *testing.T) {
@@ -216,10 +211,7 @@ func parseAapt(text string) (aaptBadging, bool) {
 
 func TestCorpusManifestsAapt(t *testing.T) {
 	dir := sharedDir(t)
-	files, _ := filepath.Glob(filepath.Join(dir, "expected", "*.aapt.txt"))
-	if len(files) == 0 {
-		t.Skip("no expected/*.aapt.txt in shared test data")
-	}
+	files := sharedtest.Glob(t, "apk", "expected", "*.aapt.txt")
 	for _, ef := range files {
 		sample := strings.TrimSuffix(filepath.Base(ef), ".aapt.txt")
 		t.Run(sample, func(t *testing.T) {

@@ -4,22 +4,26 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/outflow-dev/outflow/internal/sharedtest"
 )
 
 // realManifests returns the shared malformed manifests and the manifests of
-// the sample APKs (nil when the shared data is absent).
+// the sample APKs (none in a clone without ../shared).
 func realManifests(tb testing.TB) map[string][]byte {
 	tb.Helper()
-	dir := filepath.Join("..", "..", "..", "..", "shared", "testdata", "apk")
 	out := map[string][]byte{}
-	files, _ := filepath.Glob(filepath.Join(dir, "axml-malformed", "*.xml"))
-	for _, f := range files {
-		if b, err := os.ReadFile(f); err == nil {
-			out[filepath.Base(f)] = b
-		}
+	if _, ok := sharedtest.Optional(tb, "apk"); !ok {
+		return out
 	}
-	apks, _ := filepath.Glob(filepath.Join(dir, "samples", "*.apk"))
-	for _, f := range apks {
+	for _, f := range sharedtest.Glob(tb, "apk", "axml-malformed", "*.xml") {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out[filepath.Base(f)] = b
+	}
+	for _, f := range sharedtest.Glob(tb, "apk", "samples", "*.apk") {
 		if b, ok := readZipEntry(tb, f, "AndroidManifest.xml"); ok {
 			out[filepath.Base(f)] = b
 		}

@@ -1,22 +1,21 @@
 package dex_test
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/outflow-dev/outflow/internal/appaudit/dex"
 	"github.com/outflow-dev/outflow/internal/appaudit/dex/dextest"
+	"github.com/outflow-dev/outflow/internal/sharedtest"
 )
 
 // corpusSeeds returns DEX files from the shared corpus for fuzz seeds: the
 // smallest whole, and the first 8 KiB of the others (the mutator works
 // best on small inputs, and the header and id tables come first).
 func corpusSeeds(t testing.TB) [][]byte {
-	if _, err := os.Stat(filepath.Join(corpusDir, "samples")); err != nil {
+	if _, ok := sharedtest.Optional(t, "apk", "samples"); !ok {
 		return nil // fuzzing still runs on the generated seeds
 	}
-	apks, _ := filepath.Glob(filepath.Join(corpusDir, "samples", "*.apk"))
+	apks := sharedtest.Glob(t, "apk", "samples", "*.apk")
 	var out [][]byte
 	for _, a := range apks {
 		for _, d := range readDexEntries(t, a) {

@@ -14,9 +14,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
-)
 
-const corpusDir = "../../../../shared/testdata/apk"
+	"github.com/outflow-dev/outflow/internal/sharedtest"
+)
 
 type sampleLib struct {
 	apk, name string
@@ -24,13 +24,10 @@ type sampleLib struct {
 }
 
 // corpusLibs returns every .so entry of the shared APK samples, skipping
-// the test when the corpus is absent.
+// the test in a clone without ../shared (see sharedtest).
 func corpusLibs(t testing.TB) []sampleLib {
 	t.Helper()
-	apks, _ := filepath.Glob(filepath.Join(corpusDir, "samples", "*.apk"))
-	if len(apks) == 0 {
-		t.Skipf("shared APK corpus not found at %s (a clone without ../shared)", corpusDir)
-	}
+	apks := sharedtest.Glob(t, "apk", "samples", "*.apk")
 	var out []sampleLib
 	for _, a := range apks {
 		zr, err := zip.OpenReader(a)
@@ -64,7 +61,7 @@ func TestCorpusLibraryList(t *testing.T) {
 	for _, l := range libs {
 		got[l.apk] = append(got[l.apk], l.name)
 	}
-	jsons, _ := filepath.Glob(filepath.Join(corpusDir, "expected", "*.json"))
+	jsons := sharedtest.Glob(t, "apk", "expected", "*.json")
 	for _, j := range jsons {
 		raw, err := os.ReadFile(j)
 		if err != nil {

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"debug/elf"
 	"encoding/binary"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/outflow-dev/outflow/internal/sharedtest"
 )
 
 func FuzzScan(f *testing.F) {
@@ -18,7 +18,7 @@ func FuzzScan(f *testing.F) {
 	broken := testELF{machine: elf.EM_AARCH64, needed: []string{"libc.so"}}.build()
 	binary.LittleEndian.PutUint64(broken[0x28:], 1<<40)
 	seeds = append(seeds, broken)
-	if _, err := os.Stat(filepath.Join(corpusDir, "samples")); err == nil {
+	if _, ok := sharedtest.Optional(f, "apk", "samples"); ok {
 		for _, l := range corpusLibs(f) {
 			seeds = append(seeds, l.data)
 		}

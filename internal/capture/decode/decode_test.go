@@ -3,7 +3,6 @@ package decode
 import (
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -11,15 +10,12 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/outflow-dev/outflow/internal/capture/pcapfile"
+	"github.com/outflow-dev/outflow/internal/sharedtest"
 )
 
-const shared = "../../../../shared/testdata/pcap"
-
 func sharedDir(t testing.TB) string {
-	if _, err := os.Stat(shared); err != nil {
-		t.Skipf("shared test data not found at %s (it sits beside the repository as ../shared): %v", shared, err)
-	}
-	return shared
+	t.Helper()
+	return sharedtest.Path(t, "pcap")
 }
 
 // TestSharedCapturesDecode decodes every packet of every shared capture:

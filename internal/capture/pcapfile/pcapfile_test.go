@@ -13,6 +13,8 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/outflow-dev/outflow/internal/sharedtest"
 )
 
 func capture(t testing.TB, n int) []byte {
@@ -88,12 +90,7 @@ func TestNotACapture(t *testing.T) {
 }
 
 func TestSharedPcapng(t *testing.T) {
-	dir := "../../../../shared/testdata/pcap"
-	f := filepath.Join(dir, "quic-v2.pcapng")
-	if _, err := os.Stat(f); err != nil {
-		t.Skipf("shared test data absent (%v)", err)
-	}
-	r, err := Open(f)
+	r, err := Open(sharedtest.Path(t, "pcap", "quic-v2.pcapng"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,11 +105,16 @@ func TestSharedPcapng(t *testing.T) {
 
 func FuzzReader(f *testing.F) {
 	f.Add(capture(f, 2))
-	if b, err := os.ReadFile("../../../../shared/testdata/pcap/iqiyi.pcap"); err == nil {
-		f.Add(b)
-	}
-	if b, err := os.ReadFile("../../../../shared/testdata/pcap/quic-v2.pcapng"); err == nil && len(b) < 64<<10 {
-		f.Add(b)
+	for _, n := range []string{"iqiyi.pcap", "quic-v2.pcapng"} {
+		if p, ok := sharedtest.Optional(f, "pcap", n); ok {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				f.Fatal(err)
+			}
+			if n == "iqiyi.pcap" || len(b) < 64<<10 {
+				f.Add(b)
+			}
+		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := NewReader("fuzz", bytes.NewReader(b), int64(len(b)))

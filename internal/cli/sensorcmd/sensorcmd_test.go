@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,11 +20,10 @@ import (
 	"github.com/outflow-dev/outflow/internal/cli"
 	"github.com/outflow-dev/outflow/internal/cli/scancmd"
 	"github.com/outflow-dev/outflow/internal/ingest/netflow/exportfile"
+	"github.com/outflow-dev/outflow/internal/sharedtest"
 	"github.com/outflow-dev/outflow/internal/store"
 	"github.com/outflow-dev/outflow/internal/store/backend"
 )
-
-const shared = "../../../../shared/testdata/netflow/"
 
 // syncBuf is a writer two goroutines share.
 type syncBuf struct {
@@ -42,10 +40,7 @@ func testEnv(out, errw io.Writer) *cli.Env {
 
 func datagrams(t *testing.T, name string) []exportfile.Datagram {
 	t.Helper()
-	ds, err := exportfile.Read(shared + name)
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("shared test data absent: %v", err)
-	}
+	ds, err := exportfile.Read(sharedtest.Path(t, "netflow", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +164,7 @@ func TestReplayEqualsScan(t *testing.T) {
 				t.Fatalf("exit took %s", d)
 			}
 			out, in, rows := storeTotals(t, db)
-			wout, win := scanTotals(t, shared+name)
+			wout, win := scanTotals(t, sharedtest.Path(t, "netflow", name))
 			if out != wout || in != win || rows == 0 {
 				t.Fatalf("store out %d in %d (%d rows); scan says out %d in %d\n%s", out, in, rows, wout, win, stderr.String())
 			}
@@ -189,7 +184,7 @@ func TestKillAndRestartCountOnce(t *testing.T) {
 	}
 	ds := datagrams(t, "netflow_v5_from_wechat.pcapng") // v5: no templates to lose across the restart
 	db := filepath.Join(t.TempDir(), "s.db")
-	wout, win := scanTotals(t, shared+"netflow_v5_from_wechat.pcapng")
+	wout, win := scanTotals(t, sharedtest.Path(t, "netflow", "netflow_v5_from_wechat.pcapng"))
 	half := len(ds) / 2
 
 	start := func() (*exec.Cmd, *syncBuf) {

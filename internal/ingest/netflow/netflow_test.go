@@ -4,25 +4,20 @@ import (
 	"errors"
 	"io"
 	"net/netip"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/capture/decode"
 	"github.com/outflow-dev/outflow/internal/capture/pcapfile"
 	"github.com/outflow-dev/outflow/internal/flowrec"
+	"github.com/outflow-dev/outflow/internal/sharedtest"
 )
-
-const shared = "../../../../shared/testdata/netflow/"
 
 // readExports decodes every export datagram of a shared capture.
 func readExports(t *testing.T, name string) ([]flowrec.Flow, *Decoder) {
 	t.Helper()
-	r, err := pcapfile.Open(shared + name)
+	r, err := pcapfile.Open(sharedtest.Path(t, "netflow", name))
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			t.Skipf("shared test data absent: %v", err)
-		}
 		t.Fatal(err)
 	}
 	defer r.Close()

@@ -483,11 +483,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(wire)
 	f.Add(cat(hdr(1, 0), []byte{0xc0, 14, 0xc0, 12, 0, 1, 0, 1}))
 	for _, file := range []string{"dns.pcap", "iphone.pcap"} {
-		pkts, err := pcaptest.Read(pcaptest.Dir() + "/" + file)
-		if err != nil {
-			continue
-		}
-		for _, p := range pkts {
+		for _, p := range pcaptest.Seeds(f, file) {
 			if p.Proto == "udp" && (p.Src.Port() == 53 || p.Dst.Port() == 53 || p.Dst.Port() == 5353) {
 				f.Add(p.Payload)
 			}

@@ -119,10 +119,9 @@ func TestPrefixes(t *testing.T) {
 // ndpiHTTPHosts reads the host names nDPI reports for TCP HTTP flows in its
 // expected output for a capture.
 func ndpiHTTPHosts(t *testing.T, file string) map[string]int {
-	path := filepath.Join(pcaptest.Dir(), "ndpi-expected", file+".out")
-	f, err := os.Open(path)
+	f, err := os.Open(pcaptest.Path(t, filepath.Join("ndpi-expected", file+".out")))
 	if err != nil {
-		t.Skipf("nDPI expected output %s not available: %v", path, err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	re := regexp.MustCompile(`^\t\d+\tTCP .*\[proto: 7[./].*\[Hostname/SNI: ([^]]+)\]`)
@@ -206,11 +205,9 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("GET / HTTP/1.1\r\nHost: a.example\r\n\r\n"))
 	f.Add([]byte("CONNECT [::1]:443 HTTP/1.1\r\n\r\n"))
 	f.Add([]byte("GET http://u@h:1/ HTTP/1.0\r\n\r\n"))
-	if pkts, err := pcaptest.Read(filepath.Join(pcaptest.Dir(), "1kxun.pcap")); err == nil {
-		for i, p := range pkts {
-			if p.Proto == "tcp" && i%10 == 0 {
-				f.Add(p.Payload)
-			}
+	for i, p := range pcaptest.Seeds(f, "1kxun.pcap") {
+		if p.Proto == "tcp" && i%10 == 0 {
+			f.Add(p.Payload)
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -112,10 +112,9 @@ func TestGoogleCHLO(t *testing.T) {
 
 func FuzzGoogleCHLO(f *testing.F) {
 	f.Add(chlo("SNI\x00", "a.example", "UAID", "ua"))
-	if pkts, err := pcaptest.Read(pcaptest.Dir() + "/youtube_quic.pcap"); err == nil {
-		for _, p := range pkts[:20] {
-			f.Add(p.Payload)
-		}
+	pkts := pcaptest.Seeds(f, "youtube_quic.pcap")
+	for _, p := range pkts[:min(20, len(pkts))] {
+		f.Add(p.Payload)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		sni, uaid, err := GoogleCHLO(b)

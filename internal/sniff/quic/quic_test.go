@@ -455,10 +455,8 @@ func TestDecodePN(t *testing.T) {
 func FuzzParseClientInitial(f *testing.F) {
 	f.Add(readHex(f, "rfc9001-a2-client-initial.hex"))
 	f.Add(readHex(f, "rfc9369-a2-client-initial.hex"))
-	if pkts, err := pcaptest.Read(pcaptest.Dir() + "/quic-v2.pcapng"); err == nil {
-		for _, p := range pkts {
-			f.Add(p.Payload)
-		}
+	for _, p := range pcaptest.Seeds(f, "quic-v2.pcapng") {
+		f.Add(p.Payload)
 	}
 	f.Add(join([]byte{0x0d}, make([]byte, 8), []byte("Q043"), make([]byte, 40)))
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -324,11 +324,7 @@ func seedClientHellos(f *testing.F) {
 	f.Add(splitRecords(BuildClientHello("fuzz.example", []string{"h3"}), 40))
 	f.Add(rawHello(nil, []byte{0x13, 0x01}, []byte{0}, cat(sniExt("x.example"), ext(extSupportedVersions, 2, 3, 4))))
 	for _, file := range []string{"chrome.pcap", "tls_ech.pcapng", "encrypted_sni.pcap"} {
-		pkts, err := pcaptest.Read(pcaptest.Dir() + "/" + file)
-		if err != nil {
-			continue // shared captures absent: the built seeds remain
-		}
-		for _, p := range pkts {
+		for _, p := range pcaptest.Seeds(f, file) { // none without ../shared: the built seeds remain
 			if p.Proto == "tcp" && len(p.Payload) > 0 && p.Payload[0] == 22 {
 				f.Add(p.Payload)
 			}
@@ -364,7 +360,7 @@ func BenchmarkParseClientHello(b *testing.B) {
 		{"spanning", splitRecords(BuildClientHello("www.example.com", []string{"h2", "http/1.1"}), 256)},
 		{"not-tls", []byte("GET / HTTP/1.1\r\nHost: www.example.com\r\n\r\n")},
 	}
-	if pkts, err := pcaptest.Read(pcaptest.Dir() + "/chrome.pcap"); err == nil {
+	if pkts := pcaptest.Seeds(b, "chrome.pcap"); len(pkts) > 0 {
 		var keys []string
 		for _, p := range pkts {
 			if p.Proto == "tcp" && p.Dst.Port() == 443 && len(p.Payload) > 0 && p.Payload[0] == 22 {

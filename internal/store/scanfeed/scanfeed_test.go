@@ -3,7 +3,6 @@ package scanfeed
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,20 +12,16 @@ import (
 	"github.com/outflow-dev/outflow/internal/catalog"
 	"github.com/outflow-dev/outflow/internal/scan"
 	"github.com/outflow-dev/outflow/internal/scan/bypass"
+	"github.com/outflow-dev/outflow/internal/sharedtest"
 	"github.com/outflow-dev/outflow/internal/store"
 	"github.com/outflow-dev/outflow/internal/store/sqlite"
 )
-
-const shared = "../../../../shared/testdata/pcap"
 
 // scanShared scans the shared captures with the feed attached and returns
 // the report and the store.
 func scanShared(t *testing.T) (*scan.Report, *sqlite.DB, *catalog.Index) {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(shared, "*.pcap*"))
-	if len(files) == 0 {
-		t.Skip("shared test captures absent (" + shared + ")")
-	}
+	files := sharedtest.Glob(t, "pcap", "*.pcap*")
 	ctx := context.Background()
 	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	ix, err := catalog.Open(now)

@@ -11,17 +11,16 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/outflow-dev/outflow/internal/sharedtest"
 )
 
-// corpusDir is the shared test data, outside the repository.
-const corpusDir = "../../../../../shared/testdata/apk"
-
+// corpusOrSkip returns the shared APK corpus, ../shared/testdata/apk: it
+// skips in a clone without ../shared and fails where ../shared lacks it.
 func corpusOrSkip(t testing.TB) string {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join(corpusDir, "expected")); err != nil {
-		t.Skipf("shared APK corpus not found at %s (a clone without ../shared): %v", corpusDir, err)
-	}
-	return corpusDir
+	sharedtest.Path(t, "apk", "expected")
+	return sharedtest.Path(t, "apk")
 }
 
 // oracle is the part of expected/NAME.json (androguard 3.4 via oracle.py)

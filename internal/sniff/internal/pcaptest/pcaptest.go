@@ -11,12 +11,13 @@ import (
 	"io"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/outflow-dev/outflow/internal/sharedtest"
 )
 
 // Packet is one TCP or UDP payload taken from a capture.
@@ -27,33 +28,28 @@ type Packet struct {
 	Payload  []byte
 }
 
-// Dir is the shared pcap folder, <repo>/../shared/testdata/pcap, found by
-// walking up from the working directory (a test's package directory) to
-// the go.mod of the repository. It works with -trimpath too.
-func Dir() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return filepath.Join("..", "shared", "testdata", "pcap")
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return filepath.Join(d, "..", "shared", "testdata", "pcap")
-		}
-		if filepath.Dir(d) == d {
-			return filepath.Join(dir, "..", "shared", "testdata", "pcap")
-		}
-	}
-}
-
-// Path returns the path of a shared capture, skipping tb when the shared
-// test data is absent (a user's own clone has no ../shared).
+// Path returns the path of a shared capture in ../shared/testdata/pcap,
+// skipping tb in a clone without ../shared and failing it where the
+// capture should be there (see sharedtest).
 func Path(tb testing.TB, name string) string {
 	tb.Helper()
-	p := filepath.Join(Dir(), name)
-	if _, err := os.Stat(p); err != nil {
-		tb.Skipf("shared test capture %s not available (%v); it lives in ../shared/testdata/pcap beside the repository", name, err)
+	return sharedtest.Path(tb, "pcap", name)
+}
+
+// Seeds returns every non-empty TCP and UDP payload of the named shared
+// capture for fuzz seeds and benchmarks that also run without it: none in
+// a clone without ../shared.
+func Seeds(tb testing.TB, name string) []Packet {
+	tb.Helper()
+	p, ok := sharedtest.Optional(tb, "pcap", name)
+	if !ok {
+		return nil
 	}
-	return p
+	pkts, err := Read(p)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return pkts
 }
 
 // Payloads returns every non-empty TCP and UDP payload of the named shared
