@@ -113,7 +113,7 @@ func (s *Server) apiRoutes() []route {
 		}},
 		{"/api/inventory", listAPI(s, "all", cachedList(s, "inventory", s.r.Inventory))},
 		{"/api/alerts", func(w http.ResponseWriter, r *http.Request) {
-			// only backends with an alert table (SQLite) implement it
+			// backends with an alert table (SQLite, ClickHouse) implement it
 			as, ok := s.r.(store.Alerts)
 			if !ok {
 				s.fail(w, r, http.StatusNotImplemented, "this store keeps no alerts")
@@ -122,7 +122,7 @@ func (s *Server) apiRoutes() []route {
 			listAPI(s, "month", as.Alerts)(w, r)
 		}},
 		{"/api/bypass", func(w http.ResponseWriter, r *http.Request) {
-			// only backends with a bypass table (SQLite) implement it
+			// backends with a bypass table (SQLite, ClickHouse) implement it
 			bs, ok := s.r.(store.Bypasses)
 			if !ok {
 				s.fail(w, r, http.StatusNotImplemented, "this store keeps no bypass rows")

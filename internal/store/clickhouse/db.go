@@ -33,6 +33,7 @@ type DB struct {
 	spare  map[string]*tab // columns of the last batch, reused
 	seq    int64           // last sequence number handed out
 	auditN int64           // last audit ID
+	alertN int64           // last alert ID
 
 	sp         *spool.Spool // nil: no spool, a write while the server is away fails
 	dmu        sync.Mutex   // one drain at a time
@@ -151,6 +152,10 @@ func (d *DB) Start(ctx context.Context) error {
 		conn.Close()
 		return fmt.Errorf("clickhouse: %s: %w", d.cfg, err)
 	}
+	if err := d.conn.QueryRow(ctx, "SELECT toInt64(max(id)) FROM "+d.t("alert")).Scan(&d.alertN); err != nil {
+		conn.Close()
+		return fmt.Errorf("clickhouse: %s: %w", d.cfg, err)
+	}
 	d.seq = d.now().UnixNano()
 	if d.cfg.Spool != "" {
 		if err := d.openSpool(); err != nil {
@@ -192,7 +197,7 @@ func (d *DB) openSpool() error {
 	return nil
 }
 
-// spoolAudits raises auditN past the audit IDs of spooled batches.
+// spoolAudits raises auditN and alertN past the IDs of spooled batches.
 func (d *DB) spoolAudits() error {
 	return d.sp.Walk(func(data []byte) error {
 		p, err := decode(data)
@@ -203,6 +208,11 @@ func (d *DB) spoolAudits() error {
 			if t.Name == "audit" {
 				for _, id := range t.Cols[0].I {
 					d.auditN = max(d.auditN, id)
+				}
+			}
+			if t.Name == "alert" {
+				for _, id := range t.Cols[0].I {
+					d.alertN = max(d.alertN, id)
 				}
 			}
 		}

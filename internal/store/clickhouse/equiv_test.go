@@ -59,6 +59,7 @@ func (o ordered) Write(ctx context.Context, b *store.Batch) error {
 // from an inventory, an app audit and inventory rows.
 func fill(t testing.TB, dir string, w store.Writer) {
 	t.Helper()
+	as, _ := w.(store.Alerts)
 	w = ordered{w}
 	ctx := context.Background()
 	now := base.Add(14 * 24 * time.Hour)
@@ -141,6 +142,38 @@ func fill(t testing.TB, dir string, w store.Writer) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// ways around the resolver, one of them written twice (its sums add
+	// up, the newer facts win), and the sensor's alerts
+	at := base.Add(13 * 24 * time.Hour)
+	doh := store.Bypass{Device: "192.168.50.10", Kind: "doh", Peer: "1.1.1.1", Port: 443, Proto: "tcp", Name: "cloudflare-dns.com",
+		Service: "cloudflare-public-dns", Owner: "cloudflare", OwnerName: "Cloudflare, Inc.", Flows: 2, BytesOut: 300, BytesIn: 900,
+		First: at, Last: at.Add(time.Minute), Source: "sensor", Evidence: []store.BypassEvidence{{Kind: "tls-sni", Value: "cloudflare-dns.com"}}}
+	later := doh
+	later.First, later.Last, later.Flows, later.Name = at.Add(time.Hour), at.Add(2*time.Hour), 3, ""
+	later.Evidence = []store.BypassEvidence{{Kind: "dns-service", Value: "Cloudflare 1.1.1.1 (public-resolver)", Rule: "dns-service:cloudflare-public-dns"}}
+	hard := store.Bypass{Device: "192.168.50.11", Kind: "hardcoded-address", Peer: "71.18.247.10", Port: 443, Proto: "tcp", Owner: "tiktok",
+		OwnerName: "TikTok Pte. Ltd.", Flows: 1, BytesOut: 100, First: at.Add(30 * time.Minute), Last: at.Add(30 * time.Minute), Source: "sensor",
+		Evidence: []store.BypassEvidence{{Kind: "address", Value: "71.18.247.10 (AS138699)"}}}
+	for _, b := range [][]store.Bypass{{doh, hard}, {later}} {
+		if err := w.Write(ctx, &store.Batch{Bypass: b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if as == nil {
+		t.Fatalf("%T keeps no alerts", w)
+	}
+	if err := as.WriteAlerts(ctx, []store.Alert{
+		{Time: at.Add(-2 * time.Hour), Kind: "first_contact", Site: "hq", Device: "hq/192.168.50.10", Entity: "tiktok", EntityName: "TikTok Pte. Ltd.", Jurisdiction: "CN",
+			Evidence: "tls-sni www.tiktok.com", Bytes: 1000, Summary: "192.168.50.10 talked to TikTok Pte. Ltd. [CN] for the first time"},
+		{Time: at.Add(-time.Hour), Kind: "past_deadline", Device: "192.168.50.11", Entity: "tencent", Rule: "no-wechat", Deadline: base.Add(10 * 24 * time.Hour),
+			Bytes: 5, Summary: "192.168.50.11 sent traffic to Tencent after the deadline"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := as.WriteAlerts(ctx, []store.Alert{{Time: at, Kind: "bypass", Device: "192.168.50.10", Entity: "cloudflare",
+		Rule: "doh 1.1.1.1:443/tcp", Summary: "bypass"}}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // calls are the dashboard's API calls compared: every list and page
@@ -164,6 +197,9 @@ var calls = []string{
 	"/api/audits", "/api/audits?entity=bytedance", "/api/audits?device=192.168.50.11", "/api/audits/1", "/api/audits/2",
 	"/api/inventory", "/api/inventory?verdict=due", "/api/inventory?group=staff", "/api/inventory?entity=tencent",
 	"/api/entities",
+	"/api/alerts", "/api/alerts?period=day", "/api/alerts?device=hq/192.168.50.10", "/api/alerts?entity=tencent", "/api/alerts?rule=no-wechat",
+	"/api/alerts?limit=1&offset=1",
+	"/api/bypass", "/api/bypass?period=day", "/api/bypass?device=192.168.50.10", "/api/bypass?entity=tiktok", "/api/bypass?limit=1&offset=1",
 	"/api/search?q=tiktok", "/api/search?q=ana", "/api/search?q=no-", "/api/search?q=fcc", "/api/search?q=mozilla", "/api/search?q=wikipedia",
 }
 
@@ -245,5 +281,18 @@ func TestSameAnswers(t *testing.T) {
 	_, ov := get(t, wc, "/api/overview?period=all")
 	if n := len(ov.(map[string]any)["entities"].([]any)); n < 3 {
 		t.Fatalf("overview over all of the data names %d entities, want several", n)
+	}
+	_, bp := get(t, wc, "/api/bypass")
+	_, al := get(t, wc, "/api/alerts")
+	kinds := map[string]bool{}
+	for _, r := range bp.(map[string]any)["items"].([]any) {
+		m := r.(map[string]any)
+		kinds[m["kind"].(string)+" "+m["device"].(string)] = true
+	}
+	if !kinds["doh 192.168.50.10"] || !kinds["hardcoded-address 192.168.50.11"] {
+		t.Fatalf("bypass over ClickHouse: %v; want the DoH and the hard-coded rows", bp)
+	}
+	if rows := al.(map[string]any)["items"].([]any); len(rows) != 3 || rows[0].(map[string]any)["id"] != 3.0 {
+		t.Fatalf("alerts over ClickHouse: %v; want 3, newest (id 3) first", al)
 	}
 }

@@ -6,7 +6,7 @@ import (
 )
 
 // schemaVersion is the newest migration this build knows.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // table is one table of the schema. With a cluster it is created as
 // NAME_local on every shard, with NAME a Distributed table over them.
@@ -35,7 +35,9 @@ const aggTraffic = "bo AggregateFunction(sum, UInt64), bi AggregateFunction(sum,
 const stateTraffic = "sumState(bo) AS bo, sumState(bi) AS bi, sumState(po) AS po, sumState(pi) AS pi, sumState(n) AS n, minState(first) AS first, maxState(last) AS last"
 
 // migrations: each entry is the tables a version adds. Version 1 is the
-// whole first schema; version 2 remembers ingested inputs.
+// whole first schema; version 2 remembers ingested inputs; version 3
+// keeps the sensor's alerts and the ways devices got around the resolver
+// (as SQLite's migrations 4 and 5).
 var migrations = [][]table{1: {
 	{name: "sym", cols: "s String, seq Int64", engine: "ReplacingMergeTree", order: "s", shard: "cityHash64(s)"},
 	{name: "names", cols: "name String, rname String", engine: "ReplacingMergeTree", order: "rname", shard: "cityHash64(name)"},
@@ -87,6 +89,15 @@ var migrations = [][]table{1: {
 }, 2: {
 	{name: "ingest", cols: "seq Int64, path String, size Int64, head String, tail String, first Int64, last Int64, at Int64",
 		engine: "MergeTree", order: "(size, head, seq)", shard: "cityHash64(head)"},
+}, 3: {
+	{name: "alert", cols: "id Int64, t Int64, kind String, site String, dev String, ent String, ent_name String, jur String, rule String, " +
+		"deadline Int64, evidence String, bytes UInt64, summary String",
+		engine: "MergeTree", part: "toYYYYMM(toDateTime(intDiv(t, 1000)))", order: "(t, id)", shard: "cityHash64(dev)"},
+	// one row per write; a read sums a device's rows of one kind, peer,
+	// port and proto, and takes the facts of the newest (last, seq)
+	{name: "bypass", cols: "dev String, kind String, peer String, port UInt16, proto String, name String, service String, owner String, " +
+		"owner_name String, evidence String, n UInt64, bo UInt64, bi UInt64, first Int64, last Int64, source String, seq Int64",
+		engine: "MergeTree", order: "(dev, kind, peer, port, proto)", shard: "cityHash64(dev)"},
 }}
 
 // ddl is the statements that create t in database db: the table (local

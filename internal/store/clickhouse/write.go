@@ -204,6 +204,8 @@ var columns = map[string]string{
 	"finding":     "audit, seq, rule, severity, category, title, ent, evidence",
 	"inventory_v": "dev, app, grp, version, ent, verdict, rule, seen, source, seq",
 	"ingest":      "seq, path, size, head, tail, first, last, at",
+	"alert":       "id, t, kind, site, dev, ent, ent_name, jur, rule, deadline, evidence, bytes, summary",
+	"bypass":      "dev, kind, peer, port, proto, name, service, owner, owner_name, evidence, n, bo, bi, first, last, source, seq",
 }
 
 func join(s []string) string { return strings.Join(s, ",") }
@@ -232,6 +234,11 @@ func (r *rows) build(b *store.Batch) error {
 		r.d.cache.rule[rl.ID] = ms(rl.Deadline)
 		r.sym(rl.ID)
 		r.add("rule_v", r.seq(), rl.ID, uint8(0), rl.Action, rl.Basis, ms(rl.Deadline), join(rl.Groups), join(rl.Entities), join(rl.Lists))
+	}
+	for i := range b.Bypass {
+		if err := r.bypass(&b.Bypass[i]); err != nil {
+			return fmt.Errorf("bypass %d: %w", i, err)
+		}
 	}
 	if err := r.flows(b.FlowCount(), b.AllFlows()); err != nil {
 		return err
