@@ -10,22 +10,12 @@ import (
 	"github.com/outflow-dev/outflow/internal/inventory/invtest"
 )
 
-func parse(t testing.TB, data []byte, name string) ([]inventory.Item, []string, error) {
-	t.Helper()
-	return invtest.Parse(t, Parser{}, data, name)
-}
-
-func read(t testing.TB, name string) []byte {
-	t.Helper()
-	return invtest.Read(t, name)
-}
-
 func app(dev, id, version, src string) inventory.Item {
 	return inventory.Item{Device: dev, Platform: "android", Kind: "app", AppID: id, Version: version, Source: src}
 }
 
 func TestPMList(t *testing.T) {
-	items, errs, err := parse(t, read(t, "testdata/R58M123ABC.txt"), "testdata/R58M123ABC.txt")
+	items, errs, err := invtest.Parse(t, Parser{}, invtest.Read(t, "testdata/R58M123ABC.txt"), "testdata/R58M123ABC.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +37,7 @@ func TestPMList(t *testing.T) {
 }
 
 func TestDumpsys(t *testing.T) {
-	items, errs, err := parse(t, read(t, "testdata/dumpsys.txt"), "dumpsys.txt")
+	items, errs, err := invtest.Parse(t, Parser{}, invtest.Read(t, "testdata/dumpsys.txt"), "dumpsys.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +58,7 @@ func TestDumpsys(t *testing.T) {
 }
 
 func TestMultiDevice(t *testing.T) {
-	items, errs, err := parse(t, read(t, "testdata/multi.txt"), "-")
+	items, errs, err := invtest.Parse(t, Parser{}, invtest.Read(t, "testdata/multi.txt"), "-")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,29 +91,13 @@ func TestEdgeCases(t *testing.T) {
 		{"empty package", "d.txt", "package:\n", 0, []string{"d.txt:1: not a valid package name"}},
 		{"bad seen", "d.txt", "# seen: later\npackage:a\n", 1, []string{"d.txt:1: header"}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			items, errs, err := parse(t, []byte(tc.in), tc.file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(items) != tc.items {
-				t.Errorf("%d items, want %d: %+v", len(items), tc.items, items)
-			}
-			if len(errs) != len(tc.errs) {
-				t.Fatalf("errors %q, want %d", errs, len(tc.errs))
-			}
-			for i := range errs {
-				if !strings.Contains(errs[i], tc.errs[i]) {
-					t.Errorf("error %q does not contain %q", errs[i], tc.errs[i])
-				}
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { invtest.Count(t, Parser{}, tc.in, tc.file, tc.items, tc.errs) })
 	}
 }
 
 func TestSniff(t *testing.T) {
 	for _, name := range []string{"testdata/R58M123ABC.txt", "testdata/dumpsys.txt", "testdata/multi.txt"} {
-		if got := (Parser{}).Sniff(read(t, name)); got < 80 {
+		if got := (Parser{}).Sniff(invtest.Read(t, name)); got < 80 {
 			t.Errorf("Sniff(%s) = %d", name, got)
 		}
 	}
@@ -136,10 +110,10 @@ func TestSniff(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	for _, name := range []string{"testdata/R58M123ABC.txt", "testdata/dumpsys.txt", "testdata/multi.txt"} {
-		f.Add(read(f, name))
+		f.Add(invtest.Read(f, name))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		items, _, err := parse(t, data, "fuzz.txt")
+		items, _, err := invtest.Parse(t, Parser{}, data, "fuzz.txt")
 		if err != nil {
 			t.Fatalf("Parse returned %v on in-memory input", err)
 		}

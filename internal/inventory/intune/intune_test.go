@@ -9,18 +9,8 @@ import (
 	"github.com/outflow-dev/outflow/internal/inventory/invtest"
 )
 
-func parse(t testing.TB, data []byte, name string) ([]inventory.Item, []string, error) {
-	t.Helper()
-	return invtest.Parse(t, Parser{}, data, name)
-}
-
-func read(t testing.TB, name string) []byte {
-	t.Helper()
-	return invtest.Read(t, name)
-}
-
 func TestAppInvRawData(t *testing.T) {
-	items, errs, err := parse(t, read(t, "testdata/AppInvRawData.csv"), "AppInvRawData.csv")
+	items, errs, err := invtest.Parse(t, Parser{}, invtest.Read(t, "testdata/AppInvRawData.csv"), "AppInvRawData.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +38,7 @@ func TestAppInvRawData(t *testing.T) {
 }
 
 func TestPortalExport(t *testing.T) {
-	items, errs, err := parse(t, read(t, "testdata/portal-export.csv"), "p.csv")
+	items, errs, err := invtest.Parse(t, Parser{}, invtest.Read(t, "testdata/portal-export.csv"), "p.csv")
 	if err != nil || len(errs) > 0 {
 		t.Fatal(err, errs)
 	}
@@ -78,7 +68,7 @@ func TestVariants(t *testing.T) {
 		{name: "no app column", in: "DeviceName,Version\nx,1\n", fatal: "need an Application name column"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			items, errs, err := parse(t, []byte(tc.in), "v.csv")
+			items, errs, err := invtest.Parse(t, Parser{}, []byte(tc.in), "v.csv")
 			if tc.fatal != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.fatal) {
 					t.Fatalf("err = %v, want %q", err, tc.fatal)
@@ -100,8 +90,8 @@ func TestSniff(t *testing.T) {
 		head string
 		min  int
 	}{
-		{string(read(t, "testdata/AppInvRawData.csv")), 95},
-		{string(read(t, "testdata/portal-export.csv")), 80},
+		{string(invtest.Read(t, "testdata/AppInvRawData.csv")), 95},
+		{string(invtest.Read(t, "testdata/portal-export.csv")), 80},
 	} {
 		if got := (Parser{}).Sniff([]byte(tc.head)); got < tc.min {
 			t.Errorf("Sniff = %d, want >= %d", got, tc.min)
@@ -115,10 +105,10 @@ func TestSniff(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	f.Add(read(f, "testdata/AppInvRawData.csv"))
-	f.Add(read(f, "testdata/portal-export.csv"))
+	f.Add(invtest.Read(f, "testdata/AppInvRawData.csv"))
+	f.Add(invtest.Read(f, "testdata/portal-export.csv"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		items, _, _ := parse(t, data, "fuzz.csv")
+		items, _, _ := invtest.Parse(t, Parser{}, data, "fuzz.csv")
 		for _, it := range items {
 			if it.Device == "" || it.AppID == "" || !strings.HasPrefix(it.Source, "fuzz.csv:") {
 				t.Fatalf("bad item %+v", it)

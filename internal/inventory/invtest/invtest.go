@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/outflow-dev/outflow/internal/inventory"
@@ -37,6 +38,27 @@ func Parse(t testing.TB, p inventory.Parser, data []byte, name string) ([]invent
 		return nil
 	})
 	return items, errs, err
+}
+
+// Count parses in, named name, with p and checks that it reads items items
+// and that its i-th malformed record's error contains errs[i].
+func Count(t testing.TB, p inventory.Parser, in, name string, items int, errs []string) {
+	t.Helper()
+	got, gotErrs, err := Parse(t, p, []byte(in), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != items {
+		t.Errorf("%d items, want %d: %+v", len(got), items, got)
+	}
+	if len(gotErrs) != len(errs) {
+		t.Fatalf("errors %q, want %d", gotErrs, len(errs))
+	}
+	for i := range gotErrs {
+		if !strings.Contains(gotErrs[i], errs[i]) {
+			t.Errorf("error %q does not contain %q", gotErrs[i], errs[i])
+		}
+	}
 }
 
 // Read reads a fixture or fails the test.

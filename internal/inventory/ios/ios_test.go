@@ -9,18 +9,8 @@ import (
 	"github.com/outflow-dev/outflow/internal/inventory/invtest"
 )
 
-func parse(t testing.TB, data []byte, name string) ([]inventory.Item, []string, error) {
-	t.Helper()
-	return invtest.Parse(t, Parser{}, data, name)
-}
-
-func read(t testing.TB, name string) []byte {
-	t.Helper()
-	return invtest.Read(t, name)
-}
-
 func TestInstalledApplicationListJSON(t *testing.T) {
-	items, errs, err := parse(t, read(t, "testdata/mdm.json"), "mdm.json")
+	items, errs, err := invtest.Parse(t, Parser{}, invtest.Read(t, "testdata/mdm.json"), "mdm.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +41,7 @@ func TestInstalledApplicationListJSON(t *testing.T) {
 }
 
 func TestCSV(t *testing.T) {
-	items, errs, err := parse(t, read(t, "testdata/apps.csv"), "apps.csv")
+	items, errs, err := invtest.Parse(t, Parser{}, invtest.Read(t, "testdata/apps.csv"), "apps.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,25 +75,9 @@ func TestJSONVariants(t *testing.T) {
 		{"after array", "[]\nx", 0, []string{"x.json:2: data after"}},
 		{"bom and macOS", "\xef\xbb\xbf{\"UDID\":\"m\",\"ProductName\":\"MacBookPro18,3\",\"InstalledApplicationList\":[{\"Identifier\":\"com.a\"}]}", 1, nil},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			items, errs, err := parse(t, []byte(tc.in), "x.json")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(items) != tc.items {
-				t.Errorf("%d items, want %d: %+v", len(items), tc.items, items)
-			}
-			if len(errs) != len(tc.errs) {
-				t.Fatalf("errors %q, want %d", errs, len(tc.errs))
-			}
-			for i := range errs {
-				if !strings.Contains(errs[i], tc.errs[i]) {
-					t.Errorf("error %q does not contain %q", errs[i], tc.errs[i])
-				}
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { invtest.Count(t, Parser{}, tc.in, "x.json", tc.items, tc.errs) })
 	}
-	items, _, _ := parse(t, []byte("\xef\xbb\xbf{\"UDID\":\"m\",\"ProductName\":\"MacBookPro18,3\",\"InstalledApplicationList\":[{\"Identifier\":\"com.a\"}]}"), "m.json")
+	items, _, _ := invtest.Parse(t, Parser{}, []byte("\xef\xbb\xbf{\"UDID\":\"m\",\"ProductName\":\"MacBookPro18,3\",\"InstalledApplicationList\":[{\"Identifier\":\"com.a\"}]}"), "m.json")
 	if len(items) != 1 || items[0].Platform != "macos" {
 		t.Errorf("macOS device: %+v", items)
 	}
@@ -114,10 +88,10 @@ func TestSniff(t *testing.T) {
 		head string
 		want int
 	}{
-		{string(read(t, "testdata/mdm.json")), 95},
+		{string(invtest.Read(t, "testdata/mdm.json")), 95},
 		{`[{"Identifier":"a","ShortVersion":"1"}]`, 90},
 		{`[{"device":"d","bundleId":"x"}]`, 70},
-		{string(read(t, "testdata/apps.csv")), 75},
+		{string(invtest.Read(t, "testdata/apps.csv")), 75},
 		{`[{"bundle_identifier":"com.a","name":"A.app"}]`, 0}, // osqueryi
 		{"device,app_id\n", 40},
 		{"", 0},
@@ -129,11 +103,11 @@ func TestSniff(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	f.Add(read(f, "testdata/mdm.json"))
-	f.Add(read(f, "testdata/apps.csv"))
+	f.Add(invtest.Read(f, "testdata/mdm.json"))
+	f.Add(invtest.Read(f, "testdata/apps.csv"))
 	f.Add([]byte(`{"UDID":"a","InstalledApplicationList":[{"Identifier":"x.y"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		items, _, _ := parse(t, data, "fuzz")
+		items, _, _ := invtest.Parse(t, Parser{}, data, "fuzz")
 		for _, it := range items {
 			if it.Device == "" || it.AppID == "" || !strings.HasPrefix(it.Source, "fuzz:") {
 				t.Fatalf("bad item %+v", it)

@@ -9,18 +9,8 @@ import (
 	"github.com/outflow-dev/outflow/internal/inventory/invtest"
 )
 
-func parse(t testing.TB, data []byte, name string) ([]inventory.Item, []string, error) {
-	t.Helper()
-	return invtest.Parse(t, Parser{}, data, name)
-}
-
-func read(t testing.TB, name string) []byte {
-	t.Helper()
-	return invtest.Read(t, name)
-}
-
 func TestComputers(t *testing.T) {
-	items, errs, err := parse(t, read(t, "testdata/computers.csv"), "computers.csv")
+	items, errs, err := invtest.Parse(t, Parser{}, invtest.Read(t, "testdata/computers.csv"), "computers.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +38,7 @@ func TestComputers(t *testing.T) {
 }
 
 func TestMobile(t *testing.T) {
-	items, errs, err := parse(t, read(t, "testdata/mobile.csv"), "mobile.csv")
+	items, errs, err := invtest.Parse(t, Parser{}, invtest.Read(t, "testdata/mobile.csv"), "mobile.csv")
 	if err != nil || len(errs) > 0 {
 		t.Fatal(err, errs)
 	}
@@ -64,7 +54,7 @@ func TestMobile(t *testing.T) {
 }
 
 func TestTitleOnlyAndFatal(t *testing.T) {
-	items, _, err := parse(t, []byte("Computer Name,Application Title,Application Version\nmac-1,WeChat.app,3.8\n"), "t.csv")
+	items, _, err := invtest.Parse(t, Parser{}, []byte("Computer Name,Application Title,Application Version\nmac-1,WeChat.app,3.8\n"), "t.csv")
 	if err != nil || len(items) != 1 {
 		t.Fatal(err, items)
 	}
@@ -76,17 +66,17 @@ func TestTitleOnlyAndFatal(t *testing.T) {
 		"Computer Name,Username\nx,y\n":         "display an application field",
 		"Username,Application Title\nx,y.app\n": "need a Serial Number",
 	} {
-		if _, _, err := parse(t, []byte(in), "t.csv"); err == nil || !strings.Contains(err.Error(), msg) {
+		if _, _, err := invtest.Parse(t, Parser{}, []byte(in), "t.csv"); err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("%q: err = %v, want %q", in, err, msg)
 		}
 	}
 }
 
 func TestSniff(t *testing.T) {
-	if got := (Parser{}).Sniff(read(t, "testdata/computers.csv")); got != 90 {
+	if got := (Parser{}).Sniff(invtest.Read(t, "testdata/computers.csv")); got != 90 {
 		t.Errorf("computers: %d", got)
 	}
-	if got := (Parser{}).Sniff(read(t, "testdata/mobile.csv")); got != 80 {
+	if got := (Parser{}).Sniff(invtest.Read(t, "testdata/mobile.csv")); got != 80 {
 		t.Errorf("mobile: %d", got)
 	}
 	for _, head := range []string{"device,app_id\n", "DeviceName,ApplicationName\n", ""} {
@@ -97,10 +87,10 @@ func TestSniff(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	f.Add(read(f, "testdata/computers.csv"))
-	f.Add(read(f, "testdata/mobile.csv"))
+	f.Add(invtest.Read(f, "testdata/computers.csv"))
+	f.Add(invtest.Read(f, "testdata/mobile.csv"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		items, _, _ := parse(t, data, "fuzz.csv")
+		items, _, _ := invtest.Parse(t, Parser{}, data, "fuzz.csv")
 		for _, it := range items {
 			if it.Device == "" || it.AppID == "" || !strings.HasPrefix(it.Source, "fuzz.csv:") {
 				t.Fatalf("bad item %+v", it)

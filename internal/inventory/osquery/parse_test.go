@@ -13,11 +13,6 @@ import (
 	"github.com/outflow-dev/outflow/internal/inventory/invtest"
 )
 
-func parse(t testing.TB, data []byte, name string) ([]inventory.Item, []string, error) {
-	t.Helper()
-	return invtest.Parse(t, Parser{}, data, name)
-}
-
 func at(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
 
 func TestResultLog(t *testing.T) {
@@ -25,7 +20,7 @@ func TestResultLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	items, errs, err := parse(t, data, "results.log")
+	items, errs, err := invtest.Parse(t, Parser{}, data, "results.log")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +69,7 @@ func TestOsqueryiArray(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	items, errs, err := parse(t, data, "testdata/MBP-ALICE.json")
+	items, errs, err := invtest.Parse(t, Parser{}, data, "testdata/MBP-ALICE.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +94,7 @@ func TestJoinedArrayWithTableHeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	items, errs, err := parse(t, data, "joined.json")
+	items, errs, err := invtest.Parse(t, Parser{}, data, "joined.json")
 	if err != nil || len(errs) > 0 {
 		t.Fatal(err, errs)
 	}
@@ -138,29 +133,13 @@ func TestEdgeCases(t *testing.T) {
 		{"decoration tags", "x.log", `{"hostIdentifier":"h","decorations":{"tags":"a, b"},"snapshot":[{"publisher":"p","name":"n"}]}` + "\n", 1, nil},
 		{"fleetctl query", "x.log", `{"host":"h","rows":[{"bundle_identifier":"a","name":"A.app"}]}` + "\n", 1, nil},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			items, errs, err := parse(t, []byte(tc.in), tc.file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(items) != tc.items {
-				t.Errorf("%d items, want %d: %+v", len(items), tc.items, items)
-			}
-			if len(errs) != len(tc.errs) {
-				t.Fatalf("errors %q, want %d", errs, len(tc.errs))
-			}
-			for i := range errs {
-				if !strings.Contains(errs[i], tc.errs[i]) {
-					t.Errorf("error %q does not contain %q", errs[i], tc.errs[i])
-				}
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { invtest.Count(t, Parser{}, tc.in, tc.file, tc.items, tc.errs) })
 	}
 }
 
 func TestTagsFromDecorations(t *testing.T) {
 	in := `{"hostIdentifier":"h","decorations":{"tags":"a, b"},"snapshot":[{"publisher":"p","name":"n"},{"publisher":"p","name":"m"}]}` + "\n"
-	items, _, _ := parse(t, []byte(in), "x")
+	items, _, _ := invtest.Parse(t, Parser{}, []byte(in), "x")
 	if len(items) != 2 || !cmp.Equal(items[0].Tags, []string{"a", "b"}) {
 		t.Fatalf("items = %+v", items)
 	}
@@ -307,7 +286,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte(`{"hostIdentifier":"h\ud83d\ude00\u00e9\ud800x","snapshot":[{"bundle_identifier":"a"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		items, _, err := parse(t, data, "fuzz.log")
+		items, _, err := invtest.Parse(t, Parser{}, data, "fuzz.log")
 		if err != nil {
 			t.Fatalf("Parse returned %v on in-memory input", err)
 		}

@@ -13,17 +13,12 @@ import (
 	"github.com/outflow-dev/outflow/internal/inventory/invtest"
 )
 
-func parse(t testing.TB, data []byte, name string) ([]inventory.Item, []string, error) {
-	t.Helper()
-	return invtest.Parse(t, Parser{}, data, name)
-}
-
 func TestParseFixture(t *testing.T) {
 	data, err := os.ReadFile("testdata/fleet.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
-	items, errs, err := parse(t, data, "fleet.csv")
+	items, errs, err := invtest.Parse(t, Parser{}, data, "fleet.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +49,7 @@ func TestParseFixture(t *testing.T) {
 
 func TestOptionalColumns(t *testing.T) {
 	in := "App_ID;Device;Kind;Seen\ncom.tencent.mm;pixel-7;app;2025-01-02T03:04:05Z\nx;y;;bad-time\n"
-	items, errs, err := parse(t, []byte(in), "semi.csv")
+	items, errs, err := invtest.Parse(t, Parser{}, []byte(in), "semi.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +64,7 @@ func TestOptionalColumns(t *testing.T) {
 }
 
 func TestMissingColumns(t *testing.T) {
-	_, _, err := parse(t, []byte("host,app\na,b\n"), "x.csv")
+	_, _, err := invtest.Parse(t, Parser{}, []byte("host,app\na,b\n"), "x.csv")
 	if err == nil || !strings.Contains(err.Error(), "x.csv:1") || !strings.Contains(err.Error(), "app_id") {
 		t.Errorf("err = %v", err)
 	}
@@ -114,7 +109,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(data)
 	f.Add([]byte("device,app_id,tags,seen\nd,a,\"x;y\",1700000000\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		items, _, _ := parse(t, data, "fuzz.csv")
+		items, _, _ := invtest.Parse(t, Parser{}, data, "fuzz.csv")
 		for _, it := range items {
 			if it.Device == "" || it.AppID == "" || !strings.HasPrefix(it.Source, "fuzz.csv:") {
 				t.Fatalf("bad item %+v", it)
