@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side comparison of `outflow sensor` (decode, attribute, sum per
 # device/peer/name/entity/hour, write to SQLite every 10 s) with GoFlow2
-# (decode, format as JSON, write to /dev/null), both fed the same IPFIX
+# (decode, format as protobuf, its cheapest output, write to /dev/null), both fed the same IPFIX
 # datagrams on loopback by bench/sensor/replay at one record rate:
 # records received, loss, CPU-seconds (user+system, from /proc), records per
 # CPU-second and peak RSS (VmHWM) of each; then the time the sensor takes
@@ -30,7 +30,7 @@ p_out=$(port); m_out=$(port); p_gf=$(port); m_gf=$(port)
 
 "$work/outflow" sensor --store "$work/sensor.db" --flow-listen "127.0.0.1:$p_out" --metrics "127.0.0.1:$m_out" >"$work/outflow.log" 2>&1 &
 out_pid=$!
-"$work/goflow2" -listen "netflow://127.0.0.1:$p_gf" -transport file -transport.file /dev/null -format json -addr "127.0.0.1:$m_gf" \
+"$work/goflow2" -listen "netflow://127.0.0.1:$p_gf" -transport file -transport.file /dev/null -format bin -addr "127.0.0.1:$m_gf" \
   >"$work/goflow2.log" 2>&1 &
 gf_pid=$!
 cleanup() { kill "$out_pid" "$gf_pid" 2>/dev/null || true; }

@@ -30,6 +30,10 @@ type Config struct {
 	// (a commit survives a process crash; the last commits may be lost
 	// on power loss, never the database).
 	Synchronous string `yaml:"synchronous"`
+	// CacheMB is SQLite's page cache per connection in MiB (0: 64). A
+	// process that mostly writes (the sensor) needs far less: the cache
+	// of each of its connections fills to this size and stays resident.
+	CacheMB int `yaml:"cache_mb"`
 }
 
 // DefaultConfig keeps detail rows 90 days, rollups 2 years, at most 20 GB,
@@ -41,8 +45,8 @@ func DefaultConfig() Config {
 
 // Validate checks the configuration.
 func (c Config) Validate() error {
-	if c.Retention < 0 || c.RollupRetention < 0 || c.MaxSize < 0 {
-		return errors.New("store: retention, rollup_retention and max_size must not be negative")
+	if c.Retention < 0 || c.RollupRetention < 0 || c.MaxSize < 0 || c.CacheMB < 0 {
+		return errors.New("store: retention, rollup_retention, max_size and cache_mb must not be negative")
 	}
 	if c.Retention > 0 && c.RollupRetention > 0 && c.RollupRetention < c.Retention {
 		return fmt.Errorf("store: rollup_retention (%v) is shorter than retention (%v)", c.RollupRetention, c.Retention)

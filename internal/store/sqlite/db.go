@@ -55,7 +55,8 @@ type Options struct {
 	Now func() time.Time
 	// ReadConns is the size of the read pool (default 4).
 	ReadConns int
-	// CacheMB is SQLite's page cache per connection (default 64).
+	// CacheMB is SQLite's page cache per connection (default the
+	// configuration's cache_mb, else 64).
 	CacheMB int
 	// RollupDelay is how long rollup sums may wait in memory before they
 	// are written (default 2s); negative writes them with every batch.
@@ -100,6 +101,9 @@ func open(ctx context.Context, cfg store.Config, log *slog.Logger, opt Options, 
 	}
 	if opt.ReadConns <= 0 {
 		opt.ReadConns = 4
+	}
+	if opt.CacheMB <= 0 {
+		opt.CacheMB = cfg.CacheMB
 	}
 	if opt.CacheMB <= 0 {
 		opt.CacheMB = 64
