@@ -86,3 +86,30 @@ func ListIDs(ls []attribute.ListRef, sep string) string {
 	}
 	return strings.Join(ids, sep)
 }
+
+// NetworkOnly reports whether an exposure's role says that only the
+// network is known: the address belongs to a cloud, CDN or carrier, and
+// the service behind it is not identified.
+func NetworkOnly(role string) bool { return role == "host" || role == "carrier" }
+
+// AtNetwork is how every output names a network-only exposure, kept apart
+// from named services: "at an address of China Telecom Corporation
+// Limited, CN; service not identified". entity is the entity as Entity
+// renders it.
+func AtNetwork(entity string) string {
+	return "at an address of " + entity + "; service not identified"
+}
+
+// Role is a role as the outputs word it: a network-only role says so
+// ("network only: host"); the others are their names.
+func Role(role string) string {
+	switch role {
+	case "host", "carrier":
+		return "network only: " + role
+	case "device-maker":
+		return "device made"
+	case "chip-maker":
+		return "chip made"
+	}
+	return role
+}

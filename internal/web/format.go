@@ -158,6 +158,7 @@ func (s *Server) funcs() template.FuncMap {
 			}
 			return strings.ToUpper(k[:1]) + k[1:] + "s"
 		},
+		"role":  render.Role,
 		"path":  url.PathEscape,
 		"join":  strings.Join,
 		"add":   func(a, b int) int { return a + b },

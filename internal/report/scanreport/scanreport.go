@@ -88,18 +88,21 @@ func Text(w io.Writer, r *scan.Report, all bool) error {
 			p("  %s", d.MAC)
 		}
 		if d.Vendor != nil {
-			p("  [%s by %s]", roleWord(d.Vendor.Role), d.Vendor.Name)
+			p("  [%s by %s]", render.Role(d.Vendor.Role), d.Vendor.Name)
 			if len(d.Vendor.Lists) > 0 {
 				p(" on %s", listIDs(d.Vendor.Lists))
 			}
 		}
 		p("\n")
 		for _, e := range d.Exposures {
-			role := ""
-			if e.Role != "app-owner" {
-				role = " (" + roleWord(e.Role) + ")"
+			who := render.Entity(e.Entity, e.Name, e.Jurisdiction, e.Controlling)
+			switch {
+			case render.NetworkOnly(e.Role):
+				who = render.AtNetwork(who)
+			case e.Role != "app-owner":
+				who += " (" + render.Role(e.Role) + ")"
 			}
-			p("  -> %s: %s%s\n", e.Entity, render.Entity(e.Entity, e.Name, e.Jurisdiction, e.Controlling), role)
+			p("  -> %s: %s\n", e.Entity, who)
 			if len(e.OwnerChain) > 1 {
 				p("     owner chain  %s\n", strings.Join(e.OwnerChain, " < "))
 			}
@@ -197,18 +200,6 @@ func Text(w io.Writer, r *scan.Report, all bool) error {
 		p("warning: %s\n", wmsg)
 	}
 	return bw.err
-}
-
-func roleWord(r string) string {
-	switch r {
-	case "host":
-		return "hosting only"
-	case "device-maker":
-		return "device made"
-	case "chip-maker":
-		return "chip made"
-	}
-	return r
 }
 
 func short(ts string) string {

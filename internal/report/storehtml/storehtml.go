@@ -148,6 +148,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"unverified": func(e store.Entity, list string) bool { return slices.Contains(e.Unverified, list) },
 	"country":    countryName,
 	// an owner's service is the exposure; a host or carrier is context
+	"role": render.Role,
 	"roleClass": func(role string) string {
 		switch role {
 		case "host", "carrier", "chip-maker":
