@@ -44,7 +44,11 @@ type Device struct {
 	// resolver (internal/scan/bypass); hidden names stay in Hidden.
 	Bypass []bypass.Entry `json:"bypass"`
 	Hidden []Hidden       `json:"hidden,omitempty"`
-	Flows  []FlowLine     `json:"flows,omitempty"` // with --all
+	// LooksLikeServer: most of the device's flows were served on its own
+	// well-known ports; its peers are then its clients (a warning says
+	// so, and how to name the inside with --local).
+	LooksLikeServer bool       `json:"looks_like_server,omitempty"`
+	Flows           []FlowLine `json:"flows,omitempty"` // with --all
 }
 
 // Vendor is the device's hardware maker by its MAC OUI.
