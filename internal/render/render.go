@@ -1,7 +1,8 @@
 // Package render holds what every human-facing output of outflow shares,
 // so that the terminal, the CSV, the dashboard and the HTML report never
-// disagree: byte units, and (in its sub-packages) the charts and the world
-// map that the dashboard and the report both draw from one dataset.
+// disagree: byte units, a writer that keeps its first error, and (in its
+// sub-packages) the charts and the world map that the dashboard and the
+// report both draw from one dataset.
 //
 // It and its sub-packages write text and markup only and must never import
 // the store, a handler or a command (the core's attribution types are

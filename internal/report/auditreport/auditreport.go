@@ -50,7 +50,7 @@ func JSON(w io.Writer, doc *audit.Document) error {
 // Write writes every report of doc, then a summary line when there are
 // several apps.
 func Write(w io.Writer, doc *audit.Document, o Options) error {
-	ew := &errWriter{w: w}
+	ew := &errWriter{render.ErrWriter{W: w}}
 	for i, r := range doc.Apps {
 		if i > 0 {
 			ew.printf("\n")
@@ -65,19 +65,17 @@ func Write(w io.Writer, doc *audit.Document, o Options) error {
 		}
 		ew.printf("\n%d apps: %d of concern%s, %d could not be read\n", s.Apps, s.Concern, inc, s.Errors)
 	}
-	return ew.err
+	return ew.Err
 }
 
-type errWriter struct {
-	w   io.Writer
-	err error
-}
+// errWriter is a render.ErrWriter that also prints safely.
+type errWriter struct{ render.ErrWriter }
 
 // printf formats like fmt.Printf with every argument made safe for a
 // terminal; only format, which is ours, may hold newlines and tabs.
 func (e *errWriter) printf(format string, a ...any) {
-	if e.err == nil {
-		_, e.err = fmt.Fprintf(e.w, format, safe(a)...)
+	if e.Err == nil {
+		_, e.Err = fmt.Fprintf(e.W, format, safe(a)...)
 	}
 }
 
@@ -100,15 +98,6 @@ func safe(a []any) []any {
 		}
 	}
 	return a
-}
-
-func (e *errWriter) Write(p []byte) (int, error) {
-	if e.err != nil {
-		return 0, e.err
-	}
-	n, err := e.w.Write(p)
-	e.err = err
-	return n, err
 }
 
 func writeApp(w *errWriter, r *audit.Report, o Options) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/fleet"
+	"github.com/outflow-dev/outflow/internal/render"
 	"github.com/outflow-dev/outflow/internal/safetext"
 )
 
@@ -65,7 +66,7 @@ func deadline(t *time.Time) string {
 // counts, then each device that is not compliant (and, with all, every
 // device listed), worst first.
 func Text(w io.Writer, r *fleet.Report) error {
-	ew := &errWriter{w: w}
+	ew := &render.ErrWriter{W: w}
 	// Device, app and publisher names come from inventories: untrusted.
 	p := func(f string, a ...any) { safetext.Fprintf(ew, f, a...) }
 	s := r.Summary
@@ -127,7 +128,7 @@ func Text(w io.Writer, r *fleet.Report) error {
 			p("  %s\n", pr)
 		}
 	}
-	return ew.err
+	return ew.Err
 }
 
 // AppLine is one app of a device as the terminal report shows it.
@@ -174,18 +175,4 @@ func AppLine(a fleet.App) string {
 		b.WriteString("  @" + a.Source)
 	}
 	return b.String()
-}
-
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) Write(p []byte) (int, error) {
-	if e.err != nil {
-		return 0, e.err
-	}
-	n, err := e.w.Write(p)
-	e.err = err
-	return n, err
 }

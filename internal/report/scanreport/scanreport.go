@@ -62,7 +62,7 @@ func listIDs(ls []attribute.ListRef) string {
 
 // Text writes the terminal report.
 func Text(w io.Writer, r *scan.Report, all bool) error {
-	bw := &errWriter{w: w}
+	bw := &render.ErrWriter{W: w}
 	// Names come from captures and logs: untrusted.
 	p := func(f string, a ...any) { safetext.Fprintf(bw, f, a...) }
 	var pk int
@@ -199,7 +199,7 @@ func Text(w io.Writer, r *scan.Report, all bool) error {
 	for _, wmsg := range r.Warnings {
 		p("warning: %s\n", wmsg)
 	}
-	return bw.err
+	return bw.Err
 }
 
 func short(ts string) string {
@@ -211,17 +211,3 @@ func short(ts string) string {
 
 // Bytes formats a byte count for people, as every output does.
 func Bytes(n uint64) string { return render.Bytes(n) }
-
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) Write(b []byte) (int, error) {
-	if e.err != nil {
-		return 0, e.err
-	}
-	n, err := e.w.Write(b)
-	e.err = err
-	return n, err
-}
