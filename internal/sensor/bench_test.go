@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -91,12 +90,6 @@ func BenchmarkExportedRecords(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 }
 
-// cpuSeconds is the process's user and system CPU time so far.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-}
 
 // BenchmarkActiveFlowsHeap: the heap a sensor holds with 200,000 distinct
 // flows summed in one interval (issue 12's bound: peak RSS ≤ 96 MB),
