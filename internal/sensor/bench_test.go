@@ -90,7 +90,6 @@ func BenchmarkExportedRecords(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 }
 
-
 // BenchmarkActiveFlowsHeap: the heap a sensor holds with 200,000 distinct
 // flows summed in one interval (issue 12's bound: peak RSS ≤ 96 MB),
 // reported as live heap MB after the flows and after a flush.
