@@ -4,5 +4,5 @@ package sensor_test
 
 import "math"
 
-// cpuSeconds is not measured here: records/cpu-s reads +Inf.
+// cpuSeconds is not measured here: records/cpu-s reads NaN.
 func cpuSeconds() float64 { return math.NaN() }
