@@ -30,6 +30,7 @@ const (
 	TLSSNI                   // server name in a TLS ClientHello
 	QUICSNI                  // server name in a QUIC Initial's ClientHello
 	HTTPHost                 // HTTP Host header
+	XMPPTo                   // the domain an XMPP client named in its stream header
 	DNSAnswer                // the peer address was in a DNS answer for the name
 	DNSQuery                 // a client asked for the name (resolver)
 	Hostname                 // a name given by a user or found in an app
@@ -43,7 +44,7 @@ const (
 )
 
 var kindNames = [...]string{
-	None: "none", TLSSNI: "tls-sni", QUICSNI: "quic-sni", HTTPHost: "http-host",
+	None: "none", TLSSNI: "tls-sni", QUICSNI: "quic-sni", HTTPHost: "http-host", XMPPTo: "xmpp-to",
 	DNSAnswer: "dns-answer", DNSQuery: "dns-query", Hostname: "hostname",
 	CertSubject: "cert-subject", Signature: "payload-signature", ASN: "asn", AppID: "app-id", SDKClass: "sdk-class",
 	Program: "program", MACOUI: "mac-oui",

@@ -102,6 +102,7 @@ func (a *Attributor) Flow(f *flowrec.Flow) Result {
 	a.pick(&best, TLSSNI, f.SNI)
 	a.pick(&best, QUICSNI, f.QUICSNI)
 	a.pick(&best, HTTPHost, f.HTTPHost)
+	a.pick(&best, XMPPTo, f.XMPPTo)
 	// The name the device asked for names the owner; the end of its CNAME
 	// chain, when different, is the target (a cloud or CDN: the host).
 	target := ""

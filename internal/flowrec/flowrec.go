@@ -63,6 +63,10 @@ type Flow struct {
 	SNI      string // TLS SNI
 	QUICSNI  string
 	HTTPHost string
+	// XMPPTo is the domain an XMPP client named in its stream header
+	// (<stream:stream to='...'>), lower-cased: the service it asked for,
+	// which may be served from another host name (DNS SRV).
+	XMPPTo   string
 	DNSName  string // the name the device resolved to the peer address, if any
 	DNSQuery string // the name it asked for, when a CNAME chain led elsewhere
 	PeerName string // a name another flow to the same address showed, when this one showed none
@@ -113,9 +117,10 @@ func DeviceID(site string, a netip.Addr) string {
 }
 
 // Name is the flow's best name for its peer, lower-cased: SNI, QUIC SNI,
-// HTTP Host, DNS answer, the DNS question, or a name another flow showed.
+// HTTP Host, XMPP stream domain, DNS answer, the DNS question, or a name
+// another flow showed.
 func (f *Flow) Name() string {
-	for _, s := range [...]string{f.SNI, f.QUICSNI, f.HTTPHost, f.DNSName, f.DNSQuery, f.PeerName} {
+	for _, s := range [...]string{f.SNI, f.QUICSNI, f.HTTPHost, f.XMPPTo, f.DNSName, f.DNSQuery, f.PeerName} {
 		if s != "" {
 			return strings.ToLower(s)
 		}

@@ -43,9 +43,11 @@ type entry struct {
 	// turn into TLS (plainSeen bytes of it so far); upgraded, that it
 	// asked to, so the next client bytes are a ClientHello.
 	plain, upgraded bool
-	plainSeen       uint16
-	fin             uint8
-	prev, next      int32 // LRU links, oldest first
+	// xmppDone: the stream header was read, or the session is not XMPP.
+	xmppDone   bool
+	plainSeen  uint16
+	fin        uint8
+	prev, next int32 // LRU links, oldest first
 }
 
 // Key identifies a flow regardless of direction.

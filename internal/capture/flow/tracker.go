@@ -3,6 +3,7 @@ package flow
 import (
 	"errors"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/capture/decode"
@@ -13,6 +14,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/sniff/signature"
 	"github.com/outflow-dev/outflow/internal/sniff/starttls"
 	"github.com/outflow-dev/outflow/internal/sniff/tlshello"
+	"github.com/outflow-dev/outflow/internal/sniff/xmpp"
 )
 
 // Config bounds the tracker.
@@ -54,6 +56,7 @@ type Stats struct {
 	HellosTooLarge          uint64
 	Reassembled             uint64 // ClientHellos that spanned several segments
 	STARTTLS                uint64 // text sessions (SMTP, IMAP, POP3, FTP, XMPP) seen turning into TLS
+	XMPPHeaders             uint64 // XMPP stream headers that named the server's domain
 }
 
 // Sink receives finished flows. The flow is only valid during the call.
@@ -375,11 +378,43 @@ func (t *Tracker) plainClient(f *entry, data []byte) {
 		f.plain = false
 		return
 	}
+	if !f.xmppDone {
+		t.xmppHeader(f, data)
+	}
 	if starttls.Upgrade(data) {
 		f.plain, f.upgraded = false, true
 		f.helloDone, f.certDone = false, false
 		f.hello, f.cert = f.hello[:0], f.cert[:0]
 		t.Stats.STARTTLS++
+	}
+}
+
+// xmppHeader reads the domain an XMPP client names in its stream header,
+// across segments (in f.hello, free while the session is plaintext) up to
+// xmpp.MaxHeader bytes. Any other text protocol is let go at its first
+// bytes.
+func (t *Tracker) xmppHeader(f *entry, data []byte) {
+	buf := data
+	if len(f.hello) > 0 {
+		if len(f.hello)+len(data) > xmpp.MaxHeader {
+			f.xmppDone, f.hello = true, f.hello[:0]
+			return
+		}
+		f.hello = append(f.hello, data...)
+		buf = f.hello
+	}
+	to, err := xmpp.StreamTo(buf)
+	switch {
+	case err == nil:
+		f.XMPPTo = strings.ToLower(t.intern(to)) // push clients reconnect to one domain all day
+		f.xmppDone, f.hello = true, f.hello[:0]
+		t.Stats.XMPPHeaders++
+	case errors.Is(err, xmpp.ErrNeedMore):
+		if len(f.hello) == 0 {
+			f.hello = append(f.hello, data...)
+		}
+	default:
+		f.xmppDone, f.hello = true, f.hello[:0]
 	}
 }
 
@@ -604,7 +639,7 @@ func (t *Tracker) finish(idx int32) {
 		}
 	}
 	t.dropQUIC(f)
-	if f.SNI == "" && f.QUICSNI == "" && f.HTTPHost == "" && f.DNSName == "" {
+	if f.SNI == "" && f.QUICSNI == "" && f.HTTPHost == "" && f.XMPPTo == "" && f.DNSName == "" {
 		f.PeerName, f.CertOrg = t.peers.lookup(f.Peer)
 	}
 	if f.Hidden == NotHidden && f.PeerPort == 443 && f.SNI == "" && f.QUICSNI == "" && dohAddrs[f.Peer] {
