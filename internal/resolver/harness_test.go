@@ -26,6 +26,30 @@ import (
 	"github.com/outflow-dev/outflow/internal/resolver/upstream"
 )
 
+// memorySink is a query log sink that keeps every entry.
+type memorySink struct {
+	mu      sync.Mutex
+	entries []querylog.Entry
+}
+
+// Write appends the batch.
+func (m *memorySink) Write(batch []querylog.Entry) error {
+	m.mu.Lock()
+	m.entries = append(m.entries, batch...)
+	m.mu.Unlock()
+	return nil
+}
+
+// Close does nothing.
+func (m *memorySink) Close() error { return nil }
+
+// Entries is a copy of what was written.
+func (m *memorySink) Entries() []querylog.Entry {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]querylog.Entry(nil), m.entries...)
+}
+
 // zone is what the loopback upstream knows.
 var zone = []string{
 	"plain.example. 300 IN A 192.0.2.1",
@@ -123,7 +147,7 @@ type harness struct {
 	t          testing.TB
 	auth       *resolvertest.Auth
 	srv        *Server
-	mem        *querylog.Memory
+	mem        *memorySink
 	clock      *clock
 	policyPath string
 	udp, tcp   string
@@ -188,7 +212,7 @@ func newHarnessSinks(t testing.TB, policyYAML string, mutate func(*Config), with
 // the harness's in-memory log.
 func newHarnessWith(t testing.TB, policyYAML string, mutate func(*Config), extra ...querylog.Sink) *harness {
 	t.Helper()
-	h := &harness{t: t, auth: resolvertest.NewAuth(t, zone...), mem: &querylog.Memory{}, clock: &clock{t: afterDeadline}, log: &syncBuffer{}}
+	h := &harness{t: t, auth: resolvertest.NewAuth(t, zone...), mem: &memorySink{}, clock: &clock{t: afterDeadline}, log: &syncBuffer{}}
 	dir := t.TempDir()
 	h.policyPath = filepath.Join(dir, "policy.yaml")
 	if err := os.WriteFile(h.policyPath, []byte(policyYAML), 0o644); err != nil {

@@ -248,6 +248,3 @@ func (s *Server) Close() error {
 	errs = append(errs, s.qlog.Close(), s.pool.Close())
 	return errors.Join(errs...)
 }
-
-// QueryLog reads the query log's counters, for tests and status.
-func (s *Server) QueryLog() querylog.Counters { return s.qlog.Counters() }

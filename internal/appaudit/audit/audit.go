@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/netip"
 	"path/filepath"
@@ -78,15 +77,6 @@ func (a *Auditor) Audit(ctx context.Context, path string) *Report {
 	start := time.Now()
 	app, err := extract.Read(ctx, path, a.cfg.Extract, a.rules.Plan())
 	return a.report(path, app, err, start)
-}
-
-// AuditReader audits an app held in r; name is used in the report.
-func (a *Auditor) AuditReader(ctx context.Context, name string, r io.ReaderAt, size int64) *Report {
-	ctx, cancel := a.withTimeout(ctx)
-	defer cancel()
-	start := time.Now()
-	app, err := extract.ReadFrom(ctx, name, r, size, a.cfg.Extract, a.rules.Plan())
-	return a.report(name, app, err, start)
 }
 
 // Unreadable is the report of an app that could not be opened at all (a

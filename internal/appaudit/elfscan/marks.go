@@ -146,10 +146,6 @@ var rules = []Rule{
 	{"UPX", "UPX (open source)", KindTrailer, "UPX!", Medium, srcAPKiDElf + " (rules upx_*: UPX! at the end of a packed file)"},
 }
 
-// Rules returns a copy of the table of marks, for documentation and for
-// rules that want to list what is recognised.
-func Rules() []Rule { return append([]Rule(nil), rules...) }
-
 // NameMarks checks an APK entry path against the file-name and path rows:
 // it works without the file itself, for names listed in a manifest or a
 // zip directory whose data is missing or unreadable.

@@ -106,17 +106,3 @@ func (m *FileMemory) Remember(keys []string, at time.Time) error {
 	}
 	return nil
 }
-
-// MapMemory is a Memory in memory only (tests, dry runs).
-type MapMemory map[string]time.Time
-
-// Sent implements Memory.
-func (m MapMemory) Sent(key string) bool { _, ok := m[key]; return ok }
-
-// Remember implements Memory.
-func (m MapMemory) Remember(keys []string, at time.Time) error {
-	for _, k := range keys {
-		m[k] = at
-	}
-	return nil
-}

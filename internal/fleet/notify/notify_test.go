@@ -25,6 +25,18 @@ import (
 	"github.com/outflow-dev/outflow/internal/policy"
 )
 
+// mapMemory is a notify.Memory in memory only.
+type mapMemory map[string]time.Time
+
+func (m mapMemory) Sent(key string) bool { _, ok := m[key]; return ok }
+
+func (m mapMemory) Remember(keys []string, at time.Time) error {
+	for _, k := range keys {
+		m[k] = at
+	}
+	return nil
+}
+
 var deadline = time.Date(2026, 1, 19, 17, 0, 0, 0, time.UTC) // Friday afternoon
 
 const pol = `
@@ -175,7 +187,7 @@ func TestTimeline(t *testing.T) {
 
 func TestFirstRunSendsOnlyTheNearestReminder(t *testing.T) {
 	h := newHook(t)
-	n, _ := notify.New(notify.Config{URL: h.URL, Before: []time.Duration{24 * time.Hour, 7 * 24 * time.Hour}}, notify.MapMemory{}, h.Client())
+	n, _ := notify.New(notify.Config{URL: h.URL, Before: []time.Duration{24 * time.Hour, 7 * 24 * time.Hour}}, mapMemory{}, h.Client())
 	if _, err := n.Notify(context.Background(), fleetAt(t, deadline.Add(-3*time.Hour))); err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +206,7 @@ func TestFirstRunSendsOnlyTheNearestReminder(t *testing.T) {
 func TestFailedPostIsRetriedNextRun(t *testing.T) {
 	h := newHook(t)
 	h.fail = 1
-	mem := notify.MapMemory{}
+	mem := mapMemory{}
 	n, _ := notify.New(notify.Config{URL: h.URL}, mem, h.Client())
 	rep := fleetAt(t, deadline.Add(time.Minute))
 	sent, err := n.Notify(context.Background(), rep)
@@ -217,7 +229,7 @@ func TestUnreachableWebhook(t *testing.T) {
 	h := newHook(t)
 	url := h.URL
 	h.Close()
-	n, _ := notify.New(notify.Config{URL: url, Timeout: time.Second}, notify.MapMemory{}, nil)
+	n, _ := notify.New(notify.Config{URL: url, Timeout: time.Second}, mapMemory{}, nil)
 	if _, err := n.Notify(context.Background(), fleetAt(t, deadline.Add(time.Minute))); err == nil {
 		t.Fatal("no error from a closed server")
 	}
@@ -231,7 +243,7 @@ func TestBatches(t *testing.T) {
 	for i := range 120 {
 		c.Add(&inventory.Item{Device: fmt.Sprintf("PHONE-%03d", i), Platform: "android", Kind: "app", AppID: "com.zhiliaoapp.musically"})
 	}
-	n, _ := notify.New(notify.Config{URL: h.URL, Batch: 50}, notify.MapMemory{}, h.Client())
+	n, _ := notify.New(notify.Config{URL: h.URL, Batch: 50}, mapMemory{}, h.Client())
 	sent, err := n.Notify(context.Background(), c.Report())
 	if err != nil || sent != 120 {
 		t.Fatalf("sent %d, %v", sent, err)
@@ -255,7 +267,7 @@ func TestSlack(t *testing.T) {
 	p, _ := policy.Parse("policy.yaml", []byte(pol))
 	c := fleet.New(p, attribute.New(ix), fleet.Config{Now: deadline.Add(-30 * time.Hour)})
 	c.Add(&inventory.Item{Device: "PHONE-<1>", Owner: "a&b@example.com", Platform: "android", Kind: "app", AppID: "com.zhiliaoapp.musically", Name: "TikTok"})
-	n, _ := notify.New(notify.Config{URL: h.URL, Format: notify.FormatSlack}, notify.MapMemory{}, h.Client())
+	n, _ := notify.New(notify.Config{URL: h.URL, Format: notify.FormatSlack}, mapMemory{}, h.Client())
 	if _, err := n.Notify(context.Background(), c.Report()); err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +297,7 @@ func TestConfig(t *testing.T) {
 		{"negative before", notify.Config{URL: "https://example.com/", Before: []time.Duration{-time.Hour}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := notify.New(tc.cfg, notify.MapMemory{}, nil)
+			_, err := notify.New(tc.cfg, mapMemory{}, nil)
 			if (err == nil) != tc.ok {
 				t.Errorf("New: %v, want ok=%v", err, tc.ok)
 			}

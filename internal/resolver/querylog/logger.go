@@ -285,27 +285,3 @@ func (l *Logger) Counters() Counters {
 	l.mu.Unlock()
 	return Counters{Logged: l.logged.Load(), Written: l.written.Load(), Shed: l.shed.Load(), Failed: l.failed.Load(), Queued: q}
 }
-
-// Memory is a sink that keeps every entry, for tests.
-type Memory struct {
-	mu      sync.Mutex
-	entries []Entry
-}
-
-// Write appends the batch.
-func (m *Memory) Write(batch []Entry) error {
-	m.mu.Lock()
-	m.entries = append(m.entries, batch...)
-	m.mu.Unlock()
-	return nil
-}
-
-// Close does nothing.
-func (m *Memory) Close() error { return nil }
-
-// Entries is a copy of what was written.
-func (m *Memory) Entries() []Entry {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]Entry(nil), m.entries...)
-}

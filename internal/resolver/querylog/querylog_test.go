@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -16,6 +17,30 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/miekg/dns"
 )
+
+// Memory is a sink that keeps every entry, for the tests.
+type Memory struct {
+	mu      sync.Mutex
+	entries []Entry
+}
+
+// Write appends the batch.
+func (m *Memory) Write(batch []Entry) error {
+	m.mu.Lock()
+	m.entries = append(m.entries, batch...)
+	m.mu.Unlock()
+	return nil
+}
+
+// Close does nothing.
+func (m *Memory) Close() error { return nil }
+
+// Entries is a copy of what was written.
+func (m *Memory) Entries() []Entry {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]Entry(nil), m.entries...)
+}
 
 var t0 = time.Date(2026, 1, 20, 10, 0, 0, 0, time.UTC)
 

@@ -96,11 +96,3 @@ func (l *Limiter) Allow(client netip.Addr, now int64) bool {
 	}
 	return ok
 }
-
-// Limited is the number of queries refused since the limiter was made.
-func (l *Limiter) Limited() uint64 {
-	if l == nil {
-		return 0
-	}
-	return l.limited.Load()
-}

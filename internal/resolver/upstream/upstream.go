@@ -72,9 +72,6 @@ type Upstream struct {
 // Healthy reports whether the upstream is in use.
 func (u *Upstream) Healthy() bool { return u.up.Load() }
 
-// RTT is the smoothed round-trip time.
-func (u *Upstream) RTT() time.Duration { return time.Duration(u.rtt.Load()) }
-
 // Observer is told of every exchange, for metrics.
 type Observer func(u *Upstream, rtt time.Duration, err error)
 

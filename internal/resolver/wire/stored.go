@@ -70,15 +70,6 @@ func ScanTTLs(msg []byte, dst []TTL) ([]TTL, error) {
 	return dst, nil
 }
 
-// QuestionEnd is the offset after the question of a stored response.
-func QuestionEnd(msg []byte) (int, error) {
-	off, err := skipName(msg, HeaderLen)
-	if err != nil || off+4 > len(msg) {
-		return 0, ErrFormat
-	}
-	return off + 4, nil
-}
-
 // AppendStored appends a stored response (no OPT record) re-stamped for
 // the client's query q: its ID, its RD and CD flags, its question bytes
 // (the case it asked in), every TTL lowered by age seconds or, when

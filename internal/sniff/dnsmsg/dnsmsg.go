@@ -140,8 +140,8 @@ type Message struct {
 	rr Record
 }
 
-// Parse parses a DNS message (a UDP payload, or a TCP message from
-// SplitTCP) into m and calls visit, when not nil, for each record of the
+// Parse parses a DNS message (a UDP payload, or a TCP message without its
+// two-byte length) into m and calls visit, when not nil, for each record of the
 // answer, authority and additional sections in order. visit returning
 // false stops the walk without error; m then holds the header, question
 // and what was seen so far.
@@ -356,21 +356,4 @@ func (r *Record) addHint(a netip.Addr) {
 	}
 	r.hints[r.nHints] = a
 	r.nHints++
-}
-
-// SplitTCP takes the first message off a DNS-over-TCP stream (RFC 1035
-// section 4.2.2: a two-byte length before each message). It returns
-// ErrNeedMore while the stream ends inside the message.
-func SplitTCP(stream []byte) (msg, rest []byte, err error) {
-	if len(stream) < 2 {
-		return nil, stream, ErrNeedMore
-	}
-	n := int(stream[0])<<8 | int(stream[1])
-	if n < 12 {
-		return nil, stream, malformed(fmt.Sprintf("TCP length %d shorter than a header", n), 0)
-	}
-	if len(stream) < 2+n {
-		return nil, stream, ErrNeedMore
-	}
-	return stream[2 : 2+n], stream[2+n:], nil
 }

@@ -70,12 +70,6 @@ func ClientInitialKeys(version uint32, dcid []byte) (Keys, error) {
 	return initialKeys(version, dcid, "client in")
 }
 
-// ServerInitialKeys derives the keys protecting the server's Initial
-// packets.
-func ServerInitialKeys(version uint32, dcid []byte) (Keys, error) {
-	return initialKeys(version, dcid, "server in")
-}
-
 func initialKeys(version uint32, dcid []byte, side string) (Keys, error) {
 	var k Keys
 	salt, prefix, ok := params(version)
