@@ -193,3 +193,31 @@ func TestSharedExportsDated(t *testing.T) {
 		}
 	}
 }
+
+// Variable-length fields (RFC 7011 section 7: one length byte, or 255 and
+// two) are stepped over in place; a record cut short ends the set with an
+// error and keeps the records before it; padding after the last record is
+// not a record.
+func TestVariableLengthFields(t *testing.T) {
+	d := New()
+	var s sink
+	long := make([]byte, 300)
+	recs := append(rec256(100, 1, 3, 'e', 't', 'h'), rec256(200, 2, 255, 1, 44)...)
+	recs = append(recs, long...)
+	recs = append(recs, 0, 0, 0) // padding: shorter than a record's fixed part
+	if err := d.Decode(exp, ipfix(t0, 1, tmpl256(82, 0xffff), set(256, recs)), time.Unix(t0, 0), s.visit); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.got) != 2 || s.got[0].BytesOut != 100 || s.got[1].BytesOut != 200 || s.got[1].PacketsOut != 2 {
+		t.Fatalf("records %+v", s.got)
+	}
+	s.got = nil
+	cut := append(rec256(300, 3, 2, 'x', 'y'), rec256(400, 4, 9, 'a')...) // the second says 9 bytes, has 1
+	err := d.Decode(exp, ipfix(t0, 1, set(256, cut)), time.Unix(t0, 0), s.visit)
+	if len(s.got) != 1 || s.got[0].BytesOut != 300 {
+		t.Fatalf("records before the cut %+v", s.got)
+	}
+	if st := d.Total(); st.Errors == 0 {
+		t.Errorf("a record cut short counted no error (err %v)", err)
+	}
+}

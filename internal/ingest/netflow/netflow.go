@@ -10,8 +10,10 @@
 // export is clamped to the export time and counted.
 //
 // A flow export names addresses and ports, never hostnames: its records are
-// attributed by the address's AS only. goflow2 allocates per record; that
-// is the price of its decoders, measured in docs/benchmarks.md.
+// attributed by the address's AS only. goflow2 decodes the messages,
+// templates and options data; the data records of v9 and IPFIX sets are
+// read here in place (rawData), because goflow2's data-set decoder made an
+// allocation per field of every record (see dataTemplate).
 //
 // It is a source and must never import the catalog, attribute or a sink.
 package netflow

@@ -93,20 +93,26 @@ func (d *Decoder) templated(ex *exporter, payload []byte, at time.Time, visit fu
 		}
 	}
 	for _, s := range sets {
-		switch s := s.(type) {
-		case nf.DataFlowSet:
-			d.data(ex, s.Records, domain, site, tb, visit)
-		case nf.RawFlowSet:
-			if _, terr := ex.tmpl.GetTemplate(version, domain, s.Id); terr == nil || s.Id < 256 {
-				continue // decoded badly, not missing: counted below
+		rs, ok := s.(nf.RawFlowSet)
+		if !ok {
+			continue
+		}
+		switch t, err := ex.tmpl.GetTemplate(version, domain, rs.Id); {
+		case err == nil:
+			if dt, ok := t.(dataTemplate); ok {
+				if derr := d.rawData(ex, dt, version, rs.Records, domain, site, tb, visit); derr != nil {
+					ex.st.Errors++
+				}
 			}
+			// an options set goflow2 could not decode: counted below
+		case rs.Id >= 256:
 			ex.st.NoTemplate++
 			if len(d.held) >= d.cfg.MaxHeld {
 				d.held[0].ex.st.Dropped++
 				d.held = append(d.held[:0], d.held[1:]...)
 			}
-			d.held = append(d.held, held{ex: ex, key: tkey(version, domain, s.Id), domain: domain,
-				data: append([]byte(nil), s.Records...), at: at, tb: tb})
+			d.held = append(d.held, held{ex: ex, key: tkey(version, domain, rs.Id), domain: domain,
+				data: append([]byte(nil), rs.Records...), at: at, tb: tb})
 		}
 	}
 	if len(ex.tmpl.added) > 0 {
@@ -119,11 +125,44 @@ func (d *Decoder) templated(ex *exporter, payload []byte, at time.Time, visit fu
 	return nil
 }
 
-func (d *Decoder) data(ex *exporter, recs []nf.DataRecord, domain uint32, site string, tb timebase, visit func(*flowrec.Flow)) {
+// rawData reads the records of one data set straight from its bytes, as
+// template t lays them out (fixed fields, and IPFIX variable-length ones:
+// RFC 7011 section 7), one flow record per set reused for each: no
+// allocation per record. A tail shorter than a record is padding; a
+// record cut short ends the set with an error, the records before it
+// counted.
+func (d *Decoder) rawData(ex *exporter, t dataTemplate, version uint16, data []byte, domain uint32, site string, tb timebase, visit func(*flowrec.Flow)) error {
 	f := new(flowrec.Flow) // one per set: visit must not keep it
-	for _, rec := range recs {
+	for len(data) > 0 && len(data) >= t.min {
+		var x builder
+		p := data
+		for i := range t.fields {
+			fd := &t.fields[i]
+			l := int(fd.Length)
+			if fd.Length == 0xffff && version == 10 {
+				if len(p) < 1 {
+					return errShortRecord
+				}
+				l, p = int(p[0]), p[1:]
+				if l == 255 {
+					if len(p) < 2 {
+						return errShortRecord
+					}
+					l, p = int(p[0])<<8|int(p[1]), p[2:]
+				}
+			}
+			if len(p) < l {
+				return errShortRecord
+			}
+			x.field(fd.Type, fd.PenProvided, fd.Pen, p[:l])
+			p = p[l:]
+		}
+		if len(p) == len(data) {
+			return nil // a record of no bytes: nothing more to read
+		}
+		data = p
 		var rate uint64
-		*f, rate = record(rec, tb)
+		*f, rate = x.finish(tb)
 		if rate == 0 {
 			rate = ex.sampling[domain]
 		}
@@ -134,7 +173,10 @@ func (d *Decoder) data(ex *exporter, recs []nf.DataRecord, domain uint32, site s
 		ex.st.Records++
 		visit(f)
 	}
+	return nil
 }
+
+var errShortRecord = errors.New("data record cut short")
 
 // late decodes the held sets whose template arrived.
 func (d *Decoder) late(ex *exporter, visit func(*flowrec.Flow)) {
@@ -146,16 +188,14 @@ func (d *Decoder) late(ex *exporter, visit func(*flowrec.Flow)) {
 			continue
 		}
 		version := uint16(h.key >> 48)
-		tr, ok := t.(nf.TemplateRecord)
+		dt, ok := t.(dataTemplate)
 		if !ok {
 			continue // options data late: the rate it carried is stale
 		}
-		recs, err := nf.DecodeDataSet(version, bytes.NewBuffer(h.data), tr.Fields)
-		if err != nil {
+		if err := d.rawData(ex, dt, version, h.data, h.domain, d.site(ex, h.domain), h.tb, visit); err != nil {
 			ex.st.Errors++
 		}
 		ex.st.Late++
-		d.data(ex, recs, h.domain, d.site(ex, h.domain), h.tb, visit)
 	}
 	clear(d.held[len(kept):])
 	d.held = kept
@@ -221,84 +261,102 @@ func samplingRate(vals []nf.DataField) uint64 {
 	return 0
 }
 
-// record maps one data record; rate is the sampling interval the record
-// itself carries (0 if none).
-func record(rec nf.DataRecord, tb timebase) (r flowrec.Flow, rate uint64) {
-	var firstUp, lastUp, sysInit uint64
-	var hasFirstUp, hasLastUp bool
-	for _, f := range rec.Values {
-		b, _ := f.Value.([]byte)
-		rev := f.PenProvided && f.Pen == reversePEN
-		if f.PenProvided && !rev {
-			continue
-		}
-		switch f.Type {
-		case ieOctets, ieOctetsTot:
-			if rev {
-				r.BytesIn = be(b)
-			} else {
-				r.BytesOut = be(b)
-			}
-		case iePackets, iePacketsTot:
-			if rev {
-				r.PacketsIn = be(b)
-			} else {
-				r.PacketsOut = be(b)
-			}
-		}
+// builder maps one data record's fields to a flow record.
+type builder struct {
+	r                        flowrec.Flow
+	rate                     uint64 // the sampling interval the record itself carries
+	firstUp, lastUp, sysInit uint64
+	startDelta, endDelta     uint64
+	hasFirstUp, hasLastUp    bool
+	hasStartDelta            bool
+	hasEndDelta              bool
+}
+
+// field takes one field's value.
+func (x *builder) field(typ uint16, penProvided bool, pen uint32, b []byte) {
+	r := &x.r
+	rev := penProvided && pen == reversePEN
+	if penProvided && !rev {
+		return
+	}
+	switch typ {
+	case ieOctets, ieOctetsTot:
 		if rev {
-			continue
+			r.BytesIn = be(b)
+		} else {
+			r.BytesOut = be(b)
 		}
-		switch f.Type {
-		case ieProto:
-			r.Proto = uint8(be(b))
-		case ieSrcPort:
-			r.DevicePort = uint16(be(b))
-		case ieDstPort:
-			r.PeerPort = uint16(be(b))
-		case ieSrc4, ieSrc6:
-			r.Device, _ = netipAddr(b)
-		case ieDst4, ieDst6:
-			r.Peer, _ = netipAddr(b)
-		case ieStartSec:
-			r.First = secs(be(b))
-		case ieEndSec:
-			r.Last = secs(be(b))
-		case ieStartMs:
-			r.First = millis(be(b))
-		case ieEndMs:
-			r.Last = millis(be(b))
-		case ieStartUs, ieStartNs:
-			r.First = ntp(be(b))
-		case ieEndUs, ieEndNs:
-			r.Last = ntp(be(b))
-		case ieStartDeltaUs:
-			r.First = tb.export.Add(-time.Duration(be(b)) * time.Microsecond).UnixNano()
-		case ieEndDeltaUs:
-			r.Last = tb.export.Add(-time.Duration(be(b)) * time.Microsecond).UnixNano()
-		case ieFirstUp:
-			firstUp, hasFirstUp = be(b), true
-		case ieLastUp:
-			lastUp, hasLastUp = be(b), true
-		case ieSysInitMs:
-			sysInit = be(b)
-		case ieSamplingInt, ieSamplerRandom, ieSamplingPkt:
-			rate = be(b)
+	case iePackets, iePacketsTot:
+		if rev {
+			r.PacketsIn = be(b)
+		} else {
+			r.PacketsOut = be(b)
 		}
+	}
+	if rev {
+		return
+	}
+	switch typ {
+	case ieProto:
+		r.Proto = uint8(be(b))
+	case ieSrcPort:
+		r.DevicePort = uint16(be(b))
+	case ieDstPort:
+		r.PeerPort = uint16(be(b))
+	case ieSrc4, ieSrc6:
+		r.Device, _ = netipAddr(b)
+	case ieDst4, ieDst6:
+		r.Peer, _ = netipAddr(b)
+	case ieStartSec:
+		r.First = secs(be(b))
+	case ieEndSec:
+		r.Last = secs(be(b))
+	case ieStartMs:
+		r.First = millis(be(b))
+	case ieEndMs:
+		r.Last = millis(be(b))
+	case ieStartUs, ieStartNs:
+		r.First = ntp(be(b))
+	case ieEndUs, ieEndNs:
+		r.Last = ntp(be(b))
+	case ieStartDeltaUs:
+		x.startDelta, x.hasStartDelta = be(b), true
+	case ieEndDeltaUs:
+		x.endDelta, x.hasEndDelta = be(b), true
+	case ieFirstUp:
+		x.firstUp, x.hasFirstUp = be(b), true
+	case ieLastUp:
+		x.lastUp, x.hasLastUp = be(b), true
+	case ieSysInitMs:
+		x.sysInit = be(b)
+	case ieSamplingInt, ieSamplerRandom, ieSamplingPkt:
+		x.rate = be(b)
+	}
+}
+
+// finish dates the record and returns it with its own sampling interval
+// (0 if none).
+func (x *builder) finish(tb timebase) (flowrec.Flow, uint64) {
+	r := x.r
+	if x.hasStartDelta {
+		r.First = tb.export.Add(-time.Duration(x.startDelta) * time.Microsecond).UnixNano()
+	}
+	if x.hasEndDelta {
+		r.Last = tb.export.Add(-time.Duration(x.endDelta) * time.Microsecond).UnixNano()
 	}
 	// sysUptime-relative times: v9 counts from the header's boot time;
 	// IPFIX from systemInitTimeMilliseconds when the record carries it.
 	up := tb
-	if sysInit > 0 && sysInit < 1<<53 {
-		up.boot, up.hasBoot = time.UnixMilli(int64(sysInit)), true
+	if x.sysInit > 0 && x.sysInit < 1<<53 {
+		up.boot, up.hasBoot = time.UnixMilli(int64(x.sysInit)), true
 	}
-	if hasFirstUp && r.First == 0 {
-		r.First = up.uptime(firstUp)
+	if x.hasFirstUp && r.First == 0 {
+		r.First = up.uptime(x.firstUp)
 	}
-	if hasLastUp && r.Last == 0 {
-		r.Last = up.uptime(lastUp)
+	if x.hasLastUp && r.Last == 0 {
+		r.Last = up.uptime(x.lastUp)
 	}
-	return r, rate
+	return r, x.rate
 }
 
 // Bounds keep absurd times (a hostile exporter) from overflowing.
