@@ -75,7 +75,9 @@ type Flow struct {
 	ALPN     string
 	Hidden   Hidden
 	// Signature names an application protocol recognised by its payload
-	// (sniff/signature) when it carries no name: weaker than any name.
+	// (sniff/signature, sniff/mqtt) when it carries no name: weaker than
+	// any name, and an owner's only when the catalog has the protocol
+	// ("mqtt" is nobody's: it says what the flow is).
 	Signature string
 	// HTTPDNS is a cleartext HTTP request that asked an HTTP-DNS service
 	// for a name, reduced to its method, last path segment and the name

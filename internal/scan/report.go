@@ -111,6 +111,10 @@ type FlowLine struct {
 	Last    string `json:"last_seen"`
 	Context string `json:"context,omitempty"` // from --ip-db: the address's AS and country, context only
 	Tunnel  string `json:"tunnel,omitempty"`  // the outermost tunnel and its ends: the path, not a device
+	// Protocol is an application protocol recognised by its payload
+	// (oicq, tuya-lan, mqtt): what the flow is, an owner only through
+	// the catalog.
+	Protocol string `json:"protocol,omitempty"`
 }
 
 // Total is one entity over all devices.

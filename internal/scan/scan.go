@@ -296,7 +296,7 @@ func (s *Scanner) line(d *devAgg, f *flowrec.Flow, entity, role string, c Counts
 	}
 	d.flows = append(d.flows, FlowLine{Proto: proto, Device: netip.AddrPortFrom(f.Device, f.DevicePort).String(), Peer: netip.AddrPortFrom(f.Peer, f.PeerPort).String(),
 		Name: firstNonEmpty(f.SNI, f.QUICSNI, f.HTTPHost, f.XMPPTo, f.DNSName, f.PeerName), Entity: entity, Role: role, Counts: c,
-		First: ts(f.First), Last: ts(f.Last), Context: s.context(f.Peer), Tunnel: f.Tunnel})
+		First: ts(f.First), Last: ts(f.Last), Context: s.context(f.Peer), Tunnel: f.Tunnel, Protocol: f.Signature})
 }
 
 func (s *Scanner) context(a netip.Addr) string {

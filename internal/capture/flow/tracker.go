@@ -10,6 +10,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/flowrec"
 	"github.com/outflow-dev/outflow/internal/sniff/dnsmsg"
 	"github.com/outflow-dev/outflow/internal/sniff/httphost"
+	"github.com/outflow-dev/outflow/internal/sniff/mqtt"
 	"github.com/outflow-dev/outflow/internal/sniff/quic"
 	"github.com/outflow-dev/outflow/internal/sniff/signature"
 	"github.com/outflow-dev/outflow/internal/sniff/starttls"
@@ -57,6 +58,7 @@ type Stats struct {
 	Reassembled             uint64 // ClientHellos that spanned several segments
 	STARTTLS                uint64 // text sessions (SMTP, IMAP, POP3, FTP, XMPP) seen turning into TLS
 	XMPPHeaders             uint64 // XMPP stream headers that named the server's domain
+	MQTTConnects            uint64 // MQTT CONNECT packets read on TCP 1883
 }
 
 // Sink receives finished flows. The flow is only valid during the call.
@@ -352,11 +354,19 @@ func (t *Tracker) clientStream(f *entry, p *decode.Packet) {
 	default:
 		f.helloDone = true
 		f.hello = f.hello[:0]
-		if !f.upgraded && f.httpDone && starttls.Plain(data) {
+		switch {
+		case !f.upgraded && f.httpDone && starttls.Plain(data):
 			// SMTP, IMAP, POP3, FTP, XMPP...: watch for the command
 			// that turns the session into TLS.
 			f.plain = true
 			t.plainClient(f, data)
+		case f.PeerPort == mqtt.Port && f.Signature == "":
+			// MQTT names no server: the flow says what it is, and
+			// nothing is attributed by it.
+			if _, err := mqtt.ParseConnect(data); err == nil {
+				f.Signature = mqtt.Protocol
+				t.Stats.MQTTConnects++
+			}
 		}
 	}
 }

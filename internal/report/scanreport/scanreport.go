@@ -180,6 +180,9 @@ func Text(w io.Writer, r *scan.Report, all bool) error {
 				if f.Tunnel != "" {
 					p("  [via %s]", f.Tunnel)
 				}
+				if f.Protocol != "" {
+					p("  [%s]", f.Protocol)
+				}
 				p("\n")
 			}
 		}
