@@ -116,16 +116,6 @@ type DeviceTruth struct {
 	Total Counts
 }
 
-// Device returns the device with the given hostname, or nil.
-func (t *Truth) Device(hostname string) *DeviceTruth {
-	for i := range t.Devices {
-		if t.Devices[i].Hostname == hostname {
-			return &t.Devices[i]
-		}
-	}
-	return nil
-}
-
 // frame is one captured frame; data belongs to the script that made it and
 // is valid until the script is resumed.
 type frame struct {

@@ -152,9 +152,6 @@ func (in *Interner) Tags(b []byte) []string {
 	return t
 }
 
-// Len is the number of interned strings.
-func (in *Interner) Len() int { return len(in.m) }
-
 // Reset forgets the interned strings (those already returned stay valid), so
 // that a long-running reader does not keep every value it ever saw alive.
 func (in *Interner) Reset() {

@@ -110,19 +110,6 @@ type MetaData struct {
 	Resource uint32 // android:resource reference
 }
 
-// IsExported applies Android's rules to the declared flag: explicit value
-// wins; otherwise providers are exported when targetSdk < 17 and other
-// components when they have an intent filter.
-func (c Component) IsExported(targetSDK int) bool {
-	if c.Exported != nil {
-		return *c.Exported
-	}
-	if c.Kind == "provider" {
-		return targetSDK < 17
-	}
-	return len(c.IntentFilters) > 0
-}
-
 // Resolver resolves string resources (arsc.Table implements it).
 type Resolver interface {
 	ResolveString(id uint32) (string, bool)

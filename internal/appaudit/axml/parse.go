@@ -363,20 +363,3 @@ func localName(n string) string {
 	}
 	return n
 }
-
-// Walk calls fn for e and every descendant, depth first, parents first.
-func (e *Element) Walk(fn func(*Element)) {
-	if e == nil {
-		return
-	}
-	// Iterative, so a deep tree cannot exhaust the stack.
-	stack := []*Element{e}
-	for len(stack) > 0 {
-		n := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		fn(n)
-		for i := len(n.Children) - 1; i >= 0; i-- {
-			stack = append(stack, n.Children[i])
-		}
-	}
-}

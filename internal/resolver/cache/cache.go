@@ -188,29 +188,6 @@ func (c *Cache[M]) Len() int {
 	return n
 }
 
-// Flush empties the cache.
-func (c *Cache[M]) Flush() {
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.Lock()
-		s.m = make(map[string]*Entry[M])
-		s.ring = nil
-		s.hand = 0
-		s.mu.Unlock()
-	}
-}
-
-// Stats are the cache's counters since it was made.
-type Stats struct {
-	Hits, Misses, Evictions, Stale uint64
-	Entries                        int
-}
-
-// Stats reads the counters.
-func (c *Cache[M]) Stats() Stats {
-	return Stats{Hits: c.hits.Load(), Misses: c.misses.Load(), Evictions: c.evictions.Load(), Stale: c.stale.Load(), Entries: c.Len()}
-}
-
 // ClampTTL applies the configured bounds to an answer's TTL in seconds;
 // negative says the answer is NXDOMAIN or no data.
 func (c *Cache[M]) ClampTTL(ttl uint32, negative bool) uint32 {

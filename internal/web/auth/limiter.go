@@ -121,13 +121,6 @@ func (b *Backoff) Reset(key string) {
 	b.mu.Unlock()
 }
 
-// Len is the number of keys held.
-func (b *Backoff) Len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.keys)
-}
-
 // makeRoom drops quiet keys among a sample of the table, else the sampled
 // unlocked key whose last failure is oldest. It says whether there is
 // room now.
