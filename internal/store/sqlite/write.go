@@ -323,17 +323,18 @@ func (w *wtx) flows(n int, fs iter.Seq[*store.Flow]) error {
 	if n == 0 {
 		return nil
 	}
-	recs := make([]flowRec, 0, n)
-	devs := make([]int64, 0, n)
-	hours := make([]int64, 0, n)
+	// each row is encoded into its device-hour segment as it comes: the
+	// write holds the encoded rows (about 40 bytes each), not a record
+	// per row, however many rows the batch streams (store.Batch.More)
+	var acc segAcc
 	var total uint64
+	r := new(flowRec) // one for all rows: nothing keeps it past its row
 	i := -1
 	for f := range fs {
 		i++
-		recs, devs, hours = append(recs, flowRec{}), append(devs, 0), append(hours, 0)
-		r := &recs[i]
-		var err error
-		if devs[i], err = w.dev(f.Device, f.Group); err != nil {
+		*r = flowRec{}
+		dev, err := w.dev(f.Device, f.Group)
+		if err != nil {
 			return fmt.Errorf("flow %d: %w", i, err)
 		}
 		r.first, r.last = ms(f.First), ms(f.Last)
@@ -352,8 +353,7 @@ func (w *wtx) flows(n int, fs iter.Seq[*store.Flow]) error {
 		if r.last < r.first {
 			r.last = r.first
 		}
-		hours[i] = h
-		err = w.ids(devs[i], h, []symRef{{&r.role, f.Role}, {&r.host, f.Host}, {&r.hc, strings.ToUpper(f.HostCountry)}, {&r.verdict, f.Verdict},
+		err = w.ids(dev, h, []symRef{{&r.role, f.Role}, {&r.host, f.Host}, {&r.hc, strings.ToUpper(f.HostCountry)}, {&r.verdict, f.Verdict},
 			{&r.rule, f.Rule}, {&r.source, f.Source}, {&r.grp, f.Group}, {&r.proto, f.Proto}}, &r.ent, f.Entity, &r.name, f.Name)
 		if err != nil {
 			return fmt.Errorf("flow %d: %w", i, err)
@@ -369,16 +369,18 @@ func (w *wtx) flows(n int, fs iter.Seq[*store.Flow]) error {
 			r.n = 1
 		}
 		total += r.n
-		w.a.flow(devs[i], h, r)
+		w.a.flow(dev, h, r)
 		if r.ent != 0 {
 			for _, e := range f.Evidence {
-				if err := w.evidence(devs[i], r.ent, &e, r.first, r.last); err != nil {
+				if err := w.evidence(dev, r.ent, &e, r.first, r.last); err != nil {
 					return fmt.Errorf("flow %d: %w", i, err)
 				}
 			}
 		}
+		b := acc.buf(dev, h)
+		*b = appendFlow(*b, h*msHour, r)
 	}
-	if err := writeSegs(w, "flow_seg", devs, hours, recs, appendFlow); err != nil {
+	if err := acc.write(w, "flow_seg"); err != nil {
 		return err
 	}
 	_, err := w.exec("UPDATE meta SET v = v + ? WHERE k = 'flows'", int64(total))
@@ -408,6 +410,47 @@ func (w *wtx) ids(dev, h int64, syms []symRef, ent *int64, entity string, name *
 	}
 	w.nameHour(*name, h, dev)
 	return nil
+}
+
+// segAcc gathers a batch's rows per device and hour as they come, each
+// encoded at once, rows in batch order within a segment.
+type segAcc struct {
+	at   map[segKey]int // index in keys, bufs and n
+	keys []segKey
+	bufs [][]byte
+	n    []int64
+}
+
+// buf is the segment of dev and hour h, counting one more row in it.
+func (s *segAcc) buf(dev, h int64) *[]byte {
+	k := segKey{dev, h}
+	i, ok := s.at[k]
+	if !ok {
+		if s.at == nil {
+			s.at = map[segKey]int{}
+		}
+		i = len(s.keys)
+		s.at[k] = i
+		s.keys, s.bufs, s.n = append(s.keys, k), append(s.bufs, nil), append(s.n, 0)
+	}
+	s.n[i]++
+	return &s.bufs[i]
+}
+
+// write inserts the segments into table, by hour then device.
+func (s *segAcc) write(w *wtx, table string) error {
+	order := make([]int, len(s.keys))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		return cmp.Or(cmp.Compare(s.keys[a].h, s.keys[b].h), cmp.Compare(s.keys[a].dev, s.keys[b].dev))
+	})
+	segs := make([][4]any, 0, len(order))
+	for _, i := range order {
+		segs = append(segs, [4]any{s.keys[i].dev, s.keys[i].h, s.n[i], s.bufs[i]})
+	}
+	return w.insertSegs(table, segs)
 }
 
 // writeSegs inserts recs into table ("flow_seg", "query_seg") as one
