@@ -265,27 +265,10 @@ func (jr *jsonReader) read(ctx context.Context) error {
 
 // matchBrace returns the offset just past the object starting at data[i].
 func matchBrace(data []byte, i int) int {
-	depth, inStr, esc := 0, false, false
+	var j inventory.JSONDepth
 	for ; i < len(data); i++ {
-		c := data[i]
-		switch {
-		case inStr:
-			switch {
-			case esc:
-				esc = false
-			case c == '\\':
-				esc = true
-			case c == '"':
-				inStr = false
-			}
-		case c == '"':
-			inStr = true
-		case c == '{' || c == '[':
-			depth++
-		case c == '}' || c == ']':
-			if depth--; depth == 0 {
-				return i + 1
-			}
+		if j.Step(data[i]) {
+			return i + 1
 		}
 	}
 	return -1

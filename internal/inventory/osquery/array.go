@@ -73,7 +73,8 @@ func (lp *lineParser) array(ctx context.Context, br *bufio.Reader, visit invento
 // collect appends the rest of a JSON object (the '{' already in buf) up to
 // its matching '}', counting lines.
 func collect(br *bufio.Reader, buf []byte, line int) ([]byte, int, error) {
-	depth, inStr, esc := 1, false, false
+	var j inventory.JSONDepth
+	j.Step('{')
 	var tooLong error
 	for {
 		c, err := br.ReadByte()
@@ -85,26 +86,11 @@ func collect(br *bufio.Reader, buf []byte, line int) ([]byte, int, error) {
 		} else {
 			tooLong = errLong
 		}
-		switch {
-		case c == '\n':
+		if c == '\n' {
 			line++
-		case inStr:
-			switch {
-			case esc:
-				esc = false
-			case c == '\\':
-				esc = true
-			case c == '"':
-				inStr = false
-			}
-		case c == '"':
-			inStr = true
-		case c == '{' || c == '[':
-			depth++
-		case c == '}' || c == ']':
-			if depth--; depth == 0 {
-				return buf, line, tooLong
-			}
+		}
+		if j.Step(c) {
+			return buf, line, tooLong
 		}
 	}
 }

@@ -56,18 +56,9 @@ func (d *DB) Alerts(ctx context.Context, f store.Filter) ([]store.Alert, error) 
 	q.WriteString(`SELECT id, t, kind, site, device, entity, entity_name, jurisdiction, rule, deadline, evidence, bytes, summary
 		FROM alert WHERE t >= ? AND t < ?`)
 	args := []any{p.lo, p.hi}
-	in := func(col string, vs []string) {
-		if len(vs) == 0 {
-			return
-		}
-		q.WriteString(" AND " + col + " IN (?" + strings.Repeat(", ?", len(vs)-1) + ")")
-		for _, v := range vs {
-			args = append(args, v)
-		}
-	}
-	in("device", f.Devices)
-	in("entity", f.Entities)
-	in("rule", f.Rules)
+	args = andIn(&q, args, "device", f.Devices)
+	args = andIn(&q, args, "entity", f.Entities)
+	args = andIn(&q, args, "rule", f.Rules)
 	q.WriteString(" ORDER BY t DESC, id DESC LIMIT ? OFFSET ?")
 	args = append(args, lim, off)
 	rows, err := d.r.QueryContext(ctx, q.String(), args...)
@@ -90,4 +81,17 @@ func (d *DB) Alerts(ctx context.Context, f store.Filter) ([]store.Alert, error) 
 		return nil, fmt.Errorf("sqlite: %s: alerts: %w", d.path, err)
 	}
 	return out, nil
+}
+
+// andIn adds "AND col IN (...)" for vs to q and their values to args; no
+// values, no condition.
+func andIn(q *strings.Builder, args []any, col string, vs []string) []any {
+	if len(vs) == 0 {
+		return args
+	}
+	q.WriteString(" AND " + col + " IN (?" + strings.Repeat(", ?", len(vs)-1) + ")")
+	for _, v := range vs {
+		args = append(args, v)
+	}
+	return args
 }

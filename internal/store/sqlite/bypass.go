@@ -55,17 +55,8 @@ func (d *DB) Bypass(ctx context.Context, f store.Filter) ([]store.Bypass, error)
 	q.WriteString(`SELECT device, kind, peer, port, proto, name, service, owner, owner_name, evidence, n, bo, bi, first, last, source
 		FROM bypass WHERE last >= ? AND first < ?`)
 	args := []any{p.lo, p.hi}
-	in := func(col string, vs []string) {
-		if len(vs) == 0 {
-			return
-		}
-		q.WriteString(" AND " + col + " IN (?" + strings.Repeat(", ?", len(vs)-1) + ")")
-		for _, v := range vs {
-			args = append(args, v)
-		}
-	}
-	in("device", f.Devices)
-	in("owner", f.Entities)
+	args = andIn(&q, args, "device", f.Devices)
+	args = andIn(&q, args, "owner", f.Entities)
 	q.WriteString(" ORDER BY last DESC, device, kind, peer, port, proto LIMIT ? OFFSET ?")
 	args = append(args, lim, off)
 	rows, err := d.r.QueryContext(ctx, q.String(), args...)
