@@ -47,7 +47,6 @@ type wtx struct {
 	a     *agg       // this batch's rollup deltas
 	ndays [][3]int64 // name, day, hour bit
 	ndevs [][3]int64 // name, day, device
-	buf   []byte
 	args  []any
 	local map[string]*sql.Stmt
 }
@@ -412,8 +411,10 @@ func (w *wtx) ids(dev, h int64, syms []symRef, ent *int64, entity string, name *
 	return nil
 }
 
-// segAcc gathers a batch's rows per device and hour as they come, each
-// encoded at once, rows in batch order within a segment.
+// segAcc gathers a batch's rows ("flow_seg", "query_seg") per device and
+// hour as they come, each encoded at once relative to its hour, rows in
+// batch order within a segment: a write holds the encoded rows, not a
+// record per row.
 type segAcc struct {
 	at   map[segKey]int // index in keys, bufs and n
 	keys []segKey
@@ -449,31 +450,6 @@ func (s *segAcc) write(w *wtx, table string) error {
 	segs := make([][4]any, 0, len(order))
 	for _, i := range order {
 		segs = append(segs, [4]any{s.keys[i].dev, s.keys[i].h, s.n[i], s.bufs[i]})
-	}
-	return w.insertSegs(table, segs)
-}
-
-// writeSegs inserts recs into table ("flow_seg", "query_seg") as one
-// segment per device and hour, rows in batch order, each row written by
-// put relative to its hour.
-func writeSegs[R any](w *wtx, table string, devs, hours []int64, recs []R, put func(b []byte, base int64, r *R) []byte) error {
-	idx := make([]int, len(recs))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortStableFunc(idx, func(a, b int) int {
-		return cmp.Or(cmp.Compare(hours[a], hours[b]), cmp.Compare(devs[a], devs[b]))
-	})
-	var segs [][4]any
-	for lo := 0; lo < len(idx); {
-		k := segKey{devs[idx[lo]], hours[idx[lo]]}
-		start := len(w.buf)
-		hi := lo
-		for ; hi < len(idx) && devs[idx[hi]] == k.dev && hours[idx[hi]] == k.h; hi++ {
-			w.buf = put(w.buf, k.h*msHour, &recs[idx[hi]])
-		}
-		segs = append(segs, [4]any{k.dev, k.h, int64(hi - lo), w.buf[start:len(w.buf):len(w.buf)]})
-		lo = hi
 	}
 	return w.insertSegs(table, segs)
 }
@@ -525,17 +501,17 @@ func (w *wtx) queries(qs []store.Query) error {
 	if len(qs) == 0 {
 		return nil
 	}
-	recs := make([]queryRec, len(qs))
-	devs := make([]int64, len(qs))
-	hours := make([]int64, len(qs))
+	var acc segAcc
+	r := new(queryRec) // one for all rows, as for flows
 	blockID, err := w.sym("block")
 	if err != nil {
 		return err
 	}
 	for i := range qs {
 		q := &qs[i]
-		r := &recs[i]
-		if devs[i], err = w.dev(q.Client, q.Group); err != nil {
+		*r = queryRec{}
+		dev, err := w.dev(q.Client, q.Group)
+		if err != nil {
 			return fmt.Errorf("query %d: %w", i, err)
 		}
 		if q.Time.IsZero() {
@@ -543,8 +519,7 @@ func (w *wtx) queries(qs []store.Query) error {
 		}
 		r.t = q.Time.UnixMilli()
 		h := floorDiv(r.t, msHour)
-		hours[i] = h
-		err = w.ids(devs[i], h, []symRef{{&r.verdict, q.Verdict}, {&r.rule, q.Rule}, {&r.reason, q.Reason}, {&r.grp, q.Group}, {&r.proto, q.Proto}},
+		err = w.ids(dev, h, []symRef{{&r.verdict, q.Verdict}, {&r.rule, q.Rule}, {&r.reason, q.Reason}, {&r.grp, q.Group}, {&r.proto, q.Proto}},
 			&r.ent, q.Entity, &r.name, q.Name)
 		if err != nil {
 			return fmt.Errorf("query %d: %w", i, err)
@@ -562,9 +537,11 @@ func (w *wtx) queries(qs []store.Query) error {
 				return fmt.Errorf("query %d: %w", i, err)
 			}
 		}
-		w.a.query(devs[i], h, r, blockID)
+		w.a.query(dev, h, r, blockID)
+		b := acc.buf(dev, h)
+		*b = appendQuery(*b, h*msHour, r)
 	}
-	if err := writeSegs(w, "query_seg", devs, hours, recs, appendQuery); err != nil {
+	if err := acc.write(w, "query_seg"); err != nil {
 		return err
 	}
 	_, err = w.exec("UPDATE meta SET v = v + ? WHERE k = 'queries'", int64(len(qs)))
