@@ -118,6 +118,16 @@ func DeviceID(site string, a netip.Addr) string {
 	return site + "/" + a.String()
 }
 
+// ParseDeviceID is DeviceID's inverse: "SITE/ADDRESS" or "ADDRESS". ok is
+// false for an ID that names no address (an inventory ID).
+func ParseDeviceID(id string) (site string, a netip.Addr, ok bool) {
+	if i := strings.LastIndexByte(id, '/'); i >= 0 {
+		site, id = id[:i], id[i+1:]
+	}
+	a, err := netip.ParseAddr(id)
+	return site, a, err == nil
+}
+
 // Name is the flow's best name for its peer, lower-cased: SNI, QUIC SNI,
 // HTTP Host, XMPP stream domain, DNS answer, the DNS question, or a name
 // another flow showed.

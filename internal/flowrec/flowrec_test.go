@@ -51,3 +51,19 @@ func TestDeviceID(t *testing.T) {
 		t.Error("hidden names")
 	}
 }
+
+// ParseDeviceID undoes DeviceID, and refuses IDs that name no address.
+func TestParseDeviceID(t *testing.T) {
+	for _, tc := range []struct {
+		site, addr string
+	}{{"", "10.0.0.5"}, {"hq", "10.0.0.5"}, {"eu/fra-1", "2001:db8::1"}} {
+		a := netip.MustParseAddr(tc.addr)
+		site, got, ok := ParseDeviceID(DeviceID(tc.site, a))
+		if !ok || site != tc.site || got != a {
+			t.Errorf("%q %s: parsed %q %v %v", tc.site, tc.addr, site, got, ok)
+		}
+	}
+	if _, _, ok := ParseDeviceID("intune:ABC-123"); ok {
+		t.Error("an inventory ID parsed as an address")
+	}
+}

@@ -144,14 +144,9 @@ func (d *Detector) Bypass(site string, dev netip.Addr, e *bypass.Entry) {
 		at = time.Now()
 	}
 	rk := raisedKey{pairKey{site: site, dev: dev, entity: e.Owner}, alert.Bypass, string(e.Kind) + " " + e.Peer}
-	if last, ok := d.raised[rk]; ok && at.UnixNano()-last < int64(d.cfg.Again) && at.UnixNano() >= last {
+	if !d.due(rk, at.UnixNano()) {
 		return
 	}
-	if len(d.raised) >= d.cfg.MaxPairs {
-		clear(d.raised)
-		d.resets.Inc()
-	}
-	d.raised[rk] = at.UnixNano()
 	a := alert.Alert{Time: at.UTC(), Kind: alert.Bypass, Site: site, Device: dev, Entity: e.Owner, EntityName: e.OwnerName,
 		Rule: rk.rule + ":" + strconv.Itoa(int(e.Port)) + "/" + e.Proto, Bytes: e.BytesOut + e.BytesIn}
 	for _, ev := range e.Evidence {
@@ -166,16 +161,25 @@ func (d *Detector) Bypass(site string, dev netip.Addr, e *bypass.Entry) {
 	}
 }
 
-func (d *Detector) raise(pk pairKey, kind alert.Kind, rule string, deadline time.Time, f *flowrec.Flow, o attribute.Attribution, at int64) {
-	rk := raisedKey{pk, kind, rule}
+// due reports whether rk may be raised at (unix ns): not raised within
+// Config.Again before it. If so, it is remembered as raised then.
+func (d *Detector) due(rk raisedKey, at int64) bool {
 	if last, ok := d.raised[rk]; ok && at-last < int64(d.cfg.Again) && at >= last {
-		return
+		return false
 	}
 	if len(d.raised) >= d.cfg.MaxPairs {
 		clear(d.raised)
 		d.resets.Inc()
 	}
 	d.raised[rk] = at
+	return true
+}
+
+func (d *Detector) raise(pk pairKey, kind alert.Kind, rule string, deadline time.Time, f *flowrec.Flow, o attribute.Attribution, at int64) {
+	rk := raisedKey{pk, kind, rule}
+	if !d.due(rk, at) {
+		return
+	}
 	a := alert.Alert{Time: time.Unix(0, at).UTC(), Kind: kind, Site: f.Site, Device: f.Device, Entity: o.Entity.ID, EntityName: o.Entity.Name,
 		Rule: rule, Deadline: deadline, Bytes: f.BytesOut + f.BytesIn}
 	if owner := o.Owner(); owner != nil {

@@ -2,8 +2,6 @@ package alertfeed
 
 import (
 	"context"
-	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/alert"
@@ -56,12 +54,8 @@ func (d *Detector) Seed(ctx context.Context, r store.Store, now time.Time) (int,
 	}
 	n := 0
 	for _, dv := range devs {
-		site, addr := "", dv.Device.ID
-		if i := strings.LastIndexByte(addr, '/'); i >= 0 {
-			site, addr = addr[:i], addr[i+1:]
-		}
-		a, err := netip.ParseAddr(addr)
-		if err != nil {
+		site, a, ok := flowrec.ParseDeviceID(dv.Device.ID)
+		if !ok {
 			continue
 		}
 		for _, e := range dv.Exposures {
