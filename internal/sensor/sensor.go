@@ -251,10 +251,11 @@ func (s *Sensor) flow(f *flowrec.Flow) {
 // close turns the interval's device states into rows of its batch and
 // hands each bypass to OnBypass (under s.mu, as OnConcern).
 func (s *Sensor) close(iv *interval) {
-	var found []struct {
+	type bypassOf struct {
 		k devKey
 		e bypass.Entry
 	}
+	var found []bypassOf
 	for k, d := range iv.devs {
 		id := flowrec.DeviceID(k.site, k.addr)
 		if d.hasMAC {
@@ -275,10 +276,7 @@ func (s *Sensor) close(iv *interval) {
 		iv.extra.Bypass = scanfeed.EntryRows(iv.extra.Bypass, id, es, s.deps.Source, time.Time{})
 		s.met.bypasses.Add(float64(len(es)))
 		for _, e := range es {
-			found = append(found, struct {
-				k devKey
-				e bypass.Entry
-			}{k, e})
+			found = append(found, bypassOf{k, e})
 		}
 	}
 	if s.deps.OnBypass == nil || len(found) == 0 {
