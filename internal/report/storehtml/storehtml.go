@@ -150,8 +150,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	// an owner's service is the exposure; a host or carrier is context
 	"role": render.Role,
 	"roleClass": func(role string) string {
-		switch role {
-		case "host", "carrier", "chip-maker":
+		if render.NetworkOnly(role) || role == "chip-maker" {
 			return ""
 		}
 		return " bad"
