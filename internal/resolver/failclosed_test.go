@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,29 @@ func (h *harness) waitMetric(line string) {
 	for !strings.Contains(h.scrape(), line+"\n") {
 		if time.Now().After(deadline) {
 			h.t.Fatalf("metrics never showed %q", line)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitCount polls the metrics page until the counter series (its name and
+// labels, as printed) reaches at least min. After os.WriteFile (truncate,
+// then write) a watch tick may catch the file empty or half written and
+// reload once more than the test wrote, which is right; waiting for an
+// exact count would then wait for a value that came and went.
+func (h *harness) waitCount(series string, min float64) {
+	h.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		for _, l := range strings.Split(h.scrape(), "\n") {
+			if v, ok := strings.CutPrefix(l, series+" "); ok {
+				if f, err := strconv.ParseFloat(v, 64); err == nil && f >= min {
+					return
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("metrics never showed %s at %v or more", series, min)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -62,7 +86,7 @@ func TestEmptyPolicyFailsClosed(t *testing.T) {
 	if err := os.WriteFile(h.policyPath, []byte(half), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	h.waitMetric(`outflow_resolver_reloads_total{result="failed"} 2`)
+	h.waitCount(`outflow_resolver_reloads_total{result="failed"}`, 2)
 	blocked("after a half-written policy")
 	if g := h.srv.state.Load().gen; g != 1 {
 		t.Errorf("generation %d after refused reloads, want 1", g)
@@ -72,7 +96,7 @@ func TestEmptyPolicyFailsClosed(t *testing.T) {
 	if err := os.WriteFile(h.policyPath, []byte(testPolicy+"  - id: new\n    action: block\n    names: [plain.example]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	h.waitMetric(`outflow_resolver_reloads_total{result="ok"} 1`)
+	h.waitCount(`outflow_resolver_reloads_total{result="ok"}`, 1)
 	h.waitMetric(`outflow_resolver_reload_refused 0`)
 	blocked("after the completed policy")
 	if r := h.ask("plain.example", dns.TypeA); r.Rcode != dns.RcodeNameError {
