@@ -371,11 +371,13 @@ func (d *DB) Info(ctx context.Context) (*store.Info, error) {
 // SQLite store reads it: first of the first hour, last of the last.
 func (d *DB) span(ctx context.Context) (first, last time.Time, err error) {
 	var f1, l1, f2, l2 int64
-	q := func(t, first, last string) string {
-		return "(SELECT min(" + first + ") FROM " + d.t(t) + " WHERE h = (SELECT min(h) FROM " + d.t(t) + ")), " +
-			"(SELECT max(" + last + ") FROM " + d.t(t) + " WHERE h = (SELECT max(h) FROM " + d.t(t) + "))"
+	// From the hourly rollups, as SQLite reads it: they are ordered by
+	// hour and far smaller than the detail rows.
+	q := func(t string) string {
+		return "(SELECT toInt64(minMerge(first)) FROM " + d.t(t) + " WHERE h = (SELECT min(h) FROM " + d.t(t) + ")), " +
+			"(SELECT toInt64(maxMerge(last)) FROM " + d.t(t) + " WHERE h = (SELECT max(h) FROM " + d.t(t) + "))"
 	}
-	err = d.conn.QueryRow(ctx, "SELECT "+q("flow", "first", "last")+", "+q("query", "t", "t")).Scan(&f1, &l1, &f2, &l2)
+	err = d.conn.QueryRow(ctx, "SELECT "+q("flow_h")+", "+q("query_h")).Scan(&f1, &l1, &f2, &l2)
 	if err != nil {
 		return first, last, fmt.Errorf("clickhouse: %s: %w", d.cfg, err)
 	}

@@ -80,8 +80,13 @@ func (d *DB) Flows(ctx context.Context, f store.Filter) ([]store.Flow, error) {
 	}
 	p := d.period(&f)
 	lim, off := limit(&f)
+	where := s.flowWhere()
+	from, err := d.newest(ctx, "flow", where, p, off+lim)
+	if err != nil {
+		return nil, err
+	}
 	err = d.query(ctx, "SELECT h, first, last, dev, grp, proto, peer, port, name, ent, role, host, hc, verdict, rule, source, bo, bi, po, pi, n FROM "+
-		d.t("flow")+" WHERE "+s.flowWhere()+" ORDER BY last DESC, h DESC, ord LIMIT ? OFFSET ?", func(r driver.Rows) error {
+		d.t("flow")+" WHERE "+where+" AND h >= ? ORDER BY last DESC, h DESC, ord LIMIT ? OFFSET ?", func(r driver.Rows) error {
 		var fl store.Flow
 		var h, first, last int64
 		if err := r.Scan(&h, &first, &last, &fl.Device, &fl.Group, &fl.Proto, &fl.Peer, &fl.Port, &fl.Name, &fl.Entity, &fl.Role, &fl.Host,
@@ -91,8 +96,40 @@ func (d *DB) Flows(ctx context.Context, f store.Filter) ([]store.Flow, error) {
 		fl.Hour, fl.First, fl.Last = time.UnixMilli(h*msHour).UTC(), tm(first), tm(last)
 		out = append(out, fl)
 		return nil
-	}, append(p.args(), lim, off)...)
+	}, append(p.args(), from, lim, off)...)
 	return out, err
+}
+
+// newest is the hour from which the rows of table in where (with p's
+// arguments) number at least want, newest hour first, or the period's
+// first hour when they are fewer: the rows the SQLite store sorts for
+// a page of the newest, which walks whole hours back from the newest
+// until it has enough. Detail rows are partitioned by day, so the walk
+// reads the last days only; it looks back a day, then twice as far each
+// time.
+func (d *DB) newest(ctx context.Context, table, where string, p period, want int) (int64, error) {
+	lo, hi := max(p.hlo, 0), p.hhi
+	n := 0
+	for span := int64(24); hi > lo; span *= 2 {
+		from, found := max(hi-span, lo), int64(-1)
+		err := d.query(ctx, "SELECT h, count() FROM "+d.t(table)+" WHERE "+where+" AND h >= ? AND h < ? GROUP BY h ORDER BY h DESC",
+			func(r driver.Rows) error {
+				var h int64
+				var c uint64
+				if err := r.Scan(&h, &c); err != nil {
+					return err
+				}
+				if n += int(c); n >= want && found < 0 {
+					found = h
+				}
+				return nil
+			}, append(p.args(), from, hi)...)
+		if err != nil || found >= 0 {
+			return found, err
+		}
+		hi = from
+	}
+	return lo, nil
 }
 
 // Queries lists query rows newest first; see store.Reader.
@@ -107,8 +144,13 @@ func (d *DB) Queries(ctx context.Context, f store.Filter) ([]store.Query, error)
 	}
 	p := d.period(&f)
 	lim, off := limit(&f)
+	where := s.queryWhere()
+	from, err := d.newest(ctx, "query", where, p, off+lim)
+	if err != nil {
+		return nil, err
+	}
 	err = d.query(ctx, "SELECT t, dev, grp, proto, name, typ, rcode, verdict, rule, ent, reason, deadline, latency_us, cached FROM "+
-		d.t("query")+" WHERE "+s.queryWhere()+" ORDER BY t DESC, ord LIMIT ? OFFSET ?", func(r driver.Rows) error {
+		d.t("query")+" WHERE "+where+" AND h >= ? ORDER BY t DESC, h DESC, ord LIMIT ? OFFSET ?", func(r driver.Rows) error {
 		var q store.Query
 		var t, deadline int64
 		var lat uint64
@@ -120,7 +162,7 @@ func (d *DB) Queries(ctx context.Context, f store.Filter) ([]store.Query, error)
 		q.Time, q.Deadline, q.Latency, q.Cached = tm(t), tm(deadline), time.Duration(lat)*time.Microsecond, cached != 0
 		out = append(out, q)
 		return nil
-	}, append(p.args(), lim, off)...)
+	}, append(p.args(), from, lim, off)...)
 	return out, err
 }
 

@@ -4,12 +4,12 @@
 // same store.Writer and store.Reader as the embedded SQLite store, and
 // giving the same answers for the same data.
 //
-// Layout. Detail rows go to MergeTree tables partitioned by month and
+// Layout. Detail rows go to MergeTree tables partitioned by day and
 // ordered by device and hour; the engine keeps the rollups the dashboard
 // reads (materialised views into AggregatingMergeTree tables: per device,
-// entity and role and hour; per entity and hosting network and hour; per
-// client, group, rule, entity and verdict and hour; names of entities of
-// concern per day). Dimension rows (entities, devices, rules, inventory)
+// entity and role; per entity and hosting network; per client, group,
+// rule, entity and verdict; each per hour and per day; names of entities
+// of concern per day). Dimension rows (entities, devices, rules, inventory)
 // are appended with a sequence number and folded at read time ("the last
 // non-empty value wins"), which is how the SQLite store's upserts behave.
 // The readers reproduce the SQLite store's algorithms over these tables

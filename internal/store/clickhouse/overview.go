@@ -96,8 +96,8 @@ func (d *DB) Overview(ctx context.Context, f store.Filter) (*store.Overview, err
 			}
 			continue
 		}
-		lo, hi := w.p.hours()
-		err := d.query(ctx, "SELECT ent, "+sums+" FROM "+d.t("host_h")+" WHERE h >= ? AND h < ? AND "+and(cond)+" GROUP BY ent", func(r driver.Rows) error {
+		table, col, lo, hi := w.p.from("host_h", "host_d")
+		err := d.query(ctx, "SELECT ent, "+sums+" FROM "+d.t(table)+" WHERE "+col+" >= ? AND "+col+" < ? AND "+and(cond)+" GROUP BY ent", func(r driver.Rows) error {
 			var ent string
 			var t store.Traffic
 			if err := r.Scan(append([]any{&ent}, scanTraffic(&t)...)...); err != nil {
@@ -187,8 +187,8 @@ func (d *DB) Overview(ctx context.Context, f store.Filter) (*store.Overview, err
 		return cmp.Or(cmp.Compare(b.BytesOut, a.BytesOut), cmp.Compare(a.Country, b.Country))
 	})
 	if s.hostOK() {
-		lo, hi := p.hours()
-		err = d.query(ctx, "SELECT host, hc, "+sums+" FROM "+d.t("host_h")+" WHERE h >= ? AND h < ? AND "+and("ent != ''", cond)+" GROUP BY host, hc",
+		table, col, lo, hi := p.from("host_h", "host_d")
+		err = d.query(ctx, "SELECT host, hc, "+sums+" FROM "+d.t(table)+" WHERE "+col+" >= ? AND "+col+" < ? AND "+and("ent != ''", cond)+" GROUP BY host, hc",
 			func(r driver.Rows) error {
 				var h store.HostTotal
 				if err := r.Scan(append([]any{&h.Host, &h.Country}, scanTraffic(&h.Traffic)...)...); err != nil {
@@ -235,8 +235,12 @@ func (d *DB) Overview(ctx context.Context, f store.Filter) (*store.Overview, err
 	}
 	tcond := and("ent != ''", cond)
 	if s.hostOK() {
-		lo, hi := tp.hours()
-		err = d.query(ctx, "SELECT intDiv(h, 24) AS day, ent, "+sums+" FROM "+d.t("host_h")+" WHERE h >= ? AND h < ? AND "+tcond+" GROUP BY day, ent",
+		table, col, lo, hi := tp.from("host_h", "host_d")
+		day := "intDiv(h, 24)"
+		if col == "d" {
+			day = "d"
+		}
+		err = d.query(ctx, "SELECT "+day+" AS day, ent, "+sums+" FROM "+d.t(table)+" WHERE "+col+" >= ? AND "+col+" < ? AND "+tcond+" GROUP BY day, ent",
 			func(r driver.Rows) error {
 				var day int64
 				var ent string

@@ -50,7 +50,7 @@ func (p period) days() (lo, hi int64) { return floorDiv(p.hlo, 24), floorDiv(p.h
 // hours is the range of hours the rollups count: the period's, or its
 // whole days when it is long.
 func (p period) hours() (lo, hi int64) {
-	if p.hhi-p.hlo >= shortPeriod {
+	if p.long() {
 		dlo, dhi := p.days()
 		return dlo * 24, dhi * 24
 	}
@@ -266,29 +266,40 @@ func limit(f *store.Filter) (lim, off int) {
 	return min(lim, store.MaxLimit), max(f.Offset, 0)
 }
 
-// family is a rollup table: its key columns after the hour and its
-// values, first and last at the end.
+// family is a rollup: its hourly and daily tables, its key columns
+// after the hour or day, and its values, first and last at the end.
 type family struct {
-	table  string
-	keys   []string
-	values string
+	hourly, daily string
+	keys          []string
+	values        string
 }
 
 var (
-	flowFam  = family{"flow_h", []string{"dev", "ent", "role"}, "sumMerge(bo), sumMerge(bi), sumMerge(po), sumMerge(pi), sumMerge(n), minMerge(first), maxMerge(last)"}
-	queryFam = family{"query_h", []string{"dev", "grp", "rule", "ent", "verdict"}, "sumMerge(n), toUInt64(minMerge(first)), toUInt64(maxMerge(last))"}
+	flowFam  = family{"flow_h", "flow_d", []string{"dev", "ent", "role"}, "sumMerge(bo), sumMerge(bi), sumMerge(po), sumMerge(pi), sumMerge(n), minMerge(first), maxMerge(last)"}
+	queryFam = family{"query_h", "query_d", []string{"dev", "grp", "rule", "ent", "verdict"}, "sumMerge(n), toUInt64(minMerge(first)), toUInt64(maxMerge(last))"}
 )
 
-// rollup calls fn with the values of each key and hour (short periods)
-// or UTC day (long ones) of the period, within cond: the rows the SQLite
-// store's rollup tables give for the same period. v's first and last
-// are Unix ms.
-func (d *DB) rollup(ctx context.Context, f family, cond string, p period, fn func(key []string, day int64, v []uint64) error) error {
-	t := "h"
-	if p.hhi-p.hlo >= shortPeriod {
-		t = "intDiv(h, 24)"
+// long says whether p is answered in whole UTC days.
+func (p period) long() bool { return p.hhi-p.hlo >= shortPeriod }
+
+// from is where a rollup of p is read: the daily table, its day column
+// and range of days for a long period, else the hourly one, "h" and the
+// hours.
+func (p period) from(hourly, daily string) (table, col string, lo, hi int64) {
+	if p.long() {
+		lo, hi = p.days()
+		return daily, "d", lo, hi
 	}
-	lo, hi := p.hours()
+	lo, hi = p.hours()
+	return hourly, "h", lo, hi
+}
+
+// rollup calls fn with the values of each key and hour (short periods)
+// or UTC day (long ones, from the daily rollup) of the period, within
+// cond: the rows the SQLite store's rollup tables give for the same
+// period. v's first and last are Unix ms.
+func (d *DB) rollup(ctx context.Context, f family, cond string, p period, fn func(key []string, day int64, v []uint64) error) error {
+	table, col, lo, hi := p.from(f.hourly, f.daily)
 	keys := strings.Join(f.keys, ", ")
 	key := make([]string, len(f.keys))
 	nv := strings.Count(f.values, "Merge(")
@@ -302,21 +313,22 @@ func (d *DB) rollup(ctx context.Context, f family, cond string, p period, fn fun
 	for i := range v[:nv-2] {
 		dst = append(dst, &v[i])
 	}
-	if f.table == "flow_h" {
+	signed := f.hourly == "flow_h"
+	if signed {
 		dst = append(dst, &first, &last)
 	} else {
 		dst = append(dst, &v[nv-2], &v[nv-1])
 	}
-	q := "SELECT " + t + " AS t, " + keys + ", " + f.values + " FROM " + d.t(f.table) + " WHERE h >= ? AND h < ? AND " + and(cond) + " GROUP BY t, " + keys
+	q := "SELECT " + col + " AS t, " + keys + ", " + f.values + " FROM " + d.t(table) + " WHERE " + col + " >= ? AND " + col + " < ? AND " + and(cond) + " GROUP BY t, " + keys
 	return d.query(ctx, q, func(r driver.Rows) error {
 		if err := r.Scan(dst...); err != nil {
 			return err
 		}
-		if f.table == "flow_h" {
+		if signed {
 			v[nv-2], v[nv-1] = uint64(first), uint64(last)
 		}
 		day := tv
-		if t == "h" {
+		if col == "h" {
 			day = floorDiv(tv, 24)
 		}
 		return fn(key, day, v)

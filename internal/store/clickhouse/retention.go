@@ -9,10 +9,11 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
-// Retention. Detail rows and rollups are partitioned by month, and a
-// month is dropped whole (ALTER TABLE ... DROP PARTITION, on every shard)
-// once all of it is older than its retention: rows are kept up to a
-// month longer than asked, never shorter. Dropping a partition is
+// Retention. Detail rows are partitioned by day and rollups by month,
+// and a partition is dropped whole (ALTER TABLE ... DROP PARTITION, on
+// every shard) once all of it is older than its retention: detail rows
+// are kept up to a day longer than asked and rollups up to a month,
+// never shorter. Dropping a partition is
 // instant and the same on 18.16 and on current servers; TTL (19.6+)
 // would expire rows one by one by rewriting parts in the background,
 // which 18.16 cannot do and the dashboard does not need. Audits,
@@ -24,11 +25,13 @@ import (
 // pruneEvery is how often a long-running process prunes.
 const pruneEvery = time.Hour
 
-// monthly are the partitioned tables; rollup says which retention.
-var monthly = []struct {
+// partitioned are the partitioned tables: detail rows by day (UTC days
+// since 1970), rollups by month (YYYYMM).
+var partitioned = []struct {
 	table  string
 	rollup bool
-}{{"flow", false}, {"query", false}, {"flow_h", true}, {"host_h", true}, {"query_h", true}, {"name_d", true}}
+}{{"flow", false}, {"query", false}, {"flow_h", true}, {"host_h", true}, {"query_h", true}, {"name_d", true},
+	{"flow_d", true}, {"host_d", true}, {"query_d", true}}
 
 // unpartitioned rows past rollup retention, in the order to delete them
 // (findings before their audits).
@@ -46,7 +49,7 @@ func (d *DB) Prune(ctx context.Context) error {
 	}
 	now := d.now().UTC()
 	return d.onEach(ctx, func(conn driver.Conn, where, local string) error {
-		for _, m := range monthly {
+		for _, m := range partitioned {
 			keep := d.cfg.Retention
 			if m.rollup {
 				keep = d.cfg.RollupRetention
@@ -55,7 +58,11 @@ func (d *DB) Prune(ctx context.Context) error {
 				continue
 			}
 			cut := now.Add(-keep)
-			if err := d.dropMonths(ctx, conn, m.table+local, cut.Year()*100+int(cut.Month())); err != nil {
+			before := int(floorDiv(cut.Unix(), 86400)) // the day cut falls in
+			if m.rollup {
+				before = cut.Year()*100 + int(cut.Month())
+			}
+			if err := d.dropParts(ctx, conn, m.table+local, before); err != nil {
 				return fmt.Errorf("clickhouse: %s: prune %s: %w", where, m.table, err)
 			}
 		}
@@ -85,8 +92,9 @@ func (d *DB) Prune(ctx context.Context) error {
 	})
 }
 
-// dropMonths drops the partitions of table before month (YYYYMM).
-func (d *DB) dropMonths(ctx context.Context, conn driver.Conn, table string, month int) error {
+// dropParts drops the partitions of table before the one named before
+// (a day or a month).
+func (d *DB) dropParts(ctx context.Context, conn driver.Conn, table string, before int) error {
 	rows, err := conn.Query(ctx, "SELECT DISTINCT partition FROM system.parts WHERE active AND database = ? AND table = ?", d.cfg.Database, table)
 	if err != nil {
 		return err
@@ -98,7 +106,7 @@ func (d *DB) dropMonths(ctx context.Context, conn driver.Conn, table string, mon
 			rows.Close()
 			return err
 		}
-		if n, err := strconv.Atoi(p); err == nil && n < month {
+		if n, err := strconv.Atoi(p); err == nil && n < before {
 			old = append(old, p)
 		}
 	}
@@ -111,7 +119,7 @@ func (d *DB) dropMonths(ctx context.Context, conn driver.Conn, table string, mon
 			return err
 		}
 		d.m.prunedParts.Inc()
-		d.log.Info("clickhouse: dropped a month past retention", "server", d.cfg.String(), "table", table, "month", p)
+		d.log.Info("clickhouse: dropped a partition past retention", "server", d.cfg.String(), "table", table, "partition", p)
 	}
 	return nil
 }

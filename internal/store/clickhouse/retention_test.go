@@ -14,9 +14,9 @@ import (
 )
 
 // TestRetention: on 15 June, with 30 days of detail rows and 60 of
-// rollups, the months wholly older go (detail: March and April;
-// rollups: March) and so do the audits and inventory rows older than 60
-// days; the rest stays.
+// rollups, the days (detail rows: those of March, April and May) and
+// months (rollups, hourly and daily: March) wholly older go, and so do
+// the audits and inventory rows older than 60 days; the rest stays.
 func TestRetention(t *testing.T) {
 	srv := chtest.Start(t)
 	ctx := context.Background()
@@ -54,11 +54,11 @@ func TestRetention(t *testing.T) {
 	defer c.Close()
 	q := "SELECT (SELECT count() FROM outflow_ret.flow), (SELECT count() FROM outflow_ret.query), (SELECT count() FROM outflow_ret.flow_h), " +
 		"(SELECT count() FROM outflow_ret.query_h), (SELECT count() FROM outflow_ret.audit), (SELECT count() FROM outflow_ret.finding), " +
-		"(SELECT count() FROM outflow_ret.inventory_v)"
-	want := [7]uint64{2, 2, 3, 3, 2, 2, 2} // May, June; April to June; the audits and inventory of May and June
-	var got [7]uint64
+		"(SELECT count() FROM outflow_ret.inventory_v), (SELECT count() FROM outflow_ret.flow_d), (SELECT count() FROM outflow_ret.query_d)"
+	want := [9]uint64{1, 1, 3, 3, 2, 2, 2, 3, 3} // June; April to June; the audits and inventory of May and June; April to June
+	var got [9]uint64
 	for range 100 { // deletes are mutations, applied in the background
-		if err := c.QueryRow(ctx, q).Scan(&got[0], &got[1], &got[2], &got[3], &got[4], &got[5], &got[6]); err != nil {
+		if err := c.QueryRow(ctx, q).Scan(&got[0], &got[1], &got[2], &got[3], &got[4], &got[5], &got[6], &got[7], &got[8]); err != nil {
 			t.Fatal(err)
 		}
 		if got == want {
@@ -66,5 +66,5 @@ func TestRetention(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("flow, query, flow_h, query_h, audit, finding, inventory rows: %v, want %v", got, want)
+	t.Fatalf("flow, query, flow_h, query_h, audit, finding, inventory, flow_d, query_d rows: %v, want %v", got, want)
 }

@@ -3,10 +3,15 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // schemaVersion is the newest migration this build knows.
-const schemaVersion = 3
+const schemaVersion = 4
+
+// upTo is the version migrations stop at: schemaVersion, except in the
+// test of an upgrade, which makes a store of an older schema first.
+var upTo = schemaVersion
 
 // table is one table of the schema. With a cluster it is created as
 // NAME_local on every shard, with NAME a Distributed table over them.
@@ -19,6 +24,12 @@ type table struct {
 	shard   string // sharding key of the Distributed table
 	feeds   []view // materialised views reading this table
 	rollups bool   // an AggregatingMergeTree kept by views
+	// backfill, for a rollup added to a schema that holds rows: the
+	// SELECT (one %s: the table it reads, from) that fills it once.
+	backfill, from string
+	// rebuild: the table exists and is made again with this definition
+	// (its rows copied, its views dropped and made again).
+	rebuild bool
 }
 
 // view is a materialised view from one table into a rollup.
@@ -28,16 +39,23 @@ type view struct {
 
 const month = "toYYYYMM(toDateTime(h * 3600))"
 
+// byDay partitions detail rows by UTC day (migration 4): a newest-first
+// read of the last hours touches only the parts of the last days.
+const byDay = "intDiv(h, 24)"
+
 // sums are the aggregate columns of traffic rollups.
 const aggTraffic = "bo AggregateFunction(sum, UInt64), bi AggregateFunction(sum, UInt64), po AggregateFunction(sum, UInt64), " +
 	"pi AggregateFunction(sum, UInt64), n AggregateFunction(sum, UInt64), first AggregateFunction(min, Int64), last AggregateFunction(max, Int64)"
 
 const stateTraffic = "sumState(bo) AS bo, sumState(bi) AS bi, sumState(po) AS po, sumState(pi) AS pi, sumState(n) AS n, minState(first) AS first, maxState(last) AS last"
 
-// migrations: each entry is the tables a version adds. Version 1 is the
-// whole first schema; version 2 remembers ingested inputs; version 3
-// keeps the sensor's alerts and the ways devices got around the resolver
-// (as SQLite's migrations 4 and 5).
+// migrations: each entry is the tables a version adds or rebuilds.
+// Version 1 is the whole first schema; version 2 remembers ingested
+// inputs; version 3 keeps the sensor's alerts and the ways devices got
+// around the resolver (as SQLite's migrations 4 and 5); version 4 adds
+// daily rollups and partitions detail rows by day. A rebuild copies the
+// table's rows: run it (outflow store migrate) with the writers stopped,
+// or rows they write meanwhile may miss the copy or the daily rollups.
 var migrations = [][]table{1: {
 	{name: "sym", cols: "s String, seq Int64", engine: "ReplacingMergeTree", order: "s", shard: "cityHash64(s)"},
 	{name: "names", cols: "name String, rname String", engine: "ReplacingMergeTree", order: "rname", shard: "cityHash64(name)"},
@@ -47,24 +65,8 @@ var migrations = [][]table{1: {
 		engine: "MergeTree", order: "(key, seq)", shard: "cityHash64(key)"},
 	{name: "rule_v", cols: "seq Int64, key String, seen UInt8, action String, basis String, deadline Int64, groups String, entities String, lists String",
 		engine: "MergeTree", order: "(key, seq)", shard: "cityHash64(key)"},
-	{name: "flow", cols: "h Int64, first Int64, last Int64, dev String, grp String, proto String, peer String, port UInt16, name String, " +
-		"ent String, role String, host String, hc String, verdict String, rule String, source String, " +
-		"bo UInt64, bi UInt64, po UInt64, pi UInt64, n UInt64, ord Int64, batch String",
-		engine: "MergeTree", part: month, order: "(dev, h)", shard: "cityHash64(dev)", feeds: []view{
-			{"flow_h_mv", "flow_h", "SELECT h, dev, ent, role, " + stateTraffic + " FROM %s GROUP BY h, dev, ent, role"},
-			{"host_h_mv", "host_h", "SELECT h, ent, host, hc, " + stateTraffic + " FROM %s GROUP BY h, ent, host, hc"},
-			{"name_d_flow_mv", "name_d", "SELECT intDiv(h, 24) AS d, name, ent, sumState(bo) AS bo, sumState(bi) AS bi, sumState(po) AS po, " +
-				"sumState(pi) AS pi, sumState(n) AS n, sumState(toUInt64(0)) AS q, sumState(toUInt64(0)) AS qb, maxState(last) AS last " +
-				"FROM %s WHERE name != '' AND ent != '' GROUP BY d, name, ent"},
-		}},
-	{name: "query", cols: "t Int64, h Int64, dev String, grp String, proto String, name String, typ UInt16, rcode UInt16, verdict String, " +
-		"rule String, ent String, reason String, deadline Int64, latency_us UInt64, cached UInt8, ord Int64, batch String",
-		engine: "MergeTree", part: month, order: "(dev, h)", shard: "cityHash64(dev)", feeds: []view{
-			{"query_h_mv", "query_h", "SELECT h, dev, grp, rule, ent, verdict, sumState(toUInt64(1)) AS n, minState(t) AS first, maxState(t) AS last FROM %s GROUP BY h, dev, grp, rule, ent, verdict"},
-			{"name_d_query_mv", "name_d", "SELECT intDiv(h, 24) AS d, name, ent, sumState(toUInt64(0)) AS bo, sumState(toUInt64(0)) AS bi, sumState(toUInt64(0)) AS po, " +
-				"sumState(toUInt64(0)) AS pi, sumState(toUInt64(0)) AS n, sumState(toUInt64(1)) AS q, sumState(toUInt64(verdict = 'block')) AS qb, maxState(t) AS last " +
-				"FROM %s WHERE name != '' AND ent != '' GROUP BY d, name, ent"},
-		}},
+	{name: "flow", cols: flowCols, engine: "MergeTree", part: month, order: "(dev, h)", shard: "cityHash64(dev)", feeds: flowViews[:3]},
+	{name: "query", cols: queryCols, engine: "MergeTree", part: month, order: "(dev, h)", shard: "cityHash64(dev)", feeds: queryViews[:2]},
 	{name: "flow_h", cols: "h Int64, dev String, ent String, role String, " + aggTraffic, engine: "AggregatingMergeTree", part: month,
 		order: "(h, dev, ent, role)", shard: "cityHash64(dev)", rollups: true},
 	{name: "host_h", cols: "h Int64, ent String, host String, hc String, " + aggTraffic, engine: "AggregatingMergeTree", part: month,
@@ -98,7 +100,61 @@ var migrations = [][]table{1: {
 	{name: "bypass", cols: "dev String, kind String, peer String, port UInt16, proto String, name String, service String, owner String, " +
 		"owner_name String, evidence String, n UInt64, bo UInt64, bi UInt64, first Int64, last Int64, source String, seq Int64",
 		engine: "MergeTree", order: "(dev, kind, peer, port, proto)", shard: "cityHash64(dev)"},
+}, 4: {
+	// Daily rollups beside the hourly ones, for periods of whole days
+	// (a month is 30 rows a key instead of 720), filled from the hourly
+	// ones once and then by their own views.
+	{name: "flow_d", cols: "d Int64, dev String, ent String, role String, " + aggTraffic, engine: "AggregatingMergeTree", part: monthOfDay,
+		order: "(d, dev, ent, role)", shard: "cityHash64(dev)", rollups: true, from: "flow_h",
+		backfill: "SELECT intDiv(h, 24) AS d, dev, ent, role, " + mergeTraffic + " FROM %s GROUP BY d, dev, ent, role"},
+	{name: "host_d", cols: "d Int64, ent String, host String, hc String, " + aggTraffic, engine: "AggregatingMergeTree", part: monthOfDay,
+		order: "(d, ent, host, hc)", shard: "cityHash64(host)", rollups: true, from: "host_h",
+		backfill: "SELECT intDiv(h, 24) AS d, ent, host, hc, " + mergeTraffic + " FROM %s GROUP BY d, ent, host, hc"},
+	{name: "query_d", cols: "d Int64, dev String, grp String, rule String, ent String, verdict String, n AggregateFunction(sum, UInt64), " +
+		"first AggregateFunction(min, Int64), last AggregateFunction(max, Int64)", engine: "AggregatingMergeTree", part: monthOfDay,
+		order: "(d, dev, grp, rule, ent, verdict)", shard: "cityHash64(dev)", rollups: true, from: "query_h",
+		backfill: "SELECT intDiv(h, 24) AS d, dev, grp, rule, ent, verdict, sumMergeState(n) AS n, minMergeState(first) AS first, " +
+			"maxMergeState(last) AS last FROM %s GROUP BY d, dev, grp, rule, ent, verdict"},
+	// Detail rows partitioned by day instead of month: the newest rows
+	// of a month are found without reading the month.
+	{name: "flow", cols: flowCols, engine: "MergeTree", part: byDay, order: "(dev, h)", shard: "cityHash64(dev)", feeds: flowViews, rebuild: true},
+	{name: "query", cols: queryCols, engine: "MergeTree", part: byDay, order: "(dev, h)", shard: "cityHash64(dev)", feeds: queryViews, rebuild: true},
 }}
+
+const monthOfDay = "toYYYYMM(toDateTime(d * 86400))"
+
+const mergeTraffic = "sumMergeState(bo) AS bo, sumMergeState(bi) AS bi, sumMergeState(po) AS po, sumMergeState(pi) AS pi, " +
+	"sumMergeState(n) AS n, minMergeState(first) AS first, maxMergeState(last) AS last"
+
+const (
+	flowCols = "h Int64, first Int64, last Int64, dev String, grp String, proto String, peer String, port UInt16, name String, " +
+		"ent String, role String, host String, hc String, verdict String, rule String, source String, " +
+		"bo UInt64, bi UInt64, po UInt64, pi UInt64, n UInt64, ord Int64, batch String"
+	queryCols = "t Int64, h Int64, dev String, grp String, proto String, name String, typ UInt16, rcode UInt16, verdict String, " +
+		"rule String, ent String, reason String, deadline Int64, latency_us UInt64, cached UInt8, ord Int64, batch String"
+)
+
+// flowViews and queryViews keep the rollups from the detail rows: the
+// first three and two since migration 1, the daily ones since 4.
+var (
+	flowViews = []view{
+		{"flow_h_mv", "flow_h", "SELECT h, dev, ent, role, " + stateTraffic + " FROM %s GROUP BY h, dev, ent, role"},
+		{"host_h_mv", "host_h", "SELECT h, ent, host, hc, " + stateTraffic + " FROM %s GROUP BY h, ent, host, hc"},
+		{"name_d_flow_mv", "name_d", "SELECT intDiv(h, 24) AS d, name, ent, sumState(bo) AS bo, sumState(bi) AS bi, sumState(po) AS po, " +
+			"sumState(pi) AS pi, sumState(n) AS n, sumState(toUInt64(0)) AS q, sumState(toUInt64(0)) AS qb, maxState(last) AS last " +
+			"FROM %s WHERE name != '' AND ent != '' GROUP BY d, name, ent"},
+		{"flow_d_mv", "flow_d", "SELECT intDiv(h, 24) AS d, dev, ent, role, " + stateTraffic + " FROM %s GROUP BY d, dev, ent, role"},
+		{"host_d_mv", "host_d", "SELECT intDiv(h, 24) AS d, ent, host, hc, " + stateTraffic + " FROM %s GROUP BY d, ent, host, hc"},
+	}
+	queryViews = []view{
+		{"query_h_mv", "query_h", "SELECT h, dev, grp, rule, ent, verdict, sumState(toUInt64(1)) AS n, minState(t) AS first, maxState(t) AS last FROM %s GROUP BY h, dev, grp, rule, ent, verdict"},
+		{"name_d_query_mv", "name_d", "SELECT intDiv(h, 24) AS d, name, ent, sumState(toUInt64(0)) AS bo, sumState(toUInt64(0)) AS bi, sumState(toUInt64(0)) AS po, " +
+			"sumState(toUInt64(0)) AS pi, sumState(toUInt64(0)) AS n, sumState(toUInt64(1)) AS q, sumState(toUInt64(verdict = 'block')) AS qb, maxState(t) AS last " +
+			"FROM %s WHERE name != '' AND ent != '' GROUP BY d, name, ent"},
+		{"query_d_mv", "query_d", "SELECT intDiv(h, 24) AS d, dev, grp, rule, ent, verdict, sumState(toUInt64(1)) AS n, minState(t) AS first, maxState(t) AS last " +
+			"FROM %s GROUP BY d, dev, grp, rule, ent, verdict"},
+	}
+)
 
 // ddl is the statements that create t in database db: the table (local
 // with a cluster), its Distributed table, then its views.
@@ -147,17 +203,21 @@ func (d *DB) migrate(ctx context.Context, ex func(ctx context.Context, q string)
 	if have > schemaVersion {
 		return have, fmt.Errorf("clickhouse: %s: schema version %d is newer than this build's %d: upgrade outflow", where, have, schemaVersion)
 	}
-	for v := have + 1; v <= schemaVersion; v++ {
+	for v := have + 1; v <= upTo; v++ {
 		ts := migrations[v]
 		for pass := range 2 {
 			for _, t := range ts {
 				if t.rollups != (pass == 0) {
 					continue
 				}
-				for _, q := range t.ddl(db, d.cfg.Cluster) {
-					if err := ex(ctx, q); err != nil {
-						return have, fmt.Errorf("clickhouse: %s: migration %d: %w", where, v, err)
-					}
+				var err error
+				if t.rebuild {
+					err = d.rebuild(ctx, ex, query, t)
+				} else {
+					err = d.create(ctx, ex, query, t)
+				}
+				if err != nil {
+					return have, fmt.Errorf("clickhouse: %s: migration %d: %w", where, v, err)
 				}
 			}
 		}
@@ -168,4 +228,100 @@ func (d *DB) migrate(ctx context.Context, ex func(ctx context.Context, q string)
 		have = v
 	}
 	return have, nil
+}
+
+// create makes t, and fills it from its source when it is a rollup
+// added later and still empty.
+func (d *DB) create(ctx context.Context, ex func(ctx context.Context, q string) error, query func(ctx context.Context, q string) (int, error), t table) error {
+	for _, q := range t.ddl(d.cfg.Database, d.cfg.Cluster) {
+		if err := ex(ctx, q); err != nil {
+			return err
+		}
+	}
+	if t.backfill == "" {
+		return nil
+	}
+	local := d.local(t.name)
+	n, err := query(ctx, "SELECT toInt32(count() > 0) FROM "+d.t(local))
+	if err != nil || n > 0 {
+		return err
+	}
+	cols := columnNames(t.cols)
+	return ex(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM (%s)", d.t(local), cols, cols, fmt.Sprintf(t.backfill, d.t(d.local(t.from)))))
+}
+
+// rebuild makes t again under its name: a new table with t's definition
+// gets the old one's rows, the old one's views are dropped, the two are
+// swapped and t's views made. Each step can be run again after a crash:
+// a copy left half done is dropped and made again; once the swap is
+// done (the old table is there under its old name) only the views and
+// the drop remain.
+func (d *DB) rebuild(ctx context.Context, ex func(ctx context.Context, q string) error, query func(ctx context.Context, q string) (int, error), t table) error {
+	db, local := d.cfg.Database, d.local(t.name)
+	exists := func(name string) (bool, error) {
+		n, err := query(ctx, "SELECT toInt32(count()) FROM system.tables WHERE database = "+quote(db)+" AND name = "+quote(name))
+		return n > 0, err
+	}
+	neu, old := local+"_rebuilt", local+"_old"
+	swapped, err := exists(old)
+	if err != nil {
+		return err
+	}
+	var steps []string
+	if swapped {
+		have, err := exists(local)
+		if err != nil {
+			return err
+		}
+		if !have {
+			steps = append(steps, "RENAME TABLE "+d.t(neu)+" TO "+d.t(local))
+		}
+	} else {
+		cols := columnNames(t.cols)
+		steps = append(steps, "DROP TABLE IF EXISTS "+d.t(neu),
+			fmt.Sprintf("CREATE TABLE %s (%s) ENGINE = %s PARTITION BY %s ORDER BY %s", d.t(neu), t.cols, t.engine, t.part, t.order),
+			fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", d.t(neu), cols, cols, d.t(local)))
+		for _, v := range t.feeds {
+			steps = append(steps, "DROP TABLE IF EXISTS "+d.t(v.name))
+		}
+		steps = append(steps, "RENAME TABLE "+d.t(local)+" TO "+d.t(old)+", "+d.t(neu)+" TO "+d.t(local))
+	}
+	for _, v := range t.feeds {
+		steps = append(steps, fmt.Sprintf("CREATE MATERIALIZED VIEW IF NOT EXISTS %s TO %s AS %s", d.t(v.name), d.t(d.local(v.into)),
+			fmt.Sprintf(v.sel, d.t(local))))
+	}
+	steps = append(steps, "DROP TABLE IF EXISTS "+d.t(old))
+	for _, q := range steps {
+		if err := ex(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// local is the name of table name on one server: NAME_local with a
+// cluster.
+func (d *DB) local(name string) string {
+	if d.cfg.Cluster != "" {
+		return name + "_local"
+	}
+	return name
+}
+
+// columnNames is the names of a column definition list.
+func columnNames(cols string) string {
+	var names []string
+	depth, start := 0, 0
+	for i := 0; i <= len(cols); i++ {
+		switch {
+		case i == len(cols) || cols[i] == ',' && depth == 0:
+			names = append(names, strings.Fields(cols[start:i])[0])
+			start = i + 1
+		case cols[i] == '(':
+			depth++
+		case cols[i] == ')':
+			depth--
+		}
+	}
+	return strings.Join(names, ", ")
 }

@@ -1,0 +1,8 @@
+package clickhouse
+
+// MigrateUpTo makes stores opened until the returned func is called
+// stop at schema version v, as an older build left them.
+func MigrateUpTo(v int) (restore func()) {
+	upTo = v
+	return func() { upTo = schemaVersion }
+}
