@@ -48,6 +48,30 @@ type Index struct {
 	programs   map[string]uint32
 	protocols  map[string]uint32
 	ouis       [3]map[uint64]uint32 // by prefix length 36, 28, 24 bits
+
+	// compiled holds the generated prefixes of an index opened from the
+	// compiled catalog (compiled.go); prefixes, lazy and lazyAssets are
+	// then unused.
+	compiled *compiledPrefixes
+}
+
+// newIndex is an index with empty matchers.
+func newIndex(at time.Time, srcs map[string]*Source, ents map[string]*Entity, lists map[string]*List, names int) *Index {
+	ix := &Index{
+		Sources: srcs, Entities: ents, Lists: lists, At: at,
+		domains:   domainset.New(names),
+		labels:    map[string]uint32{},
+		asns:      map[uint32]uint32{},
+		certOrgs:  map[string]uint32{},
+		apps:      map[string]uint32{},
+		sdks:      map[string]uint32{},
+		programs:  map[string]uint32{},
+		protocols: map[string]uint32{},
+	}
+	for i := range ix.ouis {
+		ix.ouis[i] = map[uint64]uint32{}
+	}
+	return ix
 }
 
 // Options tune Compile.
@@ -64,20 +88,8 @@ func Compile(r *Raw, opt Options) (*Index, error) {
 	if opt.At.IsZero() {
 		opt.At = time.Now()
 	}
-	ix := &Index{
-		Sources: r.Sources, Entities: r.Entities, Lists: r.Lists, At: opt.At, lazy: r.lazy, lazyRowN: lazyRows(r.lazy),
-		domains:   domainset.New(max(opt.SizeHint, len(r.Assets))),
-		labels:    map[string]uint32{},
-		asns:      map[uint32]uint32{},
-		certOrgs:  map[string]uint32{},
-		apps:      map[string]uint32{},
-		sdks:      map[string]uint32{},
-		programs:  map[string]uint32{},
-		protocols: map[string]uint32{},
-	}
-	for i := range ix.ouis {
-		ix.ouis[i] = map[uint64]uint32{}
-	}
+	ix := newIndex(opt.At, r.Sources, r.Entities, r.Lists, max(opt.SizeHint, len(r.Assets)))
+	ix.lazy, ix.lazyRowN = r.lazy, lazyRows(r.lazy)
 	var probs Problems
 	add := func(pos Pos, f string, a ...any) { probs = append(probs, Problem{Pos: pos, Msg: fmt.Sprintf(f, a...)}) }
 
@@ -337,6 +349,10 @@ func (ix *Index) loadLazy() {
 
 // Check parses what is parsed lazily and reports its problems: `outflow
 // catalog check` and tests call it, so nothing is left unvalidated.
+//
+// An index opened from the compiled catalog has nothing to check: its
+// prefixes were checked when it was generated, and VerifyBuiltin says
+// whether it still matches the text files.
 func (ix *Index) Check() error {
 	ix.lazyOnce.Do(ix.loadLazy)
 	return ix.lazyErr
@@ -345,6 +361,9 @@ func (ix *Index) Check() error {
 // AssetCount is the number of assets, the lazily parsed prefixes included.
 // It does not parse them: before they are parsed, their rows are counted.
 func (ix *Index) AssetCount() int {
+	if ix.compiled != nil {
+		return len(ix.Assets) + ix.compiled.len()
+	}
 	if ix.lazyDone.Load() {
 		return len(ix.Assets) + len(ix.lazyAssets)
 	}
@@ -374,6 +393,9 @@ func lazyRows(files []lazyFile) int {
 
 // AllAssets is every asset, the lazily parsed prefixes included.
 func (ix *Index) AllAssets() []*Asset {
+	if ix.compiled != nil {
+		return ix.compiled.appendAll(append(make([]*Asset, 0, len(ix.Assets)+ix.compiled.len()), ix.Assets...))
+	}
 	ix.lazyOnce.Do(ix.loadLazy)
 	out := make([]*Asset, 0, len(ix.Assets)+len(ix.lazyAssets))
 	return append(append(out, ix.Assets...), ix.lazyAssets...)

@@ -226,7 +226,11 @@ func TestLazyPrefixTable(t *testing.T) {
 }
 
 func TestAssetCountDoesNotParse(t *testing.T) {
-	ix, err := Open(testNow)
+	raw, err := Load(Builtin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := Compile(raw, Options{At: testNow})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,6 +48,16 @@ func (ix *Index) LookupDomainBytes(b []byte) *Asset {
 
 // LookupAddr finds the prefix asset that holds an address (longest match).
 func (ix *Index) LookupAddr(a netip.Addr) *Asset {
+	if c := ix.compiled; c != nil {
+		switch v := c.tab.lookup(a.Unmap()); {
+		case v == 0:
+			return nil
+		case v&lazyBit != 0:
+			return c.asset(v &^ lazyBit)
+		default:
+			return ix.Assets[v-1]
+		}
+	}
 	ix.lazyOnce.Do(ix.loadLazy)
 	v, ok := ix.prefixes.Lookup(a.Unmap())
 	if !ok {

@@ -133,9 +133,14 @@ func (c *CatalogFlags) Open(env *Env) (*catalog.Index, error) {
 		at = d.T
 	}
 	ix, err := catalog.Open(at, c.Dirs...)
-	// Loading parses a few megabytes of tables that are garbage once the
-	// index is built: give that memory back now, not at the next GC, so
-	// that long-running commands start small.
-	debug.FreeOSMemory()
+	if len(c.Dirs) > 0 {
+		// Directories are parsed as text, a few megabytes of tables
+		// that are garbage once the index is built: give that memory
+		// back now, not at the next GC, so that long-running commands
+		// start small. The compiled built-in catalog leaves no such
+		// garbage, and a forced collection would cost more than the
+		// rest of a short command (it scans the binary's globals).
+		debug.FreeOSMemory()
+	}
 	return ix, err
 }

@@ -29,7 +29,8 @@ func Command() cli.Command {
 const usage = `catalog SUBCOMMAND
 
 subcommands:
-  check                      validate the catalog (built-in and --catalog-dir); exit 1 on any error
+  check                      validate the catalog (built-in and --catalog-dir) and that the compiled
+                             built-in catalog matches its text files; exit 1 on any error
   show ID...                 an entity: owners, lists, assets
   lists                      the official lists and their entries
   lookup INDICATOR...        attribute hostnames, addresses, AS numbers, MACs, app ids, classes
@@ -78,6 +79,12 @@ func check(env *cli.Env, args []string) int {
 		return cli.ExitFailure
 	}
 	if err := ix.Check(); err != nil {
+		fmt.Fprintln(env.Stderr, err)
+		return cli.ExitFailure
+	}
+	// The compiled form embedded in the binary must say what the text
+	// files say.
+	if err := catalog.VerifyBuiltin(); err != nil {
 		fmt.Fprintln(env.Stderr, err)
 		return cli.ExitFailure
 	}
