@@ -9,7 +9,7 @@ type dedupe struct {
 	period time.Duration
 	max    int
 	until  map[string]time.Time
-	fifo   []seen // a ring
+	fifo   []seen // a ring, grown as keys come up to max
 	head   int
 	n      int
 	// evicted counts keys forgotten before their period ended (max reached).
@@ -22,7 +22,7 @@ type seen struct {
 }
 
 func newDedupe(period time.Duration, max int) *dedupe {
-	return &dedupe{period: period, max: max, until: make(map[string]time.Time), fifo: make([]seen, max)}
+	return &dedupe{period: period, max: max, until: make(map[string]time.Time)}
 }
 
 // fresh reports whether key was not seen in the period, and remembers it.
@@ -42,7 +42,7 @@ func (d *dedupe) fresh(key string, now time.Time) bool {
 			delete(d.until, s.key)
 		}
 		*s = seen{}
-		d.head = (d.head + 1) % d.max
+		d.head = (d.head + 1) % len(d.fifo)
 		d.n--
 	}
 	if u, ok := d.until[key]; ok && now.Before(u) {
@@ -50,7 +50,16 @@ func (d *dedupe) fresh(key string, now time.Time) bool {
 	}
 	u := now.Add(d.period)
 	d.until[key] = u
-	d.fifo[(d.head+d.n)%d.max] = seen{key, u}
+	if d.n == len(d.fifo) {
+		// grow the ring (it is full only below max: at max the loop
+		// above made room), oldest first
+		ring := make([]seen, min(max(2*len(d.fifo), 64), d.max))
+		for i := range d.n {
+			ring[i] = d.fifo[(d.head+i)%len(d.fifo)]
+		}
+		d.fifo, d.head = ring, 0
+	}
+	d.fifo[(d.head+d.n)%len(d.fifo)] = seen{key, u}
 	d.n++
 	return true
 }

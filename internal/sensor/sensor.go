@@ -86,6 +86,9 @@ type Sensor struct {
 	cps []Checkpointer
 
 	flushMu sync.Mutex // one write at a time, in order
+	// pool: the rows of the interval being written go back to it as the
+	// store reads them, for the next interval to fill
+	pool    scanfeed.Pool
 	started atomic.Bool
 	stop    chan struct{}
 	done    chan struct{}
@@ -154,7 +157,7 @@ func (s *Sensor) newInterval() *interval {
 	// the feed's own writes (past Config.MaxRows rows) and ours use a
 	// context that outlives the sensor's, so that the last flush at
 	// shutdown still writes
-	feed := scanfeed.New(context.WithoutCancel(context.Background()), s.deps.Store, s.deps.Source)
+	feed := scanfeed.New(context.WithoutCancel(context.Background()), s.deps.Store, s.deps.Source).WithPool(&s.pool)
 	feed.MaxRows = s.cfg.MaxRows
 	return &interval{feed: feed, ents: map[string]bool{}, bypass: bypass.New(s.deps.Attributor.Load()), devs: map[devKey]*devState{}}
 }

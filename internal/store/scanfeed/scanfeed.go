@@ -10,7 +10,7 @@ package scanfeed
 
 import (
 	"context"
-	"net/netip"
+	"hash/maphash"
 	"strings"
 	"time"
 
@@ -27,27 +27,6 @@ import (
 // writes them (Feed.MaxRows).
 const FlushRows = 100_000
 
-type key struct {
-	site      string
-	dev, peer netip.Addr
-	port      uint16
-	proto     uint8
-	name      string
-	entity    *catalog.Entity
-	role      catalog.Role
-	hour      int64
-}
-
-// sum is one row as the feed holds it: the key's facts are built into a
-// store.Flow only as the writer takes it (store.Batch.More), so that a
-// feed of many rows holds each once, compactly.
-type sum struct {
-	first, last int64
-	t           store.Traffic
-	host        *catalog.Entity
-	ev          *store.Evidence // the owner's evidence, for concern rows found by a catalog asset
-}
-
 // Feed sums flows and writes them to a store in batches. It is not safe
 // for concurrent use (a scan calls OnFlow from one goroutine).
 type Feed struct {
@@ -59,16 +38,64 @@ type Feed struct {
 	ctx    context.Context
 	w      store.Writer
 	source string
-	rows   map[key]int32 // index in sums
-	sums   []sum
+	rows   table
 	ents   map[string]store.Entity
 	err    error
 	n      int
+
+	// what the rows' keys name, interned for this feed's rows
+	sites  ids[string]
+	names  ids[string]
+	roles  ids[catalog.Role]
+	entl   ids[*catalog.Entity]
+	evs    []store.Evidence
+	each   func(yield func(*store.Flow) bool)
+	eachOK bool // the rows may be read (once, with a pool)
+}
+
+// ids numbers the values a feed's rows name, from 0 in the order seen.
+type ids[T comparable] struct {
+	m    map[T]int
+	list []T
+}
+
+func (x *ids[T]) id(v T) int {
+	i, ok := x.m[v]
+	if !ok {
+		if x.m == nil {
+			x.m = map[T]int{}
+		}
+		i = len(x.list)
+		x.m[v] = i
+		x.list = append(x.list, v)
+	}
+	return i
+}
+
+func (x *ids[T]) reset() {
+	clear(x.m)
+	clear(x.list)
+	x.list = x.list[:0]
 }
 
 // New returns a feed writing to w; source names the input in the rows.
 func New(ctx context.Context, w store.Writer, source string) *Feed {
-	return &Feed{MaxRows: FlushRows, ctx: ctx, w: w, source: source, rows: map[key]int32{}, ents: map[string]store.Entity{}}
+	f := &Feed{MaxRows: FlushRows, ctx: ctx, w: w, source: source, ents: map[string]store.Entity{}}
+	f.rows.seed = maphash.MakeSeed()
+	f.entl.id(nil) // 0: no entity
+	f.names.id("") // 0: no name
+	f.each = f.eachRow
+	return f
+}
+
+// WithPool makes the feed take its rows' memory from p and give it back
+// as a write reads the rows, so that a feed being written and the next
+// one being filled share it. The store's Write must then read the
+// batch's rows (Batch.More) once: both stores' Write do; a second read
+// panics.
+func (f *Feed) WithPool(p *Pool) *Feed {
+	f.rows.pool = p
+	return f
 }
 
 // Flow takes one finished flow and its attribution (scan.Config.OnFlow).
@@ -80,14 +107,30 @@ func (f *Feed) Flow(fl *flowrec.Flow, res attribute.Result) {
 	if !o.Concern() {
 		o = attribute.Attribution{}
 	}
-	k := key{site: fl.Site, dev: fl.Device, peer: fl.Peer, port: fl.PeerPort, proto: fl.Proto, name: fl.Name(), entity: o.Entity, role: o.Role,
-		hour: fl.First / int64(time.Hour)}
-	i, ok := f.rows[k]
-	if !ok {
-		i = int32(len(f.sums))
-		f.rows[k] = i
-		f.sums = append(f.sums, sum{first: fl.First, last: fl.Last})
-		r := &f.sums[i]
+	if len(f.sites.list) > 0xfffe || len(f.entl.list) > 0xfffd || len(f.roles.list) > 0x3e {
+		// the key's ids would not hold another: write what is held and
+		// number afresh (catalogs and sites this many are not seen)
+		f.flush(nil)
+	}
+	var k fkey
+	putAddr(&k, kDev, fl.Device)
+	putAddr(&k, kPeer, fl.Peer)
+	put32(&k, kHour, uint32(fl.First/int64(time.Hour)))
+	put32(&k, kName, uint32(f.names.id(fl.Name())))
+	put16(&k, kSite, uint16(f.sites.id(fl.Site)))
+	put16(&k, kEnt, uint16(f.entl.id(o.Entity)))
+	put16(&k, kPort, fl.PeerPort)
+	k[kProto] = fl.Proto
+	k[kRole] = uint8(f.roles.id(o.Role))
+	if fl.Device.Is4() {
+		k[kRole] |= 1 << 6
+	}
+	if fl.Peer.Is4() {
+		k[kRole] |= 1 << 7
+	}
+	r, added := f.rows.find(&k)
+	if added {
+		r.first, r.last = fl.First, fl.Last
 		if o.Entity != nil {
 			f.entity(o.Entity)
 			if o.Asset != nil {
@@ -96,50 +139,66 @@ func (f *Feed) Flow(fl *flowrec.Flow, res attribute.Result) {
 				if o.Kind == attribute.ASN {
 					v = fl.Peer.String() + " (" + o.Value + ")"
 				}
-				r.ev = &store.Evidence{Kind: o.Kind.String(), Value: v, Rule: sm.Evidence.Rule, Source: sm.Evidence.Source}
+				f.evs = append(f.evs, store.Evidence{Kind: o.Kind.String(), Value: v, Rule: sm.Evidence.Rule, Source: sm.Evidence.Source})
+				r.ev = uint32(len(f.evs))
 			}
 		}
 		if h := res.Host; h.Found() {
-			r.host = h.Entity
+			r.host = uint16(f.entl.id(h.Entity))
 			f.entity(h.Entity)
 		}
 	}
-	r := &f.sums[i]
 	r.first = min(r.first, fl.First)
 	r.last = max(r.last, fl.Last)
 	r.t.Add(store.Traffic{BytesOut: fl.BytesOut, BytesIn: fl.BytesIn, PacketsOut: fl.PacketsOut, PacketsIn: fl.PacketsIn, Flows: 1})
 	f.n++
-	if len(f.sums) >= f.MaxRows {
+	if f.rows.n >= f.MaxRows {
 		f.flush(nil)
 	}
 }
 
-// row builds the store's row of key k, sum s into r.
-func (f *Feed) row(k *key, s *sum, r *store.Flow) {
-	*r = store.Flow{Hour: time.Unix(0, k.hour*int64(time.Hour)).UTC(), First: time.Unix(0, s.first).UTC(), Last: time.Unix(0, s.last).UTC(),
-		Device: flowrec.DeviceID(k.site, k.dev), Peer: k.peer.String(), Port: k.port, Proto: flowrec.ProtoName(k.proto), Name: k.name,
-		Role: string(k.role), Source: f.source, Traffic: s.t}
-	if k.entity != nil {
-		r.Entity = k.entity.ID
-		if s.ev != nil {
-			r.Evidence = []store.Evidence{*s.ev}
+// row builds the store's row of r into out.
+func (f *Feed) row(r *row, out *store.Flow) {
+	k := &r.k
+	fam := k[kRole]
+	dev, peer := addrAt(k, kDev, fam&(1<<6) != 0), addrAt(k, kPeer, fam&(1<<7) != 0)
+	*out = store.Flow{Hour: time.Unix(0, int64(get32(k, kHour))*int64(time.Hour)).UTC(), First: time.Unix(0, r.first).UTC(), Last: time.Unix(0, r.last).UTC(),
+		Device: flowrec.DeviceID(f.sites.list[get16(k, kSite)], dev), Peer: peer.String(), Port: get16(k, kPort), Proto: flowrec.ProtoName(k[kProto]),
+		Name: f.names.list[get32(k, kName)], Role: string(f.roles.list[fam&0x3f]), Source: f.source, Traffic: r.t}
+	if e := f.entl.list[get16(k, kEnt)]; e != nil {
+		out.Entity = e.ID
+		if r.ev != 0 {
+			out.Evidence = f.evs[r.ev-1 : r.ev : r.ev]
 		}
 	}
-	if h := s.host; h != nil {
-		r.Host = h.ID
+	if h := f.entl.list[r.host]; h != nil {
+		out.Host = h.ID
 		if c := h.Chain; len(c) > 0 {
-			r.HostCountry = c[len(c)-1].Jurisdiction
+			out.HostCountry = c[len(c)-1].Jurisdiction
 		}
 	}
 }
 
-// each yields the rows (store.FlowRows.Each).
-func (f *Feed) each(yield func(*store.Flow) bool) {
-	var r store.Flow
-	for k, i := range f.rows {
-		f.row(&k, &f.sums[i], &r)
-		if !yield(&r) {
+// eachRow yields the rows (store.FlowRows.Each). With a pool, each chunk
+// goes back to it once its rows are read.
+func (f *Feed) eachRow(yield func(*store.Flow) bool) {
+	t := &f.rows
+	if t.pool != nil {
+		if !f.eachOK {
+			panic("scanfeed: a feed with a pool is read once per write")
+		}
+		f.eachOK = false
+	}
+	var out store.Flow
+	for i := 0; i < t.n; i++ {
+		f.row(t.at(i), &out)
+		if !yield(&out) {
 			return
+		}
+		if t.pool != nil && (i+1)%chunkRows == 0 {
+			c := i / chunkRows
+			t.pool.put(t.chunks[c])
+			t.chunks[c] = nil
 		}
 	}
 }
@@ -166,14 +225,21 @@ func (f *Feed) flush(extra *store.Batch) {
 	for _, e := range f.ents {
 		b.Entities = append(b.Entities, e)
 	}
-	b.More = store.FlowRows{N: len(f.sums), Each: f.each}
+	b.More = store.FlowRows{N: f.rows.n, Each: f.each}
+	f.eachOK = true
 	if b.Len() > 0 {
 		f.err = f.w.Write(f.ctx, b)
 	}
 	b.More = store.FlowRows{}
-	clear(f.rows)
-	clear(f.sums) // drop the entities they hold
-	f.sums = f.sums[:0]
+	f.rows.reset()
+	f.names.reset()
+	f.names.id("")
+	f.sites.reset()
+	f.roles.reset()
+	f.entl.reset()
+	f.entl.id(nil)
+	clear(f.evs)
+	f.evs = f.evs[:0]
 }
 
 // Flush writes the rows summed so far and the entities they name as one
@@ -196,7 +262,7 @@ func (f *Feed) FlushWith(b *store.Batch) error {
 }
 
 // Pending is how many summed rows wait for the next write.
-func (f *Feed) Pending() int { return len(f.sums) }
+func (f *Feed) Pending() int { return f.rows.n }
 
 // Close writes what is left with the report's devices (MAC, name,
 // vendor). It returns the first write error, if any, and how many flows

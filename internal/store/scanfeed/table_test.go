@@ -1,0 +1,184 @@
+package scanfeed
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/outflow-dev/outflow/internal/attribute"
+	"github.com/outflow-dev/outflow/internal/catalog"
+	"github.com/outflow-dev/outflow/internal/flowrec"
+	"github.com/outflow-dev/outflow/internal/store"
+)
+
+// sumWriter sums the rows of every batch per row key, reading each
+// batch's rows once, as the stores do.
+type sumWriter struct {
+	rows    map[string]store.Traffic
+	first   map[string]time.Time
+	batches int
+}
+
+func (w *sumWriter) Write(_ context.Context, b *store.Batch) error {
+	w.batches++
+	for f := range b.AllFlows() {
+		k := fmt.Sprintf("%s|%s|%d|%s|%s|%s|%s|%s|%s", f.Device, f.Peer, f.Port, f.Proto, f.Name, f.Entity, f.Role, f.Host, f.Hour.Format(time.RFC3339))
+		t := w.rows[k]
+		t.Add(f.Traffic)
+		w.rows[k] = t
+		if old, ok := w.first[k]; !ok || f.First.Before(old) {
+			w.first[k] = f.First
+		}
+	}
+	return nil
+}
+
+func (w *sumWriter) Close() error { return nil }
+
+// TestTableSums feeds random flows (IPv4, IPv6 and IPv4-mapped IPv6
+// addresses, several sites, names, entities and hours, a table grown
+// past many chunks) through feeds that share a pool and write early, and
+// checks the rows written against sums kept in a plain map.
+func TestTableSums(t *testing.T) {
+	ix, err := catalog.Open(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ents []*catalog.Entity
+	for _, id := range []string{"bytedance", "dji", "huawei", "alibaba-cloud"} {
+		if e := ix.Entities[id]; e != nil {
+			ents = append(ents, e)
+		}
+	}
+	if len(ents) < 2 {
+		t.Fatalf("catalog has too few of the test's entities: %d", len(ents))
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	addr := func(n int) netip.Addr {
+		switch n % 3 {
+		case 0:
+			return netip.AddrFrom4([4]byte{10, 0, byte(n >> 8), byte(n)})
+		case 1:
+			return netip.AddrFrom16([16]byte{0x20, 0x01, 0xd, 0xb8, 14: byte(n >> 8), 15: byte(n)})
+		default: // the same bytes as case 0's address, but IPv6: another device
+			return netip.AddrFrom16([16]byte{10: 0xff, 11: 0xff, 12: 10, 13: 0, 14: byte(n >> 8), 15: byte(n)})
+		}
+	}
+	want := map[string]store.Traffic{}
+	w := &sumWriter{rows: map[string]store.Traffic{}, first: map[string]time.Time{}}
+	var pool Pool
+	base := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC).UnixNano()
+	for round := range 3 {
+		f := New(context.Background(), w, "t").WithPool(&pool)
+		f.MaxRows = 3000 + round*1000
+		for i := range 20_000 {
+			fl := flowrec.Flow{Site: fmt.Sprintf("site-%d", rng.IntN(3)), Device: addr(rng.IntN(600)), Peer: addr(rng.IntN(900)),
+				PeerPort: uint16(443 + rng.IntN(2)), Proto: 6, BytesOut: uint64(rng.IntN(1000)), BytesIn: uint64(rng.IntN(5000)), PacketsOut: 1, PacketsIn: 2}
+			fl.First = base + int64(rng.IntN(3))*int64(time.Hour) + int64(i)
+			fl.Last = fl.First + int64(time.Second)
+			var res attribute.Result
+			role := ""
+			var ent *catalog.Entity
+			if rng.IntN(4) == 0 {
+				ent = ents[rng.IntN(len(ents))]
+				role = string(catalog.RoleService)
+				res.Owner = attribute.Attribution{Entity: ent, Role: catalog.RoleService, Kind: attribute.Hostname, Value: "x.example"}
+			}
+			if !res.Owner.Concern() {
+				ent, role = nil, ""
+			}
+			entID := ""
+			if ent != nil {
+				entID = ent.ID
+			}
+			k := fmt.Sprintf("%s|%s|%d|%s|%s|%s|%s|%s|%s", flowrec.DeviceID(fl.Site, fl.Device), fl.Peer, fl.PeerPort, "tcp", "", entID, role, "",
+				time.Unix(0, fl.First).UTC().Truncate(time.Hour).Format(time.RFC3339))
+			tr := want[k]
+			tr.Add(store.Traffic{BytesOut: fl.BytesOut, BytesIn: fl.BytesIn, PacketsOut: 1, PacketsIn: 2, Flows: 1})
+			want[k] = tr
+			f.Flow(&fl, res)
+		}
+		if err := f.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w.batches < 6 {
+		t.Errorf("%d batches: the feeds should have written early past MaxRows", w.batches)
+	}
+	if len(w.rows) != len(want) {
+		t.Errorf("%d distinct rows written, want %d", len(w.rows), len(want))
+	}
+	for k, tr := range want {
+		if w.rows[k] != tr {
+			t.Errorf("row %s: %+v, want %+v", k, w.rows[k], tr)
+		}
+	}
+	if len(pool.free) == 0 {
+		t.Error("no chunk went back to the pool")
+	}
+}
+
+// TestPooledRowsReadOnce: a pooled feed hands its rows' memory back as
+// they are read, so a second read of the same batch must fail loudly,
+// not yield nothing.
+func TestPooledRowsReadOnce(t *testing.T) {
+	var pool Pool
+	twice := writerFunc(func(b *store.Batch) error {
+		n := 0
+		for range b.AllFlows() {
+			n++
+		}
+		if n != 1 {
+			t.Errorf("first read: %d rows, want 1", n)
+		}
+		defer func() {
+			if recover() == nil {
+				t.Error("a second read of a pooled feed's rows did not panic")
+			}
+		}()
+		for range b.AllFlows() {
+		}
+		return nil
+	})
+	f := New(context.Background(), twice, "t").WithPool(&pool)
+	fl := flowrec.Flow{Device: netip.MustParseAddr("10.0.0.1"), Peer: netip.MustParseAddr("192.0.2.1"), Proto: 17, First: 1, Last: 2}
+	f.Flow(&fl, attribute.Result{})
+	if err := f.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type writerFunc func(*store.Batch) error
+
+func (w writerFunc) Write(_ context.Context, b *store.Batch) error { return w(b) }
+func (w writerFunc) Close() error                                  { return nil }
+
+// BenchmarkFeedRows: the heap 200,000 distinct rows hold in a feed (the
+// map of 120-byte keys and a slice of sums it replaced held 285 bytes a
+// row in BenchmarkActiveFlowsHeap).
+func BenchmarkFeedRows(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		f := New(context.Background(), writerFunc(func(*store.Batch) error { return nil }), "t")
+		f.MaxRows = 1 << 30
+		before := heap()
+		for j := range 200_000 {
+			fl := flowrec.Flow{Device: netip.AddrFrom4([4]byte{10, 0, byte(j >> 16), byte(j >> 8)}), Peer: netip.AddrFrom4([4]byte{192, 0, 2, byte(j)}),
+				PeerPort: 443, Proto: 6, First: int64(j), Last: int64(j + 1), BytesOut: 1}
+			f.Flow(&fl, attribute.Result{})
+		}
+		after := heap()
+		b.ReportMetric((after-before)/200_000, "B/row")
+		runtime.KeepAlive(f)
+	}
+}
+
+func heap() float64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return float64(m.HeapAlloc)
+}
