@@ -3,11 +3,10 @@ package auditcmd
 import (
 	"flag"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/appaudit/audit"
+	"github.com/outflow-dev/outflow/internal/cli"
 )
 
 // limitFlags are the configurable bounds on one app.
@@ -28,12 +27,12 @@ type limitFlags struct {
 func (l *limitFlags) register(fs *flag.FlagSet) {
 	d := audit.DefaultConfig()
 	fs.IntVar(&l.maxEntries, "max-entries", d.Extract.Archive.MaxEntries, "most entries one archive may list")
-	fs.StringVar(&l.maxEntry, "max-entry-size", formatSize(d.Extract.Archive.MaxEntrySize), "most bytes read from one entry (KiB, MiB, GiB suffixes)")
-	fs.StringVar(&l.maxTotal, "max-total-size", formatSize(d.Extract.Archive.MaxTotalSize), "most bytes read from one app, nested archives included")
+	fs.StringVar(&l.maxEntry, "max-entry-size", cli.FormatSize(d.Extract.Archive.MaxEntrySize), "most bytes read from one entry (KiB, MiB, GiB suffixes)")
+	fs.StringVar(&l.maxTotal, "max-total-size", cli.FormatSize(d.Extract.Archive.MaxTotalSize), "most bytes read from one app, nested archives included")
 	fs.Int64Var(&l.maxRatio, "max-ratio", d.Extract.Archive.MaxRatio, "compression ratio above which an entry is refused as a zip bomb")
 	fs.IntVar(&l.maxDepth, "max-depth", d.Extract.Archive.MaxDepth, "how deep to open archives inside archives (-1: not at all)")
-	fs.StringVar(&l.maxManifest, "max-manifest-size", formatSize(d.Extract.MaxManifest), "most bytes read from AndroidManifest.xml, which the ratio check spares (larger: the app is incomplete)")
-	fs.StringVar(&l.maxNativeLib, "max-native-lib", formatSize(d.Extract.MaxNativeLib), "largest native library read for packer marks")
+	fs.StringVar(&l.maxManifest, "max-manifest-size", cli.FormatSize(d.Extract.MaxManifest), "most bytes read from AndroidManifest.xml, which the ratio check spares (larger: the app is incomplete)")
+	fs.StringVar(&l.maxNativeLib, "max-native-lib", cli.FormatSize(d.Extract.MaxNativeLib), "largest native library read for packer marks")
 	fs.IntVar(&l.maxHosts, "max-hosts", d.Extract.MaxHosts, "most distinct hosts kept per app")
 	fs.IntVar(&l.workers, "workers", 0, "DEX files parsed in parallel (default: the number of CPUs)")
 	fs.IntVar(&l.jobs, "jobs", d.Jobs, "apps audited at once (memory grows with it)")
@@ -48,16 +47,16 @@ func (l *limitFlags) config() (audit.Config, error) {
 		return c, fmt.Errorf("--max-entries must be positive")
 	}
 	a.MaxEntries = l.maxEntries
-	if a.MaxEntrySize, err = parseSize("--max-entry-size", l.maxEntry); err != nil {
+	if a.MaxEntrySize, err = cli.ParseSize("--max-entry-size", l.maxEntry); err != nil {
 		return c, err
 	}
-	if a.MaxTotalSize, err = parseSize("--max-total-size", l.maxTotal); err != nil {
+	if a.MaxTotalSize, err = cli.ParseSize("--max-total-size", l.maxTotal); err != nil {
 		return c, err
 	}
-	if c.Extract.MaxManifest, err = parseSize("--max-manifest-size", l.maxManifest); err != nil {
+	if c.Extract.MaxManifest, err = cli.ParseSize("--max-manifest-size", l.maxManifest); err != nil {
 		return c, err
 	}
-	if c.Extract.MaxNativeLib, err = parseSize("--max-native-lib", l.maxNativeLib); err != nil {
+	if c.Extract.MaxNativeLib, err = cli.ParseSize("--max-native-lib", l.maxNativeLib); err != nil {
 		return c, err
 	}
 	if l.maxRatio <= 0 {
@@ -82,38 +81,4 @@ func (l *limitFlags) config() (audit.Config, error) {
 	}
 	c.Timeout = l.timeout
 	return c, nil
-}
-
-var units = []struct {
-	suffix string
-	mult   int64
-}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}}
-
-// parseSize reads "256MiB", "2GiB", "100MB" or a plain number of bytes.
-func parseSize(flag, s string) (int64, error) {
-	t := strings.TrimSpace(s)
-	mult := int64(1)
-	for _, u := range units {
-		if strings.HasSuffix(t, u.suffix) {
-			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n <= 0 || n > (1<<62)/mult {
-		return 0, fmt.Errorf("%s %q: want a positive size such as 512MiB", flag, s)
-	}
-	return n * mult, nil
-}
-
-func formatSize(n int64) string {
-	switch {
-	case n%(1<<30) == 0:
-		return fmt.Sprintf("%dGiB", n>>30)
-	case n%(1<<20) == 0:
-		return fmt.Sprintf("%dMiB", n>>20)
-	case n%(1<<10) == 0:
-		return fmt.Sprintf("%dKiB", n>>10)
-	}
-	return strconv.FormatInt(n, 10)
 }

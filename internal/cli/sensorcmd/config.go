@@ -24,6 +24,8 @@ type fileConfig struct {
 	Exporters  []exporterMap `yaml:"exporters"`
 	Follow     []string      `yaml:"follow"`
 	StateDir   string        `yaml:"state_dir"`
+	// MemoryLimit is --memory-limit: a size, auto or off.
+	MemoryLimit string `yaml:"memory_limit"`
 	// Alerts configures the notifier (internal/alert): deduplication,
 	// rate, retries, webhooks, syslog, files.
 	Alerts alert.Config `yaml:"alerts"`

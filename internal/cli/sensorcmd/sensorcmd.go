@@ -17,6 +17,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -66,7 +67,7 @@ See docs/sensor.md.`
 
 type options struct {
 	store, site, config, metrics, bpf, policy string
-	stateDir                                  string
+	stateDir, memLimit                        string
 	flush                                     time.Duration
 	listen, ifaces, follow, local             cli.Strings
 	catalog                                   cli.CatalogFlags
@@ -88,6 +89,7 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 	fs.StringVar(&o.bpf, "bpf", "", "BPF filter for every --interface (compiled with tcpdump -ddd)")
 	fs.DurationVar(&o.flush, "flush", 0, "how often the sums go to the store (default 10s)")
 	fs.StringVar(&o.policy, "policy", "", "policy file for past-deadline and group-blocked alerts, reloaded on SIGHUP")
+	fs.StringVar(&o.memLimit, "memory-limit", "", "soft limit on the Go runtime's memory (e.g. 96MiB): auto (the default) derives it from what the sensor may hold, off leaves Go's default; GOMEMLIMIT wins")
 	fs.Var(&o.local, "local", "inside network CIDR (repeatable; default the private ranges)")
 	rest, code, ok := cli.Parse(fs, args)
 	if !ok {
@@ -167,6 +169,12 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 	cfg.Local = local
 	if fc.Flush > 0 {
 		cfg.Flush = fc.Flush
+	}
+	if lim, err := memoryLimit(fc.MemoryLimit, cfg.MaxRows, len(fc.Interfaces), flow.DefaultConfig().MaxFlows); err != nil {
+		return env.Errorf(cli.ExitFailure, "sensor: %v", err)
+	} else if lim > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(lim)
+		env.Log.Info("sensor: soft memory limit", "limit", cli.FormatSize(lim))
 	}
 	// alerts: kept in the store when its backend keeps them, and sent to
 	// the sinks of --config's alerts section
@@ -369,6 +377,7 @@ func merge(fc *fileConfig, o *options) {
 	set(&fc.Metrics, o.metrics)
 	set(&fc.Policy, o.policy)
 	set(&fc.StateDir, o.stateDir)
+	set(&fc.MemoryLimit, o.memLimit)
 	if o.flush > 0 {
 		fc.Flush = o.flush
 	}
@@ -386,6 +395,25 @@ func merge(fc *fileConfig, o *options) {
 			fc.Interfaces[i].BPF = o.bpf
 		}
 	}
+}
+
+// memoryLimit is the soft limit on the Go runtime's memory that spec
+// asks for: a size, "off" (0: Go's default, the heap may grow to twice
+// what is live) or "auto"/"" (derived). The derived limit is what the
+// sensor is built to hold: 48 MiB (runtime, catalog, the store writer's
+// and the alerts' state), 128 bytes for each summed row of one interval
+// (the interval being written hands its rows to the next as they are
+// stored), 256 bytes for each flow of each interface's flow table. It is
+// soft: past it the garbage collector runs more often (at most half the
+// CPU), nothing is refused or dropped.
+func memoryLimit(spec string, rows, ifaces, flows int) (int64, error) {
+	switch spec {
+	case "", "auto":
+		return 48<<20 + 128*int64(rows) + 256*int64(ifaces)*int64(flows), nil
+	case "off", "0":
+		return 0, nil
+	}
+	return cli.ParseSize("--memory-limit", spec)
 }
 
 // sensorCacheMB is the SQLite page cache per connection of the sensor's

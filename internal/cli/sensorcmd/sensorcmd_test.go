@@ -248,3 +248,29 @@ func TestChild(t *testing.T) {
 		os.Exit(code)
 	}
 }
+
+func TestMemoryLimit(t *testing.T) {
+	for _, c := range []struct {
+		spec string
+		want int64
+		bad  bool
+	}{
+		{"", 48<<20 + 128*250_000, false},
+		{"auto", 48<<20 + 128*250_000, false},
+		{"off", 0, false},
+		{"96MiB", 96 << 20, false},
+		{"-1", 0, true},
+		{"lots", 0, true},
+	} {
+		got, err := memoryLimit(c.spec, 250_000, 0, 200_000)
+		if (err != nil) != c.bad || got != c.want {
+			t.Errorf("memoryLimit(%q) = %d, %v; want %d, error %v", c.spec, got, err, c.want, c.bad)
+		}
+	}
+	// each interface's flow table counts
+	a, _ := memoryLimit("auto", 250_000, 0, 200_000)
+	b, _ := memoryLimit("auto", 250_000, 2, 200_000)
+	if b-a != 2*256*200_000 {
+		t.Errorf("two interfaces add %d bytes, want %d", b-a, 2*256*200_000)
+	}
+}
