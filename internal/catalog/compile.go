@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,7 +16,23 @@ import (
 	"github.com/outflow-dev/outflow/internal/catalog/domainset"
 )
 
-var slugRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+// validSlug is ^[a-z0-9]+(-[a-z0-9]+)*$, written out so that no regular
+// expression is compiled when the package starts.
+func validSlug(s string) bool {
+	if s == "" || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c == '-' && s[i-1] != '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // Index is a compiled catalog: validated, with its matchers built. It is
 // read-only and safe for concurrent use.
@@ -94,7 +109,7 @@ func Compile(r *Raw, opt Options) (*Index, error) {
 	add := func(pos Pos, f string, a ...any) { probs = append(probs, Problem{Pos: pos, Msg: fmt.Sprintf(f, a...)}) }
 
 	for _, s := range sortedSources(r.Sources) {
-		if !slugRE.MatchString(s.ID) {
+		if !validSlug(s.ID) {
 			add(s.Pos, "source id %q is not a lowercase slug", s.ID)
 		}
 		if s.Title == "" {
@@ -120,7 +135,7 @@ func Compile(r *Raw, opt Options) (*Index, error) {
 	ents := sortedEntities(r.Entities)
 	for _, e := range ents {
 		what := "entity " + e.ID
-		if !slugRE.MatchString(e.ID) {
+		if !validSlug(e.ID) {
 			add(e.Pos, "entity id %q is not a lowercase slug", e.ID)
 		}
 		if e.Name == "" {
@@ -160,7 +175,7 @@ func Compile(r *Raw, opt Options) (*Index, error) {
 	}
 	for _, l := range sortedLists(r.Lists) {
 		what := "list " + l.ID
-		if !slugRE.MatchString(l.ID) {
+		if !validSlug(l.ID) {
 			add(l.Pos, "list id %q is not a lowercase slug", l.ID)
 		}
 		if l.Name == "" || l.Issuer == "" {

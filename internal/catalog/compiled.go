@@ -443,8 +443,12 @@ type compiledPrefixes struct {
 
 func (c *compiledPrefixes) len() int { return len(c.recs) / prefixRec }
 
-// asset is generated prefix i, its chunk made on first use.
+// asset is generated prefix i, its chunk made on first use; nil for an
+// index or record out of bounds (a corrupt blob).
 func (c *compiledPrefixes) asset(i uint32) *Asset {
+	if int(i) >= c.len() {
+		return nil
+	}
 	ch := &c.chunks[i/prefixChunk]
 	p := ch.Load()
 	if p == nil {
@@ -453,7 +457,10 @@ func (c *compiledPrefixes) asset(i uint32) *Asset {
 			p = ch.Load()
 		}
 	}
-	return &p[i%prefixChunk]
+	if a := &p[i%prefixChunk]; a.Entity != nil {
+		return a
+	}
+	return nil
 }
 
 func (c *compiledPrefixes) fill(chunk int) *[prefixChunk]Asset {
@@ -466,9 +473,13 @@ func (c *compiledPrefixes) fill(chunk int) *[prefixChunk]Asset {
 		o := i * prefixRec
 		off, line := le32(c.recs, o), le32(c.recs, o+4)
 		g := uint16(c.recs[o+8]) | uint16(c.recs[o+9])<<8
+		end := uint64(off) + uint64(c.recs[o+10])
+		if int(g) >= len(c.groups) || end > uint64(len(c.str)) {
+			continue // corrupt: left zero, and asset says no match
+		}
 		a := &p[j]
-		*a = c.groups[g] // checked when opened
-		a.Value = c.str[off : off+uint32(c.recs[o+10])]
+		*a = c.groups[g]
+		a.Value = c.str[off:end]
 		a.Pos.Line = int(line)
 	}
 	return p
@@ -617,24 +628,9 @@ func openCompiled(blob string, at time.Time) (*Index, error) {
 	if r.i != len(r.s) {
 		return nil, errCorrupt
 	}
-	for i := 0; i < cp.len(); i++ {
-		o := i * prefixRec
-		off, n, g := le32(cp.recs, o), uint32(cp.recs[o+10]), int(cp.recs[o+8])|int(cp.recs[o+9])<<8
-		if g >= len(cp.groups) || uint64(off)+uint64(n) > uint64(len(cp.str)) {
-			return nil, errCorrupt
-		}
-	}
-	for _, rs := range []struct {
-		s string
-		w int
-	}{{cp.tab.v4, rec4}, {cp.tab.v6, rec6}} {
-		for o := rs.w - 4; o < len(rs.s); o += rs.w {
-			v := le32(rs.s, o)
-			if v&lazyBit != 0 && int(v&^lazyBit) >= cp.len() || v&lazyBit == 0 && int(v) > len(ix.Assets) {
-				return nil, errCorrupt
-			}
-		}
-	}
+	// The prefix records and ranges are not walked here (that would touch
+	// a megabyte that most commands never read): a record or range value
+	// out of bounds is checked where it is used, and reads as no match.
 	cp.chunks = make([]atomic.Pointer[[prefixChunk]Asset], (cp.len()+prefixChunk-1)/prefixChunk)
 	ix.compiled = cp
 	ix.lazyDone.Store(true)
@@ -664,7 +660,9 @@ func openCompiled(blob string, at time.Time) (*Index, error) {
 // catalog to dst, making those not yet made.
 func (c *compiledPrefixes) appendAll(dst []*Asset) []*Asset {
 	for i := 0; i < c.len(); i++ {
-		dst = append(dst, c.asset(uint32(i)))
+		if a := c.asset(uint32(i)); a != nil {
+			dst = append(dst, a)
+		}
 	}
 	return dst
 }

@@ -323,3 +323,26 @@ func TestCompiledConcurrentLookups(t *testing.T) {
 		}
 	}
 }
+
+func TestValidSlugAndCountry(t *testing.T) {
+	for s, want := range map[string]bool{"a": true, "acme-2": true, "a-b-c": true, "": false, "-a": false, "a-": false, "a--b": false, "A": false, "a_b": false, "a.b": false} {
+		if validSlug(s) != want {
+			t.Errorf("validSlug(%q) = %v", s, !want)
+		}
+	}
+	for _, c := range strings.Fields(iso3166) {
+		if !validCountry(c) {
+			t.Errorf("validCountry(%q) = false", c)
+		}
+	}
+	for _, c := range []string{"", "C", "CNN", "cn", "XX", "AA", "ZZ", "A ", " A"} {
+		if validCountry(c) {
+			t.Errorf("validCountry(%q) = true", c)
+		}
+	}
+	for i := 3; i < len(iso3166); i += 3 {
+		if iso3166[i-3:i-1] >= iso3166[i:i+2] {
+			t.Fatalf("iso3166 is not sorted at %s", iso3166[i:i+2])
+		}
+	}
+}

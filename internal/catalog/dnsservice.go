@@ -127,7 +127,7 @@ func (ix *Index) compileDNSServices(r *Raw, add func(Pos, string, ...any)) {
 		what := "dns service " + s.ID
 		ok := true
 		bad := func(pos Pos, f string, a ...any) { add(pos, f, a...); ok = false }
-		if !slugRE.MatchString(s.ID) {
+		if !validSlug(s.ID) {
 			bad(s.Pos, "dns service id %q is not a lowercase slug", s.ID)
 		}
 		if s.Name == "" {

@@ -54,9 +54,10 @@ func (ix *Index) LookupAddr(a netip.Addr) *Asset {
 			return nil
 		case v&lazyBit != 0:
 			return c.asset(v &^ lazyBit)
-		default:
+		case int(v) <= len(ix.Assets):
 			return ix.Assets[v-1]
 		}
+		return nil // a corrupt blob
 	}
 	ix.lazyOnce.Do(ix.loadLazy)
 	v, ok := ix.prefixes.Lookup(a.Unmap())

@@ -18,15 +18,26 @@ const iso3166 = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF 
 	"SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ " +
 	"UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW"
 
-var countries = func() map[string]bool {
-	m := map[string]bool{}
-	for _, c := range strings.Fields(iso3166) {
-		m[c] = true
+// validCountry looks c up in iso3166 (sorted, three bytes a code): no map
+// is built when the package starts.
+func validCountry(c string) bool {
+	if len(c) != 2 {
+		return false
 	}
-	return m
-}()
-
-func validCountry(c string) bool { return countries[c] }
+	lo, hi := 0, (len(iso3166)+1)/3
+	for lo < hi {
+		m := (lo + hi) / 2
+		switch code := iso3166[3*m : 3*m+2]; {
+		case code == c:
+			return true
+		case code < c:
+			lo = m + 1
+		default:
+			hi = m
+		}
+	}
+	return false
+}
 
 var (
 	errEmpty   = errors.New("empty value")
