@@ -84,7 +84,14 @@ func Open(path string) (*Reader, error) {
 // NewReader reads a capture from r, telling pcap from pcapng by the magic
 // number.
 func NewReader(name string, r io.Reader, size int64) (*Reader, error) {
-	br := bufio.NewReaderSize(r, 1<<20)
+	// A megabyte of read-ahead, or the whole file when it is smaller: a
+	// small capture (one per process, as a sandbox hands them over)
+	// should not allocate a megabyte it never fills.
+	bufSize := 1 << 20
+	if size >= 0 && size < int64(bufSize) {
+		bufSize = max(int(size), 4096)
+	}
+	br := bufio.NewReaderSize(r, bufSize)
 	cr := &countingReader{r: br} // counts what the decoder consumed, not read-ahead
 	magic, err := br.Peek(4)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"html/template"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/outflow-dev/outflow/internal/appaudit/audit"
 	"github.com/outflow-dev/outflow/internal/appaudit/audit/finding"
@@ -21,18 +22,23 @@ import (
 //go:embed report.html.tmpl
 var pageText string
 
-var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"join":     strings.Join,
-	"upper":    strings.ToUpper,
-	"sevclass": func(s finding.Severity) string { return "sev-" + s.String() },
-	"shown": func(f finding.Finding) bool {
-		return f.Category != finding.CatData && f.ID != rules.IDSDK && f.ID != rules.IDEndpoint
-	},
-	"trimperm": func(p string) string { return strings.TrimPrefix(p, "android.permission.") },
-	"listids": func(r audit.SDK) string {
-		return render.ListIDs(r.Lists, ", ")
-	},
-}).Parse(pageText))
+// page is parsed on first use, not at start: every outflow command links
+// this package, few write the report, and parsing the template cost more
+// than a short command's own work.
+var page = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Funcs(template.FuncMap{
+		"join":     strings.Join,
+		"upper":    strings.ToUpper,
+		"sevclass": func(s finding.Severity) string { return "sev-" + s.String() },
+		"shown": func(f finding.Finding) bool {
+			return f.Category != finding.CatData && f.ID != rules.IDSDK && f.ID != rules.IDEndpoint
+		},
+		"trimperm": func(p string) string { return strings.TrimPrefix(p, "android.permission.") },
+		"listids": func(r audit.SDK) string {
+			return render.ListIDs(r.Lists, ", ")
+		},
+	}).Parse(pageText))
+})
 
 // Options tune the page.
 type Options struct {
@@ -49,5 +55,5 @@ func Write(w io.Writer, doc *audit.Document, o Options) error {
 	if o.Title == "" {
 		o.Title = "outflow audit"
 	}
-	return page.Execute(w, view{Title: o.Title, Doc: doc})
+	return page().Execute(w, view{Title: o.Title, Doc: doc})
 }

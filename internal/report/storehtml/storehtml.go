@@ -17,6 +17,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/render"
@@ -121,41 +122,46 @@ func Collect(ctx context.Context, r store.Reader, f store.Filter, title, source 
 //go:embed report.html.tmpl
 var pageText string
 
-var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"bytes": render.Bytes,
-	"num":   func(n any) string { return fmt.Sprintf("%d", n) },
-	"date": func(t time.Time) string {
-		if t.IsZero() {
-			return "—"
-		}
-		return t.UTC().Format("2006-01-02")
-	},
-	"datetime": func(t time.Time) string {
-		if t.IsZero() {
-			return "—"
-		}
-		return t.UTC().Format("2006-01-02 15:04")
-	},
-	"join":     strings.Join,
-	"evidence": evidenceText,
-	"version":  func() string { return "outflow " + version.Short() },
-	"jur": func(e store.Entity) string {
-		return render.Jurisdictions(cmp.Or(e.Registered, e.Jurisdiction), e.Jurisdiction)
-	},
-	"listmark": func(e store.Entity, list string) string {
-		return render.List(list, slices.Contains(e.Unverified, list))
-	},
-	"unverified": func(e store.Entity, list string) bool { return slices.Contains(e.Unverified, list) },
-	"country":    countryName,
-	// an owner's service is the exposure; a host or carrier is context
-	"role": render.Role,
-	"roleClass": func(role string) string {
-		if render.NetworkOnly(role) || role == "chip-maker" {
-			return ""
-		}
-		return " bad"
-	},
-}).Parse(pageText))
+// page is parsed on first use, not at start: every outflow command links
+// this package, few write the report, and parsing the template cost more
+// than a short command's own work.
+var page = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Funcs(template.FuncMap{
+		"bytes": render.Bytes,
+		"num":   func(n any) string { return fmt.Sprintf("%d", n) },
+		"date": func(t time.Time) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return t.UTC().Format("2006-01-02")
+		},
+		"datetime": func(t time.Time) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return t.UTC().Format("2006-01-02 15:04")
+		},
+		"join":     strings.Join,
+		"evidence": evidenceText,
+		"version":  func() string { return "outflow " + version.Short() },
+		"jur": func(e store.Entity) string {
+			return render.Jurisdictions(cmp.Or(e.Registered, e.Jurisdiction), e.Jurisdiction)
+		},
+		"listmark": func(e store.Entity, list string) string {
+			return render.List(list, slices.Contains(e.Unverified, list))
+		},
+		"unverified": func(e store.Entity, list string) bool { return slices.Contains(e.Unverified, list) },
+		"country":    countryName,
+		// an owner's service is the exposure; a host or carrier is context
+		"role": render.Role,
+		"roleClass": func(role string) string {
+			if render.NetworkOnly(role) || role == "chip-maker" {
+				return ""
+			}
+			return " bad"
+		},
+	}).Parse(pageText))
+})
 
 // view is Data with what the template computes.
 type view struct {
@@ -244,7 +250,7 @@ func Write(w io.Writer, d *Data) error {
 	for _, o := range d.Overdue {
 		v.OverdueCount += int(min(o.Queries, 1))
 	}
-	return page.Execute(w, v)
+	return page().Execute(w, v)
 }
 
 func selection(f store.Filter) string {
