@@ -7,7 +7,7 @@ import (
 )
 
 // schemaVersion is the newest migration this build knows.
-const schemaVersion = 4
+const schemaVersion = 5
 
 // upTo is the version migrations stop at: schemaVersion, except in the
 // test of an upgrade, which makes a store of an older schema first.
@@ -119,7 +119,7 @@ var migrations = [][]table{1: {
 	// of a month are found without reading the month.
 	{name: "flow", cols: flowCols, engine: "MergeTree", part: byDay, order: "(dev, h)", shard: "cityHash64(dev)", feeds: flowViews, rebuild: true},
 	{name: "query", cols: queryCols, engine: "MergeTree", part: byDay, order: "(dev, h)", shard: "cityHash64(dev)", feeds: queryViews, rebuild: true},
-}}
+}, 5: policyLogTables}
 
 const monthOfDay = "toYYYYMM(toDateTime(d * 86400))"
 

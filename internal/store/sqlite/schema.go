@@ -134,6 +134,13 @@ CREATE TABLE bypass (device TEXT NOT NULL, kind TEXT NOT NULL, peer TEXT NOT NUL
 CREATE INDEX bypass_last ON bypass(last);
 CREATE INDEX bypass_owner ON bypass(owner) WHERE owner != '';
 `,
+	// 6: the policy's changes made through the dashboard (policylog.go):
+	// who, when, why, the file before and after and their diff.
+	`
+CREATE TABLE policy_change (id INTEGER PRIMARY KEY, t INTEGER NOT NULL, user TEXT NOT NULL, comment TEXT NOT NULL,
+	file TEXT NOT NULL, before TEXT NOT NULL, after TEXT NOT NULL, diff TEXT NOT NULL, reverts INTEGER NOT NULL);
+CREATE INDEX policy_change_t ON policy_change(t);
+`,
 }
 
 // schemaVersion is the version this build writes.
