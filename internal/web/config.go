@@ -28,6 +28,13 @@ type Config struct {
 	TrustedProxies []string     `yaml:"trusted_proxies"`
 	Auth           auth.Config  `yaml:"auth"`
 	Store          store.Config `yaml:"store"`
+	// Policy is the policy file admins edit in the browser (the one the
+	// resolvers and sensors read); empty: the policy pages are off.
+	Policy string `yaml:"policy"`
+	// CatalogDirs are catalog directories on top of the built-in catalog,
+	// as the resolver is given them, for checking and previewing the
+	// policy.
+	CatalogDirs []string `yaml:"catalog_dirs"`
 }
 
 // TLS names the certificate and key files (PEM). Both or neither.
@@ -90,7 +97,7 @@ func (c *Config) Validate() error {
 	host, _, err := net.SplitHostPort(c.Listen)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("listen %q: %w", c.Listen, err))
-	} else if !IsLoopback(host) && len(c.Auth.Users) == 0 {
+	} else if !IsLoopback(host) && len(c.Auth.Users) == 0 && !c.Auth.Proxy.Enabled() {
 		errs = append(errs, fmt.Errorf("listen %s: %w", c.Listen, ErrNeedUsers))
 	}
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
@@ -98,6 +105,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := parseProxies(c.TrustedProxies); err != nil {
 		errs = append(errs, err)
+	}
+	if c.Auth.Proxy.Enabled() && len(c.TrustedProxies) == 0 {
+		errs = append(errs, errors.New("auth.proxy.header needs trusted_proxies: the header is believed only from them"))
 	}
 	if err := c.Auth.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("auth: %w", err))
@@ -114,7 +124,7 @@ func (c *Config) Validate() error {
 // the caller warns and lets the operator say so.
 func (c *Config) PlainLogins() bool {
 	host, _, err := net.SplitHostPort(c.Listen)
-	return err == nil && len(c.Auth.Users) > 0 && !IsLoopback(host) && !c.TLS.Enabled()
+	return err == nil && (len(c.Auth.Users) > 0 || c.Auth.Proxy.Enabled()) && !IsLoopback(host) && !c.TLS.Enabled()
 }
 
 // IsLoopback says whether a listen host names only this machine: a

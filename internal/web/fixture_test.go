@@ -129,6 +129,11 @@ func testStore(t testing.TB) store.Reader {
 			w.Close()
 			return
 		}
+		if shared.err = w.WritePolicyChange(ctx, &store.PolicyChange{Time: t0, User: "ana", Comment: "ban ByteDance", File: "policy.yaml",
+			After: "rules: []\n", Diff: "--- policy.yaml\n+++ policy.yaml\n@@ -0,0 +1 @@\n+rules: []\n"}); shared.err != nil {
+			w.Close()
+			return
+		}
 		if shared.err = w.Close(); shared.err != nil {
 			return
 		}

@@ -149,6 +149,35 @@ func (s *Server) funcs() template.FuncMap {
 			return cmp.Or(ent(id).Name, id)
 		},
 		"query": query,
+		"difstat": func(d string) string {
+			var add, del int
+			for _, l := range strings.Split(d, "\n") {
+				switch {
+				case strings.HasPrefix(l, "+++"), strings.HasPrefix(l, "---"):
+				case strings.HasPrefix(l, "+"):
+					add++
+				case strings.HasPrefix(l, "-"):
+					del++
+				}
+			}
+			return fmt.Sprintf("+%d −%d lines", add, del)
+		},
+		"difflines": func(d string) []diffLine {
+			var out []diffLine
+			for _, l := range strings.Split(strings.TrimSuffix(d, "\n"), "\n") {
+				c := ""
+				switch {
+				case strings.HasPrefix(l, "+++"), strings.HasPrefix(l, "---"), strings.HasPrefix(l, "@@"):
+					c = "d-head"
+				case strings.HasPrefix(l, "+"):
+					c = "d-add"
+				case strings.HasPrefix(l, "-"):
+					c = "d-del"
+				}
+				out = append(out, diffLine{c, l})
+			}
+			return out
+		},
 		"kinds": func(k string) string {
 			switch k {
 			case "entity":
@@ -196,3 +225,6 @@ func (s *Server) funcs() template.FuncMap {
 		},
 	}
 }
+
+// diffLine is one line of a unified diff and its class.
+type diffLine struct{ Class, Text string }

@@ -31,6 +31,9 @@ func (s *Server) pageRoutes() []route {
 		{"/apps/{id}", s.auditPage},
 		{"/compliance", s.compliancePage},
 		{"/search", s.searchPage},
+		{"/policy", s.policyPage},
+		{"/policy/history", s.historyPage},
+		{"/policy/history/{id}", s.changePage},
 	}
 }
 

@@ -72,6 +72,10 @@ func TestPages(t *testing.T) {
 		{"/search?q=tiktok", []string{"TikTok Pte. Ltd.", `href="/devices?entity=tiktok"`, "<h2>Entities</h2>"}},
 		{"/search?q=ana", []string{`href="/devices/192.168.50.10"`}},
 		{"/search?q=%3Cscript%3E", []string{"Nothing matches “&lt;script&gt;”"}},
+		// Without users nobody may change the policy; the pages still read.
+		{"/policy", []string{"No policy file is configured", "ban ByteDance", `href="/policy/history/1"`}},
+		{"/policy/history", []string{"ban ByteDance", "&#43;1 −0 lines"}},
+		{"/policy/history/1", []string{"ban ByteDance", `class="d-add">&#43;rules: []`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.target, func(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/outflow-dev/outflow/internal/web/auth"
 )
 
 // csp allows the page's own files and nothing else: no inline script, no
@@ -61,8 +63,14 @@ type who struct {
 	User    string // a session's user; "" for a token or loopback without users
 	Token   string // the API token's name
 	Session string // the session id (the CSRF binding)
-	Local   bool   // loopback without users: everything is allowed
+	Role    auth.Role
+	Local   bool // loopback without users: every read is allowed, no change
 }
+
+// Admin says whether the caller may change the policy and upload apps:
+// a signed-in admin. Loopback without users may not: a change needs a
+// name for the history.
+func (w who) Admin() bool { return w.Session != "" && w.Role == auth.Admin }
 
 type ctxKey struct{}
 
@@ -141,7 +149,12 @@ func (s *Server) authn(next http.Handler) http.Handler {
 		default:
 			if c, err := r.Cookie(s.sessionCookie()); err == nil {
 				if sess, ok := s.auth.Session(c.Value); ok {
-					id.User, id.Session = sess.User, c.Value
+					id.User, id.Session, id.Role = sess.User, c.Value, sess.Role
+				}
+			}
+			if h := s.auth.ProxyHeader(); h != "" {
+				if !s.proxyAuth(w, r, h, &id) {
+					return
 				}
 			}
 			if tok, ok := bearer(r); ok && id.User == "" {
@@ -156,6 +169,36 @@ func (s *Server) authn(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, id)))
 	})
+}
+
+// proxyAuth signs in the user a trusted reverse proxy names in header h,
+// with a session of its own so that forms carry CSRF tokens as after a
+// password login. The header is believed only when the connection's peer
+// (not an X-Forwarded-For entry, which anyone writes) is a trusted proxy.
+// It returns false when it has answered the request.
+func (s *Server) proxyAuth(w http.ResponseWriter, r *http.Request, h string, id *who) bool {
+	name := r.Header.Get(h)
+	if name == "" {
+		return true
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil || !s.trustedProxy(ap.Addr().Unmap()) {
+		return true // ignored: not from the proxy
+	}
+	if id.User == name {
+		return true
+	}
+	sid, err := s.auth.ProxyLogin(name)
+	if err != nil {
+		s.fail(w, r, http.StatusForbidden, "the proxy named an unusable user")
+		return false
+	}
+	sess, _ := s.auth.Session(sid)
+	s.log.Info("login through the proxy", "user", name, "role", sess.Role)
+	s.setCookie(w, s.sessionCookie(), sid, 0)
+	// A cookie of another user's session is not this request's.
+	id.User, id.Session, id.Role, id.Token = sess.User, sid, sess.Role, ""
+	return true
 }
 
 func bearer(r *http.Request) (string, bool) {
@@ -173,6 +216,7 @@ const (
 	public  access = iota // login page, assets
 	reader                // pages (a session) and the API (a session or a token)
 	changer               // POST: a session and its CSRF token
+	admin                 // POST: an admin's session and its CSRF token
 )
 
 // guard enforces a route's access.
@@ -197,7 +241,7 @@ func (s *Server) guard(a access, api bool, h http.HandlerFunc) http.HandlerFunc 
 			}
 			http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
-		case changer:
+		case changer, admin:
 			if r.Method != http.MethodPost {
 				w.Header().Set("Allow", "POST")
 				s.fail(w, r, http.StatusMethodNotAllowed, "POST only")
@@ -207,20 +251,46 @@ func (s *Server) guard(a access, api bool, h http.HandlerFunc) http.HandlerFunc 
 				s.fail(w, r, http.StatusForbidden, "API tokens are read-only")
 				return
 			}
+			if a == admin && id.Session == "" {
+				if !s.auth.Enabled() {
+					s.fail(w, r, http.StatusForbidden, "no users are configured: changes need an admin (outflow serve --init-admin NAME)")
+					return
+				}
+				s.fail(w, r, http.StatusUnauthorized, "sign in first")
+				return
+			}
 			if !s.sameOrigin(r) {
 				s.fail(w, r, http.StatusForbidden, "cross-origin request refused")
 				return
 			}
 			binding := s.csrfBinding(r, id)
-			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-			if !s.auth.CheckCSRF(binding, r.PostFormValue("csrf")) && !s.auth.CheckCSRF(binding, r.Header.Get("X-CSRF-Token")) {
+			if !s.checkCSRF(w, r, binding) {
 				s.fail(w, r, http.StatusForbidden, "missing or invalid CSRF token; reload the page")
+				return
+			}
+			if a == admin && !id.Admin() {
+				s.fail(w, r, http.StatusForbidden, "only an admin may change this")
 				return
 			}
 		}
 		h(w, r)
 	}
 }
+
+// checkCSRF checks the request's CSRF token: the X-CSRF-Token header, or
+// the form's csrf field. A multipart form (an upload) is not read here:
+// its token must come in the header or in the query (?csrf=), so that a
+// body of megabytes is never parsed before the caller is known.
+func (s *Server) checkCSRF(w http.ResponseWriter, r *http.Request, binding string) bool {
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		return s.auth.CheckCSRF(binding, r.Header.Get("X-CSRF-Token")) || s.auth.CheckCSRF(binding, r.URL.Query().Get("csrf"))
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	return s.auth.CheckCSRF(binding, r.Header.Get("X-CSRF-Token")) || s.auth.CheckCSRF(binding, r.PostFormValue("csrf"))
+}
+
+// maxForm bounds a posted form: a policy file in a textarea, at most.
+const maxForm = 1 << 20
 
 // sameOrigin refuses a POST whose Origin names another site, or is
 // "null" (a sandboxed frame, a data: URL). The CSRF token is the real

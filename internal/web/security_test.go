@@ -77,7 +77,7 @@ func TestParseConfig(t *testing.T) {
 		t.Fatalf("parsed %+v", c)
 	}
 	tests := []struct{ name, in, want string }{
-		{"unknown key", "listen: 127.0.0.1:1\nlisten_tls: yes\n", `serve.yaml:2:1: unknown key "listen_tls" at top level; allowed: auth, listen, secure_cookies, store, tls, trusted_proxies`},
+		{"unknown key", "listen: 127.0.0.1:1\nlisten_tls: yes\n", `serve.yaml:2:1: unknown key "listen_tls" at top level; allowed: auth, catalog_dirs, listen, policy, secure_cookies, store, tls, trusted_proxies`},
 		{"nested unknown key", "auth:\n  users: []\n  password: x\n", `serve.yaml:3:3: unknown key "password" in auth; allowed: client_fail_burst,`},
 		{"plain password", "listen: 0.0.0.0:1\nauth:\n  users:\n    - name: ana\n      password_hash: hunter2\n", "neither argon2id"},
 		{"open without users", "listen: 0.0.0.0:1\n", "requires users"},

@@ -12,15 +12,21 @@ import (
 	"sync"
 	"time"
 
+	"github.com/outflow-dev/outflow/internal/catalog"
 	"github.com/outflow-dev/outflow/internal/store"
 	"github.com/outflow-dev/outflow/internal/web/auth"
 )
 
 // Deps are the server's collaborators.
 type Deps struct {
+	// Reader is the store. When it also implements store.PolicyLog,
+	// admins may change the policy file (Config.Policy) here.
 	Reader store.Reader
 	Log    *slog.Logger     // nil: discard
 	Now    func() time.Time // nil: time.Now
+	// Catalog loads the catalog policies are checked against; nil: the
+	// built-in catalog with Config.CatalogDirs on top.
+	Catalog func(at time.Time) (*catalog.Index, error)
 }
 
 // Server is the dashboard. New does no I/O; Start listens; Close stops.
@@ -36,6 +42,14 @@ type Server struct {
 	proxies []netip.Prefix // trusted reverse proxies
 
 	results resultCache
+
+	loadCatalog func(time.Time) (*catalog.Index, error)
+	cat         struct {
+		sync.Mutex
+		ix *catalog.Index
+		at time.Time
+	}
+	policyMu sync.Mutex // one policy change at a time
 
 	cache struct {
 		sync.Mutex
@@ -59,7 +73,11 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if d.Reader == nil {
 		return nil, errors.New("serve: no store")
 	}
-	s := &Server{cfg: cfg, r: d.Reader, log: d.Log, now: d.Now}
+	s := &Server{cfg: cfg, r: d.Reader, log: d.Log, now: d.Now, loadCatalog: d.Catalog}
+	if s.loadCatalog == nil {
+		dirs := cfg.CatalogDirs
+		s.loadCatalog = func(at time.Time) (*catalog.Index, error) { return catalog.Open(at, dirs...) }
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -94,6 +112,9 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("POST /login", s.guard(changer, false, s.login))
 	m.HandleFunc("POST /logout", s.guard(changer, false, s.logout))
 
+	for _, a := range s.adminRoutes() {
+		m.HandleFunc("POST "+a.path, s.guard(admin, false, a.h))
+	}
 	for _, p := range s.pageRoutes() {
 		m.HandleFunc("GET "+p.path, s.guard(reader, false, p.h))
 	}

@@ -50,7 +50,8 @@ func Command() cli.Command {
 const usage = `sensor --store STORE [--flow-listen ADDR]... [--interface IF]... [--site NAME] [--config FILE] [--metrics ADDR] [flags]
 
 Runs until SIGTERM or SIGINT, which flush the last interval and exit 0;
-SIGHUP reloads the catalog and the policy. Alerts (first contact with an
+SIGHUP reloads the catalog and the policy; a changed policy file (as the
+dashboard saves it) is reloaded within 5 seconds without one. Alerts (first contact with an
 entity of concern; with --policy, traffic past a rule's deadline or that the
 device's group blocks) are kept in the store and sent to the webhooks, syslog
 servers and files of --config's alerts section. Sources, any mix, each repeatable:
@@ -286,12 +287,24 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	var polTick <-chan time.Time
+	var pw *policyWatch
+	if fc.Policy != "" {
+		pw = newPolicyWatch(fc.Policy)
+		t := time.NewTicker(policyWatchEvery)
+		defer t.Stop()
+		polTick = t.C
+	}
 	for running := true; running; {
 		select {
 		case <-ctx.Done():
 			running = false
 		case <-hup:
 			reload(env, &o, fc.Policy, &at, &cat, &pol)
+		case <-polTick:
+			if pw.changed() {
+				reloadPolicy(env.Log, fc.Policy, &pol)
+			}
 		}
 	}
 	// SIGTERM/SIGINT: stop the sources, write the last interval, exit 0

@@ -30,6 +30,7 @@ func Command() cli.Command {
 }
 
 const usage = `serve [--config FILE] [--store PATH] [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--insecure-http]
+             [--policy FILE] [--catalog-dir DIR] [--init-admin NAME]
        outflow serve hash-password     (reads the password from the terminal or stdin)
        outflow serve new-token NAME
 
@@ -40,13 +41,24 @@ errors), and should have TLS (--tls-cert/--tls-key or tls:): without it,
 serve warns that passwords cross the network in clear text, unless
 --insecure-http says a TLS proxy already fronts it. Sessions, CSRF tokens
 and the wrong-password limiter are kept in memory, so a restart signs
-everyone out:
+everyone out.
+
+Users are viewers (read) or admins (also change the policy). The first
+admin is made by --init-admin NAME, which reads a password and writes its
+hash to --config (created 0600 if missing); there is no default password.
+With a policy file (--policy or policy:), admins edit it on /policy: each
+change is checked as 'outflow resolve check' does, previewed against the
+last week in the store, written atomically and kept in the store's history
+with who, when and why; resolvers and sensors reading the same file
+reload it within seconds (their file watch). Single sign-on: a reverse
+proxy in trusted_proxies names the user in auth.proxy.header.
 
   listen: 0.0.0.0:8443
   tls: {cert: /etc/outflow/cert.pem, key: /etc/outflow/key.pem}
   auth:
     users:
-      - {name: ana, password_hash: '$argon2id$v=19$...'}
+      - {name: ana, password_hash: '$argon2id$v=19$...', role: admin}
+      - {name: ben, password_hash: '$argon2id$v=19$...'}   # a viewer
     tokens:
       - {name: grafana, sha256: 5e88...}
     session_ttl: 12h       # longest login
@@ -55,16 +67,25 @@ everyone out:
     fail_refill: 1m        # pair (not the user) this long, doubled each further
     fail_max: 1h           # failure up to this
     client_fail_burst: 20  # wrong passwords from one address, any users, lock it
+    proxy:                 # single sign-on: the user a trusted proxy names
+      header: X-Remote-User
+      admins: [ana]        # the others it names are viewers
   secure_cookies: false    # true behind a TLS proxy (with tls: always)
   trusted_proxies: []      # reverse proxies whose X-Forwarded-For names the client
   store: {path: /var/lib/outflow/outflow.db}
+  policy: /etc/outflow/policy.yaml
+  catalog_dirs: []         # as the resolver's, to check the policy against
 
 API: GET /api/overview, /api/devices[/ID], /api/flows, /api/names,
 /api/queries, /api/blocked, /api/overdue, /api/due, /api/audits[/ID],
-/api/inventory, /api/entities, /api/search?q=, /api/info; filters period=
+/api/inventory, /api/entities, /api/search?q=, /api/info,
+/api/policy/changes[/ID]; filters period=
 (day|week|month|quarter|all) or since=/until=, device=, group=, entity=,
 list=, name=, rule=, verdict=, concern=1, limit=, offset=. A token reads
-the API only: 'Authorization: Bearer TOKEN'.`
+the API only: 'Authorization: Bearer TOKEN'. Changes (an admin's session
+and its CSRF token, field csrf or header X-CSRF-Token): POST
+/policy/preview, /policy/save, /policy/history/ID/revert. docs/dashboard.md
+has the rest.`
 
 func run(ctx context.Context, env *cli.Env, args []string) int {
 	if len(args) > 0 {
@@ -86,6 +107,10 @@ func serve(ctx context.Context, env *cli.Env, args []string) int {
 	cert := fs.String("tls-cert", "", "TLS certificate file (PEM)")
 	key := fs.String("tls-key", "", "TLS key file (PEM)")
 	insecure := fs.Bool("insecure-http", false, "no warning for logins over plain HTTP beyond loopback (a TLS proxy fronts the dashboard)")
+	initName := fs.String("init-admin", "", "add the first admin NAME to --config (password read from the terminal or stdin), then serve")
+	policyPath := fs.String("policy", "", "policy file admins may edit here (the one the resolvers and sensors read)")
+	var catDirs cli.Strings
+	fs.Var(&catDirs, "catalog-dir", "catalog directory on top of the built-in catalog, to check policies against (repeatable)")
 	rest, code, ok := cli.Parse(fs, args)
 	if !ok {
 		return code
@@ -93,6 +118,12 @@ func serve(ctx context.Context, env *cli.Env, args []string) int {
 	if len(rest) > 0 {
 		fs.Usage()
 		return cli.ExitFailure
+	}
+	if *initName != "" {
+		if err := initAdmin(env, *config, *initName); err != nil {
+			return env.Errorf(cli.ExitFailure, "serve --init-admin: %v", err)
+		}
+		fmt.Fprintf(env.Stderr, "outflow: admin %s added to %s\n", safetext.Terminal(*initName), safetext.Terminal(*config))
 	}
 	cfg := web.DefaultConfig()
 	if *config != "" {
@@ -110,6 +141,10 @@ func serve(ctx context.Context, env *cli.Env, args []string) int {
 	if *storePath != "" {
 		cfg.Store.Path = *storePath
 	}
+	if *policyPath != "" {
+		cfg.Policy = *policyPath
+	}
+	cfg.CatalogDirs = append(cfg.CatalogDirs, catDirs...)
 	if err := cfg.Validate(); err != nil {
 		return env.Errorf(cli.ExitFailure, "%v", err)
 	}

@@ -44,6 +44,11 @@ type Data struct {
 	Due      []store.DueRule
 	Audits   []store.AuditSummary
 	Entities map[string]store.Entity
+	// PolicyChanges are the policy's changes made through the dashboard
+	// in the period, from stores that keep them (store.PolicyLog);
+	// NoPolicyLog says the store keeps none.
+	PolicyChanges []store.PolicyChange
+	NoPolicyLog   bool
 	// MoreDevices is how many devices with exposures were left out.
 	MoreDevices int
 }
@@ -108,6 +113,16 @@ func Collect(ctx context.Context, r store.Reader, f store.Filter, title, source 
 	}
 	if d.Audits, err = r.Audits(ctx, lf); err != nil {
 		return nil, fmt.Errorf("report: audits: %w", err)
+	}
+	if pl, ok := r.(store.PolicyLog); ok {
+		// The filter's period as given: a report up to now includes the
+		// changes made after the newest traffic.
+		pf := store.Filter{Since: f.Since, Until: f.Until, Limit: maxRows}
+		if d.PolicyChanges, err = pl.PolicyChanges(ctx, pf); err != nil {
+			return nil, fmt.Errorf("report: policy changes: %w", err)
+		}
+	} else {
+		d.NoPolicyLog = true
 	}
 	ents, err := r.Entities(ctx)
 	if err != nil {

@@ -113,6 +113,16 @@ func TestReport(t *testing.T) {
 	db := demoStore(t)
 	ctx := context.Background()
 	now := base.Add(14 * 24 * time.Hour)
+	// A change of the policy in the period, and one after it.
+	for _, c := range []store.PolicyChange{
+		{Time: base.Add(6 * 24 * time.Hour), User: "ana", Comment: "ban TikTok from day 7", File: "policy.yaml",
+			Before: "", After: "rules: ...\n", Diff: "--- policy.yaml\n+++ policy.yaml\n@@ -0,0 +1 @@\n+  - id: no-bytedance\n"},
+		{Time: now.Add(time.Hour), User: "bo", Comment: "after the period", File: "policy.yaml"},
+	} {
+		if err := db.WritePolicyChange(ctx, &c); err != nil {
+			t.Fatal(err)
+		}
+	}
 	d, err := storehtml.Collect(ctx, db, store.Filter{Since: base.Add(-24 * time.Hour), Until: now}, "Data flows to entities of concern", "store demo", now)
 	if err != nil {
 		t.Fatal(err)
@@ -137,6 +147,7 @@ func TestReport(t *testing.T) {
 		"SG — controlled from CN", "bis-entity-list(unverified)", "Produced by outflow ",
 		"tls-sni www.tiktok.com", "by tls-sni apiieu.hik-connect.com", // evidence behind exposures
 		"@media print",
+		"Changes of the policy", "ban TikTok from day 7", "&#43;  - id: no-bytedance", // the policy's history
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("report lacks %q", want)
@@ -145,6 +156,9 @@ func TestReport(t *testing.T) {
 	// Self-contained: nothing is fetched (the only URL is the SVG namespace).
 	for _, m := range regexp.MustCompile(`(?:src|href)\s*=\s*["']?([a-z]+:)?//`).FindAllString(html, -1) {
 		t.Errorf("report refers to something outside: %s", m)
+	}
+	if strings.Contains(html, "after the period") {
+		t.Error("a policy change after the period is in the report")
 	}
 	if strings.Contains(html, "<script") {
 		t.Error("report has a script")

@@ -21,7 +21,41 @@ type User struct {
 	// PasswordHash is an argon2id (PHC string) or bcrypt hash, as
 	// `outflow serve hash-password` prints it.
 	PasswordHash string `yaml:"password_hash"`
+	// Role is admin (may change the policy and upload apps) or viewer
+	// (reads only); empty means viewer, so that a user written before
+	// roles existed gains nothing.
+	Role Role `yaml:"role"`
 }
+
+// Role is what a user may do.
+type Role string
+
+// Roles.
+const (
+	Viewer Role = "viewer"
+	Admin  Role = "admin"
+)
+
+// orViewer is r, or Viewer when r is empty.
+func (r Role) orViewer() Role {
+	if r == "" {
+		return Viewer
+	}
+	return r
+}
+
+// Proxy is single sign-on through a reverse proxy: the proxy
+// authenticates and names the user in Header. The header is believed only
+// from the dashboard's trusted_proxies (the connection's peer, not
+// X-Forwarded-For); anyone else's is ignored. Users it names are viewers
+// unless listed in Admins.
+type Proxy struct {
+	Header string   `yaml:"header"`
+	Admins []string `yaml:"admins"`
+}
+
+// Enabled says whether proxy authentication is configured.
+func (p Proxy) Enabled() bool { return p.Header != "" }
 
 // Token is a read-only API token: the configuration holds the SHA-256 of
 // the token, never the token (`outflow serve new-token` prints both).
@@ -34,6 +68,7 @@ type Token struct {
 type Config struct {
 	Users  []User  `yaml:"users"`
 	Tokens []Token `yaml:"tokens"`
+	Proxy  Proxy   `yaml:"proxy"`
 	// SessionTTL is how long a login lasts at most; SessionIdle logs out a
 	// session unused for that long.
 	SessionTTL  time.Duration `yaml:"session_ttl"`
@@ -72,6 +107,15 @@ func (c *Config) Validate() error {
 		if err := CheckHash(u.PasswordHash); err != nil {
 			errs = append(errs, fmt.Errorf("users[%d] (%s): %w", i, u.Name, err))
 		}
+		if r := u.Role.orViewer(); r != Viewer && r != Admin {
+			errs = append(errs, fmt.Errorf("users[%d] (%s): role %q: want admin or viewer", i, u.Name, u.Role))
+		}
+	}
+	if h := c.Proxy.Header; h != "" && (strings.ContainsAny(h, " \t\r\n:") || len(h) > 64) {
+		errs = append(errs, fmt.Errorf("proxy.header %q: not a header name", h))
+	}
+	if c.Proxy.Header == "" && len(c.Proxy.Admins) > 0 {
+		errs = append(errs, errors.New("proxy.admins without proxy.header"))
 	}
 	for i, t := range c.Tokens {
 		if t.Name == "" {
@@ -115,6 +159,8 @@ const maxLockKeys = 65536
 // Authenticator checks passwords, tokens, sessions and CSRF tokens.
 type Authenticator struct {
 	users  map[string]string // name -> hash
+	roles  map[string]Role
+	proxy  Proxy
 	tokens map[[32]byte]string
 	sess   *sessions
 	pairs  *Backoff // user at a client address
@@ -132,6 +178,8 @@ func New(c Config, now func() time.Time) (*Authenticator, error) {
 	}
 	a := &Authenticator{
 		users:  map[string]string{},
+		roles:  map[string]Role{},
+		proxy:  c.Proxy,
 		tokens: map[[32]byte]string{},
 		sess:   newSessions(c.SessionTTL, c.SessionIdle, 10000),
 		pairs:  NewBackoff(c.FailBurst, c.FailRefill, c.FailMax, maxLockKeys),
@@ -143,6 +191,7 @@ func New(c Config, now func() time.Time) (*Authenticator, error) {
 	_, _ = rand.Read(a.key)
 	for _, u := range c.Users {
 		a.users[u.Name] = u.PasswordHash
+		a.roles[u.Name] = u.Role.orViewer()
 		if a.dummy == "" {
 			a.dummy = u.PasswordHash
 		}
@@ -156,9 +205,31 @@ func New(c Config, now func() time.Time) (*Authenticator, error) {
 	return a, nil
 }
 
-// Enabled says whether any user is configured, that is whether pages need
-// a login.
-func (a *Authenticator) Enabled() bool { return len(a.users) > 0 }
+// Enabled says whether any user is configured, or a proxy names them,
+// that is whether pages need a login.
+func (a *Authenticator) Enabled() bool { return len(a.users) > 0 || a.proxy.Enabled() }
+
+// ProxyHeader is the header a trusted proxy names the user in; "" when
+// proxy authentication is off.
+func (a *Authenticator) ProxyHeader() string { return a.proxy.Header }
+
+// ProxyLogin starts a session for a user a trusted proxy authenticated:
+// an admin when listed in proxy.admins, a viewer otherwise.
+func (a *Authenticator) ProxyLogin(user string) (string, error) {
+	if !a.proxy.Enabled() {
+		return "", ErrBadLogin
+	}
+	if user == "" || len(user) > 64 || strings.ContainsAny(user, "\r\n\x00") {
+		return "", ErrBadLogin
+	}
+	role := Viewer
+	for _, n := range a.proxy.Admins {
+		if n == user {
+			role = Admin
+		}
+	}
+	return a.sess.create(user, role, a.now()), nil
+}
 
 // Login checks a password from client. It returns the new session's id,
 // a *LimitedError when the client address, or this user from this
@@ -201,7 +272,7 @@ func (a *Authenticator) Login(ctx context.Context, client netip.Addr, user, pass
 	// The address's count stays: one good login does not buy a sprayer
 	// from the same address another round of guesses.
 	a.pairs.Reset(pk)
-	return a.sess.create(user, a.now()), nil
+	return a.sess.create(user, a.roles[user], a.now()), nil
 }
 
 // Session returns the live session of id and marks it used.

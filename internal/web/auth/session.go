@@ -11,6 +11,7 @@ import (
 // Session is a logged-in user.
 type Session struct {
 	User    string
+	Role    Role
 	Created time.Time
 	Seen    time.Time
 }
@@ -37,7 +38,7 @@ func randomID() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func (s *sessions) create(user string, now time.Time) string {
+func (s *sessions) create(user string, role Role, now time.Time) string {
 	id := randomID()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -54,7 +55,7 @@ func (s *sessions) create(user string, now time.Time) string {
 		}
 		delete(s.m, oldK)
 	}
-	s.m[sha256.Sum256([]byte(id))] = &Session{User: user, Created: now, Seen: now}
+	s.m[sha256.Sum256([]byte(id))] = &Session{User: user, Role: role, Created: now, Seen: now}
 	return id
 }
 

@@ -1,0 +1,566 @@
+package web
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/outflow-dev/outflow/internal/attribute"
+	"github.com/outflow-dev/outflow/internal/catalog"
+	"github.com/outflow-dev/outflow/internal/outfile"
+	"github.com/outflow-dev/outflow/internal/policy"
+	"github.com/outflow-dev/outflow/internal/policy/policyfile"
+	"github.com/outflow-dev/outflow/internal/store"
+)
+
+// The policy pages: admins edit the policy file the resolvers and
+// sensors read. A change is checked as `outflow resolve check` checks a
+// file, previewed against what the store saw in the last week, written
+// atomically (outfile: temporary file, fsync, rename) and recorded in the
+// store's history with who, when, why and the diff. The resolvers notice
+// the new file by their watch (reload.watch, 5 s by default) and the
+// sensors by theirs; nothing is signalled, so a resolver on another
+// machine needs the file brought to it (docs/dashboard.md).
+
+// maxComment bounds a change's comment.
+const maxComment = 2000
+
+// previewRows bounds the detail rows (queries, flows) a preview reads.
+const previewRows = 20000
+
+// adminRoutes are every request that changes state beyond the caller's
+// own session: POST, an admin's session and its CSRF token.
+func (s *Server) adminRoutes() []route {
+	return []route{
+		{"/policy/preview", s.policyPreview},
+		{"/policy/save", s.policySave},
+		{"/policy/history/{id}/revert", s.policyRevert},
+	}
+}
+
+// policyData is the policy page: the file, or a draft with its problems,
+// diff and preview.
+type policyData struct {
+	File     string
+	Off      string // why the page cannot edit, when it cannot
+	Text     string // the file, or the draft
+	Base     string // SHA-256 of the file the draft started from
+	Draft    bool   // Text is not the file
+	Problems []string
+	Diff     string
+	Preview  *preview
+	Comment  string
+	Error    string
+	Admin    bool
+	Changes  []store.PolicyChange // the latest few
+}
+
+func fileHash(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// readPolicy reads the policy file; a file that does not exist yet reads
+// as empty (the first save creates it).
+func (s *Server) readPolicy() ([]byte, error) {
+	f, err := os.Open(s.cfg.Policy)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, policy.MaxFileSize+1))
+	if err == nil && len(b) > policy.MaxFileSize {
+		err = fmt.Errorf("%s: larger than %d bytes", s.cfg.Policy, policy.MaxFileSize)
+	}
+	return b, err
+}
+
+func (s *Server) policyLog() (store.PolicyLog, bool) {
+	pl, ok := s.r.(store.PolicyLog)
+	return pl, ok
+}
+
+// policyOff says why policy editing is unavailable, "" when it is not.
+func (s *Server) policyOff() string {
+	if s.cfg.Policy == "" {
+		return "No policy file is configured (policy: in the configuration file, or outflow serve --policy FILE)."
+	}
+	if _, ok := s.policyLog(); !ok {
+		return "This store keeps no change history, so the policy cannot be changed here."
+	}
+	return ""
+}
+
+func (s *Server) policyPage(w http.ResponseWriter, r *http.Request) {
+	d := &policyData{File: s.cfg.Policy, Off: s.policyOff(), Admin: whoFrom(r.Context()).Admin()}
+	if s.cfg.Policy != "" {
+		b, err := s.readPolicy()
+		if err != nil {
+			s.log.Error("policy: read", "err", err)
+			s.fail(w, r, http.StatusInternalServerError, "the policy file cannot be read; see the server's log")
+			return
+		}
+		d.Text, d.Base = string(b), fileHash(b)
+	}
+	if pl, ok := s.policyLog(); ok {
+		d.Changes, _ = pl.PolicyChanges(r.Context(), store.Filter{Limit: 5})
+	}
+	s.showPolicy(w, r, http.StatusOK, d)
+}
+
+func (s *Server) showPolicy(w http.ResponseWriter, r *http.Request, code int, d *policyData) {
+	v := s.newView(r, "policy", "Policy")
+	v.Data = d
+	s.render(w, r, code, "policy", v)
+}
+
+// draftFrom reads the posted draft and applies the structured form's
+// operation, if any, to it.
+func draftFrom(r *http.Request) (string, error) {
+	text := strings.ReplaceAll(r.PostFormValue("policy"), "\r\n", "\n")
+	if len(text) > policy.MaxFileSize {
+		return text, fmt.Errorf("the policy is larger than %d bytes", policy.MaxFileSize)
+	}
+	list := func(k string) []string {
+		return strings.FieldsFunc(r.PostFormValue(k), func(c rune) bool { return c == ',' || c == '\n' || c == '\r' || c == ' ' || c == '\t' })
+	}
+	var b []byte
+	var err error
+	switch r.PostFormValue("op") {
+	case "":
+		return text, nil
+	case "group":
+		b, err = policyfile.AddGroup([]byte(text), policyfile.Group{Name: strings.TrimSpace(r.PostFormValue("name")),
+			Addresses: list("addresses"), ClientNames: list("client_names")})
+	case "rule":
+		ru := policyfile.Rule{ID: strings.TrimSpace(r.PostFormValue("id")), Action: cmp.Or(r.PostFormValue("action"), "block"),
+			Entities: list("entities"), Lists: list("lists"), Jurisdictions: list("jurisdictions"), Names: list("names"),
+			Groups: list("groups"), Basis: strings.TrimSpace(r.PostFormValue("basis")),
+			Effective: strings.TrimSpace(r.PostFormValue("effective")), Warning: strings.TrimSpace(r.PostFormValue("warning")),
+			Except: &policyfile.Except{Names: list("except_names"), Groups: list("except_groups"), Clients: list("except_clients")}}
+		b, err = policyfile.AddRule([]byte(text), ru)
+	default:
+		return text, errors.New("unknown operation")
+	}
+	if err != nil {
+		return text, err
+	}
+	return string(b), nil
+}
+
+// check compiles a draft as the resolver does and `outflow resolve check`
+// reports it: every problem with file, line and column.
+func (s *Server) check(text string) (*policy.Policy, []string) {
+	ix, err := s.catalog()
+	if err != nil {
+		return nil, []string{"catalog: " + err.Error()}
+	}
+	p, err := policy.ParseWith(s.cfg.Policy, []byte(text), policy.Options{Catalog: ix})
+	if err == nil {
+		err = p.RequireRules()
+	}
+	if err == nil {
+		err = p.Check(ix)
+	}
+	if err != nil {
+		var ps catalog.Problems
+		if errors.As(err, &ps) {
+			out := make([]string, len(ps))
+			for i, pr := range ps {
+				out[i] = pr.Error()
+			}
+			return nil, out
+		}
+		return nil, strings.Split(err.Error(), "\n")
+	}
+	return p, nil
+}
+
+// catalog is the catalog policies are checked against, loaded once.
+func (s *Server) catalog() (*catalog.Index, error) {
+	s.cat.Lock()
+	defer s.cat.Unlock()
+	if s.cat.ix == nil || s.now().Sub(s.cat.at) > time.Hour {
+		ix, err := s.loadCatalog(s.now())
+		if err != nil {
+			return nil, err
+		}
+		s.cat.ix, s.cat.at = ix, s.now()
+	}
+	return s.cat.ix, nil
+}
+
+func (s *Server) policyPreview(w http.ResponseWriter, r *http.Request) {
+	if off := s.policyOff(); off != "" {
+		s.fail(w, r, http.StatusConflict, off)
+		return
+	}
+	d := &policyData{File: s.cfg.Policy, Admin: true, Draft: true, Base: r.PostFormValue("base"), Comment: r.PostFormValue("comment")}
+	text, err := draftFrom(r)
+	d.Text = text
+	if err != nil {
+		d.Error = err.Error()
+		s.showPolicy(w, r, http.StatusUnprocessableEntity, d)
+		return
+	}
+	cur, err := s.readPolicy()
+	if err != nil {
+		s.log.Error("policy: read", "err", err)
+		s.fail(w, r, http.StatusInternalServerError, "the policy file cannot be read; see the server's log")
+		return
+	}
+	if d.Base != fileHash(cur) {
+		d.Error = "The policy file changed since this draft was started; the diff below is against the file as it is now, and saving replaces it."
+		d.Base = fileHash(cur)
+	}
+	d.Diff = policyfile.Diff(s.cfg.Policy, string(cur), text)
+	newP, probs := s.check(text)
+	d.Problems = probs
+	if newP != nil {
+		oldP, _ := s.check(string(cur))
+		d.Preview, err = s.preview(r.Context(), oldP, newP)
+		if err != nil {
+			s.storeFail(w, r, err)
+			return
+		}
+	}
+	code := http.StatusOK
+	if len(probs) > 0 {
+		code = http.StatusUnprocessableEntity
+	}
+	s.showPolicy(w, r, code, d)
+}
+
+func (s *Server) policySave(w http.ResponseWriter, r *http.Request) {
+	if off := s.policyOff(); off != "" {
+		s.fail(w, r, http.StatusConflict, off)
+		return
+	}
+	d := &policyData{File: s.cfg.Policy, Admin: true, Draft: true, Base: r.PostFormValue("base"),
+		Comment: strings.TrimSpace(r.PostFormValue("comment"))}
+	text, err := draftFrom(r)
+	d.Text = text
+	if err == nil && r.PostFormValue("op") != "" {
+		err = errors.New("preview a form's change before saving it")
+	}
+	if err != nil {
+		d.Error = err.Error()
+		s.showPolicy(w, r, http.StatusUnprocessableEntity, d)
+		return
+	}
+	id, code, msg, probs := s.change(r.Context(), whoFrom(r.Context()).User, d.Base, text, d.Comment, 0)
+	if code != 0 {
+		d.Error, d.Problems = msg, probs
+		if cur, err := s.readPolicy(); err == nil {
+			d.Diff = policyfile.Diff(s.cfg.Policy, string(cur), text)
+			// Saving again replaces the file as it is now, whose diff
+			// the page shows.
+			d.Base = fileHash(cur)
+		}
+		s.showPolicy(w, r, code, d)
+		return
+	}
+	http.Redirect(w, r, "/policy/history/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+}
+
+// change replaces the policy file with text, if the file is still the
+// one hashed base, and records the change. It returns the change's ID,
+// or an HTTP status, a message and the policy's problems.
+func (s *Server) change(ctx context.Context, user, base, text, comment string, reverts int64) (int64, int, string, []string) {
+	if comment == "" {
+		return 0, http.StatusUnprocessableEntity, "Say why: a change needs a comment for the history.", nil
+	}
+	if len(comment) > maxComment {
+		return 0, http.StatusUnprocessableEntity, fmt.Sprintf("The comment is longer than %d bytes.", maxComment), nil
+	}
+	if _, probs := s.check(text); len(probs) > 0 {
+		return 0, http.StatusUnprocessableEntity, "The policy has problems; nothing was saved.", probs
+	}
+	pl, _ := s.policyLog()
+	s.policyMu.Lock()
+	defer s.policyMu.Unlock()
+	cur, err := s.readPolicy()
+	if err != nil {
+		s.log.Error("policy: read", "err", err)
+		return 0, http.StatusInternalServerError, "The policy file cannot be read; see the server's log.", nil
+	}
+	if fileHash(cur) != base {
+		return 0, http.StatusConflict, "The policy file changed since this draft was started (another save, or an edit on disk); nothing was saved. The diff below is against the file as it is now.", nil
+	}
+	if string(cur) == text {
+		return 0, http.StatusUnprocessableEntity, "Nothing to save: the draft is the policy as it is.", nil
+	}
+	if err := writePolicy(s.cfg.Policy, []byte(text)); err != nil {
+		s.log.Error("policy: write", "err", err)
+		return 0, http.StatusInternalServerError, "The policy file could not be written; it is unchanged. See the server's log.", nil
+	}
+	c := &store.PolicyChange{Time: s.now().UTC(), User: user, Comment: comment, File: s.cfg.Policy,
+		Before: string(cur), After: text, Diff: policyfile.Diff(s.cfg.Policy, string(cur), text), Reverts: reverts}
+	if err := pl.WritePolicyChange(ctx, c); err != nil {
+		// Unrecorded, the change is undone: the history must not miss
+		// a change in force.
+		s.log.Error("policy: history not written; restoring the file", "err", err)
+		if rerr := writePolicy(s.cfg.Policy, cur); rerr != nil {
+			s.log.Error("policy: restoring the file failed: the new policy is in force without its history entry", "err", rerr)
+		}
+		return 0, http.StatusInternalServerError, "The change could not be recorded in the store's history, so it was undone. See the server's log.", nil
+	}
+	s.log.Info("policy changed", "user", user, "change", c.ID, "file", s.cfg.Policy, "reverts", reverts)
+	return c.ID, 0, "", nil
+}
+
+// writePolicy replaces the file atomically: a resolver's watch sees the
+// old file or the new one, never half of it.
+func writePolicy(path string, b []byte) error {
+	return outfile.Write(path, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+}
+
+// --- history ---
+
+type historyData struct {
+	Changes []store.PolicyChange
+	Off     string
+}
+
+func (s *Server) historyPage(w http.ResponseWriter, r *http.Request) {
+	v := s.newView(r, "policy", "Policy history")
+	pl, ok := s.policyLog()
+	if !ok {
+		s.fail(w, r, http.StatusNotImplemented, "this store keeps no policy history")
+		return
+	}
+	// Every change, whatever the traffic's period: the history is not
+	// cut at the newest data, as the traffic pages are.
+	cs, err := pl.PolicyChanges(r.Context(), store.Filter{Until: s.now().Add(time.Minute), Limit: store.MaxLimit})
+	if err != nil {
+		s.storeFail(w, r, err)
+		return
+	}
+	v.Data = &historyData{Changes: cs}
+	s.render(w, r, http.StatusOK, "history", v)
+}
+
+type changeData struct {
+	C        *store.PolicyChange
+	Admin    bool
+	Current  bool   // the file is still this change's result: it can be reverted
+	Base     string // hash of the file now
+	Error    string
+	Comment  string
+	Problems []string
+}
+
+func (s *Server) changeID(w http.ResponseWriter, r *http.Request) (store.PolicyLog, *store.PolicyChange, bool) {
+	pl, ok := s.policyLog()
+	if !ok {
+		s.fail(w, r, http.StatusNotImplemented, "this store keeps no policy history")
+		return nil, nil, false
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		s.fail(w, r, http.StatusBadRequest, "change id: want a number")
+		return nil, nil, false
+	}
+	c, err := pl.PolicyChange(r.Context(), id)
+	if err != nil {
+		s.storeFail(w, r, err)
+		return nil, nil, false
+	}
+	return pl, c, true
+}
+
+func (s *Server) changePage(w http.ResponseWriter, r *http.Request) {
+	_, c, ok := s.changeID(w, r)
+	if !ok {
+		return
+	}
+	s.showChange(w, r, http.StatusOK, &changeData{C: c})
+}
+
+func (s *Server) showChange(w http.ResponseWriter, r *http.Request, code int, d *changeData) {
+	d.Admin = whoFrom(r.Context()).Admin() && s.policyOff() == ""
+	if cur, err := s.readPolicy(); err == nil && s.cfg.Policy == d.C.File {
+		d.Current, d.Base = string(cur) == d.C.After, fileHash(cur)
+	}
+	v := s.newView(r, "policy", "Policy change "+strconv.FormatInt(d.C.ID, 10))
+	v.Data = d
+	s.render(w, r, code, "change", v)
+}
+
+func (s *Server) policyRevert(w http.ResponseWriter, r *http.Request) {
+	if off := s.policyOff(); off != "" {
+		s.fail(w, r, http.StatusConflict, off)
+		return
+	}
+	_, c, ok := s.changeID(w, r)
+	if !ok {
+		return
+	}
+	d := &changeData{C: c, Comment: strings.TrimSpace(r.PostFormValue("comment"))}
+	if c.File != s.cfg.Policy {
+		d.Error = "This change was made to another policy file (" + c.File + ")."
+		s.showChange(w, r, http.StatusConflict, d)
+		return
+	}
+	cur, err := s.readPolicy()
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "the policy file cannot be read; see the server's log")
+		return
+	}
+	if string(cur) != c.After {
+		d.Error = "The policy changed after this change; revert the later changes first, or edit the policy."
+		s.showChange(w, r, http.StatusConflict, d)
+		return
+	}
+	id, code, msg, probs := s.change(r.Context(), whoFrom(r.Context()).User, r.PostFormValue("base"), c.Before, d.Comment, c.ID)
+	if code != 0 {
+		d.Error, d.Problems = msg, probs
+		s.showChange(w, r, code, d)
+		return
+	}
+	http.Redirect(w, r, "/policy/history/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+}
+
+// --- preview ---
+
+// preview is what a draft changes for the devices and names the store
+// saw in the last week.
+type preview struct {
+	Since, Until time.Time
+	Pairs        int // device and name pairs looked at
+	Rows         []previewRow
+	Truncated    bool // the store held more detail rows than were read
+}
+
+type previewRow struct {
+	Name     string
+	Entity   string
+	Before   string // action under the file as it is
+	After    string // under the draft
+	Rule     string
+	Deadline time.Time
+	Devices  []string
+}
+
+// preview decides every device and name pair of the last week's queries
+// and flows under the running policy and the draft, and lists the names
+// whose decision changes, with the devices it changes for.
+func (s *Server) preview(ctx context.Context, oldP, newP *policy.Policy) (*preview, error) {
+	f, p, err := s.filter(ctx, url.Values{"period": {"week"}}, "week", previewRows)
+	if err != nil {
+		return nil, err
+	}
+	f.Limit = previewRows
+	qs, err := s.r.Queries(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := s.r.Flows(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	ix, err := s.catalog()
+	if err != nil {
+		return nil, err
+	}
+	at := attribute.New(ix)
+	type pair struct{ dev, name string }
+	seen := map[pair]bool{}
+	for _, q := range qs {
+		seen[pair{q.Client, q.Name}] = true
+	}
+	for _, fl := range fs {
+		if fl.Name != "" {
+			seen[pair{fl.Device, fl.Name}] = true
+		}
+	}
+	out := &preview{Since: p.Since, Until: p.Until, Pairs: len(seen), Truncated: len(qs) == previewRows || len(fs) == previewRows}
+	now := s.now()
+	type key struct{ name, before, after, rule string }
+	rows := map[key]*previewRow{}
+	attrs := map[string]attribute.Attribution{}
+	for pr := range seen {
+		a, ok := attrs[pr.name]
+		if !ok {
+			a = at.Name(attribute.DNSQuery, pr.name)
+			attrs[pr.name] = a
+		}
+		c := deviceClient(pr.dev)
+		before := policy.Decision{}
+		if oldP != nil {
+			before = oldP.Decide(c, a, pr.name, now)
+		}
+		after := newP.Decide(c, a, pr.name, now)
+		if before.Action == after.Action && ruleID(before) == ruleID(after) {
+			continue
+		}
+		k := key{pr.name, before.Action.String(), after.Action.String(), cmp.Or(ruleID(after), ruleID(before))}
+		row := rows[k]
+		if row == nil {
+			row = &previewRow{Name: pr.name, Before: k.before, After: k.after, Rule: k.rule, Deadline: after.Deadline}
+			if a.Entity != nil {
+				row.Entity = a.Entity.ID
+			}
+			rows[k] = row
+		}
+		row.Devices = append(row.Devices, pr.dev)
+	}
+	for _, row := range rows {
+		slices.Sort(row.Devices)
+		out.Rows = append(out.Rows, *row)
+	}
+	slices.SortFunc(out.Rows, func(a, b previewRow) int {
+		return cmp.Or(-cmp.Compare(actionRank(a.After), actionRank(b.After)), -cmp.Compare(len(a.Devices), len(b.Devices)), strings.Compare(a.Name, b.Name))
+	})
+	return out, nil
+}
+
+func ruleID(d policy.Decision) string {
+	if d.Rule == nil {
+		return ""
+	}
+	return d.Rule.ID
+}
+
+func actionRank(a string) int {
+	switch a {
+	case "block":
+		return 3
+	case "due":
+		return 2
+	case "monitor":
+		return 1
+	}
+	return 0
+}
+
+// deviceClient is the resolver's view of a device the store names:
+// its address (after the site, in SITE/ADDRESS), when it is one.
+func deviceClient(id string) policy.Client {
+	if i := strings.LastIndexByte(id, '/'); i >= 0 {
+		id = id[i+1:]
+	}
+	a, err := netip.ParseAddr(id)
+	if err != nil {
+		return policy.Client{}
+	}
+	return policy.Client{Addr: a.Unmap()}
+}
