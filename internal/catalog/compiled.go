@@ -616,7 +616,7 @@ func openCompiled(blob string, at time.Time) (*Index, error) {
 			return nil, fmt.Errorf("compiled catalog: %s: %w", a.Pos, err)
 		}
 	}
-	cp := &compiledPrefixes{recs: secs[2], str: secs[1], tab: prefixTab{v4: secs[3], v6: secs[4]}}
+	cp := &compiledPrefixes{recs: secs[2], str: secs[1], tab: prefixTab{v4: readOnly(secs[3]), v6: readOnly(secs[4])}}
 	cp.groups = make([]Asset, r.n())
 	for i := range cp.groups {
 		cp.groups[i] = Asset{Entity: &ents[r.idx(len(ents))], Kind: KindPrefix, Role: Role(r.s1()), Name: r.s1(),

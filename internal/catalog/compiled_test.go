@@ -233,7 +233,7 @@ func TestRangesAgainstBart(t *testing.T) {
 		}
 		s4, v4 := buildRanges(p4)
 		s6, v6 := buildRanges(p6)
-		tab := prefixTab{v4: string(appendRanges(nil, s4, v4)), v6: string(appendRanges(nil, s6, v6))}
+		tab := prefixTab{v4: appendRanges(nil, s4, v4), v6: appendRanges(nil, s6, v6)}
 		check := func(x netip.Addr) {
 			want, _ := ref.Lookup(x)
 			if got := tab.lookup(x); got != want {
@@ -343,6 +343,35 @@ func TestValidSlugAndCountry(t *testing.T) {
 	for i := 3; i < len(iso3166); i += 3 {
 		if iso3166[i-3:i-1] >= iso3166[i:i+2] {
 			t.Fatalf("iso3166 is not sorted at %s", iso3166[i:i+2])
+		}
+	}
+}
+
+// BenchmarkLookupAddr compares the text path's bart table with the
+// compiled ranges, on the same addresses (hits and misses, both families).
+func BenchmarkLookupAddr(b *testing.B) {
+	comp, err := openCompiled(builtin.Compiled, testNow)
+	if err != nil {
+		b.Fatal(err)
+	}
+	text := textIndex(b)
+	for _, fam := range []struct {
+		name  string
+		addrs []netip.Addr
+	}{
+		{"v4", []netip.Addr{netip.MustParseAddr("71.18.8.1"), netip.MustParseAddr("8.209.76.194"), netip.MustParseAddr("142.250.185.68"), netip.MustParseAddr("36.110.1.1")}},
+		{"v6", []netip.Addr{netip.MustParseAddr("2409:8c00::1"), netip.MustParseAddr("2001:4860:4860::8888"), netip.MustParseAddr("240e:e9::1"), netip.MustParseAddr("2a03:2880::1")}},
+	} {
+		for _, ix := range []struct {
+			name string
+			ix   *Index
+		}{{"text", text}, {"compiled", comp}} {
+			b.Run(fam.name+"/"+ix.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for i := 0; b.Loop(); i++ {
+					ix.ix.LookupAddr(fam.addrs[i&3])
+				}
+			})
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"sort"
+	"unsafe"
 )
 
 // prefixTab is the compiled catalog's longest-prefix table, read where it
@@ -14,9 +15,21 @@ import (
 //
 // v4 is n records of 8 bytes (start, value: little-endian uint32); v6 is n
 // records of 20 bytes (start as two little-endian uint64, high half first,
-// then the value).
+// then the value). They are views of the embedded string (readOnly), never
+// written: binary.LittleEndian reads each field in one load, where the
+// same reads from a string took one load a byte (a v6 lookup 162 ns
+// instead of 40).
 type prefixTab struct {
-	v4, v6 string
+	v4, v6 []byte
+}
+
+// readOnly is a byte view of s without a copy, for reading only: s is the
+// embedded blob, in read-only memory.
+func readOnly(s string) []byte {
+	if s == "" {
+		return nil
+	}
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
 const (
@@ -29,22 +42,18 @@ func le32(s string, i int) uint32 {
 	return uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24
 }
 
-func le64(s string, i int) uint64 {
-	_ = s[i+7]
-	return uint64(le32(s, i)) | uint64(le32(s, i+4))<<32
-}
-
 // lookup returns the value of the longest prefix holding a (unmapped), or 0.
 func (t *prefixTab) lookup(a netip.Addr) uint32 {
+	le := binary.LittleEndian
 	if a.Is4() {
 		b := a.As4()
 		x := binary.BigEndian.Uint32(b[:])
-		n := len(t.v4) / rec4
-		// The first start with a start > x, less one; record 0 starts at 0.
-		lo, hi := 0, n
+		// The first record with a start > x, less one; record 0 starts
+		// at 0.
+		lo, hi := 0, len(t.v4)/rec4
 		for lo < hi {
 			m := int(uint(lo+hi) >> 1)
-			if le32(t.v4, m*rec4) <= x {
+			if le.Uint32(t.v4[m*rec4:]) <= x {
 				lo = m + 1
 			} else {
 				hi = m
@@ -53,16 +62,15 @@ func (t *prefixTab) lookup(a netip.Addr) uint32 {
 		if lo == 0 {
 			return 0
 		}
-		return le32(t.v4, (lo-1)*rec4+4)
+		return le.Uint32(t.v4[(lo-1)*rec4+4:])
 	}
 	b := a.As16()
 	xh, xl := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
-	n := len(t.v6) / rec6
-	lo, hi := 0, n
+	lo, hi := 0, len(t.v6)/rec6
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		sh, sl := le64(t.v6, m*rec6), le64(t.v6, m*rec6+8)
-		if sh < xh || sh == xh && sl <= xl {
+		r := t.v6[m*rec6:]
+		if sh := le.Uint64(r); sh < xh || sh == xh && le.Uint64(r[8:]) <= xl {
 			lo = m + 1
 		} else {
 			hi = m
@@ -71,7 +79,7 @@ func (t *prefixTab) lookup(a netip.Addr) uint32 {
 	if lo == 0 {
 		return 0
 	}
-	return le32(t.v6, (lo-1)*rec6+16)
+	return le.Uint32(t.v6[(lo-1)*rec6+16:])
 }
 
 // prefixVal is one prefix of the table being built and its value (not 0).

@@ -1,0 +1,48 @@
+//go:build linux
+
+// Command cpurun runs a command N times, one after another, and prints the
+// median, lowest and highest CPU time (user + system, from the kernel's
+// accounting of the child, in milliseconds) and peak resident memory.
+// /usr/bin/time prints CPU seconds with two decimals, too coarse for
+// commands that take a few milliseconds.
+//
+//	go run ./bench/startup/cpurun -n 20 -- outflow catalog lookup tiktok.com
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"syscall"
+)
+
+func main() {
+	n := flag.Int("n", 20, "runs")
+	flag.Parse()
+	args := flag.Args()
+	if len(args) == 0 || *n < 1 {
+		fmt.Fprintln(os.Stderr, "usage: cpurun [-n N] -- COMMAND [ARGS]")
+		os.Exit(2)
+	}
+	var cpu, rss []float64
+	for range *n {
+		c := exec.Command(args[0], args[1:]...)
+		if err := c.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "cpurun:", err)
+			os.Exit(1)
+		}
+		ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage)
+		if !ok {
+			fmt.Fprintln(os.Stderr, "cpurun: no resource usage on this system")
+			os.Exit(1)
+		}
+		cpu = append(cpu, float64(ru.Utime.Nano()+ru.Stime.Nano())/1e6)
+		rss = append(rss, float64(ru.Maxrss)/1024) // KiB on Linux
+	}
+	sort.Float64s(cpu)
+	sort.Float64s(rss)
+	fmt.Printf("cpu ms median %5.1f  min %5.1f  max %5.1f   peak RSS MB median %5.1f  max %5.1f   (%d runs)\n",
+		cpu[len(cpu)/2], cpu[0], cpu[len(cpu)-1], rss[len(rss)/2], rss[len(rss)-1], *n)
+}
