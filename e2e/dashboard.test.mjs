@@ -11,14 +11,21 @@
 // The story: sign in, see the TikTok laptop on the overview, follow it to
 // its evidence and its flows, see the overdue clients on the enforcement
 // page; on the way, check that the page's script runs under the CSP and
-// that nothing was blocked by it; finally, that wrong passwords are
-// rate-limited.
+// that nothing was blocked by it; then an admin bans Temu for the lab
+// (127.0.0.1) through the policy forms, sees the preview, saves, and the
+// resolver run.sh started answers NXDOMAIN within seconds; the change is
+// in the history and is reverted; a viewer gets 403 for every change;
+// finally, that wrong passwords are rate-limited.
+//
+//   OUTFLOW_DNS   the resolver (127.0.0.1:PORT) reading the policy file
+//   OUTFLOW_VIEWER, OUTFLOW_VIEWER_PASSWORD   a viewer
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, mkdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promises as dns } from "node:dns";
 import { chromium } from "playwright-core";
 
 const base = process.env.OUTFLOW_URL;
@@ -217,6 +224,138 @@ test("other pages render", async () => {
   }
   await page.goto(base + "/compliance");
   await shot("compliance");
+});
+
+// --- the ban from the dashboard (issue 19) ---
+
+const dnsAddr = process.env.OUTFLOW_DNS;
+const viewer = process.env.OUTFLOW_VIEWER;
+const viewerPassword = process.env.OUTFLOW_VIEWER_PASSWORD;
+
+// answer is the resolver's answer to an A query for name from 127.0.0.1:
+// "NOERROR", or the error code (ENOTFOUND is NXDOMAIN).
+async function answer(name) {
+  const r = new dns.Resolver({ timeout: 1000, tries: 1 });
+  r.setServers([dnsAddr]);
+  try {
+    await r.resolve4(name);
+    return "NOERROR";
+  } catch (e) {
+    return e.code;
+  }
+}
+
+// waitAnswer polls until the answer is (or, with not, is no longer) want,
+// and returns the milliseconds it took.
+async function waitAnswer(name, want, { not = false, within = 20_000 } = {}) {
+  const t0 = Date.now();
+  let got;
+  while (Date.now() - t0 < within) {
+    got = await answer(name);
+    if ((got === want) !== not) return Date.now() - t0;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.fail(`${name}: still ${got} after ${within} ms (want ${not ? "not " : ""}${want})`);
+}
+
+let changeURL;
+
+test("an admin adds a group and a rule with a deadline, previews, saves; the resolver blocks within seconds", async () => {
+  assert.ok(dnsAddr, "OUTFLOW_DNS names the resolver");
+  assert.notEqual(await answer("temu.com"), "ENOTFOUND", "before the change temu.com is not blocked for 127.0.0.1");
+  await page.goto(base + "/policy");
+  await page.getByRole("heading", { name: /^Policy/ }).waitFor();
+  const group = page.locator("form[aria-label='Add a group']");
+  await group.locator("input[name=name]").fill("e2e-lab");
+  await group.locator("input[name=addresses]").fill("127.0.0.1/32");
+  await Promise.all([page.waitForURL(base + "/policy/preview"), group.getByRole("button", { name: "Add to the draft" }).click()]);
+  const rule = page.locator("form[aria-label='Add a rule']");
+  await rule.locator("input[name=id]").fill("temu-lab");
+  await rule.locator("input[name=entities]").fill("pdd");
+  await rule.locator("input[name=groups]").fill("e2e-lab");
+  await rule.locator("input[name=effective]").fill("2026-01-01");
+  await rule.locator("input[name=warning]").fill("30d");
+  await rule.locator("input[name=basis]").fill("E2E: no Temu in the lab");
+  await Promise.all([page.waitForURL(base + "/policy/preview"), rule.getByRole("button", { name: "Add to the draft" }).click()]);
+  // The preview: the diff, no problem, and what the change does.
+  assert.equal(await page.locator("section[aria-label=Problems]").count(), 0, "the draft has no problem");
+  const diff = await page.locator("section[aria-label=Diff]").innerText();
+  assert.match(diff, /\+  - name: e2e-lab/);
+  assert.match(diff, /\+  - id: temu-lab/);
+  assert.match(diff, /effective: "2026-01-01"/);
+  const preview = page.locator("section[aria-label=Preview]");
+  assert.match(await preview.innerText(), /What the change does/);
+  assert.match(await preview.innerText(), /device and name pairs/);
+  await shot("policy-preview");
+  const editor = page.locator("form:has(#policy-text)");
+  assert.match(await editor.locator("#policy-text").inputValue(), /- id: temu-lab/);
+  await editor.locator("input[name=comment]").fill("E2E: ban Temu in the lab");
+  await Promise.all([page.waitForURL(/\/policy\/history\/\d+$/), editor.getByRole("button", { name: "Save", exact: true }).click()]);
+  changeURL = page.url();
+  const ms = await waitAnswer("temu.com", "ENOTFOUND");
+  console.log(`resolver answered NXDOMAIN ${ms} ms after the save`);
+  assert.notEqual(await answer("www.tiktok.com"), "ENOTFOUND", "127.0.0.1 is in no group the TikTok ban names");
+  await shot("policy-change");
+});
+
+test("the change is in the history and is reverted from there", async () => {
+  await page.goto(base + "/policy/history");
+  const row = page.locator("table.changes tr", { hasText: "E2E: ban Temu in the lab" });
+  await row.waitFor();
+  assert.match(await row.innerText(), /e2e/);
+  await Promise.all([page.waitForURL(changeURL), row.getByRole("link").click()]);
+  assert.match(await page.locator("pre.diff").innerText(), /\+  - id: temu-lab/);
+  const revert = page.locator("form[aria-label=Revert]");
+  await revert.locator("input[name=comment]").fill("E2E: undo the lab ban");
+  await Promise.all([page.waitForURL((u) => /\/policy\/history\/\d+$/.test(u.pathname) && u.href !== changeURL),
+    revert.getByRole("button", { name: "Revert" }).click()]);
+  assert.match(await page.locator("main").innerText(), /Reverts\s+change/);
+  const ms = await waitAnswer("temu.com", "ENOTFOUND", { not: true });
+  console.log(`resolver stopped blocking ${ms} ms after the revert`);
+  await page.goto(base + "/policy/history");
+  assert.equal(await page.locator("table.changes tbody tr").count(), 2);
+  await shot("policy-history");
+});
+
+test("a viewer reads the policy but cannot change anything (403)", async () => {
+  assert.ok(viewer && viewerPassword, "OUTFLOW_VIEWER and OUTFLOW_VIEWER_PASSWORD are set");
+  const vctx = await page.context().browser()?.newContext?.() ?? null;
+  // A persistent context has no browser object: sign in on a second page
+  // of this context after signing the admin out, then back in.
+  const vpage = vctx ? await vctx.newPage() : page;
+  if (!vctx) {
+    await vpage.goto(base + "/");
+    await Promise.all([vpage.waitForURL(/\/login$/), vpage.getByRole("button", { name: "Sign out" }).click()]);
+  }
+  await vpage.goto(base + "/login");
+  await vpage.fill("input[name=user]", viewer);
+  await vpage.fill("input[name=password]", viewerPassword);
+  await Promise.all([vpage.waitForURL(base + "/"), vpage.click("button[type=submit]")]);
+  await vpage.goto(base + "/policy");
+  assert.match(await vpage.locator("main").innerText(), /Only an admin may change the policy/);
+  assert.equal(await vpage.locator("#policy-text").count(), 0, "no editor for a viewer");
+  const before = (await (await vpage.request.get(base + "/api/policy/changes")).json()).items.length;
+  const csrf = await vpage.locator("header form[action='/logout'] input[name=csrf]").inputValue();
+  const statuses = await vpage.evaluate(async ({ csrf }) => {
+    const out = {};
+    for (const path of ["/policy/preview", "/policy/save", "/policy/history/1/revert"]) {
+      const body = new URLSearchParams({ csrf, policy: "allow_empty: true\n", comment: "viewer was here", base: "" });
+      const r = await fetch(path, { method: "POST", body, headers: { Accept: "application/json" } });
+      out[path] = r.status;
+    }
+    return out;
+  }, { csrf });
+  assert.deepEqual(statuses, { "/policy/preview": 403, "/policy/save": 403, "/policy/history/1/revert": 403 });
+  const after = (await (await vpage.request.get(base + "/api/policy/changes")).json()).items.length;
+  assert.equal(after, before, "the history did not grow");
+  assert.notEqual(await answer("temu.com"), "ENOTFOUND", "the policy in force did not change");
+  await shot("policy-viewer");
+  // Back to the admin for the tests that follow.
+  await vpage.goto(base + "/");
+  await Promise.all([vpage.waitForURL(/\/login$/), vpage.getByRole("button", { name: "Sign out" }).click()]);
+  await vpage.fill("input[name=user]", user);
+  await vpage.fill("input[name=password]", password);
+  await Promise.all([vpage.waitForURL(base + "/"), vpage.click("button[type=submit]")]);
 });
 
 test("no console error and nothing refused by the CSP", () => {

@@ -21,11 +21,14 @@ fi
 
 work=$(mktemp -d /tmp/outflow-e2e.XXXXXX)
 server_pid=""
+resolver_pid=""
 cleanup() {
-	if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-		kill "$server_pid" 2>/dev/null || true
-		wait "$server_pid" 2>/dev/null || true
-	fi
+	for pid in "$server_pid" "$resolver_pid"; do
+		if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+			kill "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null || true
+		fi
+	done
 	rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
@@ -69,21 +72,37 @@ go run ./e2e/fill -store "$work/e2e.db" -scan "$work/scan.json" -policy e2e/poli
 step "the HTML report of the same store"
 "$of" report --store "$work/e2e.db" --html "$work/report.html"
 
-step "configure a user"
+step "the policy the dashboard edits, read by a resolver on loopback"
+cp e2e/policy.yaml "$work/policy.yaml"
+chmod 0644 "$work/policy.yaml"
+dns_port=$((20000 + RANDOM % 20000))
+# No upstream answers (port 9): a name the policy does not block fails
+# with SERVFAIL, one it blocks gets NXDOMAIN.
+"$of" resolve --listen "127.0.0.1:$dns_port" --upstream 127.0.0.1:9 --policy "$work/policy.yaml" 2>"$work/resolve.log" &
+resolver_pid=$!
+for _ in $(seq 100); do
+	grep -q "udp on 127.0.0.1:$dns_port" "$work/resolve.log" && break
+	kill -0 "$resolver_pid" 2>/dev/null || { cat "$work/resolve.log" >&2; exit 1; }
+	sleep 0.1
+done
+
+step "configure a viewer; the admin comes from --init-admin"
 password="e2e-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
-hash=$(printf '%s\n' "$password" | "$of" serve hash-password)
+viewer_password="e2v-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+vhash=$(printf '%s\n' "$viewer_password" | "$of" serve hash-password)
 (umask 077 && cat >"$work/serve.yaml") <<EOF
 listen: 127.0.0.1:0
 auth:
   users:
-    - name: e2e
-      password_hash: '$hash'
+    - name: viewer
+      password_hash: '$vhash'
   fail_burst: 5
   fail_refill: 1m
 EOF
 
 step "start outflow serve"
-"$of" serve --config "$work/serve.yaml" --store "$work/e2e.db" 2>"$work/serve.log" &
+printf '%s\n' "$password" | "$of" serve --config "$work/serve.yaml" --init-admin e2e --store "$work/e2e.db" \
+	--policy "$work/policy.yaml" 2>"$work/serve.log" &
 server_pid=$!
 url=""
 for _ in $(seq 200); do
@@ -97,11 +116,12 @@ done
 step "run the browser test against $url"
 mkdir -p e2e/out
 rc=0
-(cd e2e && OUTFLOW_URL="$url" OUTFLOW_REPORT="$work/report.html" OUTFLOW_USER=e2e OUTFLOW_PASSWORD="$password" OUT=out CHROMIUM="$chromium" \
+(cd e2e && OUTFLOW_URL="$url" OUTFLOW_REPORT="$work/report.html" OUTFLOW_USER=e2e OUTFLOW_PASSWORD="$password" \
+	OUTFLOW_VIEWER=viewer OUTFLOW_VIEWER_PASSWORD="$viewer_password" OUTFLOW_DNS="127.0.0.1:$dns_port" OUT=out CHROMIUM="$chromium" \
 	timeout 300 node --test --test-reporter=spec dashboard.test.mjs) || rc=$?
 
-if grep -q -- "$password" "$work/serve.log"; then
-	echo "e2e: the server's log holds the password" >&2
+if grep -q -e "$password" -e "$viewer_password" "$work/serve.log" "$work/serve.yaml"; then
+	echo "e2e: the server's log or configuration holds a password" >&2
 	rc=1
 fi
 if [[ $rc -eq 0 && $update_docs -eq 1 ]]; then
