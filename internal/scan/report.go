@@ -34,10 +34,14 @@ type Input struct {
 
 // Device is one inside address and what it talked to.
 type Device struct {
-	Address   string     `json:"address"`
-	MAC       string     `json:"mac"`
-	Vendor    *Vendor    `json:"vendor"`
-	Hostname  string     `json:"hostname,omitempty"`
+	Address  string  `json:"address"`
+	MAC      string  `json:"mac"`
+	Vendor   *Vendor `json:"vendor"`
+	Hostname string  `json:"hostname,omitempty"`
+	// OnLink: the address is outside the inside ranges (--local), but the
+	// capture showed it on its own link ("arp", "dhcp" or "ndp"), so it
+	// was taken as a device all the same.
+	OnLink    string     `json:"on_link,omitempty"`
 	Exposures []Exposure `json:"exposures"`
 	Other     Counts     `json:"other"` // flows to no entity of concern
 	// Bypass is how the device resolved names around the network's

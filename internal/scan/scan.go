@@ -384,6 +384,7 @@ func (s *Scanner) Finish(now time.Time) *Report {
 			}
 			dev.Hostname = kd.Hostname
 		}
+		dev.OnLink = s.tracker.OnLink(a)
 		if d.dropped > 0 {
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: %d flows not listed (limit 10000 per device)", a, d.dropped))
 		}

@@ -56,6 +56,11 @@ type Packet struct {
 	// was carried, never a device of its own.
 	Tunnel               Tunnel
 	TunnelSrc, TunnelDst netip.Addr
+
+	// ARP: the frame is an ARP message for IPv4 over Ethernet, no IP
+	// packet. Src is the sender's address and Dst the target's; a sender
+	// is on the link where the frame was captured (0.0.0.0 in a probe).
+	ARP bool
 }
 
 // Tunnel is an encapsulation that carries a packet between two addresses
@@ -147,7 +152,9 @@ func New(link layers.LinkType) (*Decoder, error) {
 	return &Decoder{link: link}, nil
 }
 
-// Decode fills p from a frame. It returns ErrNotIP for frames without IP.
+// Decode fills p from a frame. It returns ErrNotIP for frames without IP,
+// except ARP messages (Packet.ARP), which say which addresses are on the
+// link.
 func (d *Decoder) Decode(data []byte, p *Packet) error {
 	*p = Packet{}
 	return d.fromLink(d.link, data, p, 0)
@@ -260,6 +267,13 @@ func (d *Decoder) fromEtherType(et uint16, b []byte, p *Packet, depth int) error
 				return d.fromEthernet(b[4:], p, depth+1)
 			}
 			return ErrNotIP
+		case 0x0806: // ARP (RFC 826), for IPv4 over Ethernet only
+			if len(b) < 28 || binary.BigEndian.Uint16(b) != 1 || binary.BigEndian.Uint16(b[2:]) != 0x0800 || b[4] != 6 || b[5] != 4 {
+				return ErrNotIP
+			}
+			p.ARP = true
+			p.Src, p.Dst = netip.AddrFrom4([4]byte(b[14:18])), netip.AddrFrom4([4]byte(b[24:28]))
+			return nil
 		case 0x8864: // PPPoE session: version/type, code, session, length, then PPP
 			if len(b) < 6 {
 				return ErrTruncated
@@ -352,6 +366,8 @@ func (d *Decoder) fromIP(b []byte, p *Packet, depth int) error {
 				d.udpTunnel(p, depth)
 			}
 		}
+	case layers.IPProtocolICMPv6:
+		p.Payload = pay // neighbour discovery says which addresses are on the link
 	case layers.IPProtocolIPv4, layers.IPProtocolIPv6:
 		if !p.Fragment {
 			d.tunnel(TunnelIPinIP, pay, p, depth, (*Decoder).fromIP)

@@ -125,3 +125,46 @@ func BenchmarkDecode(b *testing.B) {
 		_ = d.Decode(frame, &p)
 	}
 }
+
+// ARP for IPv4 over Ethernet, tagged or not, gives its sender and target
+// and no IP packet; ARP for another protocol, or cut short, is not IP.
+func TestDecodeARP(t *testing.T) {
+	frame := func(vlan bool, proto layers.EthernetType, cut int) []byte {
+		eth := &layers.Ethernet{SrcMAC: []byte{2, 0, 0, 0, 0, 7}, DstMAC: []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, EthernetType: layers.EthernetTypeARP}
+		a := &layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: proto, HwAddressSize: 6, ProtAddressSize: 4, Operation: layers.ARPReply,
+			SourceHwAddress: []byte{2, 0, 0, 0, 0, 7}, SourceProtAddress: []byte{198, 51, 100, 7},
+			DstHwAddress: []byte{2, 0, 0, 0, 0, 1}, DstProtAddress: []byte{198, 51, 100, 1}}
+		ls := []gopacket.SerializableLayer{eth, a}
+		if vlan {
+			eth.EthernetType = layers.EthernetTypeDot1Q
+			ls = []gopacket.SerializableLayer{eth, &layers.Dot1Q{VLANIdentifier: 12, Type: layers.EthernetTypeARP}, a}
+		}
+		buf := gopacket.NewSerializeBuffer()
+		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true}, ls...); err != nil {
+			t.Fatal(err)
+		}
+		b := buf.Bytes()
+		if cut > 0 { // cut to the header and cut bytes short of the 28 of ARP (the frame is padded to 60)
+			b = b[:14+28-cut]
+		}
+		return b
+	}
+	d, _ := New(layers.LinkTypeEthernet)
+	for _, vlan := range []bool{false, true} {
+		var p Packet
+		p.Proto = 6 // left from an earlier packet: Decode must clear it
+		if err := d.Decode(frame(vlan, layers.EthernetTypeIPv4, 0), &p); err != nil {
+			t.Fatalf("vlan=%v: %v", vlan, err)
+		}
+		if !p.ARP || p.Src.String() != "198.51.100.7" || p.Dst.String() != "198.51.100.1" || p.Proto != 0 || !p.HasMAC {
+			t.Errorf("vlan=%v: decoded %+v", vlan, p)
+		}
+	}
+	var p Packet
+	if err := d.Decode(frame(false, layers.EthernetTypeIPv6, 0), &p); err != ErrNotIP || p.ARP {
+		t.Errorf("ARP for IPv6 addresses: %v, ARP %v", err, p.ARP)
+	}
+	if err := d.Decode(frame(false, layers.EthernetTypeIPv4, 1), &p); err != ErrNotIP || p.ARP {
+		t.Errorf("ARP cut short: %v, ARP %v", err, p.ARP)
+	}
+}

@@ -73,10 +73,10 @@ func (ds *Devices) All() []*Device {
 
 // dhcp reads a BOOTP/DHCP message (RFC 2131/2132) for the client's MAC,
 // the address it gets or asks for, and its host name (option 12, or the
-// name part of option 81).
-func (ds *Devices) dhcp(b []byte) {
+// name part of option 81). It returns the client's address, if any.
+func (ds *Devices) dhcp(b []byte) (client netip.Addr) {
 	if len(b) < 240 || b[1] != 1 || b[2] != 6 || string(b[236:240]) != "\x63\x82\x53\x63" {
-		return
+		return netip.Addr{}
 	}
 	var mac [6]byte
 	copy(mac[:], b[28:34])
@@ -126,9 +126,10 @@ func (ds *Devices) dhcp(b []byte) {
 			if host != "" {
 				ds.name(a, host, "dhcp")
 			}
-			break
+			return a
 		}
 	}
+	return netip.Addr{}
 }
 
 // cleanName keeps a host name printable and short; names in captures are

@@ -81,8 +81,15 @@ type Tracker struct {
 	peers  peerMemory
 	names  map[string]string
 	dnsMsg dnsmsg.Message
-	Stats  Stats
+	// onLinks are the addresses the capture showed on its own link
+	// (ARP, DHCP, neighbour discovery): inside whatever cfg.Local says
+	onLinks map[netip.Addr]string // how: "arp", "dhcp", "ndp"
+	Stats   Stats
 }
+
+// maxOnLink bounds the addresses learnt to be on the link; past it, none
+// is added (a link of more hosts is not one a sensor watches).
+const maxOnLink = 65_536
 
 type fragKey struct {
 	src, dst netip.Addr
@@ -123,9 +130,54 @@ func New(cfg Config, sink Sink) *Tracker {
 // Devices is what the tracker learned of the inside devices.
 func (t *Tracker) Devices() *Devices { return t.devs }
 
-// IsLocal reports whether an address is inside.
+// IsLocal reports whether an address is inside: in the configured
+// ranges (Config.Local), or shown on the captured link by ARP, DHCP or
+// neighbour discovery before its flow began.
 func (t *Tracker) IsLocal(a netip.Addr) bool {
-	return flowrec.Local(t.cfg.Local).Contains(a)
+	if flowrec.Local(t.cfg.Local).Contains(a) {
+		return true
+	}
+	_, ok := t.onLinks[a]
+	return ok
+}
+
+// OnLink says how the capture showed an address outside the configured
+// ranges to be on its link ("arp", "dhcp" or "ndp"), making it inside;
+// empty for any other address.
+func (t *Tracker) OnLink(a netip.Addr) string {
+	if flowrec.Local(t.cfg.Local).Contains(a) {
+		return ""
+	}
+	return t.onLinks[a]
+}
+
+// onLink notes that a is on the captured link, as how says.
+func (t *Tracker) onLink(a netip.Addr, how string) {
+	if !a.IsValid() || a.IsUnspecified() || a.IsMulticast() || a.IsLoopback() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return
+	}
+	if _, ok := t.onLinks[a]; ok || len(t.onLinks) >= maxOnLink {
+		return
+	}
+	if t.onLinks == nil {
+		t.onLinks = map[netip.Addr]string{}
+	}
+	t.onLinks[a] = how
+}
+
+// neighbour learns from an ICMPv6 neighbour solicitation or
+// advertisement (RFC 4861) which addresses are on the link: the sender's
+// (not the unspecified one of duplicate address detection) and an
+// advertisement's target.
+func (t *Tracker) neighbour(p *decode.Packet) {
+	b := p.Payload
+	if len(b) < 24 || b[1] != 0 || b[0] != 135 && b[0] != 136 {
+		return
+	}
+	t.onLink(p.Src, "ndp")
+	if b[0] == 136 {
+		t.onLink(netip.AddrFrom16([16]byte(b[8:24])), "ndp")
+	}
 }
 
 // Packet feeds one decoded packet of wireLen bytes seen at ts.
@@ -138,6 +190,11 @@ func (t *Tracker) Packet(p *decode.Packet, wireLen int, ts time.Time) { t.Packet
 func (t *Tracker) PacketN(p *decode.Packet, wireLen int, n uint64, ts time.Time) {
 	if n == 0 {
 		n = 1
+	}
+	if p.ARP {
+		t.Stats.NotIP++ // counted as before ARP was read: no flow
+		t.onLink(p.Src, "arp")
+		return
 	}
 	bytes := uint64(wireLen) * n
 	now := ts.UnixNano()
@@ -160,6 +217,9 @@ func (t *Tracker) PacketN(p *decode.Packet, wireLen int, n uint64, ts time.Time)
 		}
 	}
 	if p.Proto != TCP && p.Proto != UDP {
+		if p.Proto == 58 /* ICMPv6 */ && !p.Fragment && p.Tunnel == decode.NoTunnel {
+			t.neighbour(p)
+		}
 		return
 	}
 	src := netip.AddrPortFrom(p.Src, p.SrcPort)

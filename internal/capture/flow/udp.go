@@ -13,7 +13,9 @@ func (t *Tracker) udpService(p *decode.Packet, src, dst netip.AddrPort, now int6
 	case src.Port() == 53 || src.Port() == 5353:
 		t.dnsAnswer(p, now)
 	case src.Port() == 67 || src.Port() == 68:
-		t.devs.dhcp(p.Payload)
+		if a := t.devs.dhcp(p.Payload); a.IsValid() {
+			t.onLink(a, "dhcp")
+		}
 	}
 }
 

@@ -186,7 +186,7 @@ func (d *Decoder) records(st *Stats, rate uint32, recs []gsflow.FlowRecord, visi
 		if int(h.OriginalLength) < len(data) {
 			data = data[:h.OriginalLength] // the opaque's length; the rest is XDR padding
 		}
-		if dec.Decode(data, &d.pkt) != nil {
+		if dec.Decode(data, &d.pkt) != nil || d.pkt.ARP { // a switch's sampled ARP says no more of one link than another
 			st.NotIP++
 			continue
 		}

@@ -93,6 +93,9 @@ func Text(w io.Writer, r *scan.Report, all bool) error {
 				p(" on %s", listIDs(d.Vendor.Lists))
 			}
 		}
+		if d.OnLink != "" {
+			p("  (outside --local, inside by %s on the captured link)", strings.ToUpper(d.OnLink))
+		}
 		p("\n")
 		for _, e := range d.Exposures {
 			who := render.Entity(e.Entity, e.Name, e.Jurisdiction, e.Controlling)
