@@ -10,7 +10,10 @@
 //
 // The hot path (a cache hit or a blocked name over UDP) works on the
 // packet's bytes with the wire package and does not allocate; the miss
-// path uses miekg/dns. Nothing is logged per query except to the query
+// path uses miekg/dns. A cache entry remembers the policy's verdict on
+// its answer for a few client groups (verdict in handle.go), valid for
+// one policy generation and until the next rule deadline, so that a
+// repeated hit does not ask the catalog or the policy again. Nothing is logged per query except to the query
 // log. On Linux each UDP worker has its own SO_REUSEPORT socket, taken out
 // of Go's network poller and read and written with blocking recvmmsg and
 // sendmmsg, up to 32 datagrams a call (listen_batch.go, mmsg_linux.go):

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/outflow-dev/outflow/internal/attribute"
 	"github.com/outflow-dev/outflow/internal/catalog"
@@ -27,6 +28,50 @@ type meta struct {
 	rcode uint16
 	parts []part
 	cur   atomic.Pointer[checked]
+	// verdicts remember the policy's last verdicts on this answer (see
+	// verdict), a few client groups at a time, replaced in turn.
+	verdicts [verdictSlots]atomic.Pointer[verdict]
+	next     atomic.Uint32
+}
+
+const verdictSlots = 4
+
+// verdict is everything the policy decided about a cached answer for a
+// client's groups: the question name's verdict and its answer checks',
+// as answerFrom combines them, with what the query log and the metrics
+// take from them. It holds for one state (policy and catalog) and the
+// interval of time around the query in which no rule starts to warn or
+// block (state.window): the question name and the answer's parts are the
+// entry's, so for any query in that state, of a client in those groups,
+// at a time in that interval, the policy would decide the same again.
+// A cache hit that finds one answers without asking the catalog or the
+// policy anything. Immutable once made.
+type verdict struct {
+	gen         uint64
+	groups      policy.Membership
+	from, until int64 // unix nanoseconds: [from, until)
+
+	v      policy.Decision
+	ent    *catalog.Entity
+	reason string
+	group  string             // the query log's group name of groups
+	count  prometheus.Counter // the verdicts series, nil for allow
+}
+
+// verdictFor returns the remembered verdict for a query at t (unix
+// nanoseconds) in state gen by a client in groups, or nil.
+func (m *meta) verdictFor(gen uint64, groups policy.Membership, t int64) *verdict {
+	for i := range m.verdicts {
+		if v := m.verdicts[i].Load(); v != nil && v.gen == gen && v.groups == groups && v.from <= t && t < v.until {
+			return v
+		}
+	}
+	return nil
+}
+
+// remember keeps v in place of the oldest verdict.
+func (m *meta) remember(v *verdict) {
+	m.verdicts[m.next.Add(1)%verdictSlots].Store(v)
 }
 
 type part struct {
@@ -79,6 +124,7 @@ type exchange struct {
 	cs     cache.State
 	cached bool
 	stale  bool
+	vd     *verdict // the remembered verdict the answer came from, if any
 	entry  querylog.Entry
 }
 
@@ -139,6 +185,20 @@ func (s *Server) begin(x *exchange, req, dst []byte) (resp []byte, done bool) {
 		return s.finish(x, wire.AppendError(dst, &x.q, req, wire.RcodeRefused), start), true
 	}
 	x.groups = x.st.pol.ClientGroups(policy.Client{Addr: x.cl.addr, DoHPath: x.cl.dohPath, Name: x.cl.name})
+	// A cached answer with a verdict remembered for these groups, now, is
+	// answered without asking the policy (see verdict); otherwise the
+	// question name is decided first, as a blocked name is answered
+	// without looking at the cache.
+	x.key = wire.AppendKey(x.keyBuf[:0], &x.q)
+	now := x.start.Unix()
+	found := s.cache.Find(x.key)
+	if found != nil && now < found.Expires {
+		if vd := found.Meta.verdictFor(x.st.gen, x.groups, x.start.UnixNano()); vd != nil {
+			x.e, x.cs = s.cache.Use(found, now) // Fresh or Prefetch: not expired at now
+			s.hit(x)
+			return s.answerWith(x, x.e, vd, dst), true
+		}
+	}
 	if x.nameOK {
 		a := x.st.at.NameBytes(attribute.DNSQuery, x.name)
 		x.ent = a.Entity
@@ -150,19 +210,23 @@ func (s *Server) begin(x *exchange, req, dst []byte) (resp []byte, done bool) {
 	if x.v.Action == policy.Block {
 		return s.finish(x, s.blocked(x, dst), start), true
 	}
-	x.key = wire.AppendKey(x.keyBuf[:0], &x.q)
-	x.e, x.cs = s.cache.Get(x.key, x.start.Unix())
+	x.e, x.cs = s.cache.Use(found, now)
 	switch x.cs {
 	case cache.Fresh, cache.Prefetch:
-		s.met.hit.Inc()
-		if x.cs == cache.Prefetch {
-			s.met.prefetch.Inc()
-			s.prefetch(x)
-		}
-		x.cached = true
+		s.hit(x)
 		return s.answerFrom(x, x.e, dst, 0), true
 	}
 	return nil, false
+}
+
+// hit counts a cache hit and starts its prefetch.
+func (s *Server) hit(x *exchange) {
+	s.met.hit.Inc()
+	if x.cs == cache.Prefetch {
+		s.met.prefetch.Inc()
+		s.prefetch(x)
+	}
+	x.cached = true
 }
 
 // complete answers a cache miss (or an expired entry) from the upstreams,
@@ -196,11 +260,45 @@ func (s *Server) answerFrom(x *exchange, e *cache.Entry[*meta], dst []byte, stal
 			}
 		}
 	}
+	s.rememberVerdict(x, e.Meta)
 	if x.v.Action == policy.Block {
 		return s.finish(x, s.blocked(x, dst), start)
 	}
 	resp := wire.AppendStored(dst, e.Msg, e.TTLs, &x.q, x.req, e.Age(x.start.Unix()), staleTTL)
 	return s.finish(x, resp, start)
+}
+
+// answerWith answers a cache hit with a verdict remembered on its entry:
+// answerFrom without the policy.
+func (s *Server) answerWith(x *exchange, e *cache.Entry[*meta], vd *verdict, dst []byte) []byte {
+	start := len(dst)
+	x.v, x.ent, x.reason, x.vd = vd.v, vd.ent, vd.reason, vd
+	if x.v.Action == policy.Block {
+		return s.finish(x, s.blocked(x, dst), start)
+	}
+	resp := wire.AppendStored(dst, e.Msg, e.TTLs, &x.q, x.req, e.Age(x.start.Unix()), 0)
+	return s.finish(x, resp, start)
+}
+
+// rememberVerdict keeps the verdict answerFrom just made on the entry,
+// unless one for the same state, groups and interval is there (another
+// worker's, made at the same time).
+func (s *Server) rememberVerdict(x *exchange, m *meta) {
+	t := x.start.UnixNano()
+	if m.verdictFor(x.st.gen, x.groups, t) != nil {
+		return
+	}
+	vd := &verdict{gen: x.st.gen, groups: x.groups, v: x.v, ent: x.ent, reason: x.reason,
+		group: x.st.pol.GroupName(x.groups)}
+	vd.from, vd.until = x.st.window(t)
+	if x.v.Action != policy.Allow {
+		entity := ""
+		if x.ent != nil {
+			entity = x.ent.ID
+		}
+		vd.count = s.met.verdictCounter(x.v.Action.String(), entity, vd.group)
+	}
+	m.remember(vd)
 }
 
 // checksFor returns the parts of an answer that the current policy could
@@ -290,11 +388,13 @@ func (s *Server) logQuery(x *exchange, rcode int) {
 		// Escaped, the name may not fit the entry: it keeps the wire form.
 		e.SetWireName(x.q.QName)
 	}
-	if x.st != nil {
+	if x.vd != nil {
+		e.Group = x.vd.group
+	} else if x.st != nil {
 		e.Group = x.st.pol.GroupName(x.groups)
-		if x.reason != "rate-limit" {
-			e.Verdict = x.v.Action.String()
-		}
+	}
+	if x.st != nil && x.reason != "rate-limit" {
+		e.Verdict = x.v.Action.String()
 	}
 	if x.v.Rule != nil {
 		e.Rule = x.v.Rule.ID
@@ -306,7 +406,11 @@ func (s *Server) logQuery(x *exchange, rcode int) {
 	end := s.now()
 	e.Latency = end.Sub(x.start)
 	s.met.latency.Observe(e.Latency.Seconds())
-	if x.v.Action != policy.Allow {
+	if x.vd != nil {
+		if x.vd.count != nil {
+			x.vd.count.Inc()
+		}
+	} else if x.v.Action != policy.Allow {
 		s.met.verdict(e.Verdict, e.Entity, e.Group)
 	}
 	s.qlog.Log(e)

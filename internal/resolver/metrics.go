@@ -112,6 +112,11 @@ func (m *metrics) registerUpstreams(p *upstream.Pool) {
 // verdict counts a match. The series is looked up in a map of its own so
 // that the blocked path does not allocate label slices.
 func (m *metrics) verdict(verdict, entity, group string) {
+	m.verdictCounter(verdict, entity, group).Inc()
+}
+
+// verdictCounter is the series of verdict, entity and group.
+func (m *metrics) verdictCounter(verdict, entity, group string) prometheus.Counter {
 	k := verdictKey{verdict, entity, group}
 	m.verdictMu.RLock()
 	c := m.verdictByID[k]
@@ -122,5 +127,5 @@ func (m *metrics) verdict(verdict, entity, group string) {
 		m.verdictByID[k] = c
 		m.verdictMu.Unlock()
 	}
-	c.Inc()
+	return c
 }

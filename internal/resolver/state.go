@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -24,6 +25,46 @@ type state struct {
 	at    *attribute.Attributor
 	pol   *policy.Policy
 	stamp stamp // of the files it was built from
+	// edges are the instants (unix nanoseconds, sorted) at which a rule of
+	// pol starts to warn or to block: between two of them the policy's
+	// verdict for a client's groups and a name is the same, so a verdict
+	// is remembered for the interval it was made in (see window).
+	edges []int64
+}
+
+// ruleEdges lists the instants at which a rule's verdict can change:
+// Decide compares the time with a rule's Effective and its Effective
+// less Warning only. Instants outside the range of int64 nanoseconds
+// (year 1678 to 2262) fall on the same side of every clock reading and
+// are left out.
+func ruleEdges(pol *policy.Policy) []int64 {
+	lo, hi := time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64)
+	var edges []int64
+	for _, r := range pol.Rules {
+		if r.Effective.IsZero() {
+			continue // Decide ignores both instants then
+		}
+		for _, t := range []time.Time{r.Effective, r.Effective.Add(-r.Warning)} {
+			if t.After(lo) && t.Before(hi) {
+				edges = append(edges, t.UnixNano())
+			}
+		}
+	}
+	slices.Sort(edges)
+	return slices.Compact(edges)
+}
+
+// window is the interval [from, until) of unix nanoseconds around t in
+// which no rule's verdict changes.
+func (st *state) window(t int64) (from, until int64) {
+	from, until = math.MinInt64, math.MaxInt64
+	for _, e := range st.edges {
+		if e > t {
+			return from, e
+		}
+		from = e
+	}
+	return from, until
 }
 
 // stamp summarises the watched files: a change of any size or time, or a
@@ -110,7 +151,7 @@ func (s *Server) load(gen uint64, before *preStamp) (*state, error) {
 	if err := pol.Check(ix); err != nil {
 		return nil, err
 	}
-	st := &state{gen: gen, ix: ix, at: attribute.New(ix), pol: pol}
+	st := &state{gen: gen, ix: ix, at: attribute.New(ix), pol: pol, edges: ruleEdges(pol)}
 	st.stamp = s.stampFiles(s.namesFiles(st))
 	if before != nil && slices.Equal(before.names, s.namesFiles(st)) {
 		// The stamp taken before reading: a file rewritten while it was

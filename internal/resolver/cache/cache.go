@@ -4,7 +4,7 @@
 // prefetch of popular entries before they expire and serve-stale
 // (RFC 8767) while upstreams are down.
 //
-// Get does not allocate. It must never import other outflow packages
+// Find and Use do not allocate. It must never import other outflow packages
 // except resolver/wire.
 package cache
 
@@ -103,17 +103,27 @@ func (c *Cache[M]) shard(key []byte) *shard[M] {
 	return &c.shards[maphash.Bytes(c.seed, key)%shards]
 }
 
-// Get looks a key up at now (unix seconds).
-func (c *Cache[M]) Get(key []byte, now int64) (*Entry[M], State) {
+// Find returns the entry stored under key, or nil, without marking it
+// used or counting the lookup: Use does that. A lookup is Find then Use,
+// split so that the resolver can look at an entry (its remembered
+// verdicts) before it decides to use it.
+func (c *Cache[M]) Find(key []byte) *Entry[M] {
 	if c.cfg.Size <= 0 {
-		return nil, Miss
+		return nil
 	}
 	s := c.shard(key)
 	s.mu.RLock()
 	e := s.m[string(key)]
 	s.mu.RUnlock()
+	return e
+}
+
+// Use is Get for the entry Find returned (nil: a miss) at now.
+func (c *Cache[M]) Use(e *Entry[M], now int64) (*Entry[M], State) {
 	if e == nil {
-		c.misses.Add(1)
+		if c.cfg.Size > 0 {
+			c.misses.Add(1)
+		}
 		return nil, Miss
 	}
 	e.ref.Store(true)

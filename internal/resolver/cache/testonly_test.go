@@ -25,3 +25,9 @@ func (c *Cache[M]) Flush() {
 func (c *Cache[M]) Stats() Stats {
 	return Stats{Hits: c.hits.Load(), Misses: c.misses.Load(), Evictions: c.evictions.Load(), Stale: c.stale.Load(), Entries: c.Len()}
 }
+
+// Get looks a key up at now (unix seconds): Find then Use, as the
+// resolver does.
+func (c *Cache[M]) Get(key []byte, now int64) (*Entry[M], State) {
+	return c.Use(c.Find(key), now)
+}
