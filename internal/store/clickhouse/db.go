@@ -351,10 +351,14 @@ func (d *DB) query(ctx context.Context, q string, fn func(driver.Rows) error, ar
 // Info says what the store holds.
 func (d *DB) Info(ctx context.Context) (*store.Info, error) {
 	in := &store.Info{Backend: "clickhouse", Path: d.cfg.String(), Schema: schemaVersion}
-	var flows, queries, audits, inv, devs, ents uint64
-	err := d.conn.QueryRow(ctx, "SELECT (SELECT sum(n) FROM "+d.t("flow")+"), (SELECT count() FROM "+d.t("query")+"), (SELECT count() FROM "+d.t("audit")+
+	var queries, audits, inv, devs, ents uint64
+	err := d.conn.QueryRow(ctx, "SELECT (SELECT count() FROM "+d.t("query")+"), (SELECT count() FROM "+d.t("audit")+
 		"), (SELECT uniqExact(dev, app) FROM "+d.t("inventory_v")+"), (SELECT uniqExact(key) FROM "+d.t("dev_v")+"), (SELECT uniqExact(key) FROM "+d.t("ent_v")+")").
-		Scan(&flows, &queries, &audits, &inv, &devs, &ents)
+		Scan(&queries, &audits, &inv, &devs, &ents)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: %s: info: %w", d.cfg, err)
+	}
+	flows, err := d.detailFlows(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: %s: info: %w", d.cfg, err)
 	}
@@ -365,6 +369,32 @@ func (d *DB) Info(ctx context.Context) (*store.Info, error) {
 	}
 	in.First, in.Last, err = d.span(ctx)
 	return in, err
+}
+
+// detailFlows is the flows of the detail rows held: the daily rollup's
+// from the first day that still has detail rows on, since detail rows
+// are dropped a whole day at a time, and rollups later. (Summing the
+// detail rows reads a column of every row: 0.4 s at 50 million.)
+func (d *DB) detailFlows(ctx context.Context) (uint64, error) {
+	var d0, d1 int64
+	var days uint64
+	if err := d.conn.QueryRow(ctx, "SELECT toInt64(min(d)), toInt64(max(d)), count() FROM "+d.t("flow_d")).Scan(&d0, &d1, &days); err != nil || days == 0 {
+		return 0, err
+	}
+	// The first day with detail rows: a day, then twice as far each time.
+	for lo, span := d0, int64(1); lo <= d1; lo, span = lo+span, span*2 {
+		var n uint64
+		var h int64
+		if err := d.conn.QueryRow(ctx, "SELECT count(), toInt64(min(h)) FROM "+d.t("flow")+" WHERE h >= ? AND h < ?", lo*24, (lo+span)*24).Scan(&n, &h); err != nil {
+			return 0, err
+		}
+		if n > 0 {
+			var flows uint64
+			err := d.conn.QueryRow(ctx, "SELECT sumMerge(n) FROM "+d.t("flow_d")+" WHERE d >= ?", floorDiv(h, 24)).Scan(&flows)
+			return flows, err
+		}
+	}
+	return 0, nil
 }
 
 // span is the time of the first and last flow or query held, as the

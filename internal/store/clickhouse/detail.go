@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -85,19 +87,83 @@ func (d *DB) Flows(ctx context.Context, f store.Filter) ([]store.Flow, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = d.query(ctx, "SELECT h, first, last, dev, grp, proto, peer, port, name, ent, role, host, hc, verdict, rule, source, bo, bi, po, pi, n FROM "+
-		d.t("flow")+" WHERE "+where+" AND h >= ? ORDER BY last DESC, h DESC, ord LIMIT ? OFFSET ?", func(r driver.Rows) error {
+	keys, err := d.pageKeys(ctx, "flow", "last", where, append(p.args(), from, lim, off))
+	if len(keys) == 0 || err != nil {
+		return out, err
+	}
+	rows := map[rowKey][]store.Flow{}
+	err = d.query(ctx, "SELECT h, first, last, dev, grp, proto, peer, port, name, ent, role, host, hc, verdict, rule, source, bo, bi, po, pi, n, ord FROM "+
+		d.t("flow")+" WHERE "+keysWhere(keys), func(r driver.Rows) error {
 		var fl store.Flow
-		var h, first, last int64
+		var h, first, last, ord int64
 		if err := r.Scan(&h, &first, &last, &fl.Device, &fl.Group, &fl.Proto, &fl.Peer, &fl.Port, &fl.Name, &fl.Entity, &fl.Role, &fl.Host,
-			&fl.HostCountry, &fl.Verdict, &fl.Rule, &fl.Source, &fl.BytesOut, &fl.BytesIn, &fl.PacketsOut, &fl.PacketsIn, &fl.Flows); err != nil {
+			&fl.HostCountry, &fl.Verdict, &fl.Rule, &fl.Source, &fl.BytesOut, &fl.BytesIn, &fl.PacketsOut, &fl.PacketsIn, &fl.Flows, &ord); err != nil {
 			return err
 		}
 		fl.Hour, fl.First, fl.Last = time.UnixMilli(h*msHour).UTC(), tm(first), tm(last)
-		out = append(out, fl)
+		k := rowKey{fl.Device, h, ord, last}
+		rows[k] = append(rows[k], fl)
 		return nil
-	}, append(p.args(), from, lim, off)...)
-	return out, err
+	})
+	return inOrder(keys, rows), err
+}
+
+// rowKey names a detail row: its device, hour, sequence number and the
+// time it is listed by.
+type rowKey struct {
+	dev        string
+	h, ord, at int64
+}
+
+// pageKeys returns the keys of a page of the newest rows of table in
+// where (args: where's, the first hour, limit, offset), in order. Only
+// the columns of the selection and the sort are read; the rows are then
+// fetched by key, which the primary key (device, hour) finds in a few
+// small granules, instead of reading every column of every granule
+// that holds a row of the last hours.
+func (d *DB) pageKeys(ctx context.Context, table, at, where string, args []any) ([]rowKey, error) {
+	var keys []rowKey
+	err := d.query(ctx, "SELECT dev, h, ord, "+at+" FROM "+d.t(table)+" WHERE "+where+" AND h >= ? ORDER BY "+at+" DESC, h DESC, ord LIMIT ? OFFSET ?",
+		func(r driver.Rows) error {
+			var k rowKey
+			if err := r.Scan(&k.dev, &k.h, &k.ord, &k.at); err != nil {
+				return err
+			}
+			keys = append(keys, k)
+			return nil
+		}, args...)
+	return keys, err
+}
+
+// keysWhere selects the rows of keys (and perhaps a few more, sharing a
+// device, hour and sequence number with another row: inOrder picks).
+func keysWhere(keys []rowKey) string {
+	var devs []string
+	hours, ords := map[int64]bool{}, make([]string, 0, len(keys))
+	var hs []string
+	for _, k := range keys {
+		if !slices.Contains(devs, k.dev) {
+			devs = append(devs, k.dev)
+		}
+		if !hours[k.h] {
+			hours[k.h] = true
+			hs = append(hs, strconv.FormatInt(k.h, 10))
+		}
+		ords = append(ords, strconv.FormatInt(k.ord, 10))
+	}
+	return inList("dev", devs) + " AND h IN (" + strings.Join(hs, ",") + ") AND ord IN (" + strings.Join(ords, ",") + ")"
+}
+
+// inOrder is the rows of keys in keys' order.
+func inOrder[R any](keys []rowKey, rows map[rowKey][]R) []R {
+	out := make([]R, 0, len(keys))
+	for _, k := range keys {
+		if rs := rows[k]; len(rs) > 0 {
+			out = append(out, rs[0])
+			rows[k] = rs[1:]
+		}
+	}
+	return out
 }
 
 // newest is the hour from which the rows of table in where (with p's
@@ -149,21 +215,27 @@ func (d *DB) Queries(ctx context.Context, f store.Filter) ([]store.Query, error)
 	if err != nil {
 		return nil, err
 	}
-	err = d.query(ctx, "SELECT t, dev, grp, proto, name, typ, rcode, verdict, rule, ent, reason, deadline, latency_us, cached FROM "+
-		d.t("query")+" WHERE "+where+" AND h >= ? ORDER BY t DESC, h DESC, ord LIMIT ? OFFSET ?", func(r driver.Rows) error {
+	keys, err := d.pageKeys(ctx, "query", "t", where, append(p.args(), from, lim, off))
+	if len(keys) == 0 || err != nil {
+		return out, err
+	}
+	rows := map[rowKey][]store.Query{}
+	err = d.query(ctx, "SELECT t, h, dev, grp, proto, name, typ, rcode, verdict, rule, ent, reason, deadline, latency_us, cached, ord FROM "+
+		d.t("query")+" WHERE "+keysWhere(keys), func(r driver.Rows) error {
 		var q store.Query
-		var t, deadline int64
+		var t, h, deadline, ord int64
 		var lat uint64
 		var cached uint8
-		if err := r.Scan(&t, &q.Client, &q.Group, &q.Proto, &q.Name, &q.Type, &q.RCode, &q.Verdict, &q.Rule, &q.Entity, &q.Reason,
-			&deadline, &lat, &cached); err != nil {
+		if err := r.Scan(&t, &h, &q.Client, &q.Group, &q.Proto, &q.Name, &q.Type, &q.RCode, &q.Verdict, &q.Rule, &q.Entity, &q.Reason,
+			&deadline, &lat, &cached, &ord); err != nil {
 			return err
 		}
 		q.Time, q.Deadline, q.Latency, q.Cached = tm(t), tm(deadline), time.Duration(lat)*time.Microsecond, cached != 0
-		out = append(out, q)
+		k := rowKey{q.Client, h, ord, t}
+		rows[k] = append(rows[k], q)
 		return nil
-	}, append(p.args(), from, lim, off)...)
-	return out, err
+	})
+	return inOrder(keys, rows), err
 }
 
 // Names lists names with their traffic and queries; see store.Reader.

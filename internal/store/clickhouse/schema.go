@@ -29,7 +29,8 @@ type table struct {
 	backfill, from string
 	// rebuild: the table exists and is made again with this definition
 	// (its rows copied, its views dropped and made again).
-	rebuild bool
+	rebuild  bool
+	settings string // SETTINGS
 }
 
 // view is a materialised view from one table into a rollup.
@@ -116,10 +117,17 @@ var migrations = [][]table{1: {
 		backfill: "SELECT intDiv(h, 24) AS d, dev, grp, rule, ent, verdict, sumMergeState(n) AS n, minMergeState(first) AS first, " +
 			"maxMergeState(last) AS last FROM %s GROUP BY d, dev, grp, rule, ent, verdict"},
 	// Detail rows partitioned by day instead of month: the newest rows
-	// of a month are found without reading the month.
-	{name: "flow", cols: flowCols, engine: "MergeTree", part: byDay, order: "(dev, h)", shard: "cityHash64(dev)", feeds: flowViews, rebuild: true},
-	{name: "query", cols: queryCols, engine: "MergeTree", part: byDay, order: "(dev, h)", shard: "cityHash64(dev)", feeds: queryViews, rebuild: true},
+	// of a month are found without reading the month. Granules of 1,024
+	// rows instead of 8,192: a device has a few hundred rows a day in
+	// each part, and the newest rows of a page are fetched by device and
+	// hour, so smaller granules read several times fewer rows.
+	{name: "flow", cols: flowCols, engine: "MergeTree", part: byDay, order: "(dev, h)", shard: "cityHash64(dev)", feeds: flowViews, rebuild: true,
+		settings: detailGranules},
+	{name: "query", cols: queryCols, engine: "MergeTree", part: byDay, order: "(dev, h)", shard: "cityHash64(dev)", feeds: queryViews, rebuild: true,
+		settings: detailGranules},
 }, 5: policyLogTables}
+
+const detailGranules = "index_granularity = 1024"
 
 const monthOfDay = "toYYYYMM(toDateTime(d * 86400))"
 
@@ -169,6 +177,9 @@ func (t table) ddl(db, cluster string) []string {
 		q += " PARTITION BY " + t.part
 	}
 	q += " ORDER BY " + t.order
+	if t.settings != "" {
+		q += " SETTINGS " + t.settings
+	}
 	out = append(out, q)
 	if cluster != "" {
 		out = append(out, fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s AS %s.%s ENGINE = Distributed(%s, %s, %s, %s)",
@@ -279,7 +290,7 @@ func (d *DB) rebuild(ctx context.Context, ex func(ctx context.Context, q string)
 	} else {
 		cols := columnNames(t.cols)
 		steps = append(steps, "DROP TABLE IF EXISTS "+d.t(neu),
-			fmt.Sprintf("CREATE TABLE %s (%s) ENGINE = %s PARTITION BY %s ORDER BY %s", d.t(neu), t.cols, t.engine, t.part, t.order),
+			strings.Replace(t.ddl(d.cfg.Database, "")[0], "CREATE TABLE IF NOT EXISTS "+d.t(t.name)+" ", "CREATE TABLE "+d.t(neu)+" ", 1),
 			fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", d.t(neu), cols, cols, d.t(local)))
 		for _, v := range t.feeds {
 			steps = append(steps, "DROP TABLE IF EXISTS "+d.t(v.name))
