@@ -25,8 +25,9 @@ import (
 //
 // Layout (integers little-endian):
 //
-//	magic (16 bytes) | version u32 | five section lengths u32 |
-//	stream | strings | prefix records | IPv4 ranges | IPv6 ranges
+//	magic (16 bytes) | version u32 | seven section lengths u32 |
+//	stream | strings | prefix records | IPv4 ranges | IPv6 ranges |
+//	IPv4 bucket index | IPv6 summary (prefixtab.go)
 //
 // The stream is unsigned varints; a string is its offset and length in the
 // strings section; a date, file, source or entity is an index into its
@@ -41,7 +42,7 @@ import (
 // CompiledVersion is the layout's version. Changing the layout bumps it;
 // a blob of another version is not read (Open parses the text instead,
 // and the staleness test fails until the blob is generated again).
-const CompiledVersion = 1
+const CompiledVersion = 2
 
 const compiledMagic = "outflow catalog\x00"
 
@@ -51,7 +52,7 @@ const GenerateCommand = "go generate ./catalog/"
 const (
 	prefixRec   = 12
 	prefixChunk = 64 // prefix Assets are made this many at a time
-	numSections = 5
+	numSections = 7
 	headerLen   = len(compiledMagic) + 4 + 4*numSections
 )
 
@@ -312,8 +313,7 @@ func encodeIndex(ix *Index) ([]byte, error) {
 	}
 	s4, v4 := buildRanges(p4)
 	s6, v6 := buildRanges(p6)
-	r4 := appendRanges(nil, s4, v4)
-	r6 := appendRanges(nil, s6, v6)
+	rt := rangeTab(s4, v4, s6, v6)
 
 	// The dates and files come first in the stream: everything cites them.
 	body := e.b
@@ -330,10 +330,10 @@ func encodeIndex(ix *Index) ([]byte, error) {
 
 	out := []byte(compiledMagic)
 	out = binary.LittleEndian.AppendUint32(out, CompiledVersion)
-	for _, sec := range [][]byte{stream, e.tab, recs, r4, r6} {
+	for _, sec := range [][]byte{stream, e.tab, recs, rt.v4, rt.v6, rt.i4, rt.i6} {
 		out = binary.LittleEndian.AppendUint32(out, uint32(len(sec)))
 	}
-	for _, sec := range [][]byte{stream, e.tab, recs, r4, r6} {
+	for _, sec := range [][]byte{stream, e.tab, recs, rt.v4, rt.v6, rt.i4, rt.i6} {
 		out = append(out, sec...)
 	}
 	return out, nil
@@ -616,7 +616,7 @@ func openCompiled(blob string, at time.Time) (*Index, error) {
 			return nil, fmt.Errorf("compiled catalog: %s: %w", a.Pos, err)
 		}
 	}
-	cp := &compiledPrefixes{recs: secs[2], str: secs[1], tab: prefixTab{v4: readOnly(secs[3]), v6: readOnly(secs[4])}}
+	cp := &compiledPrefixes{recs: secs[2], str: secs[1], tab: prefixTab{v4: readOnly(secs[3]), v6: readOnly(secs[4]), i4: readOnly(secs[5]), i6: readOnly(secs[6])}}
 	cp.groups = make([]Asset, r.n())
 	for i := range cp.groups {
 		cp.groups[i] = Asset{Entity: &ents[r.idx(len(ents))], Kind: KindPrefix, Role: Role(r.s1()), Name: r.s1(),

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -233,7 +234,7 @@ func TestRangesAgainstBart(t *testing.T) {
 		}
 		s4, v4 := buildRanges(p4)
 		s6, v6 := buildRanges(p6)
-		tab := prefixTab{v4: appendRanges(nil, s4, v4), v6: appendRanges(nil, s6, v6)}
+		tab := rangeTab(s4, v4, s6, v6)
 		check := func(x netip.Addr) {
 			want, _ := ref.Lookup(x)
 			if got := tab.lookup(x); got != want {
@@ -263,7 +264,8 @@ func TestRangesAgainstBart(t *testing.T) {
 // never a panic; the version is checked.
 func TestCompiledCorrupt(t *testing.T) {
 	blob := builtin.Compiled
-	if _, err := openCompiled(blob[:len(compiledMagic)]+"\x02\x00\x00\x00"+blob[len(compiledMagic)+4:], testNow); err == nil || !strings.Contains(err.Error(), "version 2") {
+	other := string(binary.LittleEndian.AppendUint32(nil, CompiledVersion+1))
+	if _, err := openCompiled(blob[:len(compiledMagic)]+other+blob[len(compiledMagic)+4:], testNow); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("version %d,", CompiledVersion+1)) {
 		t.Fatalf("another version: %v", err)
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
