@@ -44,7 +44,10 @@ type entry struct {
 	// asked to, so the next client bytes are a ClientHello.
 	plain, upgraded bool
 	// xmppDone: the stream header was read, or the session is not XMPP.
-	xmppDone   bool
+	xmppDone bool
+	// mqttMore: an MQTT CONNECT begun in one segment waits in hello for
+	// the rest.
+	mqttMore   bool
 	plainSeen  uint16
 	fin        uint8
 	prev, next int32 // LRU links, oldest first

@@ -338,14 +338,17 @@ func (t *Tracker) clientStream(f *entry, p *decode.Packet) {
 		if int32(seq-f.cliSeq) > 0 {
 			// a gap: give up on reassembly of what is pending
 			f.cliSeq = seq + uint32(len(p.Payload))
-			f.hello = f.hello[:0]
+			f.hello, f.mqttMore = f.hello[:0], false
 		}
 		return
 	}
 	f.cliSeq += uint32(len(p.Payload))
 	if f.helloDone && f.httpDone {
-		if f.plain {
+		switch {
+		case f.plain:
 			t.plainClient(f, p.Payload)
+		case f.mqttMore:
+			t.mqttConnect(f, p.Payload)
 		}
 		return
 	}
@@ -421,13 +424,37 @@ func (t *Tracker) clientStream(f *entry, p *decode.Packet) {
 			f.plain = true
 			t.plainClient(f, data)
 		case f.PeerPort == mqtt.Port && f.Signature == "":
-			// MQTT names no server: the flow says what it is, and
-			// nothing is attributed by it.
-			if _, err := mqtt.ParseConnect(data); err == nil {
-				f.Signature = mqtt.Protocol
-				t.Stats.MQTTConnects++
-			}
+			t.mqttConnect(f, data)
 		}
+	}
+}
+
+// mqttConnect reads an MQTT CONNECT, across segments (in f.hello) up to
+// mqtt.MaxConnect bytes. MQTT names no server: the flow says what it is,
+// and nothing is attributed by it.
+func (t *Tracker) mqttConnect(f *entry, data []byte) {
+	buf := data
+	if f.mqttMore {
+		if len(f.hello)+len(data) > mqtt.MaxConnect {
+			f.mqttMore, f.hello = false, f.hello[:0]
+			return
+		}
+		f.hello = append(f.hello, data...)
+		buf = f.hello
+	}
+	_, err := mqtt.ParseConnect(buf)
+	switch {
+	case err == nil:
+		f.Signature = mqtt.Protocol
+		t.Stats.MQTTConnects++
+		f.mqttMore, f.hello = false, f.hello[:0]
+	case errors.Is(err, mqtt.ErrNeedMore):
+		if !f.mqttMore {
+			f.hello = append(f.hello[:0], data...) // data may be hello itself: the copy is in place
+			f.mqttMore = true
+		}
+	default:
+		f.mqttMore, f.hello = false, f.hello[:0]
 	}
 }
 

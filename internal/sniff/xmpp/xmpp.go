@@ -6,15 +6,21 @@
 // no TLS name is seen.
 //
 // StreamTo is called on the first plaintext bytes of TCP flows, so it
-// rejects other protocols after a few bytes, allocates nothing and reads
-// at most MaxHeader bytes; when the header is cut short it returns
+// rejects other protocols after a few bytes, allocates nothing (but for
+// an internationalized domain, returned as its A-labels) and reads at
+// most MaxHeader bytes; when the header is cut short it returns
 // ErrNeedMore and the caller calls again with the next segment appended.
 //
 // It reads bytes only and must never import the flow tracker or the
 // catalog.
 package xmpp
 
-import "errors"
+import (
+	"errors"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
+)
 
 // MaxHeader bounds what is read for the stream header: the XML
 // declaration, the element and its attributes. Real headers are 150 to
@@ -158,6 +164,21 @@ func checkTo(to []byte, seen bool) ([]byte, error) {
 	}
 	if n := len(to); n > 0 && to[n-1] == '.' {
 		to = to[:n-1]
+	}
+	for _, c := range to {
+		if c >= 0x80 {
+			// an internationalized domain (RFC 7622: U-labels): the
+			// catalog holds names as A-labels (punycode)
+			if !utf8.Valid(to) {
+				return nil, ErrNoTo
+			}
+			a, err := idna.Lookup.ToASCII(string(to))
+			if err != nil {
+				return nil, ErrNoTo
+			}
+			to = []byte(a)
+			break
+		}
 	}
 	if len(to) == 0 || len(to) > 253 {
 		return nil, ErrNoTo

@@ -36,7 +36,11 @@ func TestStreamTo(t *testing.T) {
 		{"a JID, not a domain", "<stream:stream to='user@example.com/res'>", "", ErrNoTo},
 		{"entity reference", "<stream:stream to='ex&amp;ample.com'>", "", ErrNoTo},
 		{"empty label", "<stream:stream to='example..com'>", "", ErrNoTo},
-		{"non-ASCII", "<stream:stream to='b\xc3\xbccher.example'>", "", ErrNoTo},
+		{"internationalized, as A-labels", "<stream:stream to='b\xc3\xbccher.example'>", "xn--bcher-kva.example", nil},
+		{"internationalized, upper case folded", "<stream:stream to='B\xc3\x9cCHER.example'>", "xn--bcher-kva.example", nil},
+		{"internationalized, Japanese", "<stream:stream to='\xe4\xbe\x8b\xe3\x81\x88.\xe3\x83\x86\xe3\x82\xb9\xe3\x83\x88'>", "xn--r8jz45g.xn--zckzah", nil},
+		{"not UTF-8", "<stream:stream to='b\xfccher.example'>", "", ErrNoTo},
+		{"internationalized, disallowed", "<stream:stream to='a\xe2\x80\xa8b.example'>", "", ErrNoTo},
 
 		{"to twice", "<stream:stream to='a.example' to='b.example'>", "", ErrNotXMPP},
 		{"unquoted value", "<stream:stream to=example.com>", "", ErrNotXMPP},
