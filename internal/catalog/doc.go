@@ -9,7 +9,7 @@
 // CSV tables for assets (docs/catalog.md). The built-in layer is embedded in
 // the binary twice: as text, and compiled by `go generate ./catalog/`
 // (catgen, compiled.go) into a versioned binary form that Open reads in
-// about a millisecond instead of parsing megabytes at every start. The
+// a few milliseconds instead of parsing megabytes at every start. The
 // compiled form is hand-written because it is read where it lies (string
 // table, flat arrays, a longest-prefix table of ranges): no serialisation
 // library gives zero-copy strings and an in-place prefix search. An
