@@ -141,8 +141,23 @@ type mmsg struct {
 
 func newMmsg(sock *udpSock) *mmsg {
 	m := &mmsg{rc: sock.rc}
+	// Each call is first made as a raw system call that does not wait
+	// (MSG_DONTWAIT), which the Go scheduler does not see: under load
+	// there is nearly always a datagram to read and room to send, and a
+	// worker that stays out of the scheduler's syscall state is not
+	// retaken by the system monitor, which otherwise polls every 20 µs to
+	// hand the P of a worker in a long sendmmsg to another thread (its
+	// wake-ups were 13 % of the resolver's CPU samples under dnsperf on
+	// the 2-core VM). Only when it would block is the call made again as
+	// an ordinary blocking system call. At a fixed 40,000 q/s of cache
+	// hits: 9.1-11.1 CPU-µs a query instead of 12.3-13.0, 2.2k instead
+	// of 2.8k nanosleeps a second.
 	m.readFn = func(fd uintptr) bool {
-		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&m.hdrs[0])), uintptr(m.count), unix.MSG_WAITFORONE, 0, 0)
+		hdrs := uintptr(unsafe.Pointer(&m.hdrs[0]))
+		r, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, hdrs, uintptr(m.count), unix.MSG_WAITFORONE|unix.MSG_DONTWAIT, 0, 0)
+		if e == unix.EAGAIN {
+			r, _, e = unix.Syscall6(unix.SYS_RECVMMSG, fd, hdrs, uintptr(m.count), unix.MSG_WAITFORONE, 0, 0)
+		}
 		m.n, m.err = int(r), nil
 		if e != 0 {
 			m.n, m.err = 0, e // EAGAIN: the receive timeout; EINTR: a signal
@@ -150,7 +165,11 @@ func newMmsg(sock *udpSock) *mmsg {
 		return true
 	}
 	m.sendFn = func(fd uintptr) bool {
-		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&m.hdrs[m.off])), uintptr(m.count), 0, 0, 0)
+		hdrs := uintptr(unsafe.Pointer(&m.hdrs[m.off]))
+		r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, hdrs, uintptr(m.count), unix.MSG_DONTWAIT, 0, 0)
+		if e == unix.EAGAIN {
+			r, _, e = unix.Syscall6(unix.SYS_SENDMMSG, fd, hdrs, uintptr(m.count), 0, 0, 0)
+		}
 		m.n, m.err = int(r), nil
 		if e != 0 {
 			m.n, m.err = 0, e
