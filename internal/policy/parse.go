@@ -105,6 +105,7 @@ type rawRule struct {
 		Names   StringList `yaml:"names"`
 		Groups  StringList `yaml:"groups"`
 		Clients StringList `yaml:"clients"`
+		Until   string     `yaml:"until"`
 	} `yaml:"except"`
 }
 
@@ -448,6 +449,16 @@ func (c *compiler) rule(i int, rr *rawRule, n *yaml.Node, groups map[string]int,
 			c.add(lineOf(n, "effective"), "%s: effective: %v", what, err)
 		}
 		r.Effective = t
+	}
+	if rr.Except.Until != "" {
+		t, err := parseTime(rr.Except.Until)
+		switch {
+		case err != nil:
+			c.add(lineOf(n, "except.until"), "%s: except.until: %v", what, err)
+		case len(rr.Except.Names)+len(rr.Except.Groups)+len(rr.Except.Clients) == 0:
+			c.add(lineOf(n, "except.until"), "%s: except.until without names, groups or clients to except", what)
+		}
+		r.Except.Until = t
 	}
 	if rr.Warning != "" {
 		d, err := parseDuration(rr.Warning)

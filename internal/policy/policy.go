@@ -108,11 +108,13 @@ type Rule struct {
 	catalogAny bool // has entity, list or jurisdiction targets
 }
 
-// Exceptions exempt clients or names from a rule.
+// Exceptions exempt clients or names from a rule, until Until when it is
+// set (an allow-list entry granted for a while).
 type Exceptions struct {
 	Names   []string
 	Groups  []string
 	Clients []string
+	Until   time.Time
 }
 
 // MaxGroups bounds the groups of a policy, counting one hidden group for
@@ -273,7 +275,7 @@ func (p *Policy) DecideAnswer(m Membership, a attribute.Attribution, name, qname
 		if !r.groups.Empty() && !r.groups.any(m.set) {
 			continue
 		}
-		if r.except.any(m.set) || exempt.has(r.idx) {
+		if (r.except.any(m.set) || exempt.has(r.idx)) && (r.Except.Until.IsZero() || now.Before(r.Except.Until)) {
 			continue
 		}
 		if !r.from.IsZero() && now.Before(r.from) {

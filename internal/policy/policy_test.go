@@ -452,3 +452,51 @@ func BenchmarkNameSetMillion(b *testing.B) {
 		})
 	}
 }
+
+// TestExceptionUntil: an exception with an expiry exempts until then,
+// and the rule applies after it.
+func TestExceptionUntil(t *testing.T) {
+	src := `groups:
+  - name: lab
+    addresses: [10.0.0.0/24]
+rules:
+  - id: no-example
+    action: block
+    names: example.com
+    except:
+      clients: [10.0.0.7]
+      names: [help.example.com]
+      until: 2026-06-01
+`
+	p, err := Parse("p.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, after := time.Date(2026, 5, 31, 23, 0, 0, 0, time.UTC), time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	exempt := Client{Addr: netip.MustParseAddr("10.0.0.7")}
+	other := Client{Addr: netip.MustParseAddr("10.0.0.8")}
+	for _, tc := range []struct {
+		c    Client
+		name string
+		at   time.Time
+		want Action
+	}{
+		{exempt, "www.example.com", before, Allow},
+		{exempt, "www.example.com", after, Block},
+		{other, "www.example.com", before, Block},
+		{other, "help.example.com", before, Allow},
+		{other, "help.example.com", after, Block},
+	} {
+		if got := p.Decide(tc.c, attribute.Attribution{}, tc.name, tc.at).Action; got != tc.want {
+			t.Errorf("%v %s at %s: %v, want %v", tc.c.Addr, tc.name, tc.at, got, tc.want)
+		}
+	}
+	for _, bad := range []struct{ src, want string }{
+		{strings.Replace(src, "2026-06-01", "soon", 1), "p.yaml:11: rule no-example: except.until:"},
+		{"rules:\n  - id: r\n    action: block\n    names: example.com\n    except:\n      until: 2026-06-01\n", "p.yaml:6: rule r: except.until without"},
+	} {
+		if _, err := Parse("p.yaml", []byte(bad.src)); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%v, want %q", err, bad.want)
+		}
+	}
+}

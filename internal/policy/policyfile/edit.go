@@ -21,6 +21,7 @@ type Except struct {
 	Names   []string `yaml:"names,omitempty,flow"`
 	Groups  []string `yaml:"groups,omitempty,flow"`
 	Clients []string `yaml:"clients,omitempty,flow"`
+	Until   string   `yaml:"until,omitempty"` // the exceptions end then
 }
 
 // Rule is a rule as the dashboard's form adds it.

@@ -28,7 +28,7 @@ func TestAddGroupAndRule(t *testing.T) {
 	}
 	out, err = AddRule(out, Rule{ID: "temu", Action: "block", Entities: []string{"pdd"}, Groups: []string{"lab"},
 		Basis: "Board: no Temu in the lab: really", Effective: "2026-09-01", Warning: "30d",
-		Except: &Except{Names: []string{"help.temu.com"}}})
+		Except: &Except{Names: []string{"help.temu.com"}, Until: "2026-12-31"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,6 +55,7 @@ rules:
     warning: 30d
     except:
       names: [help.temu.com]
+      until: "2026-12-31"
 # trailing comment
 `
 	if string(out) != want {
@@ -64,7 +65,7 @@ rules:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Groups) != 2 || len(p.Rules) != 2 || p.Rules[1].Warning.Hours() != 720 || p.Rules[1].Except.Names[0] != "help.temu.com" {
+	if len(p.Groups) != 2 || len(p.Rules) != 2 || p.Rules[1].Warning.Hours() != 720 || p.Rules[1].Except.Names[0] != "help.temu.com" || p.Rules[1].Except.Until.Year() != 2026 {
 		t.Fatalf("parsed %+v %+v", p.Groups, p.Rules[1])
 	}
 }
