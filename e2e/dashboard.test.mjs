@@ -317,6 +317,25 @@ test("the change is in the history and is reverted from there", async () => {
   await shot("policy-history");
 });
 
+test("an admin uploads an APK and reads its report", async () => {
+  const apkFile = process.env.OUTFLOW_APK;
+  assert.ok(apkFile, "OUTFLOW_APK names the app to upload");
+  await page.goto(base + "/apps");
+  const form = page.locator("form[aria-label='Upload an app']");
+  await form.locator("input[name=apk]").setInputFiles(apkFile);
+  await Promise.all([page.waitForURL(/\/apps\/uploads\/\d+$/), form.getByRole("button", { name: "Upload and audit" }).click()]);
+  // The page reloads itself until the worker is done.
+  await page.locator(".upload-state", { hasText: /^(done|failed)$/ }).waitFor({ timeout: 60_000 });
+  assert.equal(await page.locator(".upload-state").innerText(), "done");
+  await shot("upload");
+  await Promise.all([page.waitForURL(/\/apps\/\d+$/), page.locator("a.report").click()]);
+  const main = await page.locator("main").innerText();
+  assert.match(main, /com\.zhiliaoapp\.musically/);
+  assert.match(main, /9\.9-e2e/);
+  await page.getByRole("heading", { name: "Findings" }).waitFor();
+  await shot("upload-report");
+});
+
 test("a viewer reads the policy but cannot change anything (403)", async () => {
   assert.ok(viewer && viewerPassword, "OUTFLOW_VIEWER and OUTFLOW_VIEWER_PASSWORD are set");
   const vctx = await page.context().browser()?.newContext?.() ?? null;
@@ -338,14 +357,14 @@ test("a viewer reads the policy but cannot change anything (403)", async () => {
   const csrf = await vpage.locator("header form[action='/logout'] input[name=csrf]").inputValue();
   const statuses = await vpage.evaluate(async ({ csrf }) => {
     const out = {};
-    for (const path of ["/policy/preview", "/policy/save", "/policy/history/1/revert"]) {
+    for (const path of ["/policy/preview", "/policy/save", "/policy/history/1/revert", "/apps/upload"]) {
       const body = new URLSearchParams({ csrf, policy: "allow_empty: true\n", comment: "viewer was here", base: "" });
       const r = await fetch(path, { method: "POST", body, headers: { Accept: "application/json" } });
       out[path] = r.status;
     }
     return out;
   }, { csrf });
-  assert.deepEqual(statuses, { "/policy/preview": 403, "/policy/save": 403, "/policy/history/1/revert": 403 });
+  assert.deepEqual(statuses, { "/policy/preview": 403, "/policy/save": 403, "/policy/history/1/revert": 403, "/apps/upload": 403 });
   const after = (await (await vpage.request.get(base + "/api/policy/changes")).json()).items.length;
   assert.equal(after, before, "the history did not grow");
   assert.notEqual(await answer("temu.com"), "ENOTFOUND", "the policy in force did not change");

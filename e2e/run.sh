@@ -69,6 +69,8 @@ if [[ -f "$apk" ]]; then
 fi
 go run ./e2e/fill -store "$work/e2e.db" -scan "$work/scan.json" -policy e2e/policy.yaml "${fill_args[@]}"
 
+go run ./e2e/mkapk -o "$work/upload.apk" -version 9.9-e2e
+
 step "the HTML report of the same store"
 "$of" report --store "$work/e2e.db" --html "$work/report.html"
 
@@ -117,7 +119,7 @@ step "run the browser test against $url"
 mkdir -p e2e/out
 rc=0
 (cd e2e && OUTFLOW_URL="$url" OUTFLOW_REPORT="$work/report.html" OUTFLOW_USER=e2e OUTFLOW_PASSWORD="$password" \
-	OUTFLOW_VIEWER=viewer OUTFLOW_VIEWER_PASSWORD="$viewer_password" OUTFLOW_DNS="127.0.0.1:$dns_port" OUT=out CHROMIUM="$chromium" \
+	OUTFLOW_VIEWER=viewer OUTFLOW_VIEWER_PASSWORD="$viewer_password" OUTFLOW_DNS="127.0.0.1:$dns_port" OUTFLOW_APK="$work/upload.apk" OUT=out CHROMIUM="$chromium" \
 	timeout 300 node --test --test-reporter=spec dashboard.test.mjs) || rc=$?
 
 if grep -q -e "$password" -e "$viewer_password" "$work/serve.log" "$work/serve.yaml"; then

@@ -35,6 +35,11 @@ type Config struct {
 	// as the resolver is given them, for checking and previewing the
 	// policy.
 	CatalogDirs []string `yaml:"catalog_dirs"`
+	// UploadDir is where uploaded apps wait for their audit (default the
+	// system's temporary directory); UploadMax bounds one (default 512
+	// MiB).
+	UploadDir string `yaml:"upload_dir"`
+	UploadMax int64  `yaml:"upload_max"`
 }
 
 // TLS names the certificate and key files (PEM). Both or neither.

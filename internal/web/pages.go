@@ -31,6 +31,7 @@ func (s *Server) pageRoutes() []route {
 		{"/apps/{id}", s.auditPage},
 		{"/compliance", s.compliancePage},
 		{"/search", s.searchPage},
+		{"/apps/uploads/{id}", s.uploadPage},
 		{"/policy", s.policyPage},
 		{"/policy/history", s.historyPage},
 		{"/policy/history/{id}", s.changePage},
@@ -354,8 +355,26 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.SortStableFunc(a.Findings, func(x, y store.Finding) int { return sevRank(y.Severity) - sevRank(x.Severity) })
 	v.Title = cmp.Or(a.Label, a.App)
-	v.Data = a
+	d := &auditData{Audit: a}
+	// The package's history: every audit of it, newest first.
+	all, err := s.r.Audits(r.Context(), store.Filter{Limit: store.MaxLimit})
+	if err != nil {
+		s.storeFail(w, r, err)
+		return
+	}
+	for _, x := range all {
+		if x.App == a.App {
+			d.Versions = append(d.Versions, x)
+		}
+	}
+	v.Data = d
 	s.render(w, r, http.StatusOK, "audit", v)
+}
+
+// auditData is an audit and the other audits of the same package.
+type auditData struct {
+	*store.Audit
+	Versions []store.AuditSummary
 }
 
 func sevRank(s string) int {

@@ -47,6 +47,7 @@ func (s *Server) adminRoutes() []route {
 		{"/policy/preview", s.policyPreview},
 		{"/policy/save", s.policySave},
 		{"/policy/history/{id}/revert", s.policyRevert},
+		{"/apps/upload", s.upload},
 	}
 }
 
@@ -152,7 +153,8 @@ func draftFrom(r *http.Request) (string, error) {
 			Entities: list("entities"), Lists: list("lists"), Jurisdictions: list("jurisdictions"), Names: list("names"),
 			Groups: list("groups"), Basis: strings.TrimSpace(r.PostFormValue("basis")),
 			Effective: strings.TrimSpace(r.PostFormValue("effective")), Warning: strings.TrimSpace(r.PostFormValue("warning")),
-			Except: &policyfile.Except{Names: list("except_names"), Groups: list("except_groups"), Clients: list("except_clients")}}
+			Except: &policyfile.Except{Names: list("except_names"), Groups: list("except_groups"), Clients: list("except_clients"),
+				Until: strings.TrimSpace(r.PostFormValue("except_until"))}}
 		b, err = policyfile.AddRule([]byte(text), ru)
 	default:
 		return text, errors.New("unknown operation")

@@ -27,6 +27,9 @@ type Deps struct {
 	// Catalog loads the catalog policies are checked against; nil: the
 	// built-in catalog with Config.CatalogDirs on top.
 	Catalog func(at time.Time) (*catalog.Index, error)
+	// Audit audits the app file at path and records it in the store, as
+	// `outflow audit --store` does; nil: app uploads are off.
+	Audit func(ctx context.Context, path string) error
 }
 
 // Server is the dashboard. New does no I/O; Start listens; Close stops.
@@ -50,6 +53,8 @@ type Server struct {
 		at time.Time
 	}
 	policyMu sync.Mutex // one policy change at a time
+	audit    func(ctx context.Context, path string) error
+	up       uploads
 
 	cache struct {
 		sync.Mutex
@@ -73,7 +78,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if d.Reader == nil {
 		return nil, errors.New("serve: no store")
 	}
-	s := &Server{cfg: cfg, r: d.Reader, log: d.Log, now: d.Now, loadCatalog: d.Catalog}
+	s := &Server{cfg: cfg, r: d.Reader, log: d.Log, now: d.Now, loadCatalog: d.Catalog, audit: d.Audit}
 	if s.loadCatalog == nil {
 		dirs := cfg.CatalogDirs
 		s.loadCatalog = func(at time.Time) (*catalog.Index, error) { return catalog.Open(at, dirs...) }

@@ -84,7 +84,9 @@ API: GET /api/overview, /api/devices[/ID], /api/flows, /api/names,
 list=, name=, rule=, verdict=, concern=1, limit=, offset=. A token reads
 the API only: 'Authorization: Bearer TOKEN'. Changes (an admin's session
 and its CSRF token, field csrf or header X-CSRF-Token): POST
-/policy/preview, /policy/save, /policy/history/ID/revert. docs/dashboard.md
+/policy/preview, /policy/save, /policy/history/ID/revert, /apps/upload
+(multipart, field apk; audited by 'outflow audit --store' in a process of
+its own; upload_dir:, upload_max: bound it). docs/dashboard.md
 has the rest.`
 
 func run(ctx context.Context, env *cli.Env, args []string) int {
@@ -166,7 +168,7 @@ func serve(ctx context.Context, env *cli.Env, args []string) int {
 		return env.Errorf(cli.ExitInput, "%v", err)
 	}
 	defer st.Close()
-	srv, err := web.New(cfg, web.Deps{Reader: st, Log: env.Log, Now: env.Now})
+	srv, err := web.New(cfg, web.Deps{Reader: st, Log: env.Log, Now: env.Now, Audit: auditWorker(cfg)})
 	if err != nil {
 		return env.Errorf(cli.ExitFailure, "%v", err)
 	}
