@@ -33,14 +33,18 @@ type state struct {
 }
 
 // ruleEdges lists the instants at which a rule's verdict can change:
-// Decide compares the time with a rule's Effective and its Effective
-// less Warning only. Instants outside the range of int64 nanoseconds
+// Decide compares the time with a rule's Effective, its Effective less
+// Warning, and the end of its exceptions (Except.Until) only. Instants outside the range of int64 nanoseconds
 // (year 1678 to 2262) fall on the same side of every clock reading and
 // are left out.
 func ruleEdges(pol *policy.Policy) []int64 {
 	lo, hi := time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64)
 	var edges []int64
 	for _, r := range pol.Rules {
+		// the rule's exceptions end then (except.until)
+		if u := r.Except.Until; !u.IsZero() && u.After(lo) && u.Before(hi) {
+			edges = append(edges, u.UnixNano())
+		}
 		if r.Effective.IsZero() {
 			continue // Decide ignores both instants then
 		}
