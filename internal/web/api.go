@@ -131,14 +131,8 @@ func (s *Server) apiRoutes() []route {
 			listAPI(s, "month", bs.Bypass)(w, r)
 		}},
 		{"/api/policy/changes", func(w http.ResponseWriter, r *http.Request) {
-			pl, ok := s.policyLog()
+			cs, ok := s.policyChanges(w, r)
 			if !ok {
-				s.fail(w, r, http.StatusNotImplemented, "this store keeps no policy history")
-				return
-			}
-			cs, err := pl.PolicyChanges(r.Context(), store.Filter{Until: s.now().Add(time.Minute), Limit: store.MaxLimit})
-			if err != nil {
-				s.storeFail(w, r, err)
 				return
 			}
 			s.json(w, r, list[store.PolicyChange]{Until: s.now().UTC(), Limit: store.MaxLimit, Items: cs})

@@ -342,18 +342,28 @@ type historyData struct {
 	Off     string
 }
 
-func (s *Server) historyPage(w http.ResponseWriter, r *http.Request) {
-	v := s.newView(r, "policy", "Policy history")
+// policyChanges is every change of the policy history, whatever the
+// traffic's period: the history is not cut at the newest data, as the
+// traffic pages are. When the store keeps none, or fails, it answers the
+// request itself and returns false.
+func (s *Server) policyChanges(w http.ResponseWriter, r *http.Request) ([]store.PolicyChange, bool) {
 	pl, ok := s.policyLog()
 	if !ok {
 		s.fail(w, r, http.StatusNotImplemented, "this store keeps no policy history")
-		return
+		return nil, false
 	}
-	// Every change, whatever the traffic's period: the history is not
-	// cut at the newest data, as the traffic pages are.
 	cs, err := pl.PolicyChanges(r.Context(), store.Filter{Until: s.now().Add(time.Minute), Limit: store.MaxLimit})
 	if err != nil {
 		s.storeFail(w, r, err)
+		return nil, false
+	}
+	return cs, true
+}
+
+func (s *Server) historyPage(w http.ResponseWriter, r *http.Request) {
+	v := s.newView(r, "policy", "Policy history")
+	cs, ok := s.policyChanges(w, r)
+	if !ok {
 		return
 	}
 	v.Data = &historyData{Changes: cs}
