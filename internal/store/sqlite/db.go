@@ -42,6 +42,11 @@ type DB struct {
 	lastFlush time.Time
 	stopFlush chan struct{}
 	flushDone chan struct{}
+	// pendRanges are the segments pend sums, noted in seg_pending so
+	// that a crash leaves them to the next writer's recovery
+	pendRanges []segRange
+	// lock is the writer lock (PATH.writer) while this process holds it
+	lock *os.File
 
 	closeOnce sync.Once
 }
@@ -146,9 +151,25 @@ func open(ctx context.Context, cfg store.Config, log *slog.Logger, opt Options, 
 			return nil, err
 		}
 		d.dict = newDict()
-		if err := d.recoverRollups(ctx); err != nil {
+		// Sums kept in memory belong to the one process that holds the
+		// writer lock: it alone recovers what a crashed holder left. A
+		// second writer (an audit beside a running sensor) writes its
+		// rollups with each batch and never takes another's rows.
+		lk, held, err := writerLock(cfg.Path)
+		if err != nil {
 			d.w.Close()
-			return nil, err
+			return nil, fmt.Errorf("sqlite: %s: writer lock: %w", cfg.Path, err)
+		}
+		d.lock = lk
+		if held {
+			if err := d.recoverRollups(ctx); err != nil {
+				d.w.Close()
+				d.unlock()
+				return nil, err
+			}
+		} else {
+			d.delay = -1
+			log.Info("store: another process writes this store; this one writes its rollups with each batch", "path", cfg.Path)
 		}
 	}
 	d.r, err = sql.Open("sqlite", base+"&_pragma=query_only(1)")
@@ -156,6 +177,7 @@ func open(ctx context.Context, cfg store.Config, log *slog.Logger, opt Options, 
 		if d.w != nil {
 			d.w.Close()
 		}
+		d.unlock()
 		return nil, fmt.Errorf("sqlite: %s: %w", cfg.Path, err)
 	}
 	d.r.SetMaxOpenConns(opt.ReadConns)
@@ -213,8 +235,16 @@ func (d *DB) Close() error {
 		if e := d.r.Close(); err == nil {
 			err = e
 		}
+		d.unlock()
 	})
 	return err
+}
+
+func (d *DB) unlock() {
+	if d.lock != nil {
+		d.lock.Close() // releases the flock
+		d.lock = nil
+	}
 }
 
 // Check runs SQLite's integrity check and reports the first problems.

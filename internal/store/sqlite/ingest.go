@@ -143,9 +143,7 @@ func (g *ingest) Commit(ctx context.Context) error {
 		}
 	}
 	if err == nil {
-		if err = w.rollups(d.pend); err == nil {
-			err = w.flushRollups(g.a)
-		}
+		err = w.flushRollups(d.pend, d.pendRanges, g.a)
 	}
 	if err == nil {
 		if err = g.tx.Commit(); err != nil {
@@ -160,7 +158,7 @@ func (g *ingest) Commit(ctx context.Context) error {
 	if err != nil {
 		d.dict = newDict()
 	} else {
-		d.pend, d.lastFlush = newAgg(), d.now()
+		d.pend, d.pendRanges, d.lastFlush = newAgg(), nil, d.now()
 	}
 	d.wmu.Unlock()
 	if err == nil && d.now().Sub(d.lastPrune) > 10*time.Minute {

@@ -9,12 +9,23 @@ import (
 
 // Rollups are summed in memory and written to their tables at most every
 // RollupDelay (or every rollupRows rows), in the transaction of a batch or
-// of the background flush, together with the id of the last segment they
-// include (meta rolled_flow, rolled_query). Detail rows are durable when
-// Write returns; their rollups may lag by up to RollupDelay, and after a
-// crash the segments past the mark are summed again at open. One upsert
-// per key and flush instead of per key and batch is what lets ingest keep
-// up with dense streams.
+// of the background flush. Detail rows are durable when Write returns;
+// their rollups may lag by up to RollupDelay. The segments whose sums
+// wait in memory are noted in seg_pending (one id range per table and
+// batch: a transaction's segments have consecutive ids, SQLite letting
+// one writer in at a time), in the batch's transaction, and forgotten in
+// the transaction that writes their sums. Only the process holding the
+// writer lock (PATH.writer) keeps sums in memory, and it sums again at
+// open what seg_pending still names: what a crashed holder left. Another
+// writing process writes its rollups with each batch and notes nothing,
+// so no rows are summed twice. One upsert per key and flush instead of
+// per key and batch is what lets ingest keep up with dense streams.
+
+// segRange is the segments of one table that one transaction wrote.
+type segRange struct {
+	tbl    string // "flow" or "query"
+	lo, hi int64
+}
 
 // rollupRows bounds the rows summed in memory before a flush.
 const rollupRows = 2_000_000
@@ -156,18 +167,58 @@ func (a *agg) mergeInto(o *agg) {
 	a.rows += o.rows
 }
 
-// flushRollups writes a into the rollup tables and moves the marks to the
-// last segments, within w's transaction.
-func (w *wtx) flushRollups(a *agg) error {
-	if err := w.rollups(a); err != nil {
-		return err
+// flushRollups writes pend (the sums of the segments ranges name) and a
+// (sums of segments never noted) into the rollup tables and forgets
+// ranges, within w's transaction.
+func (w *wtx) flushRollups(pend *agg, ranges []segRange, a *agg) error {
+	for _, x := range []*agg{pend, a} {
+		if x != nil && x.rows > 0 {
+			if err := w.rollups(x); err != nil {
+				return err
+			}
+		}
 	}
-	for _, t := range []string{"flow", "query"} {
-		if _, err := w.exec("INSERT OR REPLACE INTO meta(k, v) VALUES ('rolled_" + t + "', (SELECT coalesce(max(id), 0) FROM " + t + "_seg))"); err != nil {
+	for _, r := range ranges {
+		if _, err := w.exec("DELETE FROM seg_pending WHERE tbl = ? AND lo = ?", r.tbl, r.lo); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// notePending notes ranges in seg_pending, within w's transaction.
+func (w *wtx) notePending(ranges []segRange) error {
+	for _, r := range ranges {
+		if _, err := w.exec("INSERT OR REPLACE INTO seg_pending(tbl, lo, hi) VALUES (?, ?, ?)", r.tbl, r.lo, r.hi); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// maxSegs is the largest segment id of each table, within w's
+// transaction.
+func (w *wtx) maxSegs() (flow, query int64, err error) {
+	if err = w.tx.QueryRowContext(w.ctx, "SELECT (SELECT coalesce(max(id), 0) FROM flow_seg), (SELECT coalesce(max(id), 0) FROM query_seg)").Scan(&flow, &query); err != nil {
+		return 0, 0, err
+	}
+	return flow, query, nil
+}
+
+// segsSince is what w wrote past the largest ids before it, as ranges.
+func (w *wtx) segsSince(flow0, query0 int64) ([]segRange, error) {
+	flow1, query1, err := w.maxSegs()
+	if err != nil {
+		return nil, err
+	}
+	var out []segRange
+	if flow1 > flow0 {
+		out = append(out, segRange{"flow", flow0 + 1, flow1})
+	}
+	if query1 > query0 {
+		out = append(out, segRange{"query", query0 + 1, query1})
+	}
+	return out, nil
 }
 
 // flushPending writes the pending rollups in a transaction of their own.
@@ -181,7 +232,7 @@ func (d *DB) flushPending(ctx context.Context) error {
 		return fmt.Errorf("sqlite: %s: rollups: %w", d.path, err)
 	}
 	w := &wtx{d: d, ctx: ctx, tx: tx}
-	err = w.flushRollups(d.pend)
+	err = w.flushRollups(d.pend, d.pendRanges, nil)
 	if err == nil {
 		err = tx.Commit()
 	} else {
@@ -191,7 +242,7 @@ func (d *DB) flushPending(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: %s: rollups: %w", d.path, err)
 	}
-	d.pend, d.lastFlush = newAgg(), d.now()
+	d.pend, d.pendRanges, d.lastFlush = newAgg(), nil, d.now()
 	return nil
 }
 
@@ -217,38 +268,78 @@ func (d *DB) flusher(delay time.Duration, stop <-chan struct{}, done chan<- stru
 	}
 }
 
-// recoverRollups sums the segments written after the last rollup flush
-// (a crash lost their in-memory sums) and writes them.
+// recoverRollups sums the segments seg_pending names (a crash of the
+// writer lock's holder lost their sums in memory) and writes them, in
+// one transaction. The caller holds the writer lock: no other process
+// keeps sums of its own.
 func (d *DB) recoverRollups(ctx context.Context) error {
+	tx, err := d.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: recover rollups: %w", d.path, err)
+	}
+	w := &wtx{d: d, ctx: ctx, tx: tx}
+	a, err := w.sumPending()
+	if err == nil && a.rows > 0 {
+		d.log.Info("store: summing rows written after the last rollup flush", "rows", a.rows)
+		err = w.flushRollups(nil, nil, a)
+	}
+	if err == nil {
+		_, err = w.exec("DELETE FROM seg_pending")
+	}
+	if err == nil {
+		err = tx.Commit()
+	} else {
+		tx.Rollback()
+	}
+	d.prepareLater(ctx, w)
+	if err != nil {
+		d.dict = newDict()
+		return fmt.Errorf("sqlite: %s: recover rollups: %w", d.path, err)
+	}
+	return nil
+}
+
+// sumPending sums the segments of every range seg_pending names.
+func (w *wtx) sumPending() (*agg, error) {
 	a := newAgg()
 	var blockID int64
-	d.w.QueryRowContext(ctx, "SELECT id FROM sym WHERE s = 'block'").Scan(&blockID)
-	for _, t := range []string{"flow", "query"} {
-		var mark int64
-		if err := d.w.QueryRowContext(ctx, "SELECT coalesce((SELECT v FROM meta WHERE k = 'rolled_"+t+"'), 0)").Scan(&mark); err != nil {
-			return fmt.Errorf("sqlite: %s: recover rollups: %w", d.path, err)
+	w.tx.QueryRowContext(w.ctx, "SELECT id FROM sym WHERE s = 'block'").Scan(&blockID)
+	rows, err := w.tx.QueryContext(w.ctx, "SELECT tbl, lo, hi FROM seg_pending ORDER BY tbl, lo")
+	if err != nil {
+		return nil, err
+	}
+	var ranges []segRange
+	for rows.Next() {
+		var r segRange
+		if err := rows.Scan(&r.tbl, &r.lo, &r.hi); err != nil {
+			rows.Close()
+			return nil, err
 		}
-		rows, err := d.w.QueryContext(ctx, "SELECT dev, h, data FROM "+t+"_seg WHERE id > ? ORDER BY id", mark)
+		ranges = append(ranges, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, r := range ranges {
+		if r.tbl != "flow" && r.tbl != "query" {
+			return nil, fmt.Errorf("seg_pending names a table %q", r.tbl)
+		}
+		segs, err := w.tx.QueryContext(w.ctx, "SELECT dev, h, data FROM "+r.tbl+"_seg WHERE id BETWEEN ? AND ? ORDER BY id", r.lo, r.hi)
 		if err != nil {
-			return fmt.Errorf("sqlite: %s: recover rollups: %w", d.path, err)
+			return nil, err
 		}
-		err = scanSegs(rows, func(dev, h int64, data []byte) error {
-			if t == "flow" {
-				return decodeFlows(data, h*msHour, func(r *flowRec) bool { a.flow(dev, h, r); return true })
+		err = scanSegs(segs, func(dev, h int64, data []byte) error {
+			if r.tbl == "flow" {
+				return decodeFlows(data, h*msHour, func(f *flowRec) bool { a.flow(dev, h, f); return true })
 			}
 			return decodeQueries(data, h*msHour, func(q *queryRec) bool { a.query(dev, h, q, blockID); return true })
 		})
 		if err != nil {
-			return fmt.Errorf("sqlite: %s: recover rollups: %w", d.path, err)
+			return nil, err
 		}
 	}
-	if a.rows == 0 {
-		return nil
-	}
-	d.log.Info("store: summing rows written after the last rollup flush", "rows", a.rows)
-	d.pend = a
-	d.pendSince = d.now()
-	return d.flushPending(ctx)
+	return a, nil
 }
 
 func scanSegs(rows *sql.Rows, fn func(dev, h int64, data []byte) error) error {

@@ -141,6 +141,19 @@ CREATE TABLE policy_change (id INTEGER PRIMARY KEY, t INTEGER NOT NULL, user TEX
 	file TEXT NOT NULL, before TEXT NOT NULL, after TEXT NOT NULL, diff TEXT NOT NULL, reverts INTEGER NOT NULL);
 CREATE INDEX policy_change_t ON policy_change(t);
 `,
+	// 7: the segments whose rollups wait in a writer's memory, as id
+	// ranges (rollup.go), instead of one mark per table that assumed a
+	// single writing process; what was past the marks is pending.
+	`
+CREATE TABLE seg_pending (tbl TEXT NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL, PRIMARY KEY (tbl, lo)) WITHOUT ROWID;
+INSERT INTO seg_pending(tbl, lo, hi)
+	SELECT 'flow', m + 1, x FROM (SELECT coalesce((SELECT v FROM meta WHERE k = 'rolled_flow'), 0) AS m,
+		(SELECT coalesce(max(id), 0) FROM flow_seg) AS x) WHERE x > m;
+INSERT INTO seg_pending(tbl, lo, hi)
+	SELECT 'query', m + 1, x FROM (SELECT coalesce((SELECT v FROM meta WHERE k = 'rolled_query'), 0) AS m,
+		(SELECT coalesce(max(id), 0) FROM query_seg) AS x) WHERE x > m;
+DELETE FROM meta WHERE k IN ('rolled_flow', 'rolled_query');
+`,
 }
 
 // schemaVersion is the version this build writes.

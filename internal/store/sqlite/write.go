@@ -92,16 +92,23 @@ func (d *DB) Write(ctx context.Context, b *store.Batch) error {
 		return fmt.Errorf("sqlite: %s: begin: %w", d.path, err)
 	}
 	w := &wtx{d: d, ctx: ctx, tx: tx, a: newAgg()}
-	ids, err := w.write(b)
+	flow0, query0, err := w.maxSegs()
+	var ids []int64
+	if err == nil {
+		ids, err = w.write(b)
+	}
 	flush := false
+	var ranges []segRange
 	if err == nil {
 		flush = d.delay <= 0 || d.pend.rows+w.a.rows >= rollupRows || (d.pend.rows > 0 && d.now().Sub(d.pendSince) >= d.delay)
 		if flush {
 			// pending sums and this batch's, as two upserts per key at
 			// worst: the pending ones stay intact if the commit fails
-			if err = w.rollups(d.pend); err == nil {
-				err = w.flushRollups(w.a)
-			}
+			err = w.flushRollups(d.pend, d.pendRanges, w.a)
+		} else if ranges, err = w.segsSince(flow0, query0); err == nil {
+			// this batch's sums wait in memory: its segments are noted
+			// for a recovery if this process dies first
+			err = w.notePending(ranges)
 		}
 	}
 	if err == nil {
@@ -120,12 +127,13 @@ func (d *DB) Write(ctx context.Context, b *store.Batch) error {
 	}
 	switch {
 	case flush:
-		d.pend, d.lastFlush = newAgg(), d.now()
-	case w.a.rows > 0:
+		d.pend, d.pendRanges, d.lastFlush = newAgg(), nil, d.now()
+	case w.a.rows > 0 || len(ranges) > 0:
 		if d.pend.rows == 0 {
 			d.pendSince = d.now()
 		}
 		d.pend.mergeInto(w.a)
+		d.pendRanges = append(d.pendRanges, ranges...)
 	}
 	for i, id := range ids {
 		b.Audits[i].ID = id
