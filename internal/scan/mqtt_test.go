@@ -3,10 +3,8 @@ package scan
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/outflow-dev/outflow/internal/attribute"
-	"github.com/outflow-dev/outflow/internal/catalog"
 	"github.com/outflow-dev/outflow/internal/sniff/tlshello"
 )
 
@@ -31,21 +29,7 @@ func TestMQTT(t *testing.T) {
 		t.Errorf("tshark reads the ClientHello on 8883 as %q", lines)
 	}
 
-	ix, err := catalog.Open(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := DefaultConfig()
-	cfg.All = true
-	s := New(cfg, attribute.New(ix))
-	if err := s.ReadFile(t.Context(), path); err != nil {
-		t.Fatal(err)
-	}
-	rep := s.Finish(time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC))
-	byDev := map[string]Device{}
-	for _, d := range rep.Devices {
-		byDev[d.Address] = d
-	}
+	byDev := scanDevices(t, path)
 	if d := byDev["192.168.7.30"]; len(d.Exposures) != 0 || len(d.Flows) != 1 || d.Flows[0].Protocol != "mqtt" || d.Flows[0].Entity != "" {
 		t.Errorf("MQTT on 1883: exposures %+v flows %+v", d.Exposures, d.Flows)
 	}

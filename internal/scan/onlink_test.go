@@ -11,9 +11,6 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
-
-	"github.com/outflow-dev/outflow/internal/attribute"
-	"github.com/outflow-dev/outflow/internal/catalog"
 )
 
 // arp writes an ARP request from sender (a who-has for target).
@@ -64,28 +61,11 @@ func TestOnLinkAddressIsTheDevice(t *testing.T) {
 		t.Errorf("tshark reads the ARP senders as %q", got)
 	}
 
-	ix, err := catalog.Open(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
-	if err != nil {
-		t.Fatal(err)
-	}
-	devices := func(path string) map[string]Device {
-		cfg := DefaultConfig()
-		cfg.All = true
-		s := New(cfg, attribute.New(ix))
-		if err := s.ReadFile(t.Context(), path); err != nil {
-			t.Fatal(err)
-		}
-		out := map[string]Device{}
-		for _, d := range s.Finish(time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)).Devices {
-			out[d.Address] = d
-		}
-		return out
-	}
 	// without the ARP, the opener is the device (the case the mark fixes)
-	if d, ok := devices(without)[server.String()]; !ok || d.OnLink != "" {
-		t.Errorf("without ARP: devices %v, want the server %s as the device, unmarked", devices(without), server)
+	if d, ok := scanDevices(t, without)[server.String()]; !ok || d.OnLink != "" {
+		t.Errorf("without ARP: devices %v, want the server %s as the device, unmarked", scanDevices(t, without), server)
 	}
-	got := devices(with)
+	got := scanDevices(t, with)
 	d, ok := got[phone.String()]
 	if !ok || len(got) != 1 {
 		t.Fatalf("with ARP: devices %v, want only the phone %s", got, phone)

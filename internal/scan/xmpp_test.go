@@ -38,6 +38,27 @@ func protoCapture(t *testing.T, name string, conns []protoConn) string {
 	return path
 }
 
+// scanDevices scans a capture with every flow listed (the catalog as of
+// 2026-11-01) and returns the report's devices by address.
+func scanDevices(t *testing.T, path string) map[string]Device {
+	t.Helper()
+	ix, err := catalog.Open(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.All = true
+	s := New(cfg, attribute.New(ix))
+	if err := s.ReadFile(t.Context(), path); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]Device{}
+	for _, d := range s.Finish(time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)).Devices {
+		out[d.Address] = d
+	}
+	return out
+}
+
 type protoConn struct {
 	dev, peer string
 	port      uint16
@@ -94,21 +115,7 @@ func TestXMPPStreamDomainNamesOwner(t *testing.T) {
 		t.Errorf("tshark reads the stream headers as %q", lines)
 	}
 
-	ix, err := catalog.Open(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := DefaultConfig()
-	cfg.All = true
-	s := New(cfg, attribute.New(ix))
-	if err := s.ReadFile(t.Context(), path); err != nil {
-		t.Fatal(err)
-	}
-	rep := s.Finish(time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC))
-	byDev := map[string]Device{}
-	for _, d := range rep.Devices {
-		byDev[d.Address] = d
-	}
+	byDev := scanDevices(t, path)
 	d := byDev["192.168.7.20"]
 	if len(d.Exposures) != 1 || d.Exposures[0].Entity != "xiaomi" {
 		t.Fatalf("192.168.7.20 exposures %+v", d.Exposures)
