@@ -66,6 +66,10 @@ type policyData struct {
 	Error    string
 	Admin    bool
 	Changes  []store.PolicyChange // the latest few
+	// the groups and rules of Text, each with a form to change or
+	// delete it; EntriesError says why there are none
+	Entries      *policyfile.Entries
+	EntriesError string
 }
 
 func fileHash(b []byte) string {
@@ -125,37 +129,50 @@ func (s *Server) policyPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) showPolicy(w http.ResponseWriter, r *http.Request, code int, d *policyData) {
+	if d.Admin && d.Off == "" {
+		e, err := policyfile.List([]byte(d.Text))
+		if err != nil {
+			d.EntriesError = "The groups and rules cannot be listed for their forms: " + err.Error()
+		} else {
+			d.Entries = &e
+		}
+	}
 	v := s.newView(r, "policy", "Policy")
 	v.Data = d
 	s.render(w, r, code, "policy", v)
 }
 
 // draftFrom reads the posted draft and applies the structured form's
-// operation, if any, to it.
+// operation, if any, to it: op "group" or "rule" adds one; "edit",
+// "delete" and "except-delete" change the group or rule (kind) the
+// draft names orig.
 func draftFrom(r *http.Request) (string, error) {
 	text := strings.ReplaceAll(r.PostFormValue("policy"), "\r\n", "\n")
 	if len(text) > policy.MaxFileSize {
 		return text, fmt.Errorf("the policy is larger than %d bytes", policy.MaxFileSize)
 	}
-	list := func(k string) []string {
-		return strings.FieldsFunc(r.PostFormValue(k), func(c rune) bool { return c == ',' || c == '\n' || c == '\r' || c == ' ' || c == '\t' })
-	}
+	op, kind, orig := r.PostFormValue("op"), r.PostFormValue("kind"), r.PostFormValue("orig")
 	var b []byte
 	var err error
-	switch r.PostFormValue("op") {
-	case "":
+	switch {
+	case op == "":
 		return text, nil
-	case "group":
-		b, err = policyfile.AddGroup([]byte(text), policyfile.Group{Name: strings.TrimSpace(r.PostFormValue("name")),
-			Addresses: list("addresses"), ClientNames: list("client_names")})
-	case "rule":
-		ru := policyfile.Rule{ID: strings.TrimSpace(r.PostFormValue("id")), Action: cmp.Or(r.PostFormValue("action"), "block"),
-			Entities: list("entities"), Lists: list("lists"), Jurisdictions: list("jurisdictions"), Names: list("names"),
-			Groups: list("groups"), Basis: strings.TrimSpace(r.PostFormValue("basis")),
-			Effective: strings.TrimSpace(r.PostFormValue("effective")), Warning: strings.TrimSpace(r.PostFormValue("warning")),
-			Except: &policyfile.Except{Names: list("except_names"), Groups: list("except_groups"), Clients: list("except_clients"),
-				Until: strings.TrimSpace(r.PostFormValue("except_until"))}}
-		b, err = policyfile.AddRule([]byte(text), ru)
+	case op == "group":
+		b, err = policyfile.AddGroup([]byte(text), formGroup(r))
+	case op == "rule":
+		b, err = policyfile.AddRule([]byte(text), formRule(r))
+	case op == "edit" && kind == "group":
+		b, err = policyfile.EditGroup([]byte(text), orig, formGroup(r))
+	case op == "delete" && kind == "group":
+		b, err = policyfile.DeleteGroup([]byte(text), orig)
+	case op == "edit" && kind == "rule":
+		b, err = policyfile.EditRule([]byte(text), orig, formRule(r))
+	case op == "except-delete" && kind == "rule":
+		ru := formRule(r)
+		ru.Except = nil
+		b, err = policyfile.EditRule([]byte(text), orig, ru)
+	case op == "delete" && kind == "rule":
+		b, err = policyfile.DeleteRule([]byte(text), orig)
 	default:
 		return text, errors.New("unknown operation")
 	}
@@ -163,6 +180,25 @@ func draftFrom(r *http.Request) (string, error) {
 		return text, err
 	}
 	return string(b), nil
+}
+
+// formList is a form field of several values, separated by commas,
+// spaces or lines.
+func formList(r *http.Request, k string) []string {
+	return strings.FieldsFunc(r.PostFormValue(k), func(c rune) bool { return c == ',' || c == '\n' || c == '\r' || c == ' ' || c == '\t' })
+}
+
+func formGroup(r *http.Request) policyfile.Group {
+	return policyfile.Group{Name: strings.TrimSpace(r.PostFormValue("name")), Addresses: formList(r, "addresses"), ClientNames: formList(r, "client_names")}
+}
+
+func formRule(r *http.Request) policyfile.Rule {
+	return policyfile.Rule{ID: strings.TrimSpace(r.PostFormValue("id")), Action: cmp.Or(r.PostFormValue("action"), "block"),
+		Entities: formList(r, "entities"), Lists: formList(r, "lists"), Jurisdictions: formList(r, "jurisdictions"), Names: formList(r, "names"),
+		Groups: formList(r, "groups"), Basis: strings.TrimSpace(r.PostFormValue("basis")),
+		Effective: strings.TrimSpace(r.PostFormValue("effective")), Warning: strings.TrimSpace(r.PostFormValue("warning")),
+		Except: &policyfile.Except{Names: formList(r, "except_names"), Groups: formList(r, "except_groups"), Clients: formList(r, "except_clients"),
+			Until: strings.TrimSpace(r.PostFormValue("except_until"))}}
 }
 
 // check compiles a draft as the resolver does and `outflow resolve check`

@@ -151,9 +151,22 @@ func TestChangesNeedAnAdmin(t *testing.T) {
 	}
 	for _, a := range routes {
 		target := strings.ReplaceAll(a.path, "{id}", "1")
-		form := func(csrf string) url.Values {
-			return url.Values{"csrf": {csrf}, "policy": {draft}, "base": {fileHash([]byte(startPolicy))}, "comment": {"try"}}
+		// Each route with each of the forms' operations: adding, editing
+		// and deleting a group, a rule or a rule's exceptions.
+		form := func(csrf, op string) url.Values {
+			f := url.Values{"csrf": {csrf}, "policy": {draft}, "base": {fileHash([]byte(startPolicy))}, "comment": {"try"}}
+			if op != "" {
+				kind, op, _ := strings.Cut(op, " ")
+				f.Set("kind", kind)
+				f.Set("op", op)
+				f.Set("orig", map[string]string{"group": "guests", "rule": "xiaomi-2026"}[kind])
+				f.Set("name", "staff")
+				f.Set("id", "r2")
+				f.Set("names", "example.com")
+			}
+			return f
 		}
+		ops := []string{"", "group group", "rule rule", "group edit", "group delete", "rule edit", "rule delete", "rule except-delete"}
 		for _, tc := range []struct {
 			name    string
 			cookies []*http.Cookie
@@ -169,15 +182,17 @@ func TestChangesNeedAnAdmin(t *testing.T) {
 			{"viewer, token in the header", []*http.Cookie{viewSess}, "", map[string]string{"X-CSRF-Token": viewCSRF}, http.StatusForbidden},
 		} {
 			t.Run(target+"/"+tc.name, func(t *testing.T) {
-				for _, accept := range []string{"text/html", "application/json"} {
-					h := map[string]string{"Accept": accept}
-					for k, v := range tc.header {
-						h[k] = v
-					}
-					resp := s.do(t, req{method: http.MethodPost, target: target, cookies: tc.cookies, form: form(tc.csrf), header: h})
-					body := readBody(t, resp)
-					if resp.StatusCode != tc.want {
-						t.Fatalf("%s: status %d, want %d: %s", accept, resp.StatusCode, tc.want, body)
+				for _, op := range ops {
+					for _, accept := range []string{"text/html", "application/json"} {
+						h := map[string]string{"Accept": accept}
+						for k, v := range tc.header {
+							h[k] = v
+						}
+						resp := s.do(t, req{method: http.MethodPost, target: target, cookies: tc.cookies, form: form(tc.csrf, op), header: h})
+						body := readBody(t, resp)
+						if resp.StatusCode != tc.want {
+							t.Fatalf("op %q, %s: status %d, want %d: %s", op, accept, resp.StatusCode, tc.want, body)
+						}
 					}
 				}
 			})
@@ -201,7 +216,8 @@ func TestChangesNeedAnAdmin(t *testing.T) {
 	}
 	// The viewer sees the policy, not the forms.
 	body := readBody(t, s.do(t, req{target: "/policy", cookies: []*http.Cookie{viewSess}}))
-	if !strings.Contains(body, "xiaomi-2026") || strings.Contains(body, `action="/policy/save"`) || !strings.Contains(body, "Only an admin") {
+	if !strings.Contains(body, "xiaomi-2026") || strings.Contains(body, `action="/policy/save"`) || strings.Contains(body, `name="orig"`) ||
+		!strings.Contains(body, "Only an admin") {
 		t.Fatalf("viewer's policy page:\n%s", body)
 	}
 }
@@ -336,6 +352,120 @@ func TestPolicyEdit(t *testing.T) {
 	}
 	if !strings.Contains(s.logs.String(), "policy changed") || strings.Contains(s.logs.String(), testPassword) {
 		t.Fatal("log: no change line, or a password")
+	}
+}
+
+// TestPolicyEditForms: an existing rule and group changed and deleted
+// through their forms: each form changes only its item's lines of the
+// draft, is checked and previewed as any draft, and is saved with a
+// comment into the file and the history.
+func TestPolicyEditForms(t *testing.T) {
+	s, pol, pl := policyServer(t, startPolicy)
+	sess, csrf := signIn(t, s, "ana", testPassword)
+	post := func(f url.Values) (*http.Response, string) {
+		f.Set("csrf", csrf)
+		resp := s.do(t, req{method: http.MethodPost, target: "/policy/preview", cookies: []*http.Cookie{sess}, form: f})
+		return resp, readBody(t, resp)
+	}
+	body := readBody(t, s.do(t, req{target: "/policy", cookies: []*http.Cookie{sess}}))
+	for _, want := range []string{`aria-label="Rule xiaomi-2026"`, `aria-label="Group guests"`, `name="orig" value="xiaomi-2026"`,
+		`name="effective" value="2026-04-01"`, `name="addresses" value="192.168.50.11/32"`} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("the policy page lacks %s:\n%s", want, body)
+		}
+	}
+	text, base := draftOf(t, body)
+	rule := func(op string, kv ...string) url.Values {
+		f := url.Values{"op": {op}, "kind": {"rule"}, "orig": {"xiaomi-2026"}, "policy": {text}, "base": {base},
+			"id": {"xiaomi-2026"}, "action": {"block"}, "entities": {"xiaomi"}, "groups": {"guests"}, "effective": {"2026-04-01"}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			f.Set(kv[i], kv[i+1])
+		}
+		return f
+	}
+
+	// A deadline moved and an exception added: only those lines change.
+	resp, body := post(rule("edit", "effective", "2026-05-01", "except_names", "update.miui.com", "except_until", "2026-06-30"))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("edit rule: %d\n%s", resp.StatusCode, body)
+	}
+	text, base = draftOf(t, body)
+	want := strings.Replace(startPolicy, "    effective: 2026-04-01\n",
+		"    effective: \"2026-05-01\"\n    except:\n      names: [update.miui.com]\n      until: \"2026-06-30\"\n", 1)
+	if text != want {
+		t.Fatalf("draft after the edit:\n%s\nwant:\n%s", text, want)
+	}
+	if !strings.Contains(html.UnescapeString(body), `class="d-add">+    effective: "2026-05-01"`) {
+		t.Fatalf("no diff of the edit on the preview:\n%s", body)
+	}
+	// The edited draft's forms hold the edit.
+	if !strings.Contains(body, `name="except_names" value="update.miui.com"`) || !strings.Contains(body, `value="except-delete"`) {
+		t.Fatal("the rule's form does not show the draft's exceptions")
+	}
+	// An edit that breaks the policy is reported as resolve check does.
+	resp, body = post(rule("edit", "groups", "nobody"))
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, pol+":") || !strings.Contains(body, "nobody") {
+		t.Fatalf("edit to an unknown group: %d\n%s", resp.StatusCode, body)
+	}
+	// A rule the draft does not hold.
+	resp, body = post(rule("edit", "orig", "gone"))
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "rule gone: not in the policy") {
+		t.Fatalf("edit of a missing rule: %d", resp.StatusCode)
+	}
+	// Forms do not save: the draft is previewed first.
+	resp = s.do(t, req{method: http.MethodPost, target: "/policy/save", cookies: []*http.Cookie{sess},
+		form: url.Values{"csrf": {csrf}, "policy": {text}, "base": {base}, "comment": {"x"}, "op": {"delete"}, "kind": {"rule"}, "orig": {"xiaomi-2026"}}})
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("save with a form's operation: %d", resp.StatusCode)
+	}
+	resp = s.do(t, req{method: http.MethodPost, target: "/policy/save", cookies: []*http.Cookie{sess},
+		form: url.Values{"csrf": {csrf}, "policy": {text}, "base": {base}, "comment": {"Xiaomi: a month more, updates allowed"}}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/policy/history/1" {
+		t.Fatalf("save: %d", resp.StatusCode)
+	}
+	if b, _ := os.ReadFile(pol); string(b) != want {
+		t.Fatalf("file after save:\n%s", b)
+	}
+	c, err := pl.PolicyChange(context.Background(), 1)
+	if err != nil || c.Before != startPolicy || c.After != want || c.User != "ana" || !strings.Contains(c.Diff, "-    effective: 2026-04-01\n+    effective: \"2026-05-01\"") {
+		t.Fatalf("history: %+v %v", c, err)
+	}
+
+	// The exceptions deleted, the rule made for every client and its
+	// group deleted: one draft, three forms.
+	body = readBody(t, s.do(t, req{target: "/policy", cookies: []*http.Cookie{sess}}))
+	text, base = draftOf(t, body)
+	_, body = post(rule("except-delete", "effective", "2026-05-01"))
+	text, _ = draftOf(t, body)
+	if text != strings.Replace(startPolicy, "2026-04-01", `"2026-05-01"`, 1) {
+		t.Fatalf("exceptions deleted:\n%s", text)
+	}
+	// Deleting the group a rule names is refused by the check.
+	resp, body = post(url.Values{"op": {"delete"}, "kind": {"group"}, "orig": {"guests"}, "policy": {text}, "base": {base}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "guests") {
+		t.Fatalf("group in use deleted: %d", resp.StatusCode)
+	}
+	_, body = post(rule("edit", "groups", "", "effective", "2026-05-01"))
+	text, _ = draftOf(t, body)
+	resp, body = post(url.Values{"op": {"delete"}, "kind": {"group"}, "orig": {"guests"}, "policy": {text}, "base": {base}})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("group deleted: %d\n%s", resp.StatusCode, body)
+	}
+	text, base = draftOf(t, body)
+	want = "# the test's policy\ngroups:\n\nrules:\n  - id: xiaomi-2026\n    action: block\n    entities: xiaomi\n    effective: \"2026-05-01\"\n"
+	if text != want {
+		t.Fatalf("draft:\n%s\nwant:\n%s", text, want)
+	}
+	resp = s.do(t, req{method: http.MethodPost, target: "/policy/save", cookies: []*http.Cookie{sess},
+		form: url.Values{"csrf": {csrf}, "policy": {text}, "base": {base}, "comment": {"Xiaomi for everyone"}}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d", resp.StatusCode)
+	}
+	if b, _ := os.ReadFile(pol); string(b) != want {
+		t.Fatalf("file after save:\n%s", b)
+	}
+	if c, err := pl.PolicyChange(context.Background(), 2); err != nil || c.Comment != "Xiaomi for everyone" || !strings.Contains(c.Diff, "-  - name: guests") {
+		t.Fatalf("history: %+v %v", c, err)
 	}
 }
 

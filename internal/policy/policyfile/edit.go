@@ -143,9 +143,11 @@ func join(src []byte, text string) []byte {
 func indentItem(item []byte, col int) string {
 	var b strings.Builder
 	for i, l := range strings.Split(strings.TrimSuffix(string(item), "\n"), "\n") {
-		if i == 0 {
+		switch {
+		case i == 0:
 			b.WriteString(strings.Repeat(" ", col-2) + "- ")
-		} else {
+		case l == "":
+		default:
 			b.WriteString(strings.Repeat(" ", col))
 		}
 		b.WriteString(l)
