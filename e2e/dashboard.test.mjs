@@ -14,7 +14,8 @@
 // that nothing was blocked by it; then an admin bans Temu for the lab
 // (127.0.0.1) through the policy forms, sees the preview, saves, and the
 // resolver run.sh started answers NXDOMAIN within seconds; the change is
-// in the history and is reverted; a viewer gets 403 for every change;
+// in the history and is reverted; another rule's deadline is moved with
+// that rule's own form; a viewer gets 403 for every change;
 // finally, that wrong passwords are rate-limited.
 //
 //   OUTFLOW_DNS   the resolver (127.0.0.1:PORT) reading the policy file
@@ -307,14 +308,37 @@ test("the change is in the history and is reverted from there", async () => {
   assert.match(await page.locator("pre.diff").innerText(), /\+  - id: temu-lab/);
   const revert = page.locator("form[aria-label=Revert]");
   await revert.locator("input[name=comment]").fill("E2E: undo the lab ban");
+  // The revert is a draft, previewed, then saved like any change.
+  await Promise.all([page.waitForURL(/\/policy\/history\/\d+\/revert$/), revert.getByRole("button", { name: "Revert" }).click()]);
+  assert.match(await page.locator("section[aria-label=Diff]").innerText(), /-  - id: temu-lab/);
+  const editor = page.locator("form:has(#policy-text)");
+  assert.equal(await editor.locator("input[name=comment]").inputValue(), "E2E: undo the lab ban");
   await Promise.all([page.waitForURL((u) => /\/policy\/history\/\d+$/.test(u.pathname) && u.href !== changeURL),
-    revert.getByRole("button", { name: "Revert" }).click()]);
+    editor.getByRole("button", { name: "Save", exact: true }).click()]);
   assert.match(await page.locator("main").innerText(), /Reverts\s+change/);
   const ms = await waitAnswer("temu.com", "ENOTFOUND", { not: true });
   console.log(`resolver stopped blocking ${ms} ms after the revert`);
   await page.goto(base + "/policy/history");
   assert.equal(await page.locator("table.changes tbody tr").count(), 2);
   await shot("policy-history");
+});
+
+test("an admin moves a rule's deadline with the rule's own form", async () => {
+  await page.goto(base + "/policy");
+  const entry = page.locator("details.entry", { hasText: "dji-field" });
+  await entry.locator("summary").click();
+  const form = entry.locator("form[aria-label='Rule dji-field']");
+  assert.equal(await form.locator("input[name=effective]").inputValue(), "2026-06-30T00:00:00Z");
+  await form.locator("input[name=effective]").fill("2026-12-31");
+  await Promise.all([page.waitForURL(base + "/policy/preview"), form.getByRole("button", { name: "Change in the draft" }).click()]);
+  assert.equal(await page.locator("section[aria-label=Problems]").count(), 0, "the draft has no problem");
+  const diff = await page.locator("section[aria-label=Diff]").innerText();
+  assert.match(diff, /-    effective: 2026-06-30T00:00:00Z\n\+    effective: "2026-12-31"/);
+  assert.equal(diff.match(/^[-+] /gm).length, 2, "only the deadline's line changed");
+  const editor = page.locator("form:has(#policy-text)");
+  await editor.locator("input[name=comment]").fill("E2E: the field drones get until December");
+  await Promise.all([page.waitForURL(/\/policy\/history\/\d+$/), editor.getByRole("button", { name: "Save", exact: true }).click()]);
+  assert.match(await page.locator("pre.diff").innerText(), /\+    effective: "2026-12-31"/);
 });
 
 test("an admin uploads an APK and reads its report", async () => {
@@ -357,14 +381,15 @@ test("a viewer reads the policy but cannot change anything (403)", async () => {
   const csrf = await vpage.locator("header form[action='/logout'] input[name=csrf]").inputValue();
   const statuses = await vpage.evaluate(async ({ csrf }) => {
     const out = {};
-    for (const path of ["/policy/preview", "/policy/save", "/policy/history/1/revert", "/apps/upload"]) {
+    for (const path of ["/policy/preview", "/policy/save", "/policy/history/1/revert", "/policy/history/1/restore", "/apps/upload"]) {
       const body = new URLSearchParams({ csrf, policy: "allow_empty: true\n", comment: "viewer was here", base: "" });
       const r = await fetch(path, { method: "POST", body, headers: { Accept: "application/json" } });
       out[path] = r.status;
     }
     return out;
   }, { csrf });
-  assert.deepEqual(statuses, { "/policy/preview": 403, "/policy/save": 403, "/policy/history/1/revert": 403, "/apps/upload": 403 });
+  assert.deepEqual(statuses, { "/policy/preview": 403, "/policy/save": 403, "/policy/history/1/revert": 403,
+    "/policy/history/1/restore": 403, "/apps/upload": 403 });
   const after = (await (await vpage.request.get(base + "/api/policy/changes")).json()).items.length;
   assert.equal(after, before, "the history did not grow");
   assert.notEqual(await answer("temu.com"), "ENOTFOUND", "the policy in force did not change");

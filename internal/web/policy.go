@@ -47,6 +47,7 @@ func (s *Server) adminRoutes() []route {
 		{"/policy/preview", s.policyPreview},
 		{"/policy/save", s.policySave},
 		{"/policy/history/{id}/revert", s.policyRevert},
+		{"/policy/history/{id}/restore", s.policyRestore},
 		{"/apps/upload", s.upload},
 	}
 }
@@ -70,6 +71,10 @@ type policyData struct {
 	// delete it; EntriesError says why there are none
 	Entries      *policyfile.Entries
 	EntriesError string
+	// Reverts is the change the draft undoes (a revert or a restore from
+	// the history), recorded with the change when it is saved.
+	Reverts int64
+	Note    string
 }
 
 func fileHash(b []byte) string {
@@ -248,7 +253,8 @@ func (s *Server) policyPreview(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusConflict, off)
 		return
 	}
-	d := &policyData{File: s.cfg.Policy, Admin: true, Draft: true, Base: r.PostFormValue("base"), Comment: r.PostFormValue("comment")}
+	d := &policyData{File: s.cfg.Policy, Admin: true, Draft: true, Base: r.PostFormValue("base"), Comment: r.PostFormValue("comment"),
+		Reverts: formReverts(r)}
 	text, err := draftFrom(r)
 	d.Text = text
 	if err != nil {
@@ -256,6 +262,22 @@ func (s *Server) policyPreview(w http.ResponseWriter, r *http.Request) {
 		s.showPolicy(w, r, http.StatusUnprocessableEntity, d)
 		return
 	}
+	s.showDraft(w, r, d)
+}
+
+// formReverts is the change a posted draft undoes, 0 for none.
+func formReverts(r *http.Request) int64 {
+	n, err := strconv.ParseInt(r.PostFormValue("reverts"), 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// showDraft shows the draft d.Text against the file as it is: the
+// diff, the problems and what the change does.
+func (s *Server) showDraft(w http.ResponseWriter, r *http.Request, d *policyData) {
+	text := d.Text
 	cur, err := s.readPolicy()
 	if err != nil {
 		s.log.Error("policy: read", "err", err)
@@ -301,7 +323,16 @@ func (s *Server) policySave(w http.ResponseWriter, r *http.Request) {
 		s.showPolicy(w, r, http.StatusUnprocessableEntity, d)
 		return
 	}
-	id, code, msg, probs := s.change(r.Context(), whoFrom(r.Context()).User, d.Base, text, d.Comment, 0)
+	if d.Reverts = formReverts(r); d.Reverts != 0 {
+		if pl, _ := s.policyLog(); pl != nil {
+			if _, err := pl.PolicyChange(r.Context(), d.Reverts); err != nil {
+				d.Error = "The change this draft reverts is not in the history."
+				s.showPolicy(w, r, http.StatusUnprocessableEntity, d)
+				return
+			}
+		}
+	}
+	id, code, msg, probs := s.change(r.Context(), whoFrom(r.Context()).User, d.Base, text, d.Comment, d.Reverts)
 	if code != 0 {
 		d.Error, d.Problems = msg, probs
 		if cur, err := s.readPolicy(); err == nil {
@@ -409,11 +440,12 @@ func (s *Server) historyPage(w http.ResponseWriter, r *http.Request) {
 type changeData struct {
 	C        *store.PolicyChange
 	Admin    bool
-	Current  bool   // the file is still this change's result: it can be reverted
+	Current  bool   // the file is still this change's result
 	Base     string // hash of the file now
 	Error    string
 	Comment  string
 	Problems []string
+	Conflict bool // the revert does not apply: offer the restore
 }
 
 func (s *Server) changeID(w http.ResponseWriter, r *http.Request) (store.PolicyLog, *store.PolicyChange, bool) {
@@ -453,38 +485,92 @@ func (s *Server) showChange(w http.ResponseWriter, r *http.Request, code int, d 
 	s.render(w, r, code, "change", v)
 }
 
+// policyRevert undoes change N in the policy as it is now, leaving the
+// later changes in force: the reverse of N's diff applied to the file as
+// a three-way merge (policyfile.Revert). The result is a draft, shown
+// with its diff, problems and preview as any other, and saved with a
+// comment through /policy/save, recorded as reverting N. When a later
+// change touched the same lines the revert is refused, naming that
+// change, and the page offers the restore instead.
 func (s *Server) policyRevert(w http.ResponseWriter, r *http.Request) {
-	if off := s.policyOff(); off != "" {
-		s.fail(w, r, http.StatusConflict, off)
-		return
-	}
-	_, c, ok := s.changeID(w, r)
+	c, cur, ok := s.revertable(w, r)
 	if !ok {
 		return
 	}
-	d := &changeData{C: c, Comment: strings.TrimSpace(r.PostFormValue("comment"))}
-	if c.File != s.cfg.Policy {
-		d.Error = "This change was made to another policy file (" + c.File + ")."
+	text, err := policyfile.Revert(c.Before, c.After, string(cur))
+	if err != nil {
+		d := &changeData{C: c, Comment: strings.TrimSpace(r.PostFormValue("comment")), Conflict: true}
+		d.Error = fmt.Sprintf("Change %d cannot be reverted on its own: %s. Edit the policy, or restore the policy as it was before change %d (which undoes the later changes too).",
+			c.ID, s.conflictWith(r.Context(), c), c.ID)
 		s.showChange(w, r, http.StatusConflict, d)
 		return
+	}
+	s.showDraft(w, r, &policyData{File: s.cfg.Policy, Admin: true, Draft: true, Base: fileHash(cur), Text: text, Reverts: c.ID,
+		Comment: strings.TrimSpace(r.PostFormValue("comment")),
+		Note:    fmt.Sprintf("The draft reverts change %d (%s) and keeps the changes made since. Check the preview, then save it with a comment.", c.ID, c.Comment)})
+}
+
+// policyRestore is the explicit way past a revert's conflict: the draft
+// is the policy as it was before change N, undoing N and every change
+// after it.
+func (s *Server) policyRestore(w http.ResponseWriter, r *http.Request) {
+	c, cur, ok := s.revertable(w, r)
+	if !ok {
+		return
+	}
+	s.showDraft(w, r, &policyData{File: s.cfg.Policy, Admin: true, Draft: true, Base: fileHash(cur), Text: c.Before, Reverts: c.ID,
+		Comment: strings.TrimSpace(r.PostFormValue("comment")),
+		Note:    fmt.Sprintf("The draft is the policy as it was before change %d: it undoes that change and every change after it. Check the diff, then save it with a comment.", c.ID)})
+}
+
+// revertable reads change N and the file it can be undone in; when it
+// cannot, it answers the request itself and returns false.
+func (s *Server) revertable(w http.ResponseWriter, r *http.Request) (*store.PolicyChange, []byte, bool) {
+	if off := s.policyOff(); off != "" {
+		s.fail(w, r, http.StatusConflict, off)
+		return nil, nil, false
+	}
+	_, c, ok := s.changeID(w, r)
+	if !ok {
+		return nil, nil, false
+	}
+	if c.File != s.cfg.Policy {
+		s.showChange(w, r, http.StatusConflict, &changeData{C: c, Error: "This change was made to another policy file (" + c.File + ")."})
+		return nil, nil, false
 	}
 	cur, err := s.readPolicy()
 	if err != nil {
+		s.log.Error("policy: read", "err", err)
 		s.fail(w, r, http.StatusInternalServerError, "the policy file cannot be read; see the server's log")
-		return
+		return nil, nil, false
 	}
-	if string(cur) != c.After {
-		d.Error = "The policy changed after this change; revert the later changes first, or edit the policy."
-		s.showChange(w, r, http.StatusConflict, d)
-		return
+	return c, cur, true
+}
+
+// conflictWith names what keeps change c from being reverted: the first
+// later change of the same file after which the revert no longer
+// applies, or an edit made outside the dashboard.
+func (s *Server) conflictWith(ctx context.Context, c *store.PolicyChange) string {
+	pl, _ := s.policyLog()
+	cs, err := pl.PolicyChanges(ctx, store.Filter{Until: s.now().Add(time.Minute), Limit: store.MaxLimit})
+	if err != nil {
+		s.log.Error("policy: history", "err", err)
+		return "later changes touch the same lines"
 	}
-	id, code, msg, probs := s.change(r.Context(), whoFrom(r.Context()).User, r.PostFormValue("base"), c.Before, d.Comment, c.ID)
-	if code != 0 {
-		d.Error, d.Problems = msg, probs
-		s.showChange(w, r, code, d)
-		return
+	slices.SortFunc(cs, func(a, b store.PolicyChange) int { return cmp.Compare(a.ID, b.ID) })
+	for _, l := range cs {
+		if l.ID <= c.ID || l.File != c.File {
+			continue
+		}
+		full, err := pl.PolicyChange(ctx, l.ID)
+		if err != nil {
+			continue
+		}
+		if _, err := policyfile.Revert(c.Before, c.After, full.After); err != nil {
+			return fmt.Sprintf("change %d (%s, %s UTC: %q) changed the same lines since", l.ID, l.User, l.Time.UTC().Format("2006-01-02 15:04"), l.Comment)
+		}
 	}
-	http.Redirect(w, r, "/policy/history/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+	return "the file was edited outside the dashboard since, on the same lines"
 }
 
 // --- preview ---

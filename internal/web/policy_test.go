@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -324,19 +325,31 @@ func TestPolicyEdit(t *testing.T) {
 	if !strings.Contains(body, "ban TikTok for staff") || !strings.Contains(body, `href="/policy/history/1"`) {
 		t.Fatalf("history page:\n%s", body)
 	}
-	// Revert: needs a comment, then puts the old file back.
+	// Revert: a draft of the old file, previewed, then saved with a
+	// comment and recorded as reverting change 1.
 	body = readBody(t, s.do(t, req{target: "/policy/history/1", cookies: []*http.Cookie{sess}}))
 	if !strings.Contains(body, `action="/policy/history/1/revert"`) {
 		t.Fatalf("no revert form:\n%s", body)
 	}
-	base = baseRE.FindStringSubmatch(body)[1]
-	resp, _ = post("/policy/history/1/revert", url.Values{"base": {base}})
+	resp, body = post("/policy/history/1/revert", url.Values{})
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `name="reverts" value="1"`) || !strings.Contains(body, `aria-label="Preview"`) ||
+		!strings.Contains(html.UnescapeString(body), `class="d-del">-  - id: tiktok-staff`) {
+		t.Fatalf("revert: %d\n%s", resp.StatusCode, body)
+	}
+	text, base = draftOf(t, body)
+	if text != startPolicy {
+		t.Fatalf("revert draft:\n%s", text)
+	}
+	if b, _ := os.ReadFile(pol); string(b) == startPolicy {
+		t.Fatal("the revert saved without a comment")
+	}
+	resp, _ = post("/policy/save", url.Values{"policy": {text}, "base": {base}, "reverts": {"1"}})
 	if resp.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("revert without a comment: %d", resp.StatusCode)
 	}
-	resp, body = post("/policy/history/1/revert", url.Values{"base": {base}, "comment": {"wrong group"}})
+	resp, body = post("/policy/save", url.Values{"policy": {text}, "base": {base}, "reverts": {"1"}, "comment": {"wrong group"}})
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/policy/history/2" {
-		t.Fatalf("revert: %d\n%s", resp.StatusCode, body)
+		t.Fatalf("revert saved: %d\n%s", resp.StatusCode, body)
 	}
 	if b, _ := os.ReadFile(pol); string(b) != startPolicy {
 		t.Fatalf("file after revert:\n%s", b)
@@ -345,10 +358,15 @@ func TestPolicyEdit(t *testing.T) {
 	if err != nil || c.Reverts != 1 || c.After != startPolicy || c.Comment != "wrong group" {
 		t.Fatalf("revert recorded as %+v %v", c, err)
 	}
-	// Change 1 is no longer what the file holds: it cannot be reverted again.
-	resp, _ = post("/policy/history/1/revert", url.Values{"base": {fileHash([]byte(startPolicy))}, "comment": {"again"}})
-	if resp.StatusCode != http.StatusConflict {
-		t.Fatalf("second revert: %d", resp.StatusCode)
+	// Change 1 is undone already: reverting it again changes nothing.
+	resp, body = post("/policy/history/1/revert", url.Values{"comment": {"again"}})
+	if text, _ := draftOf(t, body); resp.StatusCode != http.StatusOK || text != startPolicy || !strings.Contains(body, "The draft is the policy as it is") {
+		t.Fatalf("second revert: %d\n%s", resp.StatusCode, body)
+	}
+	// A revert naming a change the history does not hold is refused.
+	resp, _ = post("/policy/save", url.Values{"policy": {startPolicy + "# x\n"}, "base": {fileHash([]byte(startPolicy))}, "reverts": {"99"}, "comment": {"x"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("save reverting change 99: %d", resp.StatusCode)
 	}
 	if !strings.Contains(s.logs.String(), "policy changed") || strings.Contains(s.logs.String(), testPassword) {
 		t.Fatal("log: no change line, or a password")
@@ -465,6 +483,84 @@ func TestPolicyEditForms(t *testing.T) {
 		t.Fatalf("file after save:\n%s", b)
 	}
 	if c, err := pl.PolicyChange(context.Background(), 2); err != nil || c.Comment != "Xiaomi for everyone" || !strings.Contains(c.Diff, "-  - name: guests") {
+		t.Fatalf("history: %+v %v", c, err)
+	}
+}
+
+// TestPolicyRevertOlder: an older change is reverted in the policy as
+// it is now when the later changes touch other lines; when one touches
+// the same lines the revert is refused naming it, and the policy as of
+// before the change can be restored instead.
+func TestPolicyRevertOlder(t *testing.T) {
+	s, pol, pl := policyServer(t, startPolicy)
+	sess, csrf := signIn(t, s, "ana", testPassword)
+	post := func(target string, f url.Values) (*http.Response, string) {
+		f.Set("csrf", csrf)
+		resp := s.do(t, req{method: http.MethodPost, target: target, cookies: []*http.Cookie{sess}, form: f})
+		return resp, readBody(t, resp)
+	}
+	save := func(text, comment string, reverts int) {
+		t.Helper()
+		cur, _ := os.ReadFile(pol)
+		resp, body := post("/policy/save", url.Values{"policy": {text}, "base": {fileHash(cur)}, "comment": {comment}, "reverts": {strconv.Itoa(reverts)}})
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("save %q: %d\n%s", comment, resp.StatusCode, body)
+		}
+	}
+	staff := "  - name: staff\n    addresses: [192.168.50.10/32]\n"
+	v1 := strings.Replace(startPolicy, "effective: 2026-04-01", "effective: 2026-05-01", 1)
+	v2 := strings.Replace(v1, "\n\nrules:", "\n"+staff+"\nrules:", 1)
+	v3 := strings.Replace(v2, "effective: 2026-05-01", "effective: 2026-06-01", 1)
+	save(v1, "Xiaomi: a month more", 0)
+	save(v2, "staff group", 0)
+	save(v3, "Xiaomi: another month", 0)
+
+	// Change 2 is older than the file, and no later change touched its
+	// lines: the draft takes the group out and keeps change 3.
+	resp, body := post("/policy/history/2/revert", url.Values{"comment": {"no staff group after all"}})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("revert of change 2: %d\n%s", resp.StatusCode, body)
+	}
+	text, _ := draftOf(t, body)
+	if want := strings.Replace(v3, staff, "", 1); text != want {
+		t.Fatalf("revert draft:\n%s\nwant:\n%s", text, want)
+	}
+	if !strings.Contains(body, `name="reverts" value="2"`) || !strings.Contains(body, `value="no staff group after all"`) {
+		t.Fatal("the draft does not carry the revert or its comment")
+	}
+	save(text, "no staff group after all", 2)
+	if b, _ := os.ReadFile(pol); string(b) != strings.Replace(v3, staff, "", 1) {
+		t.Fatalf("file after the revert:\n%s", b)
+	}
+	if c, err := pl.PolicyChange(context.Background(), 4); err != nil || c.Reverts != 2 || c.Before != v3 || !strings.Contains(c.Diff, "-  - name: staff") {
+		t.Fatalf("history: %+v %v", c, err)
+	}
+
+	// Change 1's line was changed again by change 3: refused, naming it,
+	// with nothing written.
+	before, _ := os.ReadFile(pol)
+	resp, body = post("/policy/history/1/revert", url.Values{"comment": {"back to April"}})
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, "Change 1 cannot be reverted on its own") ||
+		!strings.Contains(html.UnescapeString(body), `change 3 (ana, `) || !strings.Contains(html.UnescapeString(body), `"Xiaomi: another month"`) ||
+		!strings.Contains(body, `action="/policy/history/1/restore"`) {
+		t.Fatalf("conflicting revert: %d\n%s", resp.StatusCode, body)
+	}
+	if b, _ := os.ReadFile(pol); string(b) != string(before) {
+		t.Fatal("a refused revert wrote the file")
+	}
+	// The explicit restore: the file as it was before change 1.
+	resp, body = post("/policy/history/1/restore", url.Values{"comment": {"back to April"}})
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "every change after it") {
+		t.Fatalf("restore: %d\n%s", resp.StatusCode, body)
+	}
+	if text, _ = draftOf(t, body); text != startPolicy {
+		t.Fatalf("restore draft:\n%s", text)
+	}
+	save(text, "back to April", 1)
+	if b, _ := os.ReadFile(pol); string(b) != startPolicy {
+		t.Fatalf("file after the restore:\n%s", b)
+	}
+	if c, err := pl.PolicyChange(context.Background(), 5); err != nil || c.Reverts != 1 || c.After != startPolicy {
 		t.Fatalf("history: %+v %v", c, err)
 	}
 }

@@ -1,8 +1,9 @@
 // Package policyfile edits a policy file as text for the dashboard: the
 // groups and rules its forms add, appended to the YAML document, or
 // change and delete, rewriting only that item's lines, so that the
-// comments and order of the rest stay as written; and the unified diff of
-// a change for the history. Parsing and checking stay in
+// comments and order of the rest stay as written; the unified diff of a
+// change for the history; and the revert of an older change as a
+// three-way merge over the same line diff. Parsing and checking stay in
 // internal/policy.
 //
 // The line diff is hand-written (a longest common subsequence over

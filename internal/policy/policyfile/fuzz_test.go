@@ -59,6 +59,8 @@ func FuzzEdit(f *testing.F) {
 			}
 		}
 		List([]byte(src))
+		Revert(src, string(out), name)
+		Revert(name, src, string(out))
 		Diff("p", src, string(out))
 	})
 }
