@@ -13,10 +13,12 @@ import (
 // fileConfig is the --config YAML file. Flags add to it (lists) or
 // override it (single values).
 type fileConfig struct {
-	Store      string        `yaml:"store"`
-	Site       string        `yaml:"site"`
-	Flush      time.Duration `yaml:"flush"`
-	Metrics    string        `yaml:"metrics"`
+	Store   string        `yaml:"store"`
+	Site    string        `yaml:"site"`
+	Flush   time.Duration `yaml:"flush"`
+	Metrics string        `yaml:"metrics"`
+	// Pprof also serves /debug/pprof/ on the metrics address.
+	Pprof      bool          `yaml:"pprof"`
 	Policy     string        `yaml:"policy"`
 	Local      []string      `yaml:"local"`
 	FlowListen []string      `yaml:"flow_listen"`

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -70,6 +71,7 @@ type options struct {
 	store, site, config, metrics, bpf, policy string
 	stateDir, memLimit                        string
 	flush                                     time.Duration
+	pprof                                     bool
 	listen, ifaces, follow, local             cli.Strings
 	catalog                                   cli.CatalogFlags
 }
@@ -87,6 +89,7 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 	fs.StringVar(&o.site, "site", "", "the site of the sources the config does not place")
 	fs.StringVar(&o.config, "config", "", "YAML configuration (docs/sensor.md); flags add to or override it")
 	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus /metrics and /healthz on this address (e.g. 127.0.0.1:9108)")
+	fs.BoolVar(&o.pprof, "pprof", false, "also serve Go's /debug/pprof/ on the --metrics address (profiling; keep that address private)")
 	fs.StringVar(&o.bpf, "bpf", "", "BPF filter for every --interface (compiled with tcpdump -ddd)")
 	fs.DurationVar(&o.flush, "flush", 0, "how often the sums go to the store (default 10s)")
 	fs.StringVar(&o.policy, "policy", "", "policy file for past-deadline and group-blocked alerts, reloaded on SIGHUP")
@@ -279,6 +282,10 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{}))
 		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+		if fc.Pprof {
+			mux.HandleFunc("/debug/pprof/", pprof.Index)
+			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		}
 		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go srv.Serve(ln)
 		fmt.Fprintf(env.Stderr, "outflow sensor: metrics on http://%s/metrics\n", ln.Addr())
@@ -391,6 +398,7 @@ func merge(fc *fileConfig, o *options) {
 	set(&fc.Policy, o.policy)
 	set(&fc.StateDir, o.stateDir)
 	set(&fc.MemoryLimit, o.memLimit)
+	fc.Pprof = fc.Pprof || o.pprof
 	if o.flush > 0 {
 		fc.Flush = o.flush
 	}
@@ -432,5 +440,7 @@ func memoryLimit(spec string, rows, ifaces, flows int) (int64, error) {
 // sensorCacheMB is the SQLite page cache per connection of the sensor's
 // store, in MiB (the default, 64, is for the dashboard's reads): the
 // sensor writes and hardly reads, and each connection's cache stays
-// resident once filled.
-const sensorCacheMB = 8
+// resident once filled. SQLite's own default is 2 MiB; 8 held 11 MB more
+// at the peak of bench/sensor/run.sh (200,000 flows an interval) for no
+// CPU saved (docs/benchmarks.md, "Sensor").
+const sensorCacheMB = 2

@@ -8,10 +8,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -272,5 +274,58 @@ func TestMemoryLimit(t *testing.T) {
 	b, _ := memoryLimit("auto", 250_000, 2, 200_000)
 	if b-a != 2*256*200_000 {
 		t.Errorf("two interfaces add %d bytes, want %d", b-a, 2*256*200_000)
+	}
+}
+
+var metricsLine = regexp.MustCompile(`metrics on http://(\S+)/metrics`)
+
+// TestMetricsPprof: --metrics serves /metrics and /healthz, and Go's
+// profiles only with --pprof.
+func TestMetricsPprof(t *testing.T) {
+	for _, pp := range []bool{false, true} {
+		t.Run(fmt.Sprint("pprof=", pp), func(t *testing.T) {
+			args := []string{"--store", filepath.Join(t.TempDir(), "s.db"), "--flow-listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0"}
+			if pp {
+				args = append(args, "--pprof")
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			var stderr syncBuf
+			done := make(chan int, 1)
+			go func() { done <- Run(ctx, testEnv(io.Discard, &stderr), args) }()
+			defer func() { cancel(); <-done }()
+			waitAddr(t, &stderr)
+			var addr string
+			for i := 0; i < 500 && addr == ""; i++ {
+				if m := metricsLine.FindStringSubmatch(stderr.String()); m != nil {
+					addr = m[1]
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if addr == "" {
+				t.Fatalf("no metrics address: %s", stderr.String())
+			}
+			get := func(path string) (int, string) {
+				r, err := http.Get("http://" + addr + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer r.Body.Close()
+				b, _ := io.ReadAll(r.Body)
+				return r.StatusCode, string(b)
+			}
+			if c, b := get("/metrics"); c != 200 || !strings.Contains(b, "outflow_collector_") {
+				t.Errorf("/metrics: %d %.200s", c, b)
+			}
+			if c, b := get("/healthz"); c != 200 || strings.TrimSpace(b) != "ok" {
+				t.Errorf("/healthz: %d %q", c, b)
+			}
+			c, b := get("/debug/pprof/heap?debug=1")
+			if pp && (c != 200 || !strings.Contains(b, "heap profile")) {
+				t.Errorf("--pprof: /debug/pprof/heap gave %d %.100s", c, b)
+			}
+			if !pp && c != http.StatusNotFound {
+				t.Errorf("without --pprof: /debug/pprof/heap gave %d, want 404", c)
+			}
+		})
 	}
 }

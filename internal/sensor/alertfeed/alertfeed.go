@@ -176,8 +176,10 @@ func (d *Detector) due(rk raisedKey, at int64) bool {
 }
 
 func (d *Detector) raise(pk pairKey, kind alert.Kind, rule string, deadline time.Time, f *flowrec.Flow, o attribute.Attribution, at int64) {
-	rk := raisedKey{pk, kind, rule}
-	if !d.due(rk, at) {
+	// a first contact is remembered in pairs already (and deduplicated
+	// again by the notifier): a second entry per pair in raised would
+	// double the detector's memory at 200,000 pairs
+	if kind != alert.FirstContact && !d.due(raisedKey{pk, kind, rule}, at) {
 		return
 	}
 	a := alert.Alert{Time: time.Unix(0, at).UTC(), Kind: kind, Site: f.Site, Device: f.Device, Entity: o.Entity.ID, EntityName: o.Entity.Name,
