@@ -19,7 +19,7 @@ var Layers = []struct {
 		"internal/safetext", "internal/version", "internal/yamlconf", "internal/render", "internal/ipcontext", "internal/outfile"}},
 	{"source", []string{"internal/capture", "internal/ingest", "internal/sniff", "internal/inventory", "internal/collector",
 		"internal/follow", "internal/demo", "internal/appaudit/apk", "internal/appaudit/apksig", "internal/appaudit/arsc",
-		"internal/appaudit/axml", "internal/appaudit/dex", "internal/appaudit/elfscan", "internal/resolver/wire"}},
+		"internal/appaudit/axml", "internal/appaudit/dex", "internal/appaudit/elfscan", "internal/resolver/wire", "internal/resolver/neigh"}},
 	{"store model", []string{"internal/store!", "internal/store/entityrec"}},
 	{"pipeline", []string{"internal/scan", "internal/appaudit/audit", "internal/fleet", "internal/resolver"}},
 	{"adapter", []string{"internal/store/scanfeed", "internal/store/auditfeed", "internal/store/querylogsink"}},

@@ -21,6 +21,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("rules:\n  - action: block\n    entities: bytedance\n    except: {clients: [10.0.0.1, x.example]}\n"))
 	f.Add([]byte("groups:\n  - {name: g, addresses: ['::/0', 0.0.0.0/0]}\nrules:\n  - {action: monitor, names: [a.b], groups: g}\n"))
 	f.Add([]byte("rules: {}\n"))
+	f.Add([]byte(devicePolicy))
 	f.Add([]byte("rules:\n  - {action: block, entities: bytedance}\nbypass:\n  canaries: true\n  dns_services:\n    - {kinds: [httpdns, public-resolver], groups: [g]}\n"))
 	ix, err := policytest.Compile()
 	if err != nil {
@@ -35,7 +36,8 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		_ = p.Check(ix)
-		c := Client{Addr: netip.MustParseAddr("10.0.0.1"), Name: "x.example", Tags: []string{"t"}}
+		c := Client{Addr: netip.MustParseAddr("10.0.0.1"), Name: "x.example", Tags: []string{"t"},
+			MAC: MAC{0xa4, 0xc1, 0x38, 1, 2, 3}, Hostname: "kiosk-1.lab.example"}
 		p.Decide(c, a, "www.tiktok.com", time.Unix(1e9, 0))
 		p.Decide(c, attribute.Attribution{}, "a.b", time.Unix(2e9, 0))
 	})

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -84,6 +85,8 @@ type rawGroup struct {
 	DeviceTags  StringList `yaml:"device_tags"`
 	Owners      StringList `yaml:"owners"`
 	Platforms   StringList `yaml:"platforms"`
+	MACs        StringList `yaml:"macs"`
+	Hostnames   StringList `yaml:"hostnames"`
 }
 
 type rawRule struct {
@@ -163,6 +166,7 @@ func newPolicy(file string) *Policy {
 		File:     file,
 		dohPaths: map[string]GroupSet{}, names: map[string]GroupSet{},
 		tags: map[string]GroupSet{}, owners: map[string]GroupSet{}, platforms: map[string]GroupSet{},
+		macs: map[MAC]GroupSet{}, ouis: map[OUI]GroupSet{}, hosts: map[string]GroupSet{},
 		ruleNames: newNameSet(0), exceptNames: newNameSet(0),
 	}
 }
@@ -218,6 +222,23 @@ func lineOf(n *yaml.Node, key string) int {
 	return cur.Line
 }
 
+// itemLine is the line of the i-th item of the sequence under key in the
+// mapping n, else the line of key.
+func itemLine(n *yaml.Node, key string, i int) int {
+	if n == nil {
+		return 0
+	}
+	for j := 0; j+1 < len(n.Content); j += 2 {
+		if v := n.Content[j+1]; n.Content[j].Value == key {
+			if v.Kind == yaml.SequenceNode && i < len(v.Content) {
+				return v.Content[i].Line
+			}
+			return v.Line
+		}
+	}
+	return n.Line
+}
+
 func top(doc *yaml.Node) *yaml.Node {
 	if doc == nil || len(doc.Content) == 0 {
 		return nil
@@ -269,8 +290,10 @@ func (c *compiler) compile(raw *rawPolicy, doc *yaml.Node) {
 				c.add(lineOf(n, "doh_paths"), "group %s: DoH path %q must start with /", rg.Name, pth)
 			}
 		}
-		if len(g.Addresses)+len(g.DoHPaths)+len(g.ClientNames)+len(g.DeviceTags)+len(g.Owners)+len(g.Platforms) == 0 {
-			c.add(g.Line, "group %s selects no client: give addresses, doh_paths, client_names, device_tags, owners or platforms", rg.Name)
+		c.deviceSelectors(g, rg.MACs, rg.Hostnames, func(key string, i int) int { return itemLine(n, key, i) })
+		if len(g.Addresses)+len(g.DoHPaths)+len(g.ClientNames)+len(g.DeviceTags)+len(g.Owners)+len(g.Platforms)+
+			len(rg.MACs)+len(rg.Hostnames) == 0 {
+			c.add(g.Line, "group %s selects no client: give addresses, doh_paths, client_names, device_tags, owners, platforms, macs or hostnames", rg.Name)
 		}
 		byName[rg.Name] = len(p.Groups)
 		p.Groups = append(p.Groups, g)
@@ -323,6 +346,26 @@ func (c *compiler) compile(raw *rawPolicy, doc *yaml.Node) {
 		for _, s := range g.Platforms {
 			p.platforms[s] = p.platforms[s].or(bit)
 			p.hasFleet = true
+		}
+		for _, m := range g.MACs {
+			p.macs[m] = p.macs[m].or(bit)
+			p.hasDevice = true
+		}
+		for _, o := range g.OUIs {
+			p.ouis[o] = p.ouis[o].or(bit)
+			p.hasDevice = true
+		}
+		for _, h := range g.Hostnames {
+			p.hasDevice = true
+			if !isGlob(h) {
+				p.hosts[h] = p.hosts[h].or(bit)
+				continue
+			}
+			if j := slices.IndexFunc(p.hostGlobs, func(x hostGlob) bool { return x.pattern == h }); j >= 0 {
+				p.hostGlobs[j].set = p.hostGlobs[j].set.or(bit)
+			} else {
+				p.hostGlobs = append(p.hostGlobs, hostGlob{h, bit})
+			}
 		}
 	}
 	// A longest-prefix lookup must also answer for the shorter prefixes

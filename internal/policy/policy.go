@@ -72,6 +72,8 @@ type Client struct {
 	Owner    string // fleet inventory: the device's owner
 	Platform string // fleet inventory: android, ios, windows, ...
 	Tags     []string
+	MAC      MAC    // from the neighbour table or a DHCP lease; zero: unknown
+	Hostname string // from a DHCP lease: lowercase, no trailing dot
 }
 
 // Decision is the policy's answer for one attribution.
@@ -147,7 +149,10 @@ type Group struct {
 	DeviceTags  []string
 	Owners      []string
 	Platforms   []string
-	hidden      bool // a rule's client exceptions
+	MACs        []MAC
+	OUIs        []OUI    // vendor prefixes of MACs
+	Hostnames   []string // lowercase; '*' and '?' are wildcards
+	hidden      bool     // a rule's client exceptions
 }
 
 // Policy is a compiled policy. It is read-only and safe for concurrent use.
@@ -165,6 +170,11 @@ type Policy struct {
 	owners    map[string]GroupSet
 	platforms map[string]GroupSet
 	hasFleet  bool
+	macs      map[MAC]GroupSet
+	ouis      map[OUI]GroupSet
+	hosts     map[string]GroupSet
+	hostGlobs []hostGlob
+	hasDevice bool
 
 	ruleNames   *nameSet   // value: index into nameRules
 	exceptNames *nameSet   // the same, for rules' name exceptions
@@ -214,6 +224,9 @@ func (p *Policy) ClientGroups(c Client) Membership {
 		for _, t := range c.Tags {
 			s = s.or(p.tags[t])
 		}
+	}
+	if p.hasDevice {
+		s = s.or(p.deviceGroups(c.MAC, c.Hostname))
 	}
 	return Membership{s}
 }

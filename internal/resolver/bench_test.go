@@ -1,6 +1,7 @@
 package resolver
 
 import (
+	"net/netip"
 	"path/filepath"
 	"testing"
 
@@ -12,6 +13,12 @@ import (
 // pathQuery runs one query through begin as the UDP reader does, without
 // the network: the cost of the resolver's own work per query.
 func pathQuery(tb testing.TB, h *harness, name string, qtype uint16) func() []byte {
+	return pathQueryFrom(tb, h, name, qtype, loopback.String())
+}
+
+// pathQueryFrom is pathQuery for a client at ip.
+func pathQueryFrom(tb testing.TB, h *harness, name string, qtype uint16, ip string) func() []byte {
+	addr := netip.MustParseAddr(ip)
 	m := msg(name, qtype)
 	m.SetEdns0(1232, false)
 	req, err := m.Pack()
@@ -21,7 +28,7 @@ func pathQuery(tb testing.TB, h *harness, name string, qtype uint16) func() []by
 	out := make([]byte, 0, 65536)
 	return func() []byte {
 		x := h.srv.getExchange()
-		x.cl = client{addr: loopback, proto: "udp", udp: true}
+		x.cl = client{addr: addr, proto: "udp", udp: true}
 		resp, done := h.srv.begin(x, req, out[:0])
 		h.srv.putExchange(x)
 		if !done {

@@ -26,6 +26,7 @@ type Config struct {
 	Catalog   Catalog          `yaml:"catalog"`
 	Reload    Reload           `yaml:"reload"`
 	Answers   Answers          `yaml:"answers"`
+	Clients   Clients          `yaml:"clients"`
 }
 
 // Listen says where clients are served.
@@ -102,6 +103,7 @@ func DefaultConfig() Config {
 		QueryLog:  querylog.DefaultConfig(),
 		Reload:    Reload{Watch: 5 * time.Second},
 		Answers:   Answers{BlockTTL: 60 * time.Second, CheckAddresses: true},
+		Clients:   defaultClients(),
 	}
 }
 
@@ -157,6 +159,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Listen.MaxPending < 1 || c.Listen.MaxTCP < 1 {
 		errs = append(errs, errors.New("listen: max_pending and max_tcp must be positive"))
+	}
+	if c.Clients.Refresh < 0 {
+		errs = append(errs, errors.New("clients: refresh must not be negative"))
 	}
 	if c.Listen.MaxTCPPerClient < 0 || c.Listen.TCPIdle <= 0 {
 		errs = append(errs, errors.New("listen: max_tcp_per_client must not be negative, tcp_idle must be positive"))

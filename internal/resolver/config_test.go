@@ -13,7 +13,8 @@ func TestExampleConfig(t *testing.T) {
 	}
 	if len(c.Upstream.Servers) != 3 || c.Upstream.Servers[0].ServerName != "dns.quad9.net" || c.Cache.Stale != 24*time.Hour ||
 		c.QueryLog.MaxAge != 90*24*time.Hour || c.RateLimit.Burst != 2000 || c.Listen.HTTPS[0].Paths[0] != "/dns-query" ||
-		c.Listen.MaxTCPPerClient != 32 || c.Listen.TCPIdle != 10*time.Second {
+		c.Listen.MaxTCPPerClient != 32 || c.Listen.TCPIdle != 10*time.Second ||
+		len(c.Clients.Leases) != 2 || c.Clients.Neighbours != "/proc/net/arp" || c.Clients.Refresh != 10*time.Second {
 		t.Errorf("config = %+v", c)
 	}
 }
@@ -27,6 +28,8 @@ func TestConfigErrors(t *testing.T) {
 		{"query_log: {overflow: drop}\nupstream: {servers: [{address: 127.0.0.1}]}\n", "overflow must be shed or block"},
 		{"listen: {udp: [a], tcp_idle: 0s}\nupstream: {servers: [{address: 127.0.0.1}]}\n", "tcp_idle must be positive"},
 		{"listen: {udp: [a], max_tcp_per_client: -1}\nupstream: {servers: [{address: 127.0.0.1}]}\n", "max_tcp_per_client must not be negative"},
+		{"clients: {refresh: -1s}\nupstream: {servers: [{address: 127.0.0.1}]}\n", "clients: refresh must not be negative"},
+		{"clients: {lease: [x]}\n", `r.yaml:1:11: unknown key "lease" in clients; allowed: ipv6_neighbours, leases, neighbours, refresh`},
 		{"policy: p.yaml\nblock: [x]\nupstream: {servers: [{address: 127.0.0.1}]}\n", "not both"},
 	}
 	for _, tc := range tests {

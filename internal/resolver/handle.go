@@ -185,6 +185,7 @@ func (s *Server) begin(x *exchange, req, dst []byte) (resp []byte, done bool) {
 		return s.finish(x, wire.AppendError(dst, &x.q, req, wire.RcodeRefused), start), true
 	}
 	x.groups = x.st.pol.ClientGroups(policy.Client{Addr: x.cl.addr, DoHPath: x.cl.dohPath, Name: x.cl.name})
+	s.deviceGroups(x)
 	// A cached answer with a verdict remembered for these groups, now, is
 	// answered without asking the policy (see verdict); otherwise the
 	// question name is decided first, as a blocked name is answered

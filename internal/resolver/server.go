@@ -54,6 +54,7 @@ type Server struct {
 	qlog    *querylog.Logger
 	met     *metrics
 
+	clients *clientTable  // MACs and hostnames of clients
 	pending chan struct{} // semaphore of queries waiting for upstreams
 	streams *streamTable  // TCP and DoT connections
 	drops   udpDrops      // the kernel's drop counts of the UDP sockets
@@ -95,6 +96,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	// The JSON-lines file is opened in Start: New does no I/O.
 	s.qlog = querylog.New(cfg.QueryLog, s.log, deps.Sinks...)
 	s.met = newMetrics(s)
+	s.clients = newClientTable(cfg.Clients, s.met)
 	s.streams = newStreamTable(cfg.Listen.MaxTCP, cfg.Listen.MaxTCPPerClient, cfg.Listen.TCPIdle,
 		s.met.tcpRefusedLimit.Inc, s.met.tcpRefusedClient.Inc)
 	pool, err := upstream.New(cfg.Upstream, s.log, func(u *upstream.Upstream, rtt time.Duration, err error) {
@@ -112,6 +114,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	st.devices.Store(s.clients.devicesFor(st.pol)) // empty until Start reads the tables
 	s.state.Store(st)
 	s.met.generation.Set(1)
 	// Loading a million names leaves their parsing garbage behind: return
@@ -138,6 +141,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	}
 	s.qlog.Start(s.ctx)
 	s.pool.Start(s.ctx)
+	s.readClients() // before the first query: its client may be in a group by MAC
 	workers := s.cfg.Listen.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -185,10 +189,14 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		s.goServe(func() { srv.Serve(l) }, srv.Close)
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
 		s.watch(s.ctx)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.refreshClients(s.ctx)
 	}()
 	return nil
 }

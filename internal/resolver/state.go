@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/attribute"
@@ -30,6 +31,10 @@ type state struct {
 	// verdict for a client's groups and a name is the same, so a verdict
 	// is remembered for the interval it was made in (see window).
 	edges []int64
+	// devices are the groups of the clients' MACs and hostnames under
+	// pol (nil when it has no such group), replaced as the tables are
+	// read.
+	devices atomic.Pointer[devices]
 }
 
 // ruleEdges lists the instants at which a rule's verdict can change:
@@ -199,7 +204,16 @@ func (s *Server) Reload() error {
 		s.badStamp = before.stamp
 		return err
 	}
+	// The new policy's groups of the clients already known are in place
+	// before its first query; a policy that starts to use them asks for a
+	// read at once.
+	s.clients.mu.Lock()
+	st.devices.Store(s.clients.devicesFor(st.pol))
 	s.state.Store(st)
+	s.clients.mu.Unlock()
+	if st.pol.HasDeviceGroups() {
+		s.clients.wake()
+	}
 	s.met.reloadRefused.Set(0)
 	s.met.reloadOK.Inc()
 	s.met.generation.Set(float64(st.gen))

@@ -26,6 +26,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/cli"
 	"github.com/outflow-dev/outflow/internal/policy"
 	"github.com/outflow-dev/outflow/internal/resolver"
+	"github.com/outflow-dev/outflow/internal/resolver/neigh"
 	"github.com/outflow-dev/outflow/internal/resolver/querylog"
 	"github.com/outflow-dev/outflow/internal/resolver/upstream"
 	"github.com/outflow-dev/outflow/internal/store"
@@ -76,6 +77,7 @@ type flags struct {
 	tcpClient int
 	tcpIdle   time.Duration
 	catalog   cli.CatalogFlags
+	leases    cli.Strings
 	store     *string
 }
 
@@ -94,6 +96,7 @@ func (f *flags) register(env *cli.Env, name, use string) *flag.FlagSet {
 	fs.IntVar(&f.tcpClient, "max-tcp-per-client", -1, "TCP and DoT connections from one address, IPv6 /64 (0: no bound; default 32 or the file's)")
 	fs.DurationVar(&f.tcpIdle, "tcp-idle", 0, "idle timeout of TCP and DoT connections while the table is under half full; shorter as it fills (default 10s or the file's)")
 	fs.Var(&f.catalog.Dirs, "catalog-dir", "directory of catalog files to load on top of the built-in catalog (repeatable)")
+	fs.Var(&f.leases, "dhcp-leases", "DHCP lease file, dnsmasq's or ISC dhcpd's: client hostnames (and MACs) for policy groups by hostnames and macs (repeatable; replaces the file's)")
 	f.store = backend.Flag(fs)
 	return fs
 }
@@ -116,6 +119,10 @@ func (f *flags) build() (resolver.Config, error) {
 		}
 		rel(&cfg.Policy)
 		rel(&cfg.QueryLog.Path)
+		rel(&cfg.Clients.Neighbours)
+		for i := range cfg.Clients.Leases {
+			rel(&cfg.Clients.Leases[i])
+		}
 		for i := range cfg.Catalog.Dirs {
 			rel(&cfg.Catalog.Dirs[i])
 		}
@@ -152,6 +159,9 @@ func (f *flags) build() (resolver.Config, error) {
 	}
 	if f.queryLog != "" {
 		cfg.QueryLog.Path = f.queryLog
+	}
+	if len(f.leases) > 0 {
+		cfg.Clients.Leases = append([]string(nil), f.leases...)
 	}
 	if f.metrics != "" {
 		cfg.Metrics.Listen = f.metrics
@@ -386,7 +396,26 @@ func check(env *cli.Env, args []string) int {
 	if len(pol.Rules) == 0 {
 		fmt.Fprintln(env.Stdout, "note: allow_empty is set and there are no rules: this policy blocks nothing")
 	}
+	if pol.HasDeviceGroups() {
+		checkClients(env, cfg.Clients)
+	}
 	return cli.ExitOK
+}
+
+// checkClients reads the client tables once, as the resolver will, so
+// that a lease file it cannot read is seen before groups by MAC or
+// hostname silently select nobody. Only a note: a lease file may appear
+// later.
+func checkClients(env *cli.Env, c resolver.Clients) {
+	if c.Neighbours == "" && !c.IPv6Neighbours && len(c.Leases) == 0 {
+		fmt.Fprintln(env.Stdout, "note: the policy has groups by macs or hostnames, but clients.neighbours and clients.leases name nothing to learn them from: they select no client")
+		return
+	}
+	m, err := neigh.New(neigh.Config{ARP: c.Neighbours, IPv6: c.IPv6Neighbours, Leases: c.Leases}).Read(env.Now())
+	fmt.Fprintf(env.Stdout, "clients: %d addresses with a MAC or hostname now\n", len(m))
+	if err != nil {
+		fmt.Fprintf(env.Stdout, "note: %v\n", err)
+	}
 }
 
 func stats(env *cli.Env, args []string) int {

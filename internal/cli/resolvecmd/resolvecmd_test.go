@@ -94,6 +94,12 @@ func TestCheck(t *testing.T) {
 	os.WriteFile(ruleless, []byte("groups:\n  - {name: g, addresses: [10.0.0.0/8]}\n"), 0o644)
 	meant := filepath.Join(dir, "meant.yaml")
 	os.WriteFile(meant, []byte("allow_empty: true\n"), 0o644)
+	devices := filepath.Join(dir, "devices.yaml")
+	os.WriteFile(devices, []byte("groups:\n  - name: cams\n    macs: [a4:c1:38]\n    hostnames: [\"cam-*\"]\nrules:\n  - {action: block, names: [x.example], groups: [cams]}\n"), 0o644)
+	badMAC := filepath.Join(dir, "badmac.yaml")
+	os.WriteFile(badMAC, []byte("groups:\n  - name: cams\n    macs:\n      - a4:c1:38\n      - a4:c1:3z\nrules:\n  - {action: block, names: [x.example], groups: [cams]}\n"), 0o644)
+	leases := filepath.Join(dir, "dhcp.leases")
+	os.WriteFile(leases, []byte("0 a4:c1:38:00:00:01 192.0.2.1 cam-1 *\n"), 0o644)
 	tests := []struct {
 		name string
 		args []string
@@ -106,6 +112,9 @@ func TestCheck(t *testing.T) {
 		{"empty policy fails", []string{"check", "--policy", empty}, cli.ExitFailure, "empty.yaml: policy has no rules"},
 		{"rule-less policy fails", []string{"check", "--policy", ruleless}, cli.ExitFailure, "ruleless.yaml:1: policy has no rules"},
 		{"allow_empty passes", []string{"check", "--policy", meant}, cli.ExitOK, "this policy blocks nothing"},
+		{"bad MAC names its line", []string{"check", "--policy", badMAC}, cli.ExitFailure, `badmac.yaml:5: group cams: "a4:c1:3z" is not a MAC address`},
+		{"device groups read the leases", []string{"check", "--policy", devices, "--dhcp-leases", leases}, cli.ExitOK, "clients: "},
+		{"an unreadable lease file is a note", []string{"check", "--policy", devices, "--dhcp-leases", filepath.Join(dir, "nope.leases")}, cli.ExitOK, "note: lease file: stat "},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
