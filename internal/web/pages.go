@@ -31,6 +31,7 @@ func (s *Server) pageRoutes() []route {
 		{"/apps/{id}", s.auditPage},
 		{"/compliance", s.compliancePage},
 		{"/search", s.searchPage},
+		{"/apps/uploads", s.uploadsPage},
 		{"/apps/uploads/{id}", s.uploadPage},
 		{"/policy", s.policyPage},
 		{"/policy/history", s.historyPage},

@@ -158,7 +158,7 @@ func TestSecurityHeaders(t *testing.T) {
 func TestUnauthenticatedRefusedOffLoopback(t *testing.T) {
 	cfg, tok := withUsers(t)
 	s := newTestServer(t, cfg)
-	pages := []string{"/", "/devices", "/devices/192.168.50.10", "/flows", "/names", "/queries", "/enforcement", "/apps", "/apps/1", "/compliance", "/search?q=tiktok"}
+	pages := []string{"/", "/devices", "/devices/192.168.50.10", "/flows", "/names", "/queries", "/enforcement", "/apps", "/apps/1", "/apps/uploads", "/apps/uploads/1", "/compliance", "/search?q=tiktok"}
 	for _, p := range pages {
 		t.Run(p, func(t *testing.T) {
 			resp := s.do(t, req{target: p})

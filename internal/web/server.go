@@ -20,7 +20,8 @@ import (
 // Deps are the server's collaborators.
 type Deps struct {
 	// Reader is the store. When it also implements store.PolicyLog,
-	// admins may change the policy file (Config.Policy) here.
+	// admins may change the policy file (Config.Policy) here; when it
+	// implements store.UploadLog (and Audit is set), upload apps.
 	Reader store.Reader
 	Log    *slog.Logger     // nil: discard
 	Now    func() time.Time // nil: time.Now
@@ -32,7 +33,8 @@ type Deps struct {
 	Audit func(ctx context.Context, path string) error
 }
 
-// Server is the dashboard. New does no I/O; Start listens; Close stops.
+// Server is the dashboard. New does no I/O; Start settles the upload
+// jobs a previous run left and listens; Close stops.
 type Server struct {
 	cfg   Config
 	r     store.Reader
@@ -198,6 +200,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()
 	s.hs, s.ln = hs, ln
 	s.mu.Unlock()
+	s.resumeUploads(ctx)
 	go func() {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("serve stopped", "err", err)

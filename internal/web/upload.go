@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -29,24 +30,42 @@ import (
 // DefaultUploadMax bounds an upload unless upload_max says otherwise.
 const DefaultUploadMax = 512 << 20
 
-type uploadJob struct {
-	ID     int
-	Name   string // the file name the browser gave, for display only
-	SHA256 string
-	Size   int64
-	User   string
-	Start  time.Time
-	State  string // queued, auditing, done, failed
-	Error  string
-	path   string // the file being audited
+// uploads is the audit worker's queue. The jobs themselves are in the
+// store (store.UploadLog), so that their pages outlive the process.
+type uploads struct {
+	sync.Mutex // one new job's ID at a time (ClickHouse picks max+1)
+	queue      chan queued
+	once       sync.Once
 }
 
-type uploads struct {
-	sync.Mutex
-	jobs  map[int]*uploadJob
-	next  int
-	queue chan *uploadJob
-	once  sync.Once
+// queued is a job for the worker: its ID and the file to audit.
+type queued struct {
+	id   int64
+	path string
+}
+
+func (s *Server) uploadLog() (store.UploadLog, bool) {
+	ul, ok := s.r.(store.UploadLog)
+	return ul, ok
+}
+
+// startWorker starts the one audit worker, once.
+func (s *Server) startWorker() {
+	s.up.once.Do(func() {
+		s.up.queue = make(chan queued, 64)
+		go s.auditWorker()
+	})
+}
+
+// enqueue hands a job to the worker, or fails it when too many wait.
+func (s *Server) enqueue(ctx context.Context, j *store.UploadJob) {
+	s.startWorker()
+	select {
+	case s.up.queue <- queued{j.ID, j.Path}:
+	default:
+		os.Remove(j.Path)
+		s.setJob(ctx, j.ID, store.UploadFailed, "too many uploads waiting; try again later")
+	}
 }
 
 func (s *Server) uploadMax() int64 {
@@ -64,14 +83,18 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotImplemented, "uploads are off: this dashboard has no audit worker")
 		return
 	}
+	ul, ok := s.uploadLog()
+	if !ok {
+		s.fail(w, r, http.StatusNotImplemented, "uploads are off: this store keeps no upload jobs")
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.uploadMax()+1<<20)
 	mr, err := r.MultipartReader()
 	if err != nil {
 		s.fail(w, r, http.StatusBadRequest, "post the app as multipart/form-data, field apk")
 		return
 	}
-	var job *uploadJob
-	var path string
+	var job *store.UploadJob
 	for job == nil {
 		p, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -84,7 +107,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		if p.FormName() != "apk" {
 			continue
 		}
-		job, path, err = s.receive(p)
+		job, err = s.receive(p)
 		var he *httpError
 		if errors.As(err, &he) {
 			s.fail(w, r, he.code, he.msg)
@@ -100,27 +123,19 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, "no file in field apk")
 		return
 	}
-	job.User, job.Start, job.State = whoFrom(r.Context()).User, s.now(), "queued"
-	s.up.once.Do(func() {
-		s.up.queue = make(chan *uploadJob, 64)
-		go s.auditWorker()
-	})
+	job.User, job.Time, job.Updated, job.State = whoFrom(r.Context()).User, s.now().UTC(), s.now().UTC(), store.UploadQueued
 	s.up.Lock()
-	if s.up.jobs == nil {
-		s.up.jobs = map[int]*uploadJob{}
-	}
-	s.up.next++
-	job.ID = s.up.next
-	s.up.jobs[job.ID] = job
+	err = ul.WriteUploadJob(r.Context(), job)
 	s.up.Unlock()
-	select {
-	case s.up.queue <- &uploadJob{ID: job.ID, path: path}:
-	default:
-		os.Remove(path)
-		s.setJob(job.ID, func(j *uploadJob) { j.State, j.Error = "failed", "too many uploads waiting; try again later" })
+	if err != nil {
+		os.Remove(job.Path)
+		s.log.Error("upload: the job could not be stored", "err", err)
+		s.fail(w, r, http.StatusInternalServerError, "the upload could not be recorded in the store; see the server's log")
+		return
 	}
+	s.enqueue(r.Context(), job)
 	s.log.Info("app uploaded", "user", job.User, "sha256", job.SHA256, "bytes", job.Size, "job", job.ID)
-	http.Redirect(w, r, "/apps/uploads/"+strconv.Itoa(job.ID), http.StatusSeeOther)
+	http.Redirect(w, r, "/apps/uploads/"+strconv.FormatInt(job.ID, 10), http.StatusSeeOther)
 }
 
 type httpError struct {
@@ -132,14 +147,14 @@ func (e *httpError) Error() string { return e.msg }
 
 // receive streams one part to a file beside the others, hashing it, and
 // checks its content. On any error the file is gone.
-func (s *Server) receive(p io.Reader) (*uploadJob, string, error) {
+func (s *Server) receive(p io.Reader) (*store.UploadJob, error) {
 	dir := s.cfg.UploadDir
 	if dir == "" {
 		dir = os.TempDir()
 	}
 	f, err := os.CreateTemp(dir, "outflow-upload-*.apk")
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	path := f.Name()
 	ok := false
@@ -154,28 +169,28 @@ func (s *Server) receive(p io.Reader) (*uploadJob, string, error) {
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			return nil, "", &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("larger than %d bytes", s.uploadMax())}
+			return nil, &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("larger than %d bytes", s.uploadMax())}
 		}
-		return nil, "", &httpError{http.StatusBadRequest, "the upload broke off"}
+		return nil, &httpError{http.StatusBadRequest, "the upload broke off"}
 	}
 	if n > s.uploadMax() {
-		return nil, "", &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("larger than %d bytes", s.uploadMax())}
+		return nil, &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("larger than %d bytes", s.uploadMax())}
 	}
 	if err := f.Sync(); err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	if err := checkAPK(f, n); err != nil {
-		return nil, "", &httpError{http.StatusUnsupportedMediaType, err.Error()}
+		return nil, &httpError{http.StatusUnsupportedMediaType, err.Error()}
 	}
 	if err := f.Close(); err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	ok = true
 	name := ""
 	if fp, isPart := p.(interface{ FileName() string }); isPart {
 		name = fp.FileName()
 	}
-	return &uploadJob{Name: name, SHA256: hex.EncodeToString(h.Sum(nil)), Size: n}, path, nil
+	return &store.UploadJob{Name: name, SHA256: hex.EncodeToString(h.Sum(nil)), Size: n, Path: path}, nil
 }
 
 // checkAPK judges the file by its content, not its name: a ZIP (the
@@ -198,51 +213,112 @@ func checkAPK(f *os.File, size int64) error {
 	return errors.New("not an APK: no AndroidManifest.xml in the archive")
 }
 
-func (s *Server) setJob(id int, fn func(*uploadJob)) {
-	s.up.Lock()
-	defer s.up.Unlock()
-	if j := s.up.jobs[id]; j != nil {
-		fn(j)
+// setJob records a job's new state; the file is gone once it is done
+// or failed.
+func (s *Server) setJob(ctx context.Context, id int64, state, msg string) {
+	ul, _ := s.uploadLog()
+	j, err := ul.UploadJob(ctx, id)
+	if err == nil {
+		j.State, j.Error, j.Updated = state, msg, s.now().UTC()
+		if state == store.UploadDone || state == store.UploadFailed {
+			j.Path = ""
+		}
+		err = ul.WriteUploadJob(ctx, j)
+	}
+	if err != nil {
+		s.log.Error("upload: the job's state could not be stored", "job", id, "state", state, "err", err)
 	}
 }
 
 // auditWorker audits the uploads one at a time.
 func (s *Server) auditWorker() {
 	for q := range s.up.queue {
-		s.setJob(q.ID, func(j *uploadJob) { j.State = "auditing" })
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-		err := s.audit(ctx, q.path)
+		ctx := context.Background()
+		s.setJob(ctx, q.id, store.UploadAuditing, "")
+		actx, cancel := context.WithTimeout(ctx, 15*time.Minute)
+		err := s.audit(actx, q.path)
 		cancel()
 		os.Remove(q.path)
 		if err != nil {
-			s.log.Warn("upload: audit failed", "job", q.ID, "err", err)
-			s.setJob(q.ID, func(j *uploadJob) { j.State, j.Error = "failed", err.Error() })
+			s.log.Warn("upload: audit failed", "job", q.id, "err", err)
+			s.setJob(ctx, q.id, store.UploadFailed, err.Error())
 			continue
 		}
-		s.setJob(q.ID, func(j *uploadJob) { j.State = "done" })
+		s.setJob(ctx, q.id, store.UploadDone, "")
+	}
+}
+
+// resumeUploads, at start, settles the jobs a dashboard that stopped
+// left unfinished: a job still queued whose file is still there is
+// queued again (nothing of it ran); one that was being audited is
+// failed, with the reason, and its file removed: the audit may be what
+// stopped the process, and running it again at every start would not
+// help. A job whose file is gone is failed too. Every unfinished job is
+// taken for this process's: two dashboards sharing one store for
+// uploads are not supported.
+func (s *Server) resumeUploads(ctx context.Context) {
+	ul, ok := s.uploadLog()
+	if !ok {
+		return
+	}
+	js, err := ul.UploadJobs(ctx, store.Filter{Until: s.now().Add(time.Minute), Limit: store.MaxLimit})
+	if err != nil {
+		s.log.Error("upload: the jobs left by the last run could not be read", "err", err)
+		return
+	}
+	slices.Reverse(js) // oldest first, as they were queued
+	for _, j := range js {
+		if j.State != store.UploadQueued && j.State != store.UploadAuditing {
+			continue
+		}
+		_, statErr := os.Stat(j.Path)
+		switch {
+		case j.State == store.UploadQueued && j.Path != "" && statErr == nil && s.audit != nil:
+			s.log.Info("upload: queued again after a restart", "job", j.ID)
+			s.enqueue(ctx, &j)
+			continue
+		case j.State == store.UploadAuditing:
+			j.Error = "the dashboard stopped while this app was being audited; upload it again"
+		case s.audit == nil:
+			j.Error = "the dashboard restarted with uploads off; upload the app again where they are on"
+		default:
+			j.Error = "the dashboard stopped before this app was audited, and its file is gone; upload it again"
+		}
+		if j.Path != "" {
+			os.Remove(j.Path)
+		}
+		s.log.Warn("upload: failed by a restart", "job", j.ID, "was", j.State)
+		s.setJob(ctx, j.ID, store.UploadFailed, j.Error)
 	}
 }
 
 type uploadData struct {
-	Job   uploadJob
+	Job   *store.UploadJob
 	Audit *store.Audit
 }
 
 func (s *Server) uploadPage(w http.ResponseWriter, r *http.Request) {
-	id, _ := strconv.Atoi(r.PathValue("id"))
-	s.up.Lock()
-	var job uploadJob
-	j := s.up.jobs[id]
-	if j != nil {
-		job = *j
+	ul, ok := s.uploadLog()
+	if !ok {
+		s.fail(w, r, http.StatusNotImplemented, "this store keeps no upload jobs")
+		return
 	}
-	s.up.Unlock()
-	if j == nil {
-		s.fail(w, r, http.StatusNotFound, "no such upload (uploads are kept until the dashboard restarts)")
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		s.fail(w, r, http.StatusBadRequest, "upload id: want a number")
+		return
+	}
+	job, err := ul.UploadJob(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		s.fail(w, r, http.StatusNotFound, "no such upload")
+		return
+	}
+	if err != nil {
+		s.storeFail(w, r, err)
 		return
 	}
 	d := &uploadData{Job: job}
-	if job.State == "done" {
+	if job.State == store.UploadDone {
 		// The audit the worker stored: the newest of this file's digest.
 		as, err := s.r.Audits(r.Context(), store.Filter{Limit: 200})
 		if err != nil {
@@ -257,7 +333,24 @@ func (s *Server) uploadPage(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	v := s.newView(r, "apps", "Upload "+strconv.Itoa(id))
+	v := s.newView(r, "apps", "Upload "+strconv.FormatInt(id, 10))
 	v.Data = d
 	s.render(w, r, http.StatusOK, "upload", v)
+}
+
+// uploadsPage lists the uploads, newest first, from the store.
+func (s *Server) uploadsPage(w http.ResponseWriter, r *http.Request) {
+	ul, ok := s.uploadLog()
+	if !ok {
+		s.fail(w, r, http.StatusNotImplemented, "this store keeps no upload jobs")
+		return
+	}
+	js, err := ul.UploadJobs(r.Context(), store.Filter{Until: s.now().Add(time.Minute), Limit: 200})
+	if err != nil {
+		s.storeFail(w, r, err)
+		return
+	}
+	v := s.newView(r, "apps", "Uploads")
+	v.Data = js
+	s.render(w, r, http.StatusOK, "uploads", v)
 }

@@ -2,6 +2,10 @@ package web
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +17,8 @@ import (
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/appaudit/audit/apkbuild"
+	"github.com/outflow-dev/outflow/internal/store"
+	"github.com/outflow-dev/outflow/internal/store/sqlite"
 )
 
 func apk(t *testing.T, version string) []byte {
@@ -145,4 +151,125 @@ func FuzzCheckAPK(f *testing.F) {
 			t.Fatalf("accepted %q", b)
 		}
 	})
+}
+
+// waitUpload reads an upload's page until its audit is done or failed.
+func waitUpload(t *testing.T, s *testServer, sess *http.Cookie, loc string) string {
+	t.Helper()
+	var page string
+	for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		page = readBody(t, s.do(t, req{target: loc, cookies: []*http.Cookie{sess}}))
+		if strings.Contains(page, `class="upload-state">done`) || strings.Contains(page, `class="upload-state">failed`) {
+			break
+		}
+	}
+	return page
+}
+
+// TestUploadsSurviveRestart: upload jobs are kept in the store. A new
+// dashboard on the same store shows the jobs of the one before; at its
+// start a job left queued with its file is audited, one left being
+// audited, or whose file is gone, is failed with the reason.
+func TestUploadsSurviveRestart(t *testing.T) {
+	s, _, _ := policyServer(t, startPolicy)
+	ctx := context.Background()
+	sess, csrf := signIn(t, s, "ana", testPassword)
+	resp := postFile(t, s, sess, csrf, "tiktok.apk", apk(t, "1.0"))
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("upload: %d", resp.StatusCode)
+	}
+	if page := waitUpload(t, s, sess, "/apps/uploads/1"); !strings.Contains(page, `class="upload-state">done`) {
+		t.Fatalf("upload 1 not done:\n%s", page)
+	}
+	// What a dashboard that died left: a job being audited, one queued
+	// with its file, one queued whose file is gone.
+	ul := s.r.(store.UploadLog)
+	file := func(name string, b []byte) string {
+		p := filepath.Join(s.cfg.UploadDir, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	left := []*store.UploadJob{
+		{Name: "was-auditing.apk", State: store.UploadAuditing, Path: file("outflow-upload-a.apk", apk(t, "2.0"))},
+		{Name: "was-queued.apk", State: store.UploadQueued, Path: file("outflow-upload-b.apk", apk(t, "3.0"))},
+		{Name: "lost.apk", State: store.UploadQueued, Path: filepath.Join(s.cfg.UploadDir, "outflow-upload-gone.apk")},
+	}
+	for _, j := range left {
+		j.Time, j.Updated, j.User, j.SHA256, j.Size = testNow, testNow, "ana", strings.Repeat("0", 64), 1000
+		if j.Name == "was-queued.apk" {
+			j.SHA256 = sha(apk(t, "3.0"))
+		}
+		if err := ul.WriteUploadJob(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if left[0].ID != 2 || left[2].ID != 4 {
+		t.Fatalf("job IDs %d..%d, want 2..4", left[0].ID, left[2].ID)
+	}
+
+	// A new dashboard, on the store opened again.
+	info, err := s.r.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scfg := store.DefaultConfig()
+	scfg.Path = info.Path
+	db2, err := sqlite.OpenReadOnly(ctx, scfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	cfg := s.cfg
+	cfg.Listen = "127.0.0.1:0"
+	logs := &syncBuffer{}
+	s2srv, err := New(cfg, Deps{Reader: db2, Now: func() time.Time { return testNow }, Catalog: builtinCatalog, Audit: s.audit,
+		Log: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2 := &testServer{Server: s2srv, logs: logs}
+	if err := s2.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	vsess, _ := signIn(t, s2, "vic", viewerPassword)
+	for _, tc := range []struct {
+		id         string
+		state, msg string
+	}{
+		{"1", "done", ""},
+		{"2", "failed", "the dashboard stopped while this app was being audited; upload it again"},
+		{"3", "done", ""},
+		{"4", "failed", "its file is gone"},
+	} {
+		page := waitUpload(t, s2, vsess, "/apps/uploads/"+tc.id)
+		if !strings.Contains(page, `class="upload-state">`+tc.state) || !strings.Contains(page, tc.msg) {
+			t.Fatalf("upload %s after the restart, want %s %q:\n%s", tc.id, tc.state, tc.msg, page)
+		}
+		if tc.state == "done" && !regexp.MustCompile(`href="/apps/\d+"`).MatchString(page) {
+			t.Fatalf("upload %s: no link to its audit", tc.id)
+		}
+	}
+	if j, err := ul.UploadJob(ctx, 2); err != nil || j.Path != "" || j.State != store.UploadFailed {
+		t.Fatalf("job 2 in the store: %+v %v", j, err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(s.cfg.UploadDir, "outflow-upload-*")); len(left) != 0 {
+		t.Fatalf("files left after the restart: %v", left)
+	}
+	list := readBody(t, s2.do(t, req{target: "/apps/uploads", cookies: []*http.Cookie{vsess}}))
+	for _, want := range []string{`href="/apps/uploads/1"`, `href="/apps/uploads/4"`, "was-queued.apk", "its file is gone"} {
+		if !strings.Contains(list, want) {
+			t.Fatalf("the uploads list lacks %q:\n%s", want, list)
+		}
+	}
+	if resp := s2.do(t, req{target: "/apps/uploads/9", cookies: []*http.Cookie{vsess}}); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("absent upload: %d", resp.StatusCode)
+	}
+}
+
+func sha(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
 }

@@ -7,7 +7,7 @@ import (
 )
 
 // schemaVersion is the newest migration this build knows.
-const schemaVersion = 5
+const schemaVersion = 6
 
 // upTo is the version migrations stop at: schemaVersion, except in the
 // test of an upgrade, which makes a store of an older schema first.
@@ -54,7 +54,8 @@ const stateTraffic = "sumState(bo) AS bo, sumState(bi) AS bi, sumState(po) AS po
 // Version 1 is the whole first schema; version 2 remembers ingested
 // inputs; version 3 keeps the sensor's alerts and the ways devices got
 // around the resolver (as SQLite's migrations 4 and 5); version 4 adds
-// daily rollups and partitions detail rows by day. A rebuild copies the
+// daily rollups and partitions detail rows by day; version 5 keeps the
+// policy's history and 6 the dashboard's upload jobs. A rebuild copies the
 // table's rows: run it (outflow store migrate) with the writers stopped,
 // or rows they write meanwhile may miss the copy or the daily rollups.
 var migrations = [][]table{1: {
@@ -125,7 +126,7 @@ var migrations = [][]table{1: {
 		settings: detailGranules},
 	{name: "query", cols: queryCols, engine: "MergeTree", part: byDay, order: "(dev, h)", shard: "cityHash64(dev)", feeds: queryViews, rebuild: true,
 		settings: detailGranules},
-}, 5: policyLogTables}
+}, 5: policyLogTables, 6: uploadLogTables}
 
 const detailGranules = "index_granularity = 1024"
 

@@ -18,23 +18,8 @@ var _ store.PolicyLog = (*DB)(nil)
 // of its own, opened for this one insert: changes are rare, and SQLite
 // serialises it with the other processes' writes (busy_timeout).
 func (d *DB) WritePolicyChange(ctx context.Context, c *store.PolicyChange) error {
-	const q = `INSERT INTO policy_change (t, user, comment, file, before, after, diff, reverts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
-	args := []any{c.Time.UnixMilli(), c.User, c.Comment, c.File, c.Before, c.After, c.Diff, c.Reverts}
-	var res sql.Result
-	var err error
-	if d.ro {
-		var w *sql.DB
-		w, err = sql.Open("sqlite", d.path+"?_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)&_txlock=immediate")
-		if err != nil {
-			return fmt.Errorf("sqlite: %s: policy change: %w", d.path, err)
-		}
-		defer w.Close()
-		res, err = w.ExecContext(ctx, q, args...)
-	} else {
-		d.wmu.Lock()
-		res, err = d.w.ExecContext(ctx, q, args...)
-		d.wmu.Unlock()
-	}
+	res, err := d.writeRow(ctx, `INSERT INTO policy_change (t, user, comment, file, before, after, diff, reverts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.Time.UnixMilli(), c.User, c.Comment, c.File, c.Before, c.After, c.Diff, c.Reverts)
 	if err != nil {
 		return fmt.Errorf("sqlite: %s: policy change: %w", d.path, err)
 	}
@@ -42,6 +27,23 @@ func (d *DB) WritePolicyChange(ctx context.Context, c *store.PolicyChange) error
 		return fmt.Errorf("sqlite: %s: policy change: %w", d.path, err)
 	}
 	return nil
+}
+
+// writeRow runs one statement of the dashboard's own rows (policy
+// changes, upload jobs): through the writer, or on a read-only DB
+// through a connection opened for it.
+func (d *DB) writeRow(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if !d.ro {
+		d.wmu.Lock()
+		defer d.wmu.Unlock()
+		return d.w.ExecContext(ctx, q, args...)
+	}
+	w, err := sql.Open("sqlite", d.path+"?_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	return w.ExecContext(ctx, q, args...)
 }
 
 // PolicyChanges returns the changes in the filter's period, newest first,

@@ -154,6 +154,13 @@ INSERT INTO seg_pending(tbl, lo, hi)
 		(SELECT coalesce(max(id), 0) FROM query_seg) AS x) WHERE x > m;
 DELETE FROM meta WHERE k IN ('rolled_flow', 'rolled_query');
 `,
+	// 8: the dashboard's app uploads and where their audits stand
+	// (uploadlog.go), so that a job outlives the dashboard's process.
+	`
+CREATE TABLE upload_job (id INTEGER PRIMARY KEY, t INTEGER NOT NULL, user TEXT NOT NULL, name TEXT NOT NULL, sha256 TEXT NOT NULL,
+	size INTEGER NOT NULL, state TEXT NOT NULL, error TEXT NOT NULL, path TEXT NOT NULL, updated INTEGER NOT NULL);
+CREATE INDEX upload_job_t ON upload_job(t);
+`,
 }
 
 // schemaVersion is the version this build writes.

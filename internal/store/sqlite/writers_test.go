@@ -106,7 +106,7 @@ func TestMigrationKeepsUnrolledRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	// the file as version 6 would have left it at a crash now
-	for _, q := range []string{"DROP TABLE seg_pending",
+	for _, q := range []string{"DROP TABLE seg_pending", "DROP TABLE upload_job",
 		"INSERT INTO meta(k, v) VALUES ('rolled_flow', ?), ('rolled_query', ?)", "PRAGMA user_version = 6"} {
 		args := []any{}
 		if len(q) > 40 && q[:6] == "INSERT" {
