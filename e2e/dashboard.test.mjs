@@ -325,7 +325,8 @@ test("the change is in the history and is reverted from there", async () => {
 
 test("an admin moves a rule's deadline with the rule's own form", async () => {
   await page.goto(base + "/policy");
-  const entry = page.locator("details.entry", { hasText: "dji-field" });
+  // (each entry's form carries the whole draft, so select by the form's label, not by text)
+  const entry = page.locator("details.entry:has(form[aria-label='Rule dji-field'])");
   await entry.locator("summary").click();
   const form = entry.locator("form[aria-label='Rule dji-field']");
   assert.equal(await form.locator("input[name=effective]").inputValue(), "2026-06-30T00:00:00Z");

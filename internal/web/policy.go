@@ -194,7 +194,8 @@ func formList(r *http.Request, k string) []string {
 }
 
 func formGroup(r *http.Request) policyfile.Group {
-	return policyfile.Group{Name: strings.TrimSpace(r.PostFormValue("name")), Addresses: formList(r, "addresses"), ClientNames: formList(r, "client_names")}
+	return policyfile.Group{Name: strings.TrimSpace(r.PostFormValue("name")), Addresses: formList(r, "addresses"), ClientNames: formList(r, "client_names"),
+		MACs: formList(r, "macs"), Hostnames: formList(r, "hostnames")}
 }
 
 func formRule(r *http.Request) policyfile.Rule {

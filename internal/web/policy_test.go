@@ -485,6 +485,22 @@ func TestPolicyEditForms(t *testing.T) {
 	if c, err := pl.PolicyChange(context.Background(), 2); err != nil || c.Comment != "Xiaomi for everyone" || !strings.Contains(c.Diff, "-  - name: guests") {
 		t.Fatalf("history: %+v %v", c, err)
 	}
+
+	// Groups by MAC and DHCP hostname, added and then edited by form,
+	// checked as resolve check checks them.
+	resp, body = post(url.Values{"op": {"group"}, "policy": {text}, "base": {base}, "name": {"lab"}, "macs": {"a4:c1:38"}, "hostnames": {"lab-*"}})
+	if text, _ = draftOf(t, body); resp.StatusCode != http.StatusOK || !strings.Contains(text, "- name: lab\n  macs: ['a4:c1:38']\n  hostnames: [lab-*]\n") {
+		t.Fatalf("group by MAC: %d\n%s", resp.StatusCode, text)
+	}
+	if body = readBody(t, s.do(t, req{method: http.MethodPost, target: "/policy/preview", cookies: []*http.Cookie{sess},
+		form: url.Values{"csrf": {csrf}, "policy": {text}, "base": {base}}})); !strings.Contains(body, `name="macs" value="a4:c1:38"`) {
+		t.Fatal("the group's form does not show its MACs")
+	}
+	resp, body = post(url.Values{"op": {"edit"}, "kind": {"group"}, "orig": {"lab"}, "policy": {text}, "base": {base}, "name": {"lab"},
+		"macs": {"a4:c1:38, not-a-mac"}, "hostnames": {"lab-*"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, pol+":") || !strings.Contains(body, "not-a-mac") {
+		t.Fatalf("a bad MAC: %d\n%s", resp.StatusCode, body)
+	}
 }
 
 // TestPolicyRevertOlder: an older change is reverted in the policy as

@@ -14,6 +14,8 @@ type Group struct {
 	Name        string   `yaml:"name"`
 	Addresses   []string `yaml:"addresses,omitempty,flow"`
 	ClientNames []string `yaml:"client_names,omitempty,flow"`
+	MACs        []string `yaml:"macs,omitempty,flow"`      // whole MACs or vendor OUIs
+	Hostnames   []string `yaml:"hostnames,omitempty,flow"` // DHCP hostnames, * and ? wildcards
 }
 
 // Except is a rule's exceptions as the form adds them.

@@ -51,7 +51,8 @@ func List(src []byte) (Entries, error) {
 			}
 			switch top.Content[i].Value {
 			case "groups":
-				g := Group{Name: scalar(it, "name"), Addresses: list(it, "addresses"), ClientNames: list(it, "client_names")}
+				g := Group{Name: scalar(it, "name"), Addresses: list(it, "addresses"), ClientNames: list(it, "client_names"),
+					MACs: list(it, "macs"), Hostnames: list(it, "hostnames")}
 				if g.Name != "" {
 					e.Groups = append(e.Groups, g)
 				}
@@ -71,8 +72,8 @@ func List(src []byte) (Entries, error) {
 	return e, nil
 }
 
-// EditGroup sets the form's keys (name, addresses, client_names) of the
-// group named name; an empty list removes its key.
+// EditGroup sets the form's keys (name, addresses, client_names, macs,
+// hostnames) of the group named name; an empty list removes its key.
 func EditGroup(src []byte, name string, g Group) ([]byte, error) {
 	if g.Name == "" {
 		return nil, errors.New("a group needs a name")
@@ -81,6 +82,8 @@ func EditGroup(src []byte, name string, g Group) ([]byte, error) {
 		setScalar(m, "name", g.Name)
 		setList(m, "addresses", g.Addresses)
 		setList(m, "client_names", g.ClientNames)
+		setList(m, "macs", g.MACs)
+		setList(m, "hostnames", g.Hostnames)
 	})
 }
 

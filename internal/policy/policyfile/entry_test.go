@@ -65,7 +65,8 @@ func TestEditAndDelete(t *testing.T) {
 		want string // entries with these replacements, old => new
 	}{
 		{"group renamed, address added", func(b []byte) ([]byte, error) {
-			return EditGroup(b, "staff", Group{Name: "office", Addresses: []string{"10.0.0.0/24", "10.0.9.0/24"}, ClientNames: []string{"pc.example"}})
+			return EditGroup(b, "staff", Group{Name: "office", Addresses: []string{"10.0.0.0/24", "10.0.9.0/24"}, ClientNames: []string{"pc.example"},
+				MACs: []string{"a4:c1:38"}, Hostnames: []string{"office-*"}})
 		}, `  - name: staff # the office
     # before addresses
     addresses: [10.0.0.0/24]
@@ -75,6 +76,8 @@ func TestEditAndDelete(t *testing.T) {
     addresses: [10.0.0.0/24, 10.0.9.0/24]
     doh_paths: [/dns-query]
     client_names: [pc.example]
+    macs: ['a4:c1:38']
+    hostnames: [office-*]
 `},
 		{"block list stays a block list", func(b []byte) ([]byte, error) {
 			return EditGroup(b, "lab", Group{Name: "lab", Addresses: []string{"10.1.0.0/24", "10.2.0.0/24"}})
