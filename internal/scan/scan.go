@@ -45,6 +45,10 @@ type Config struct {
 	// attribution, before it is summed into the report (outflow scan
 	// --store keeps flows per hour). It must not keep f.
 	OnFlow func(f *flowrec.Flow, res attribute.Result)
+	// Workers above 1 reads and decodes a capture on one goroutine while
+	// the flow tracker runs on another (readPipelined): the same work in
+	// the same order, so the report is the same byte for byte.
+	Workers int
 }
 
 // DefaultConfig returns the defaults.
@@ -67,6 +71,12 @@ type Scanner struct {
 	zeek     *zeek.Reader
 	eve      *eve.Reader
 	bypass   *bypass.Finder
+	// read counts the packets read from captures, for Progress; it is
+	// the reading goroutine's own (the tracker's counters are not).
+	read uint64
+	// ended, while readPipelined runs, takes finished flows to the
+	// goroutine that sums them; nil the rest of the time.
+	ended func(*flowrec.Flow)
 }
 
 type devAgg struct {
@@ -103,7 +113,7 @@ func New(cfg Config, at *attribute.Attributor) *Scanner {
 		cfg.MaxEvidence = 12
 	}
 	s := &Scanner{cfg: cfg, at: at, devs: map[netip.Addr]*devAgg{}, bypass: bypass.New(at)}
-	s.tracker = flow.New(cfg.Flow, s.sink)
+	s.tracker = flow.New(cfg.Flow, s.finished)
 	if cfg.FlowExports {
 		s.exports = netflow.New()
 	}
@@ -126,73 +136,11 @@ func (s *Scanner) ReadFile(ctx context.Context, path string) error {
 // Read scans packets from an open capture.
 func (s *Scanner) Read(ctx context.Context, r *pcapfile.Reader) error {
 	in := Input{Name: r.Name}
-	var (
-		link    = layers.LinkType(255)
-		dec     *decode.Decoder
-		decs    = map[layers.LinkType]*decode.Decoder{}
-		unknown = map[layers.LinkType]bool{}
-	)
-	var p decode.Packet
 	var rerr error
-	for n := 0; ; n++ {
-		if n&0xffff == 0 {
-			if ctx.Err() != nil {
-				rerr = ctx.Err()
-				break
-			}
-			if s.cfg.Progress != nil {
-				s.cfg.Progress(r.BytesRead(), s.tracker.Stats.Packets)
-			}
-		}
-		data, ci, err := r.Next()
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				rerr = err
-			}
-			break
-		}
-		if l := r.PacketLinkType(ci); l != link || dec == nil {
-			d, ok := decs[l]
-			if !ok {
-				if d, err = decode.New(l); err != nil {
-					d = nil
-					if r.Packets() == 1 {
-						// the capture's own link type: nothing in it can be read
-						rerr = fmt.Errorf("%s: %w", r.Name, err)
-						break
-					}
-					if !unknown[l] {
-						unknown[l] = true
-						s.warns = append(s.warns, fmt.Sprintf("%s: packets of link type %v skipped: %v", r.Name, l, err))
-					}
-				}
-				decs[l] = d
-			}
-			link, dec = l, d
-			if in.Link == "" {
-				in.Link = l.String()
-			}
-		}
-		if dec == nil {
-			s.tracker.Stats.NotIP++
-			continue
-		}
-		if dec.Decode(data, &p) != nil {
-			s.tracker.Stats.NotIP++
-			continue
-		}
-		wire := ci.Length
-		if wire == 0 {
-			wire = len(data)
-		}
-		if s.exports != nil && p.Proto == flowrec.UDP && netflow.Ports[p.DstPort] {
-			s.tracker.Stats.Packets++
-			if err := s.exports.Decode(netip.AddrPortFrom(p.Src, p.SrcPort), p.Payload, ci.Timestamp, s.record); err != nil && len(s.warns) < 100 {
-				s.warns = append(s.warns, fmt.Sprintf("%s: packet %d: %v", r.Name, r.Packets(), err))
-			}
-			continue
-		}
-		s.tracker.Packet(&p, wire, ci.Timestamp)
+	if s.cfg.Workers > 1 {
+		rerr = s.readPipelined(ctx, r, &in)
+	} else {
+		rerr = s.decode(ctx, r, &in, func(it *item) { s.apply(r.Name, it) })
 	}
 	in.Packets, in.Bytes = r.Packets(), r.BytesRead()
 	if rerr != nil && !errors.Is(rerr, context.Canceled) {
@@ -203,11 +151,93 @@ func (s *Scanner) Read(ctx context.Context, r *pcapfile.Reader) error {
 	return rerr
 }
 
+// decode reads and decodes a capture's packets and hands each, in
+// order, to emit as an item; the item is only valid during the call. It
+// touches nothing that apply does, so that the two can run on
+// goroutines of their own (readPipelined).
+func (s *Scanner) decode(ctx context.Context, r *pcapfile.Reader, in *Input, emit func(*item)) error {
+	var (
+		link    = layers.LinkType(255)
+		dec     *decode.Decoder
+		decs    = map[layers.LinkType]*decode.Decoder{}
+		unknown = map[layers.LinkType]bool{}
+		it      item
+	)
+	for n := 0; ; n++ {
+		if n&0xffff == 0 {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if s.cfg.Progress != nil {
+				s.cfg.Progress(r.BytesRead(), s.read)
+			}
+		}
+		data, ci, err := r.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				return err
+			}
+			return nil
+		}
+		s.read++
+		if l := r.PacketLinkType(ci); l != link || dec == nil {
+			d, ok := decs[l]
+			if !ok {
+				if d, err = decode.New(l); err != nil {
+					d = nil
+					if r.Packets() == 1 {
+						// the capture's own link type: nothing in it can be read
+						return fmt.Errorf("%s: %w", r.Name, err)
+					}
+					if !unknown[l] {
+						unknown[l] = true
+						emit(&item{warn: fmt.Sprintf("%s: packets of link type %v skipped: %v", r.Name, l, err)})
+					}
+				}
+				decs[l] = d
+			}
+			link, dec = l, d
+			if in.Link == "" {
+				in.Link = l.String()
+			}
+		}
+		if dec == nil || dec.Decode(data, &it.p) != nil {
+			emit(&item{notIP: true})
+			continue
+		}
+		it.wire = ci.Length
+		if it.wire == 0 {
+			it.wire = len(data)
+		}
+		it.ts, it.num = ci.Timestamp, r.Packets()
+		emit(&it)
+	}
+}
+
+// apply feeds one item to the tracker (or the export decoder), and a
+// warning to the report, in the order decode made them.
+func (s *Scanner) apply(name string, it *item) {
+	p := &it.p
+	switch {
+	case it.warn != "":
+		s.warns = append(s.warns, it.warn)
+	case it.notIP:
+		s.tracker.Stats.NotIP++
+	case s.exports != nil && p.Proto == flowrec.UDP && netflow.Ports[p.DstPort]:
+		s.tracker.Stats.Packets++
+		if err := s.exports.Decode(netip.AddrPortFrom(p.Src, p.SrcPort), p.Payload, it.ts, s.record); err != nil && len(s.warns) < 100 {
+			s.warns = append(s.warns, fmt.Sprintf("%s: packet %d: %v", name, it.num, err))
+		}
+	default:
+		s.tracker.Packet(p, it.wire, it.ts)
+	}
+}
+
 // record adds one exported flow, its inside end as the device.
 func (s *Scanner) record(f *flowrec.Flow) {
 	f.Orient(s.tracker.IsLocal)
 	s.exported++
-	s.sink(f)
+	s.finished(f)
 }
 
 // AddInput records an input read outside ReadFile (a live interface), so
@@ -220,6 +250,15 @@ func (s *Scanner) ConcernFlows() uint64 { return s.concern }
 
 // Tracker exposes the flow tracker, for live capture.
 func (s *Scanner) Tracker() *flow.Tracker { return s.tracker }
+
+// finished takes a flow the tracker (or the export decoder) finished.
+func (s *Scanner) finished(f *flowrec.Flow) {
+	if s.ended != nil {
+		s.ended(f)
+		return
+	}
+	s.sink(f)
+}
 
 // sink attributes one finished flow and sums it.
 func (s *Scanner) sink(f *flowrec.Flow) {
