@@ -5,7 +5,8 @@
 # `tcprewrite --seed=N --fixcsum` (other addresses: other flows) and
 # shifted by N days, merged again. Reports CPU-seconds (user+system),
 # packets per CPU-second and peak resident memory of each, one after the
-# other, ROUNDS times.
+# other, ROUNDS times; outflow on one goroutine (--workers 1), as ndpiReader
+# runs on one thread (bench/scan/workers.sh compares the walls of 1 and 2).
 #
 #   bench/scan/distinct.sh [COPIES] [ROUNDS]      (default 40 3)
 #
@@ -57,10 +58,10 @@ measure() { # name, command...
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "capture: $cap, $(stat -c %s "$cap") bytes, $packets packets, $copies rewritten copies"
-"$work/outflow" scan --no-progress --json "$cap" >"$work/flows.json" 2>/dev/null || true
+"$work/outflow" scan --no-progress --json --workers 1 "$cap" >"$work/flows.json" 2>/dev/null || true
 echo "distinct flows (outflow's count): $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["stats"]["flows"])' "$work/flows.json")"
 for r in $(seq "$rounds"); do
   echo "-- round $r"
-  measure outflow "$work/outflow" scan --no-progress --json "$cap"
+  measure outflow "$work/outflow" scan --no-progress --json --workers 1 "$cap"
   measure ndpiReader ndpiReader -q -i "$cap"
 done

@@ -2,7 +2,8 @@
 # Whole-program comparison of `outflow scan` with Debian's ndpiReader and
 # tshark on one capture of at least 400 MB, made by concatenating the
 # shared Ethernet captures with mergecap. Reports packets per CPU-second
-# (user+system) and peak resident memory for each, one after another.
+# (user+system) and peak resident memory for each, one after another;
+# outflow on one goroutine (--workers 1), as the peers run on one thread.
 #
 #   bench/scan/run.sh [TARGET_MB]      (default 400)
 #
@@ -50,7 +51,7 @@ for cap in "$big" "$demo"; do
   packets=$(capinfos -c -M -T -r "$cap" | cut -f2)
   echo
   echo "capture: $cap, $(stat -c %s "$cap") bytes, $packets packets"
-  measure outflow "$work/outflow" scan --no-progress --json "$cap"
+  measure outflow "$work/outflow" scan --no-progress --json --workers 1 "$cap"
   measure ndpiReader ndpiReader -q -i "$cap"
   measure tshark tshark -r "$cap" -q -z conv,ip
 done

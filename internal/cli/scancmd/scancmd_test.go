@@ -19,6 +19,7 @@ import (
 
 	"github.com/outflow-dev/outflow/internal/cli"
 	"github.com/outflow-dev/outflow/internal/demo"
+	"github.com/outflow-dev/outflow/internal/sharedtest"
 )
 
 func runScan(t *testing.T, args ...string) (int, string, string) {
@@ -162,5 +163,48 @@ func TestLocalFlag(t *testing.T) {
 	}
 	if code, _, _ := runScan(t, "--local", "not-a-cidr", office); code != cli.ExitFailure {
 		t.Errorf("bad --local: exit %d", code)
+	}
+}
+
+// What a user reads and what a script takes in are the same with the
+// scan on one goroutine and pipelined, on all the shared captures in one
+// run (names learnt in one file reach the next).
+func TestWorkersSameOutput(t *testing.T) {
+	dir := sharedtest.Path(t, "pcap")
+	var files []string
+	for _, pat := range []string{"*.pcap", "*.pcapng"} {
+		m, _ := filepath.Glob(filepath.Join(dir, pat))
+		files = append(files, m...)
+	}
+	if len(files) < 20 {
+		t.Fatalf("%d captures in %s", len(files), dir)
+	}
+	for _, format := range [][]string{{"--all"}, {"--json", "--all"}, {"--csv"}} {
+		args := append(format, files...)
+		code1, one, errs := runScan(t, append([]string{"--workers", "1", "--no-progress"}, args...)...)
+		if code1 != cli.ExitConcern {
+			t.Fatalf("%v: exit %d, want 3: %s", format, code1, errs)
+		}
+		code2, two, _ := runScan(t, append([]string{"--workers", "2", "--no-progress"}, args...)...)
+		if code2 != code1 || two != one {
+			t.Errorf("%v: --workers 2 (exit %d) differs from --workers 1 (exit %d):\n%s", format, code2, code1, firstDiff(one, two))
+		}
+	}
+}
+
+func TestAutoWorkers(t *testing.T) {
+	for _, tc := range []struct {
+		bytes int64
+		cpus  int
+		want  int
+	}{
+		{1 << 20, 8, 1},   // a small capture: no pipeline
+		{200 << 20, 1, 1}, // one CPU
+		{16 << 20, 2, 2},  // the threshold
+		{200 << 20, 4, 4},
+	} {
+		if got := autoWorkers(tc.bytes, tc.cpus); got != tc.want {
+			t.Errorf("autoWorkers(%d, %d) = %d, want %d", tc.bytes, tc.cpus, got, tc.want)
+		}
 	}
 }
