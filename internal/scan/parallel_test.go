@@ -18,6 +18,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/outflow-dev/outflow/internal/attribute"
+	"github.com/outflow-dev/outflow/internal/capture/decode"
 	"github.com/outflow-dev/outflow/internal/catalog"
 	"github.com/outflow-dev/outflow/internal/sniff/tlshello"
 )
@@ -210,5 +211,44 @@ func TestWorkersSameReportManyFlows(t *testing.T) {
 				t.Errorf("only %d flows named and attributed", dnsNamed)
 			}
 		})
+	}
+}
+
+// A batch keeps each payload as it was when added, though the reader's
+// buffer is overwritten by the next packet: in its arena while there is
+// room, in a copy of its own when larger than any arena.
+func TestBatchCopiesPayloads(t *testing.T) {
+	b := &batch{items: make([]item, 0, 4), arena: make([]byte, 0, 100)}
+	buf := make([]byte, 300)
+	add := func(n int, fill byte) bool {
+		for i := range buf {
+			buf[i] = fill
+		}
+		it := item{p: decode.Packet{Payload: buf[:n]}}
+		return b.add(&it)
+	}
+	for _, tc := range []struct {
+		n    int
+		fill byte
+		ok   bool
+	}{
+		{60, 'a', true},
+		{40, 'b', true},  // fills the arena
+		{1, 'c', false},  // no room left
+		{0, 'd', true},   // an empty payload needs none
+		{250, 'e', true}, // larger than the arena: a copy of its own
+		{10, 'f', false}, // four items: full
+	} {
+		if got := add(tc.n, tc.fill); got != tc.ok {
+			t.Errorf("add %d bytes: %v, want %v", tc.n, got, tc.ok)
+		}
+	}
+	var got []string
+	for _, it := range b.items {
+		got = append(got, string(it.p.Payload))
+	}
+	want := []string{strings.Repeat("a", 60), strings.Repeat("b", 40), "", strings.Repeat("e", 250)}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("payloads (-want +got):\n%s", diff)
 	}
 }

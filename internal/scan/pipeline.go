@@ -22,11 +22,11 @@ type item struct {
 
 // Batches in flight between the reading goroutine and the tracker's:
 // enough to keep both busy, few enough to keep memory flat (each holds
-// batchItems items and batchBytes of payload, about 0.4 MB in all).
+// batchItems items and batchBytes of payload: under 1 MB in all).
 const (
 	batches    = 4
-	batchItems = 512
-	batchBytes = 256 << 10
+	batchItems = 256
+	batchBytes = 128 << 10
 )
 
 // batch is a run of items with their payloads copied into one arena:
@@ -44,9 +44,9 @@ func (b *batch) add(it *item) bool {
 	pl := it.p.Payload
 	if len(pl) > 0 {
 		switch {
-		case len(pl) > batchBytes/4:
-			// a rare large payload (a reassembled or jumbo frame) gets a
-			// copy of its own rather than a mostly empty batch
+		case len(pl) > cap(b.arena):
+			// larger than any arena (a snap length past 128 KB): a copy
+			// of its own
 			pl = append([]byte(nil), pl...)
 		case len(b.arena)+len(pl) > cap(b.arena):
 			return false
@@ -65,7 +65,7 @@ func (b *batch) add(it *item) bool {
 // records.
 type flowBatch []flowrec.Flow
 
-const flowBatchLen = 256
+const flowBatchLen = 128
 
 // readPipelined is Read's loop in three stages that run at once: this
 // goroutine reads and decodes packets (decode), a second feeds them to
