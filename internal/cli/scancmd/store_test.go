@@ -126,3 +126,25 @@ func TestScanStoreBypass(t *testing.T) {
 		t.Errorf("laptop's bypass in the store: %+v", b)
 	}
 }
+
+// scan --store gets the flows from the goroutine that sums them when
+// pipelined: the store holds the same sums at --workers 1 and 2.
+func TestScanStoreWorkers(t *testing.T) {
+	capPath := demoCapture(t)
+	type totals struct {
+		flows, bytes uint64
+		rows         int64
+	}
+	var got []totals
+	for _, w := range []string{"1", "2"} {
+		dbPath := filepath.Join(t.TempDir(), "s"+w+".db")
+		if code, _, stderr := runScan(t, "--workers", w, "--store", dbPath, capPath); code != cli.ExitConcern {
+			t.Fatalf("--workers %s: exit %d: %s", w, code, stderr)
+		}
+		f, b, r := storeTotals(t, dbPath)
+		got = append(got, totals{f, b, r})
+	}
+	if got[0] != got[1] || got[0].rows == 0 {
+		t.Errorf("store totals at --workers 1 and 2: %+v", got)
+	}
+}
