@@ -5,7 +5,8 @@
 # other (paired, alternating which goes first), so that a shared machine's
 # load weighs on both alike; each round prints the load average before it,
 # the wall, CPU-seconds and peak RSS of each run, the ratio of walls, and
-# whether the two JSON reports are the same bytes.
+# whether the two JSON reports are the same bytes (but for the
+# "generated" time).
 #
 #   bench/scan/workers.sh [COPIES] [ROUNDS]      (default 40 5)
 #
@@ -40,8 +41,8 @@ for r in $(seq "$rounds"); do
     read -r w2 c2 m2 < <(run 2)
     read -r w1 c1 m1 < <(run 1)
   fi
-  same=same
-  cmp -s "$work/w1.json" "$work/w2.json" || same=DIFFERENT
+  same=same # but for the time the report was generated
+  cmp -s <(grep -v '^  "generated": ' "$work/w1.json") <(grep -v '^  "generated": ' "$work/w2.json") || same=DIFFERENT
   printf "round %d  load %s  | 1 worker: wall %6.2f s cpu %6.2f s RSS %5.1f MB | 2 workers: wall %6.2f s cpu %6.2f s RSS %5.1f MB | wall ratio %.2f | JSON %s\n" \
     "$r" "$load" "$w1" "$c1" "$m1" "$w2" "$c2" "$m2" "$(echo "$w2 / $w1" | bc -l)" "$same"
 done
