@@ -18,7 +18,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/sharedtest"
 )
 
-func sharedPcaps(t *testing.T) string {
+func sharedPcaps(t testing.TB) string {
 	t.Helper()
 	return sharedtest.Path(t, "pcap")
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -250,5 +251,38 @@ func TestBatchCopiesPayloads(t *testing.T) {
 	want := []string{strings.Repeat("a", 60), strings.Repeat("b", 40), "", strings.Repeat("e", 250)}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("payloads (-want +got):\n%s", diff)
+	}
+}
+
+// BenchmarkScanWorkers scans the shared captures in one scan, or the
+// capture OUTFLOW_BENCH_PCAP names (bench/scan/distinct.sh builds the
+// issue's), on one goroutine and pipelined:
+//
+//	OUTFLOW_BENCH_PCAP=/tmp/outflow-bench-distinct/distinct-40.pcap \
+//	  go test -run '^$' -bench ScanWorkers -cpuprofile cpu.out ./internal/scan/
+func BenchmarkScanWorkers(b *testing.B) {
+	files := []string{os.Getenv("OUTFLOW_BENCH_PCAP")}
+	if files[0] == "" {
+		var err error
+		if files, err = filepath.Glob(filepath.Join(sharedPcaps(b), "*.pcap")); err != nil || len(files) == 0 {
+			b.Fatalf("no shared captures: %v", err)
+		}
+	}
+	ix := openCatalog(b)
+	for _, w := range []int{1, 2} {
+		b.Run("workers="+strconv.Itoa(w), func(b *testing.B) {
+			for b.Loop() {
+				cfg := DefaultConfig()
+				cfg.Workers = w
+				cfg.Flow.Interesting = func(n string) bool { return ix.LookupDomain(n) != nil }
+				s := New(cfg, attribute.New(ix))
+				for _, f := range files {
+					if err := s.ReadFile(context.Background(), f); err != nil {
+						b.Fatal(err)
+					}
+				}
+				s.Finish(testAt)
+			}
+		})
 	}
 }
