@@ -44,7 +44,9 @@ var hiddenNames = [...]string{"", "tls-ech", "tls-esni", "dns-over-https", "dns-
 
 // Flow is one conversation between a device and a peer. The device is the
 // inside address (see Orient); when both or neither side are inside, the
-// initiator is the device.
+// source decides: the capture tracker takes the capture's hub, then the
+// initiator by the handshake, then the end not on a server port
+// (LikelyServerPort); logs and exports, the initiator.
 type Flow struct {
 	// Site names where the flow was seen (a sensor's --site, an
 	// exporter); empty for a one-off scan. A device is keyed by site and

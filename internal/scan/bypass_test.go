@@ -86,13 +86,18 @@ func (c *capWriter) tcp(dev, peer netip.Addr, sport, dport uint16, req, resp []b
 
 // lookup is the device asking the network's resolver for name and getting addr.
 func (c *capWriter) lookup(dev netip.Addr, sport uint16, name string, addr netip.Addr) {
+	c.lookupAt(dev, gwIP, sport, name, addr)
+}
+
+// lookupAt is the device asking resolver for name and getting addr.
+func (c *capWriter) lookupAt(dev, resolver netip.Addr, sport uint16, name string, addr netip.Addr) {
 	q := new(dns.Msg)
 	q.SetQuestion(dns.Fqdn(name), dns.TypeA)
 	qb, err := q.Pack()
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	c.udp(dev, gwIP, sport, 53, qb)
+	c.udp(dev, resolver, sport, 53, qb)
 	r := new(dns.Msg)
 	r.SetReply(q)
 	r.Answer = append(r.Answer, &dns.A{Hdr: dns.RR_Header{Name: dns.Fqdn(name), Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 300}, A: addr.AsSlice()})
@@ -100,7 +105,7 @@ func (c *capWriter) lookup(dev netip.Addr, sport uint16, name string, addr netip
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	c.udp(gwIP, dev, 53, sport, rb)
+	c.udp(resolver, dev, 53, sport, rb)
 }
 
 // bypassCapture writes a capture with one device per way around the

@@ -48,10 +48,10 @@ type Device struct {
 	// resolver (internal/scan/bypass); hidden names stay in Hidden.
 	Bypass []bypass.Entry `json:"bypass"`
 	Hidden []Hidden       `json:"hidden,omitempty"`
-	// LooksLikeServer: most of the device's flows were served on its own
-	// well-known ports; its peers are then its clients (a warning says
-	// so, and how to name the inside with --local).
-	LooksLikeServer bool       `json:"looks_like_server,omitempty"`
+	// LooksLikeServer, when set: most of the device's flows were
+	// answered on its own server ports; its peers are then its clients
+	// (a warning says so, and how to name the inside with --local).
+	LooksLikeServer *Server    `json:"looks_like_server,omitempty"`
 	Flows           []FlowLine `json:"flows,omitempty"` // with --all
 }
 

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/netip"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -87,10 +86,7 @@ type devAgg struct {
 	flows   []FlowLine
 	dropped int
 	bypass  bypass.Window
-	// all and served count the device's flows and those on which it was
-	// the server: its own port below 1024, the peer's an ephemeral one
-	all, served int
-	servedPort  string // one such port, for the warning
+	serving serving // the flows it answered as a server (server.go)
 }
 
 type expKey struct {
@@ -272,13 +268,7 @@ func (s *Scanner) sink(f *flowrec.Flow) {
 		s.devs[f.Device] = d
 	}
 	s.bypass.Add(&d.bypass, f)
-	d.all++
-	if f.DevicePort != 0 && f.DevicePort < 1024 && f.PeerPort >= 1024 {
-		d.served++
-		if d.servedPort == "" {
-			d.servedPort = flowrec.ProtoName(f.Proto) + "/" + strconv.Itoa(int(f.DevicePort))
-		}
-	}
+	d.serving.add(f)
 	c := Counts{BytesOut: f.BytesOut, BytesIn: f.BytesIn, PacketsOut: f.PacketsOut, PacketsIn: f.PacketsIn, Flows: 1}
 	if f.Hidden != flowrec.NotHidden {
 		key := f.Hidden.String() + "|" + f.Peer.String()
@@ -453,10 +443,8 @@ func (s *Scanner) Finish(now time.Time) *Report {
 			}
 			return x.Entity+x.Role < y.Entity+y.Role
 		})
-		if looksLikeServer(d.all, d.served) {
-			dev.LooksLikeServer = true
-			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s served %d of its %d flows on its own ports (such as %s): it looks like a server, "+
-				"and its peers like its clients, not services it uses; if the inside is not the private ranges, say which it is with --local", a, d.served, d.all, d.servedPort))
+		if dev.LooksLikeServer = d.serving.mark(); dev.LooksLikeServer != nil {
+			rep.Warnings = append(rep.Warnings, serverWarning(a, dev.LooksLikeServer))
 		}
 		dev.Bypass = d.bypass.Entries()
 		if d.bypass.Dropped > 0 {
@@ -516,8 +504,3 @@ func firstNonEmpty(ss ...string) string {
 	}
 	return ""
 }
-
-// looksLikeServer: a device that served most of its flows (at least 20)
-// on its own well-known ports is a server seen from the inside, as when
-// a capture's servers are in the private ranges and their clients are not.
-func looksLikeServer(all, served int) bool { return all >= 20 && served*2 > all }

@@ -84,7 +84,10 @@ type Tracker struct {
 	// onLinks are the addresses the capture showed on its own link
 	// (ARP, DHCP, neighbour discovery): inside whatever cfg.Local says
 	onLinks map[netip.Addr]string // how: "arp", "dhcp", "ndp"
-	Stats   Stats
+	// hubs counts the counterparts of addresses in flows with no inside
+	// end, to find the capture's vantage point (deviceIsDst)
+	hubs  hubs
+	Stats Stats
 }
 
 // maxOnLink bounds the addresses learnt to be on the link; past it, none
@@ -272,17 +275,9 @@ func (t *Tracker) newFlow(k Key, p *decode.Packet, src, dst netip.AddrPort, now 
 	f := &t.slab[idx]
 	hello, cert := f.hello[:0], f.cert[:0]
 	*f = entry{hello: hello, cert: cert, Flow: flowrec.Flow{First: now, Last: now, Proto: uint8(p.Proto)}}
-	// The device is the inside side; else the initiator (sender of the
-	// first packet seen, corrected for a SYN-ACK seen first).
 	dev, peer := src, dst
-	sl, dl := t.IsLocal(src.Addr()), t.IsLocal(dst.Addr())
-	switch {
-	case dl && !sl:
+	if t.deviceIsDst(p, src, dst) {
 		dev, peer = dst, src
-	case sl == dl && p.Proto == TCP && p.TCPFlags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK:
-		dev, peer = dst, src
-	case sl == dl && p.Proto == UDP && src.Port() < 1024 && dst.Port() >= 1024:
-		dev, peer = dst, src // a server port answering
 	}
 	f.Device, f.DevicePort, f.Peer, f.PeerPort = dev.Addr(), dev.Port(), peer.Addr(), peer.Port()
 	if p.Tunnel != decode.NoTunnel { // once per flow, and only for tunnelled ones
@@ -295,6 +290,53 @@ func (t *Tracker) newFlow(k Key, p *decode.Packet, src, dst netip.AddrPort, now 
 	t.lru.push(t.slab, idx)
 	t.Stats.Flows++
 	return f, idx
+}
+
+// deviceIsDst decides, when a flow is created by packet p from src to
+// dst, which end is the device; true when it is dst. In order:
+//
+//  1. The inside end, when exactly one end is inside (Config.Local, or on
+//     the captured link): nothing below applies then.
+//  2. When neither end is inside: the capture's hub (hubs), an end that
+//     has had at least 4 times as many distinct counterparts as the
+//     other (and at least 4) and took part in more than half of the
+//     capture's flows without an inside end. It is the capture's vantage
+//     point, so it is the device of every flow it has, whoever opened the
+//     connection: it overrides a handshake as well as the ports. At a
+//     phone with a carrier's public address, the phone is the device even
+//     of the connections push servers open to it; at a public server, the
+//     server is the device of every flow, seen from its start or not,
+//     rather than its clients of some flows and the server of others, and
+//     the report says it looks like a server. A link of many clients and
+//     many servers (a carrier's or an exchange's) has no address in half
+//     of its flows, and the rule stays out of it; so has a capture of two
+//     public hosts of about as many flows.
+//  3. The handshake: the sender of a SYN (the initiator); the receiver of
+//     a SYN-ACK seen first.
+//  4. With no handshake (a TCP connection caught mid-stream, or UDP), the
+//     ports: a packet from a likely server port (flowrec.LikelyServerPort)
+//     to one that is not comes from the server, so the receiver is the
+//     device.
+//  5. The sender of the first packet.
+//
+// Rule 2 does not apply when both ends are inside: in a LAN capture the
+// addresses with many counterparts are the LAN's own servers (its router,
+// a NAS), and a flow between two devices stays with the one that began.
+func (t *Tracker) deviceIsDst(p *decode.Packet, src, dst netip.AddrPort) bool {
+	sl, dl := t.IsLocal(src.Addr()), t.IsLocal(dst.Addr())
+	if sl != dl {
+		return dl
+	}
+	if !sl {
+		t.hubs.note(src.Addr(), dst.Addr())
+		if h, ok := t.hubs.hub(src.Addr(), dst.Addr()); ok {
+			return h == dst.Addr()
+		}
+	}
+	if p.Proto == TCP && p.TCPFlags&decode.SYN != 0 {
+		return p.TCPFlags&decode.ACK != 0
+	}
+	return flowrec.LikelyServerPort(src.Port()) && !flowrec.LikelyServerPort(dst.Port())
 }
 
 // learn extracts names from the payload while the flow still needs them.

@@ -89,7 +89,7 @@ func Text(w io.Writer, r *scan.Report, all bool) error {
 	p("catalog: %d entities, %d assets, ownership as of %s\n\n", r.Catalog.Entities, r.Catalog.Assets, r.Catalog.At)
 	shown := 0
 	for _, d := range r.Devices {
-		if len(d.Exposures) == 0 && len(d.Bypass) == 0 && !all && d.Vendor == nil {
+		if len(d.Exposures) == 0 && len(d.Bypass) == 0 && !all && d.Vendor == nil && d.LooksLikeServer == nil {
 			continue
 		}
 		shown++
@@ -110,6 +110,10 @@ func Text(w io.Writer, r *scan.Report, all bool) error {
 			p("  (outside --local, inside by %s on the captured link)", strings.ToUpper(d.OnLink))
 		}
 		p("\n")
+		if sv := d.LooksLikeServer; sv != nil {
+			p("  (looks like a server: answered %d peer(s) on %d/%s, %d of its %d flows on its server ports; if the capture's inside is elsewhere, give --local)\n",
+				sv.Peers, sv.Port, sv.Proto, sv.Served, sv.Flows)
+		}
 		for _, e := range d.Exposures {
 			who := render.Entity(e.Entity, e.Name, e.Jurisdiction, e.Controlling)
 			switch {

@@ -31,3 +31,25 @@ func TestNetworkOnlyWording(t *testing.T) {
 		}
 	}
 }
+
+// A device that looks like a server is shown, even with nothing of
+// concern, with a line that says what it answered and how to name the
+// inside.
+func TestLooksLikeServerLine(t *testing.T) {
+	rep := &scan.Report{Devices: []scan.Device{
+		{Address: "203.0.113.80", LooksLikeServer: &scan.Server{Port: 443, Proto: "tcp", Peers: 9, Served: 9, Flows: 10}},
+		{Address: "198.51.100.10"},
+	}}
+	var b bytes.Buffer
+	if err := Text(&b, rep, false); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	want := "203.0.113.80\n  (looks like a server: answered 9 peer(s) on 443/tcp, 9 of its 10 flows on its server ports; if the capture's inside is elsewhere, give --local)\n"
+	if !strings.Contains(out, want) {
+		t.Errorf("no %q in\n%s", want, out)
+	}
+	if strings.Contains(out, "198.51.100.10") {
+		t.Errorf("a device with nothing to show is shown:\n%s", out)
+	}
+}
