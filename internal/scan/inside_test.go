@@ -171,3 +171,20 @@ func mapKeys(m map[string]Device) func(func(string) bool) {
 		}
 	}
 }
+
+// The hub counts are read in capture order by the one goroutine that runs
+// the tracker: the pipelined scan orients these captures as one goroutine
+// does, byte for byte.
+func TestInsideSameWithWorkers(t *testing.T) {
+	a := netip.MustParseAddr
+	phone, server := a("198.51.100.7"), a("203.0.113.80")
+	path := writeCapture(t, "mixed.pcap", func(c *capWriter) {
+		for i := range 8 {
+			c.midStream(phone, netip.AddrFrom4([4]byte{203, 0, 113, byte(1 + i)}), uint16(40100+i), 443)
+		}
+		for i := range 8 {
+			c.tcp(netip.AddrFrom4([4]byte{198, 51, 100, byte(100 + i)}), server, uint16(50000+i), 8883, []byte("mqtt"), []byte("ok"))
+		}
+	})
+	sameWithWorkers(t, openCatalog(t), nil, path)
+}
