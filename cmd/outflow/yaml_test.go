@@ -40,7 +40,7 @@ func TestOneYAMLMessage(t *testing.T) {
 		{"catalog", []string{"catalog", "check", "--catalog-dir", filepath.Join(dir, "catalog")}, cat, "4", "aka, as_of, id, incorporated, jurisdiction, name, note, parents, roles, source, status"},
 		{"policy", []string{"resolve", "check", "--policy", pol}, pol, "4", "allow_empty, bypass, defaults, groups, rules"},
 		{"serve", []string{"serve", "--config", srv}, srv, "2", "auth, catalog_dirs, listen, policy, secure_cookies, store, tls, trusted_proxies, upload_dir, upload_max"},
-		{"sensor", []string{"sensor", "--config", sen}, sen, "2", "alerts, exporters, flow_listen, flush, follow, interfaces, local, memory_limit, metrics, policy, pprof, site, state_dir, store"},
+		{"sensor", []string{"sensor", "--config", sen}, sen, "2", "alerts, exporters, flow_listen, flush, follow, interfaces, local, memory_limit, metrics, policy, policy_from_store, pprof, site, state_dir, store"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer

@@ -34,3 +34,12 @@ type PolicyLog interface {
 	// PolicyChange: one change, whole. ErrNotFound if absent.
 	PolicyChange(ctx context.Context, id int64) (*PolicyChange, error)
 }
+
+// PolicyHead is implemented by backends that can name their newest
+// policy change cheaply (its id only), for processes that poll the
+// history for a new policy (store/policysync). SQLite and ClickHouse do.
+type PolicyHead interface {
+	// PolicyHead is the id of the newest change (by time, then id), 0
+	// when there is none.
+	PolicyHead(ctx context.Context) (int64, error)
+}

@@ -32,6 +32,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/store"
 	"github.com/outflow-dev/outflow/internal/store/backend"
 	"github.com/outflow-dev/outflow/internal/store/entityrec"
+	"github.com/outflow-dev/outflow/internal/store/policysync"
 	"github.com/outflow-dev/outflow/internal/store/querylogsink"
 )
 
@@ -79,6 +80,7 @@ type flags struct {
 	catalog   cli.CatalogFlags
 	leases    cli.Strings
 	store     *string
+	fromStore bool
 }
 
 func (f *flags) register(env *cli.Env, name, use string) *flag.FlagSet {
@@ -98,6 +100,7 @@ func (f *flags) register(env *cli.Env, name, use string) *flag.FlagSet {
 	fs.Var(&f.catalog.Dirs, "catalog-dir", "directory of catalog files to load on top of the built-in catalog (repeatable)")
 	fs.Var(&f.leases, "dhcp-leases", "DHCP lease file, dnsmasq's or ISC dhcpd's: client hostnames (and MACs) for policy groups by hostnames and macs (repeatable; replaces the file's)")
 	f.store = backend.Flag(fs)
+	fs.BoolVar(&f.fromStore, "policy-from-store", false, "keep --policy FILE equal to the latest policy saved through the dashboard in --store (polled every 5s; validated, written atomically, reloaded)")
 	return fs
 }
 
@@ -207,6 +210,11 @@ func serve(ctx context.Context, env *cli.Env, args []string) int {
 	}
 	spareProc(&cfg.Listen)
 	deps := resolver.Deps{Log: env.Log, Now: env.Now}
+	if f.fromStore && (!storeSet(fs) || cfg.Policy == "") {
+		return env.Errorf(cli.ExitFailure, "resolve: --policy-from-store needs --store and a policy file (--policy or the configuration's policy) to keep the store's policy in")
+	}
+	var srv *resolver.Server
+	var syncer *policysync.Syncer
 	if storeSet(fs) {
 		sc := store.DefaultConfig()
 		sc.Path = *f.store
@@ -230,8 +238,27 @@ func serve(ctx context.Context, env *cli.Env, args []string) int {
 		deps.Sinks = append(deps.Sinks, querylogsink.New(st).WithEntities(func(id string) (store.Entity, bool) {
 			return catalogEntity(cur.Load(), id)
 		}))
+		if f.fromStore {
+			pl, ok := st.(store.PolicyLog)
+			if !ok {
+				return env.Errorf(cli.ExitFailure, "resolve: --policy-from-store: this store keeps no policy history")
+			}
+			sc := policysync.DefaultConfig()
+			sc.Path = cfg.Policy
+			syncer = policysync.New(sc, policysync.Deps{Log: env.Log, Store: pl, Validate: validator(env, cfg.Catalog.Dirs),
+				Changed: func() {
+					if srv != nil {
+						_ = srv.Reload() // a refusal is logged by Reload
+					}
+				}})
+			// Before the policy is loaded: a new machine starts on the
+			// store's policy, one that cannot reach the store on its file.
+			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			syncer.SyncLogged(sctx)
+			cancel()
+		}
 	}
-	srv, err := resolver.New(cfg, deps)
+	srv, err = resolver.New(cfg, deps)
 	if err != nil {
 		return env.Errorf(cli.ExitInput, "resolve: %v", err)
 	}
@@ -242,6 +269,11 @@ func serve(ctx context.Context, env *cli.Env, args []string) int {
 	defer signal.Stop(hup)
 	if err := srv.Start(ctx); err != nil {
 		return env.Errorf(cli.ExitFailure, "resolve: %v", err)
+	}
+	if syncer != nil {
+		done := make(chan struct{})
+		go func() { defer close(done); syncer.Run(ctx) }()
+		defer func() { <-done }() // before the store closes; every return below follows ctx's end
 	}
 	for _, kind := range []string{"udp", "tcp", "dot", "doh", "metrics"} {
 		for _, a := range srv.Addrs(kind) {
@@ -262,6 +294,26 @@ func serve(ctx context.Context, env *cli.Env, args []string) int {
 				fmt.Fprintln(env.Stderr, "outflow resolve: reloaded")
 			}
 		}
+	}
+}
+
+// validator refuses a policy the resolver would refuse: one that does not
+// parse, has no rules, or names what the catalog lacks.
+func validator(env *cli.Env, dirs []string) func(path string, b []byte) error {
+	load := resolver.CatalogLoader(dirs)
+	return func(path string, b []byte) error {
+		ix, err := load(env.Now())
+		if err != nil {
+			return fmt.Errorf("catalog: %w", err)
+		}
+		p, err := policy.ParseWith(path, b, policy.Options{Catalog: ix})
+		if err == nil {
+			err = p.RequireRules()
+		}
+		if err == nil {
+			err = p.Check(ix)
+		}
+		return err
 	}
 }
 

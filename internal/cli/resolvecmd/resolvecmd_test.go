@@ -131,10 +131,21 @@ func TestCheck(t *testing.T) {
 // returns its UDP address and stderr.
 func startServe(t *testing.T, args ...string) (string, *syncBuffer) {
 	t.Helper()
+	return startServeLog(t, false, args...)
+}
+
+// startServeLog is startServe, with the command's log in stderr too when
+// logged.
+func startServeLog(t *testing.T, logged bool, args ...string) (string, *syncBuffer) {
+	t.Helper()
 	var stdout, stderr syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, env(&stdout, &stderr), args) }()
+	e := env(&stdout, &stderr)
+	if logged {
+		e.Log = slog.New(slog.NewTextHandler(&stderr, nil))
+	}
+	go func() { done <- run(ctx, e, args) }()
 	t.Cleanup(func() {
 		cancel()
 		if code := <-done; code != cli.ExitOK {

@@ -18,14 +18,17 @@ type fileConfig struct {
 	Flush   time.Duration `yaml:"flush"`
 	Metrics string        `yaml:"metrics"`
 	// Pprof also serves /debug/pprof/ on the metrics address.
-	Pprof      bool          `yaml:"pprof"`
-	Policy     string        `yaml:"policy"`
-	Local      []string      `yaml:"local"`
-	FlowListen []string      `yaml:"flow_listen"`
-	Interfaces []ifaceConfig `yaml:"interfaces"`
-	Exporters  []exporterMap `yaml:"exporters"`
-	Follow     []string      `yaml:"follow"`
-	StateDir   string        `yaml:"state_dir"`
+	Pprof  bool   `yaml:"pprof"`
+	Policy string `yaml:"policy"`
+	// PolicyFromStore keeps Policy equal to the latest policy saved
+	// through the dashboard in the store (--policy-from-store).
+	PolicyFromStore bool          `yaml:"policy_from_store"`
+	Local           []string      `yaml:"local"`
+	FlowListen      []string      `yaml:"flow_listen"`
+	Interfaces      []ifaceConfig `yaml:"interfaces"`
+	Exporters       []exporterMap `yaml:"exporters"`
+	Follow          []string      `yaml:"follow"`
+	StateDir        string        `yaml:"state_dir"`
 	// MemoryLimit is --memory-limit: a size, auto or off.
 	MemoryLimit string `yaml:"memory_limit"`
 	// Alerts configures the notifier (internal/alert): deduplication,

@@ -40,6 +40,7 @@ import (
 	"github.com/outflow-dev/outflow/internal/sensor/followsrc"
 	"github.com/outflow-dev/outflow/internal/store"
 	"github.com/outflow-dev/outflow/internal/store/backend"
+	"github.com/outflow-dev/outflow/internal/store/policysync"
 	"github.com/outflow-dev/outflow/internal/store/scanfeed"
 )
 
@@ -71,7 +72,7 @@ type options struct {
 	store, site, config, metrics, bpf, policy string
 	stateDir, memLimit                        string
 	flush                                     time.Duration
-	pprof                                     bool
+	pprof, fromStore                          bool
 	listen, ifaces, follow, local             cli.Strings
 	catalog                                   cli.CatalogFlags
 }
@@ -93,6 +94,7 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 	fs.StringVar(&o.bpf, "bpf", "", "BPF filter for every --interface (compiled with tcpdump -ddd)")
 	fs.DurationVar(&o.flush, "flush", 0, "how often the sums go to the store (default 10s)")
 	fs.StringVar(&o.policy, "policy", "", "policy file for past-deadline and group-blocked alerts, reloaded on SIGHUP")
+	fs.BoolVar(&o.fromStore, "policy-from-store", false, "keep --policy FILE equal to the latest policy saved through the dashboard in --store (polled every 5s; validated, written atomically, reloaded)")
 	fs.StringVar(&o.memLimit, "memory-limit", "", "soft limit on the Go runtime's memory (e.g. 96MiB): auto (the default) derives it from what the sensor may hold, off leaves Go's default; GOMEMLIMIT wins")
 	fs.Var(&o.local, "local", "inside network CIDR (repeatable; default the private ranges)")
 	rest, code, ok := cli.Parse(fs, args)
@@ -141,13 +143,8 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 			local = append(local, p.Masked())
 		}
 	}
-	var pol atomic.Pointer[policy.Policy]
-	if fc.Policy != "" {
-		p, err := policy.Load(fc.Policy)
-		if err != nil {
-			return env.Errorf(cli.ExitFailure, "sensor: --policy: %v", err)
-		}
-		pol.Store(p)
+	if fc.PolicyFromStore && fc.Policy == "" {
+		return env.Errorf(cli.ExitFailure, "sensor: --policy-from-store needs --policy FILE to keep the store's policy in")
 	}
 	ix, err := o.catalog.Open(env)
 	if err != nil {
@@ -168,6 +165,38 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 		return env.Errorf(cli.ExitFailure, "sensor: --store: %v", err)
 	}
 	defer st.Close()
+	var pol atomic.Pointer[policy.Policy]
+	var syncer *policysync.Syncer
+	if fc.PolicyFromStore {
+		pl, ok := st.(store.PolicyLog)
+		if !ok {
+			return env.Errorf(cli.ExitFailure, "sensor: --policy-from-store: this store keeps no policy history")
+		}
+		sc := policysync.DefaultConfig()
+		sc.Path = fc.Policy
+		syncer = policysync.New(sc, policysync.Deps{Log: env.Log, Store: pl,
+			Validate: func(path string, b []byte) error {
+				ix := cat.Load()
+				p, err := policy.ParseWith(path, b, policy.Options{Catalog: ix})
+				if err == nil {
+					err = p.Check(ix)
+				}
+				return err
+			},
+			Changed: func() { reloadPolicy(env.Log, fc.Policy, &pol) }})
+		// Before the policy is loaded: a new machine starts on the
+		// store's policy, one that cannot reach the store on its file.
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		syncer.SyncLogged(sctx)
+		cancel()
+	}
+	if fc.Policy != "" {
+		p, err := policy.Load(fc.Policy)
+		if err != nil {
+			return env.Errorf(cli.ExitFailure, "sensor: --policy: %v", err)
+		}
+		pol.Store(p)
+	}
 
 	cfg := sensor.DefaultConfig()
 	cfg.Local = local
@@ -291,6 +320,11 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "outflow sensor: metrics on http://%s/metrics\n", ln.Addr())
 	}
 
+	if syncer != nil {
+		done := make(chan struct{})
+		go func() { defer close(done); syncer.Run(srcCtx) }()
+		defer func() { stopSources(); <-done }() // before the store closes
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -399,6 +433,7 @@ func merge(fc *fileConfig, o *options) {
 	set(&fc.StateDir, o.stateDir)
 	set(&fc.MemoryLimit, o.memLimit)
 	fc.Pprof = fc.Pprof || o.pprof
+	fc.PolicyFromStore = fc.PolicyFromStore || o.fromStore
 	if o.flush > 0 {
 		fc.Flush = o.flush
 	}

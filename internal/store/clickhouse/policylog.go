@@ -9,7 +9,10 @@ import (
 	"github.com/outflow-dev/outflow/internal/store"
 )
 
-var _ store.PolicyLog = (*DB)(nil)
+var (
+	_ store.PolicyLog  = (*DB)(nil)
+	_ store.PolicyHead = (*DB)(nil)
+)
 
 // policyLogTables are migration 5: the policy's changes made through the
 // dashboard (as SQLite's migration 6). Few rows, written one at a time
@@ -86,4 +89,13 @@ func (d *DB) PolicyChange(ctx context.Context, id int64) (*store.PolicyChange, e
 		return nil, store.ErrNotFound
 	}
 	return c, nil
+}
+
+// PolicyHead is the id of the newest change, 0 when there is none.
+func (d *DB) PolicyHead(ctx context.Context) (int64, error) {
+	var id int64
+	err := d.query(ctx, "SELECT id FROM "+d.t("policy_change")+" ORDER BY t DESC, id DESC LIMIT 1", func(r driver.Rows) error {
+		return r.Scan(&id)
+	})
+	return id, err
 }

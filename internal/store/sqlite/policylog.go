@@ -9,7 +9,10 @@ import (
 	"github.com/outflow-dev/outflow/internal/store"
 )
 
-var _ store.PolicyLog = (*DB)(nil)
+var (
+	_ store.PolicyLog  = (*DB)(nil)
+	_ store.PolicyHead = (*DB)(nil)
+)
 
 // WritePolicyChange stores c and sets its ID. The dashboard opens the
 // store read-only (the sensor and the resolver write it; a second
@@ -87,4 +90,17 @@ func (d *DB) PolicyChange(ctx context.Context, id int64) (*store.PolicyChange, e
 	}
 	c.Time = tm(t)
 	return &c, nil
+}
+
+// PolicyHead is the id of the newest change, 0 when there is none.
+func (d *DB) PolicyHead(ctx context.Context) (int64, error) {
+	var id int64
+	err := d.r.QueryRowContext(ctx, `SELECT id FROM policy_change ORDER BY t DESC, id DESC LIMIT 1`).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: %s: policy head: %w", d.path, err)
+	}
+	return id, nil
 }
