@@ -49,8 +49,9 @@ type Options struct {
 	FlowExports    bool
 	Store          string // also write the flows, per hour, to this store
 	Again          bool   // store inputs the store has already ingested
-	// Workers: 1 scans a capture on one goroutine; 2 or more read and
-	// decode, track and attribute at once; 0 picks (autoWorkers).
+	// Workers: 1 (the flag's default) scans a capture on one goroutine;
+	// 2 or more read and decode, track and attribute at once; 0 picks
+	// (autoWorkers).
 	Workers int
 }
 
@@ -71,7 +72,7 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 	fs.BoolVar(&o.FlowExports, "flow-exports", false, "read NetFlow v5/v9 and IPFIX datagrams in the capture (UDP 2055, 4739, 9995, 9996) as the flows they describe")
 	fs.StringVar(&o.Store, "store", "", "also write the flows (summed per device, peer, name, entity and hour) to this store file, for outflow report and serve")
 	fs.BoolVar(&o.Again, "again", false, "with --store: store inputs the store already holds a second time (their traffic is then counted twice)")
-	fs.IntVar(&o.Workers, "workers", 0, "1: scan on one CPU; 2 or more: read, track flows and attribute at once, on up to three CPUs, with the same report (default: all CPUs for 16 MB of captures or more, else 1)")
+	fs.IntVar(&o.Workers, "workers", 1, "1: scan on one CPU; 2 or more: read, track flows and attribute at once, on up to three CPUs, with the same report; 0: 2 or more for 16 MB of captures or more when there are CPUs to spare")
 	fs.Var(&o.IPDB, "ip-db", "an ASN or country database (MMDB or @ip-location-db range CSV) for context on addresses; repeatable")
 	files, code, ok := cli.Parse(fs, args)
 	if !ok {
@@ -239,9 +240,11 @@ func Scan(ctx context.Context, env *cli.Env, o Options, files []string) int {
 	return cli.ExitOK
 }
 
-// autoWorkers is --workers unset: a pipeline of goroutines only pays for
-// its batches and hand-offs on captures of some size (a one-packet
-// capture starts in milliseconds), and only with a second CPU.
+// autoWorkers is --workers 0: a pipeline of goroutines only pays for its
+// batches and hand-offs on captures of some size (a one-packet capture
+// starts in milliseconds), and only with a second CPU. It is not the
+// default: on a machine whose cores are busy the pipeline gained nothing
+// and cost 8-22 % more CPU-seconds (docs/benchmarks.md, "Across cores").
 func autoWorkers(inputBytes int64, cpus int) int {
 	if cpus < 2 || inputBytes < 16<<20 {
 		return 1
