@@ -77,21 +77,21 @@ func (c *col) len() int {
 	return 0
 }
 
-// data is the column's slice, as the driver appends it.
-func (c *col) data() any {
+// slice is rows lo to hi of the column's slice, as the driver appends it.
+func (c *col) slice(lo, hi int) any {
 	switch c.K {
 	case kStr:
-		return c.S
+		return c.S[lo:hi]
 	case kI64:
-		return c.I
+		return c.I[lo:hi]
 	case kU64:
-		return c.U
+		return c.U[lo:hi]
 	case kU32:
-		return c.U32
+		return c.U32[lo:hi]
 	case kU16:
-		return c.U16
+		return c.U16[lo:hi]
 	case kU8:
-		return c.U8
+		return c.U8[lo:hi]
 	}
 	return nil
 }

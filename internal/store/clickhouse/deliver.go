@@ -130,7 +130,17 @@ func (d *DB) send(ctx context.Context, p *payload, replay bool) error {
 	return nil
 }
 
-// insert sends tables, each in one insert, a column at a time.
+// blockRows is the rows of one native block of an insert. A table's rows
+// go in blocks of this many, all in the same INSERT (the server squashes
+// them into parts of up to min_insert_block_size_rows, a million by
+// default, as it did the single block): the driver then reuses one
+// block's column buffers instead of growing them to the whole batch from
+// empty for every insert, which was half the writer's CPU at 500,000 rows
+// (BenchmarkWriteFlows, docs/benchmarks.md).
+const blockRows = 1 << 16
+
+// insert sends tables, each in one insert, a column at a time, in blocks
+// of blockRows.
 func (d *DB) insert(ctx context.Context, tables []*tab) error {
 	ictx := d.insertCtx(ctx)
 	for _, t := range tables {
@@ -141,10 +151,20 @@ func (d *DB) insert(ctx context.Context, tables []*tab) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", t.Name, err)
 		}
-		for i := range t.Cols {
-			if err := bt.Column(i).Append(t.Cols[i].data()); err != nil {
-				bt.Abort()
-				return fmt.Errorf("%s: column %d: %w", t.Name, i, err)
+		n := t.rows()
+		for lo := 0; lo < n; lo += blockRows {
+			hi := min(lo+blockRows, n)
+			for i := range t.Cols {
+				if err := bt.Column(i).Append(t.Cols[i].slice(lo, hi)); err != nil {
+					bt.Abort()
+					return fmt.Errorf("%s: column %d: %w", t.Name, i, err)
+				}
+			}
+			if hi < n {
+				if err := bt.Flush(); err != nil {
+					bt.Abort()
+					return fmt.Errorf("%s: %w", t.Name, err)
+				}
 			}
 		}
 		if err := bt.Send(); err != nil {

@@ -227,3 +227,37 @@ func TestKill9(t *testing.T) {
 		t.Fatalf("after kill -9: %+v, want %+v", got, want)
 	}
 }
+
+// TestBatchInBlocks writes batches larger than one native block (the
+// writer sends a table's rows in blocks of 65,536, all in one INSERT):
+// every row is stored once, in one part per insert, and the rollups agree.
+func TestBatchInBlocks(t *testing.T) {
+	srv := chtest.Start(t)
+	db := openCH(t, srv.URL("blocks")+"?spool=off")
+	defer db.Close()
+	const per = 150_001 // three blocks, the last of one row
+	for i := range 2 {
+		if err := db.Write(context.Background(), flowBatch(i, per)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := count(t, srv, "blocks")
+	if want := (totals{rows: 2 * per, bytes: 2 * per, keys: 2 * per, rollup: 2 * per, batches: 2}); got != want {
+		t.Fatalf("server holds %+v, want %+v", got, want)
+	}
+	c, err := ch.Open(&ch.Options{Addr: []string{srv.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// the server squashes an insert's blocks: each batch is one part of
+	// the detail table, as when the batch went in one block (before
+	// merges; OPTIMIZE is not run)
+	var parts uint64
+	if err := c.QueryRow(context.Background(), "SELECT count() FROM system.parts WHERE database = 'blocks' AND table = 'flow' AND active").Scan(&parts); err != nil {
+		t.Fatal(err)
+	}
+	if parts > 2 {
+		t.Errorf("%d active parts of blocks.flow for 2 batches, want at most 2", parts)
+	}
+}
