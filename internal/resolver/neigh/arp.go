@@ -23,13 +23,7 @@ const atfCom = 0x02
 // entries (flags without 0x2, the zero MAC) and lines it cannot read are
 // skipped.
 func ParseARP(b []byte, visit func(netip.Addr, MAC)) {
-	for len(b) > 0 {
-		var line []byte
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			line, b = b, nil
-		}
+	for line := range bytes.Lines(b) { // each with its newline, which Fields and TrimSpace drop
 		f := bytes.Fields(line)
 		if len(f) < 4 {
 			continue

@@ -26,13 +26,7 @@ func ParseLeases(b []byte, now time.Time, visit func(Lease)) {
 }
 
 func isDnsmasq(b []byte) bool {
-	for len(b) > 0 {
-		var line []byte
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			line, b = b, nil
-		}
+	for line := range bytes.Lines(b) { // each with its newline, which Fields and TrimSpace drop
 		line = bytes.TrimSpace(line)
 		if len(line) == 0 || line[0] == '#' {
 			continue
@@ -53,13 +47,7 @@ func isDnsmasq(b []byte) bool {
 // the client gave none. A DHCPv6 lease carries no MAC. Leases expired at
 // now and lines it cannot read are skipped.
 func ParseDnsmasq(b []byte, now time.Time, visit func(Lease)) {
-	for len(b) > 0 {
-		var line []byte
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			line, b = b, nil
-		}
+	for line := range bytes.Lines(b) { // each with its newline, which Fields and TrimSpace drop
 		f := bytes.Fields(line)
 		if len(f) < 4 {
 			continue
