@@ -28,12 +28,9 @@ P_OUT=5300 P_UP=5301 P_UNB=5302
 TCK=$(getconf CLK_TCK)
 PIDS=()
 
-for t in go dnsperf unbound awk shuf; do
-	command -v "$t" >/dev/null || { echo "bench: $t not found (apt-get install dnsperf unbound)" >&2; exit 1; }
-done
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+. "$ROOT/bench/resolver/lib.sh"
+need go dnsperf unbound awk shuf
 trap cleanup EXIT
-log() { echo "bench: $*" >&2; }
 
 mkdir -p "$WORK" && cd "$WORK"
 log "work dir $WORK"
@@ -111,14 +108,6 @@ policy: policy.yaml
 reload: {watch: 0s}
 EOF
 
-wait_port() { # port
-	for _ in $(seq 1 600); do
-		if dnsperf -s 127.0.0.1 -p "$1" -d <(echo "probe.invalid A") -n 1 -t 1 2>/dev/null | grep -q "Queries completed: *1 "; then return 0; fi
-		sleep 0.2
-	done
-	log "server on port $1 did not come up"; exit 1
-}
-cpu() { awk -v t="$TCK" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }
 rss() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 
 unbound -d -c upstream.conf > upstream.log 2>&1 & PIDS+=($!)
@@ -139,7 +128,6 @@ sleep 2 # let the GC return the load's garbage before reading RSS
 out_rss0=$(rss $OUT); unb_rss0=$(rss $UNB)
 
 declare -A R
-median() { tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 maxrun() { # label pid port queryfile: one run as hard as dnsperf can
 	local label=$1 pid=$2 port=$3 q=$4
 	local c0 c1 done qps

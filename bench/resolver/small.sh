@@ -31,12 +31,9 @@ P_OUT=${P_OUT:-5310} P_UP=${P_UP:-5311} P_UNB=${P_UNB:-5312}
 TCK=$(getconf CLK_TCK)
 PIDS=()
 
-for t in go dnsperf unbound awk bc; do
-	command -v "$t" >/dev/null || { echo "bench: $t not found (apt-get install dnsperf unbound)" >&2; exit 1; }
-done
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+. "$ROOT/bench/resolver/lib.sh"
+need go dnsperf unbound awk bc
 trap cleanup EXIT
-log() { echo "bench: $*" >&2; }
 
 mkdir -p "$WORK" && cd "$WORK"
 log "work dir $WORK"
@@ -92,14 +89,6 @@ forward-zone:
   forward-addr: 127.0.0.1@$P_UP
 EOF
 
-wait_port() { # port
-	for _ in $(seq 1 300); do
-		if dnsperf -s 127.0.0.1 -p "$1" -d <(echo "probe.invalid A") -n 1 -t 1 2>/dev/null | grep -q "Queries completed: *1 "; then return 0; fi
-		sleep 0.2
-	done
-	log "server on port $1 did not come up"; exit 1
-}
-cpu() { awk -v t="$TCK" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }
 
 unbound -d -c upstream.conf > upstream.log 2>&1 & PIDS+=($!)
 wait_port "$P_UP"
@@ -112,7 +101,6 @@ qlog=()
 wait_port "$P_OUT"
 
 declare -A R
-median() { tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 maxrun() { # label pid port
 	local label=$1 pid=$2 port=$3 c0 c1 done
 	c0=$(cpu "$pid")
