@@ -78,6 +78,12 @@ func (s *Server) uploadMax() int64 {
 // zipMagic starts a ZIP file's first local header (an APK is a ZIP).
 var zipMagic = []byte("PK\x03\x04")
 
+// uploadTime is how long an upload of at most max bytes may take to
+// arrive: 30 s, plus a second per MiB.
+func uploadTime(max int64) time.Duration {
+	return 30*time.Second + time.Duration(max>>20)*time.Second
+}
+
 func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	if s.audit == nil {
 		s.fail(w, r, http.StatusNotImplemented, "uploads are off: this dashboard has no audit worker")
@@ -89,6 +95,10 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.uploadMax()+1<<20)
+	// the server's ReadTimeout (30 s) covers a whole request body, which
+	// would cut off an upload near the size limit on an ordinary link:
+	// this request gets 30 s more than the limit takes at 1 MiB/s
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(uploadTime(s.uploadMax())))
 	mr, err := r.MultipartReader()
 	if err != nil {
 		s.fail(w, r, http.StatusBadRequest, "post the app as multipart/form-data, field apk")

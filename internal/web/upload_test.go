@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"log/slog"
 	"mime/multipart"
 	"net/http"
@@ -272,4 +273,46 @@ func TestUploadsSurviveRestart(t *testing.T) {
 func sha(b []byte) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
+}
+
+// TestUploadOutlastsReadTimeout: an upload that arrives more slowly than
+// the HTTP server's ReadTimeout allows for a whole request is still
+// received: the upload route gives its request the time its size limit
+// needs (uploadTime).
+func TestUploadOutlastsReadTimeout(t *testing.T) {
+	s, _, _ := policyServer(t, startPolicy)
+	sess, csrf := signIn(t, s, "ana", testPassword)
+	ts := httptest.NewUnstartedServer(s.Handler())
+	ts.Config.ReadTimeout = 300 * time.Millisecond
+	ts.Start()
+	defer ts.Close()
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		fw, _ := mw.CreateFormFile("apk", "slow.apk")
+		b := apk(t, "1.0")
+		for len(b) > 0 { // in ten pieces over a second
+			n := min(len(b), len(b)/10+1)
+			fw.Write(b[:n])
+			b = b[n:]
+			time.Sleep(100 * time.Millisecond)
+		}
+		pw.CloseWithError(mw.Close())
+	}()
+	r, err := http.NewRequest(http.MethodPost, ts.URL+"/apps/upload?csrf="+csrf, pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Header.Set("Content-Type", mw.FormDataContentType())
+	r.Header.Set("Accept", "text/html")
+	r.AddCookie(sess)
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(r)
+	if err != nil {
+		t.Fatalf("slow upload: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("slow upload: status %d, want 303: %s", resp.StatusCode, readBody(t, resp))
+	}
 }
