@@ -45,22 +45,32 @@ func defaultClients() Clients {
 // missEvery bounds the reads a query from an unknown address causes.
 const missEvery = time.Second
 
+// maxMissed bounds the addresses remembered as absent from the tables
+// after the read they asked for; past it, an unknown address asks no
+// more reads and waits for the periodic one.
+const maxMissed = 65_536
+
 // devices are the groups of the clients the tables know, under one
 // state's policy: built off the query path when the tables are read or
 // the policy is reloaded, read per query without allocating.
 type devices struct {
 	groups map[netip.Addr]policy.Membership // every address the tables know
+	// missed are addresses that asked for a read and were not in it
+	// (a forwarder on 127.0.0.1, clients beyond a router): they ask for
+	// no more reads, and the periodic one still finds them if they come
+	missed map[netip.Addr]struct{}
 }
 
 // clientTable keeps the last read of the tables, from which each new
 // state's devices are built.
 type clientTable struct {
-	tab  *neigh.Table
-	miss chan struct{} // a query from an unknown address, or a reload
-
-	mu   sync.Mutex // held while devices are built and stored
-	last map[netip.Addr]neigh.Client
-	err  string // the last read's error, logged when it changes
+	tab    *neigh.Table
+	miss   chan struct{}   // a query from an unknown address, or a reload
+	asked  chan netip.Addr // the unknown addresses that asked, as many as it holds
+	mu     sync.Mutex      // held while devices are built and stored
+	last   map[netip.Addr]neigh.Client
+	missed map[netip.Addr]struct{} // see devices.missed; replaced, never changed
+	err    string                  // the last read's error, logged when it changes
 
 	known  atomic.Int64
 	reads  prometheus.Counter
@@ -69,8 +79,9 @@ type clientTable struct {
 
 func newClientTable(cfg Clients, m *metrics) *clientTable {
 	t := &clientTable{
-		tab:  neigh.New(neigh.Config{ARP: cfg.Neighbours, IPv6: cfg.IPv6Neighbours, Leases: cfg.Leases}),
-		miss: make(chan struct{}, 1),
+		tab:   neigh.New(neigh.Config{ARP: cfg.Neighbours, IPv6: cfg.IPv6Neighbours, Leases: cfg.Leases}),
+		miss:  make(chan struct{}, 1),
+		asked: make(chan netip.Addr, 256),
 	}
 	reads := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "outflow_resolver_client_table_reads_total",
 		Help: "Reads of the neighbour tables and DHCP leases for groups by MAC and hostname, by result (failed: a file could not be read)."}, []string{"result"})
@@ -94,7 +105,7 @@ func (t *clientTable) devicesFor(pol *policy.Policy) *devices {
 	if !pol.HasDeviceGroups() {
 		return nil
 	}
-	d := &devices{groups: make(map[netip.Addr]policy.Membership, len(t.last))}
+	d := &devices{groups: make(map[netip.Addr]policy.Membership, len(t.last)), missed: t.missed}
 	for ip, c := range t.last {
 		d.groups[ip] = pol.ClientGroups(policy.Client{MAC: policy.MAC(c.MAC), Hostname: c.Hostname})
 	}
@@ -108,9 +119,17 @@ func (s *Server) deviceGroups(x *exchange) {
 	if d == nil {
 		return
 	}
-	if m, ok := d.groups[x.cl.addr.Unmap().WithZone("")]; ok {
+	a := x.cl.addr.Unmap().WithZone("")
+	if m, ok := d.groups[a]; ok {
 		x.groups = x.groups.Or(m)
 		return
+	}
+	if _, ok := d.missed[a]; ok || len(d.missed) >= maxMissed {
+		return
+	}
+	select {
+	case s.clients.asked <- a:
+	default: // full: those in it ask already
 	}
 	s.clients.wake()
 }
@@ -142,6 +161,25 @@ func (s *Server) readClients() {
 	}
 	t.last = m
 	t.known.Store(int64(len(m)))
+	// the addresses that asked and are still unknown join those missed
+	// before; one that the tables now list leaves them
+	missed := make(map[netip.Addr]struct{}, len(t.missed))
+	for a := range t.missed {
+		if _, ok := m[a]; !ok {
+			missed[a] = struct{}{}
+		}
+	}
+	for more := true; more; {
+		select {
+		case a := <-t.asked:
+			if _, ok := m[a]; !ok && len(missed) < maxMissed {
+				missed[a] = struct{}{}
+			}
+		default:
+			more = false
+		}
+	}
+	t.missed = missed
 	st := s.state.Load()
 	st.devices.Store(t.devicesFor(st.pol))
 }
@@ -172,5 +210,9 @@ func (s *Server) refreshClients(ctx context.Context) {
 		}
 		s.readClients()
 		last = time.Now()
+		select { // asked before the read, which answered it
+		case <-s.clients.miss:
+		default:
+		}
 	}
 }

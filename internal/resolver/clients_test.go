@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/outflow-dev/outflow/internal/resolver/wire"
 )
@@ -158,5 +159,33 @@ func TestDeviceGroupsDoNotAllocate(t *testing.T) {
 	unknown := pathQueryFrom(t, h, "plain.example", dns.TypeA, "127.0.0.9")
 	if n := testing.AllocsPerRun(200, func() { unknown() }); n != 0 {
 		t.Errorf("unknown client: %v allocations per query", n)
+	}
+}
+
+// TestUnknownClientAsksOnce: a client the tables never list (a forwarder
+// on the same host, clients beyond a router) asks for one read, not one
+// a second for as long as it sends queries; the periodic read still
+// comes.
+func TestUnknownClientAsksOnce(t *testing.T) {
+	_, _, mutate := clientFiles(t, "127.0.0.1        0x1         0x2         a4:c1:38:00:00:01     *        lo\n", "", time.Hour)
+	h := newHarness(t, devicePolicy, mutate)
+	reads := func() float64 {
+		var m dto.Metric
+		if err := h.srv.clients.reads.Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m.GetCounter().GetValue()
+	}
+	before := reads()
+	for end := time.Now().Add(3500 * time.Millisecond); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if got := h.rcodeFrom("127.0.0.9", "acme.example"); got != dns.RcodeSuccess {
+			t.Fatalf("unknown client: %s, want an answer", dns.RcodeToString[got])
+		}
+	}
+	if n := reads() - before; n != 1 {
+		t.Errorf("%v reads of the tables for 3.5 s of queries from an unknown client, want 1", n)
+	}
+	if got := h.rcodeFrom("127.0.0.1", "acme.example"); got != dns.RcodeNameError {
+		t.Errorf("known camera: %s, want NXDOMAIN", dns.RcodeToString[got])
 	}
 }
