@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/outflow-dev/outflow/internal/store/clickhouse"
 	"github.com/outflow-dev/outflow/internal/web"
 )
 
@@ -23,7 +24,10 @@ func auditWorker(cfg web.Config) func(ctx context.Context, path string) error {
 		if err != nil {
 			return err
 		}
-		args := []string{"audit", "--store", cfg.Store.Path}
+		// a ClickHouse password goes in the worker's environment, not
+		// its arguments, which every local user can read (ps)
+		st, password := clickhouse.SplitPassword(cfg.Store.Path)
+		args := []string{"audit", "--store", st}
 		if cfg.Policy != "" {
 			args = append(args, "--policy", cfg.Policy)
 		}
@@ -32,6 +36,9 @@ func auditWorker(cfg web.Config) func(ctx context.Context, path string) error {
 		}
 		args = append(args, path)
 		cmd := exec.CommandContext(ctx, exe, args...)
+		if password != "" {
+			cmd.Env = append(os.Environ(), clickhouse.PasswordEnv+"="+password)
+		}
 		var errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = nil, &errb
 		err = cmd.Run()

@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -90,6 +91,9 @@ func ParseURL(raw string, sc store.Config) (Config, error) {
 		c.User = u.User.Username()
 		c.Password, _ = u.User.Password()
 	}
+	if _, inURL := u.User.Password(); !inURL {
+		c.Password = os.Getenv(PasswordEnv)
+	}
 	q := u.Query()
 	for k, v := range q {
 		val := v[len(v)-1]
@@ -142,6 +146,27 @@ func ParseURL(raw string, sc store.Config) (Config, error) {
 		c.Spool = ""
 	}
 	return c, nil
+}
+
+// PasswordEnv names the environment variable that gives the password
+// when the URL has none, so that it stays out of command lines and
+// process lists (ps, /proc/PID/cmdline), as CLICKHOUSE_PASSWORD does for
+// clickhouse-client.
+const PasswordEnv = "OUTFLOW_CLICKHOUSE_PASSWORD"
+
+// SplitPassword returns raw without the password in its user part, and
+// that password ("" when it has none or is not a URL).
+func SplitPassword(raw string) (stripped, password string) {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw, ""
+	}
+	p, ok := u.User.Password()
+	if !ok {
+		return raw, ""
+	}
+	u.User = url.User(u.User.Username())
+	return u.String(), p
 }
 
 // String names the store without its password.

@@ -1,0 +1,31 @@
+package clickhouse
+
+import (
+	"testing"
+
+	"github.com/outflow-dev/outflow/internal/store"
+)
+
+// TestPasswordOutOfArguments: a URL's password is split off to travel in
+// the environment, and a URL without one takes it from there; one in the
+// URL wins.
+func TestPasswordOutOfArguments(t *testing.T) {
+	stripped, pw := SplitPassword("clickhouse://ana:s3cr%40t@ch1.example:9000/outflow?cluster=c")
+	if stripped != "clickhouse://ana@ch1.example:9000/outflow?cluster=c" || pw != "s3cr@t" {
+		t.Fatalf("SplitPassword: %q %q", stripped, pw)
+	}
+	if s, pw := SplitPassword("/var/lib/outflow/outflow.db"); s != "/var/lib/outflow/outflow.db" || pw != "" {
+		t.Fatalf("a file: %q %q", s, pw)
+	}
+	t.Setenv(PasswordEnv, "s3cr@t")
+	c, err := ParseURL(stripped, store.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.User != "ana" || c.Password != "s3cr@t" {
+		t.Errorf("from the environment: user %q password %q", c.User, c.Password)
+	}
+	if c, _ := ParseURL("clickhouse://ana:other@ch1.example:9000/outflow", store.Config{}); c.Password != "other" {
+		t.Errorf("the URL's password: %q, want it to win", c.Password)
+	}
+}
