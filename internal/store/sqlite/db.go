@@ -47,6 +47,11 @@ type DB struct {
 	pendRanges []segRange
 	// lock is the writer lock (PATH.writer) while this process holds it
 	lock *os.File
+	// wantDelay is the delay asked for, which a writer that opened
+	// without the lock takes up when it gets the lock later; lockTried
+	// is when it last tried
+	wantDelay time.Duration
+	lockTried time.Time
 
 	closeOnce sync.Once
 }
@@ -168,7 +173,7 @@ func open(ctx context.Context, cfg store.Config, log *slog.Logger, opt Options, 
 				return nil, err
 			}
 		} else {
-			d.delay = -1
+			d.wantDelay, d.delay, d.lockTried = d.delay, -1, time.Now()
 			log.Info("store: another process writes this store; this one writes its rollups with each batch", "path", cfg.Path)
 		}
 	}
@@ -197,10 +202,43 @@ func open(ctx context.Context, cfg store.Config, log *slog.Logger, opt Options, 
 		return nil, err
 	}
 	if !ro && d.delay > 0 {
-		d.stopFlush, d.flushDone = make(chan struct{}), make(chan struct{})
-		go d.flusher(d.delay, d.stopFlush, d.flushDone)
+		d.startFlusher()
 	}
 	return d, nil
+}
+
+func (d *DB) startFlusher() {
+	d.stopFlush, d.flushDone = make(chan struct{}), make(chan struct{})
+	go d.flusher(d.delay, d.stopFlush, d.flushDone)
+}
+
+// lockRetry is how often a writer that opened without the writer lock
+// tries to take it again, as it writes.
+var lockRetry = 30 * time.Second
+
+// retakeLock takes the writer lock that another process held when this
+// one opened the store and has let go since (an audit beside a sensor
+// that restarted: the sensor would otherwise write its rollups with every
+// batch for the rest of its life). It recovers what seg_pending names,
+// as Open does, and sums in memory from then on. The caller holds wmu.
+func (d *DB) retakeLock(ctx context.Context) {
+	if d.lock != nil || d.wantDelay <= 0 || time.Since(d.lockTried) < lockRetry {
+		return
+	}
+	d.lockTried = time.Now()
+	lk, held, err := writerLock(d.path)
+	if err != nil || !held {
+		return
+	}
+	d.lock = lk
+	if err := d.recoverRollups(ctx); err != nil {
+		d.unlock()
+		d.log.Warn("store: took the writer lock but could not recover the rollups it names; trying again later", "path", d.path, "err", err)
+		return
+	}
+	d.delay = d.wantDelay
+	d.startFlusher()
+	d.log.Info("store: this process now holds the writer lock and sums rollups in memory", "path", d.path)
 }
 
 // Path is the database file.
@@ -210,9 +248,13 @@ func (d *DB) Path() string { return d.path }
 func (d *DB) Close() error {
 	var err error
 	d.closeOnce.Do(func() {
-		if d.stopFlush != nil {
-			close(d.stopFlush)
-			<-d.flushDone
+		d.wmu.Lock()
+		stop, done := d.stopFlush, d.flushDone // a write may start the flusher
+		d.stopFlush, d.wantDelay = nil, 0      // and none retakes the lock
+		d.wmu.Unlock()
+		if stop != nil {
+			close(stop)
+			<-done
 		}
 		d.wmu.Lock()
 		defer d.wmu.Unlock()

@@ -87,6 +87,7 @@ func (d *DB) Write(ctx context.Context, b *store.Batch) error {
 	}
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
+	d.retakeLock(ctx)
 	tx, err := d.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: %s: begin: %w", d.path, err)

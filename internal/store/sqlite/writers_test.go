@@ -138,3 +138,48 @@ func TestMigrationKeepsUnrolledRows(t *testing.T) {
 		t.Errorf("%d old marks left in meta", marks)
 	}
 }
+
+// TestWriterTakesTheLockLater: a writer that opened while another held
+// the writer lock (an upload's audit while the sensor restarted) takes
+// the lock once the other lets go, recovers what it left, and sums its
+// rollups in memory from then on; every row is still counted once.
+func TestWriterTakesTheLockLater(t *testing.T) {
+	defer func(d time.Duration) { lockRetry = d }(lockRetry)
+	lockRetry = 0
+	ctx := context.Background()
+	path := t.TempDir() + "/later.db"
+	until := store.Filter{Until: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
+	audit, err := OpenWith(ctx, store.Config{Path: path}, nil, Options{RollupDelay: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sensor, err := OpenWith(ctx, store.Config{Path: path}, nil, Options{RollupDelay: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sensor.Close()
+	if err := sensor.Write(ctx, crashBatch(0)); err != nil {
+		t.Fatal(err)
+	}
+	if sensor.lock != nil || sensor.delay > 0 {
+		t.Fatal("the second writer took the lock while the first held it")
+	}
+	if err := audit.Write(ctx, crashBatch(1)); err != nil { // its sums wait in memory
+		t.Fatal(err)
+	}
+	audit.unlock()                                                                    // it dies holding them: the lock's next holder recovers them
+	t.Cleanup(func() { audit.pend, audit.pendRanges = newAgg(), nil; audit.Close() }) // what died writes nothing more
+	if err := sensor.Write(ctx, crashBatch(2)); err != nil {
+		t.Fatal(err)
+	}
+	if sensor.lock == nil || sensor.delay != time.Hour {
+		t.Fatalf("the writer did not take the freed lock (held %v, delay %v)", sensor.lock != nil, sensor.delay)
+	}
+	ov, err := sensor.Overview(ctx, until)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ov.Entities) != 1 || ov.Entities[0].Period.Flows != 3*crashRows {
+		t.Fatalf("rollups %v, want %d flows", ov.Entities, 3*crashRows)
+	}
+}
