@@ -89,8 +89,11 @@ func appendItem(src []byte, key string, v any) ([]byte, error) {
 		}
 		ls := strings.SplitAfter(string(src), "\n")
 		if val.Kind != yaml.SequenceNode || val.Style&yaml.FlowStyle != 0 || len(val.Content) == 0 {
-			if val.Kind == yaml.ScalarNode && val.Tag == "!!null" || val.Kind == yaml.SequenceNode && len(val.Content) == 0 {
-				// "key:" or "key: []": the line becomes the block's head
+			// an untagged null or [] on the key's own line ("key:",
+			// "key: ~", "key: []"), not one that goes on below it ("key:\n !")
+			if (val.Kind == yaml.ScalarNode && val.Tag == "!!null" || val.Kind == yaml.SequenceNode && len(val.Content) == 0) &&
+				val.Line == k.Line && val.Style&yaml.TaggedStyle == 0 {
+				// the line becomes the block's head
 				head := ls[k.Line-1]
 				indent := head[:len(head)-len(strings.TrimLeft(head, " "))]
 				ls[k.Line-1] = indent + key + ":\n" + indentItem(item, len(indent)+2)
