@@ -1,10 +1,15 @@
 package sensor_test
 
 import (
+	"bytes"
 	"context"
+	"flag"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
+	"runtime/pprof"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -142,4 +147,74 @@ func BenchmarkFlushSQLite(b *testing.B) {
 		db.Close()
 	}
 	b.ReportMetric(200_000*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+var flushProfile = flag.String("flushheap.profile", "", "BenchmarkFlushHeap writes the heap profile of the largest live heap seen during the flush to this file")
+
+// BenchmarkFlushHeap: the live heap while one interval of 200,000
+// distinct summed flows is flushed into a fresh SQLite store, as
+// BenchmarkFlushSQLite writes it: a goroutine collects garbage again and
+// again during the flush and keeps the largest heap a collection found
+// live (peak-live-MB), the heap live before the flush (before-MB: the
+// catalog and the interval's rows) and what the flush added at its
+// peak (flush-MB). The collections slow the flush: rows/s is
+// BenchmarkFlushSQLite's. -flushheap.profile writes the heap profile of
+// the peak.
+func BenchmarkFlushHeap(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		db, err := sqlite.Open(context.Background(), store.Config{Path: filepath.Join(b.TempDir(), "s.db")}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		col, sen := pipelineTo(b, db)
+		from := netip.MustParseAddrPort("192.0.2.1:2055")
+		for _, d := range datagrams(200_000) {
+			col.Datagram(from, d)
+		}
+		before := liveHeap()
+		stop, done := make(chan struct{}), make(chan struct{})
+		var peak uint64
+		var prof bytes.Buffer
+		go func() {
+			defer close(done)
+			for {
+				if l := liveHeap(); l > peak {
+					peak = l
+					if *flushProfile != "" {
+						prof.Reset()
+						_ = pprof.Lookup("heap").WriteTo(&prof, 0)
+					}
+				}
+				select {
+				case <-stop:
+					return
+				default:
+				}
+			}
+		}()
+		if err := sen.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		close(stop)
+		<-done
+		if *flushProfile != "" {
+			if err := os.WriteFile(*flushProfile, prof.Bytes(), 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(before)/(1<<20), "before-MB")
+		b.ReportMetric(float64(peak)/(1<<20), "peak-live-MB")
+		b.ReportMetric(float64(peak-min(peak, before))/(1<<20), "flush-MB")
+		db.Close()
+		runtime.KeepAlive(col)
+	}
+	b.ReportMetric(0, "ns/op")
+}
+
+// liveHeap collects garbage and says how many heap bytes it found live.
+func liveHeap() uint64 {
+	runtime.GC()
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }

@@ -97,12 +97,12 @@ func (g *ingest) Write(ctx context.Context, b *store.Batch) error {
 	if err == nil && g.a.rows+w.a.rows >= rollupRows {
 		// sums this large go to the tables now, inside the transaction;
 		// the marks move at Commit
-		g.a.mergeInto(w.a)
+		g.a = sum(g.a, w.a)
 		if err = w.rollups(g.a); err == nil {
 			g.a = newAgg()
 		}
 	} else if err == nil {
-		g.a.mergeInto(w.a)
+		g.a = sum(g.a, w.a)
 	}
 	if err != nil {
 		g.Close()

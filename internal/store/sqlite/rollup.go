@@ -30,18 +30,20 @@ type segRange struct {
 // rollupRows bounds the rows summed in memory before a flush.
 const rollupRows = 2_000_000
 
-// agg is rollup deltas keyed by dictionary ids.
+// agg is rollup deltas keyed by dictionary ids. It holds the hourly sums
+// only: a day's (flow_m, host_d, query_m) are those of its hours, summed
+// as they are written (addDay, dayT), which halves what a writer holds
+// between flushes.
 type agg struct {
-	fh, fd map[[4]int64]*tagg // h|d, dev, ent, role
-	hh, hd map[[4]int64]*tagg // h|d, ent, host, hc
-	qh, qd map[[6]int64]*qagg // h|d, dev, grp, rule, ent, verdict
-	nd     map[[3]int64]*nagg // d, name, ent (names of entities only)
-	rows   int
+	fh   map[[4]int64]*tagg // h, dev, ent, role
+	hh   map[[4]int64]*tagg // h, ent, host, hc
+	qh   map[[6]int64]*qagg // h, dev, grp, rule, ent, verdict
+	nd   map[[3]int64]*nagg // d, name, ent (names of entities only)
+	rows int
 }
 
 func newAgg() *agg {
-	return &agg{fh: map[[4]int64]*tagg{}, fd: map[[4]int64]*tagg{}, hh: map[[4]int64]*tagg{}, hd: map[[4]int64]*tagg{},
-		qh: map[[6]int64]*qagg{}, qd: map[[6]int64]*qagg{}, nd: map[[3]int64]*nagg{}}
+	return &agg{fh: map[[4]int64]*tagg{}, hh: map[[4]int64]*tagg{}, qh: map[[6]int64]*qagg{}, nd: map[[3]int64]*nagg{}}
 }
 
 func addT[K [4]int64](m map[K]*tagg, k K, r *flowRec) {
@@ -55,13 +57,10 @@ func addT[K [4]int64](m map[K]*tagg, k K, r *flowRec) {
 
 func (a *agg) flow(dev, h int64, r *flowRec) {
 	a.rows++
-	day := floorDiv(h, 24)
 	addT(a.fh, [4]int64{h, dev, r.ent, r.role}, r)
-	addT(a.fd, [4]int64{day, dev, r.ent, r.role}, r)
 	addT(a.hh, [4]int64{h, r.ent, r.host, r.hc}, r)
-	addT(a.hd, [4]int64{day, r.ent, r.host, r.hc}, r)
 	if r.name != 0 && r.ent != 0 {
-		k := [3]int64{day, r.name, r.ent}
+		k := [3]int64{floorDiv(h, 24), r.name, r.ent}
 		n := a.nd[k]
 		if n == nil {
 			n = &nagg{}
@@ -78,23 +77,17 @@ func (a *agg) flow(dev, h int64, r *flowRec) {
 
 func (a *agg) query(dev, h int64, q *queryRec, blockID int64) {
 	a.rows++
-	day := floorDiv(h, 24)
-	for _, m := range [...]struct {
-		m map[[6]int64]*qagg
-		t int64
-	}{{a.qh, h}, {a.qd, day}} {
-		k := [6]int64{m.t, dev, q.grp, q.rule, q.ent, q.verdict}
-		x := m.m[k]
-		if x == nil {
-			x = &qagg{first: q.t, last: q.t}
-			m.m[k] = x
-		}
-		x.n++
-		x.first = min(x.first, q.t)
-		x.last = max(x.last, q.t)
+	k := [6]int64{h, dev, q.grp, q.rule, q.ent, q.verdict}
+	x := a.qh[k]
+	if x == nil {
+		x = &qagg{first: q.t, last: q.t}
+		a.qh[k] = x
 	}
+	x.n++
+	x.first = min(x.first, q.t)
+	x.last = max(x.last, q.t)
 	if q.name != 0 && q.ent != 0 {
-		k := [3]int64{day, q.name, q.ent}
+		k := [3]int64{floorDiv(h, 24), q.name, q.ent}
 		n := a.nd[k]
 		if n == nil {
 			n = &nagg{}
@@ -108,63 +101,79 @@ func (a *agg) query(dev, h int64, q *queryRec, blockID int64) {
 	}
 }
 
-func mergeT[K [4]int64](dst, src map[K]*tagg) {
-	for k, s := range src {
-		d := dst[k]
-		if d == nil {
-			c := *s
-			dst[k] = &c
-			continue
-		}
-		d.bo += s.bo
-		d.bi += s.bi
-		d.po += s.po
-		d.pi += s.pi
-		d.n += s.n
-		d.first = min(d.first, s.first)
-		d.last = max(d.last, s.last)
-	}
+func (d *tagg) merge(s *tagg) {
+	d.bo += s.bo
+	d.bi += s.bi
+	d.po += s.po
+	d.pi += s.pi
+	d.n += s.n
+	d.first = min(d.first, s.first)
+	d.last = max(d.last, s.last)
 }
 
-func mergeQ(dst, src map[[6]int64]*qagg) {
-	for k, s := range src {
-		d := dst[k]
-		if d == nil {
-			c := *s
-			dst[k] = &c
-			continue
-		}
-		d.n += s.n
-		d.first = min(d.first, s.first)
-		d.last = max(d.last, s.last)
-	}
+func (d *qagg) merge(s *qagg) {
+	d.n += s.n
+	d.first = min(d.first, s.first)
+	d.last = max(d.last, s.last)
 }
 
-// mergeInto adds o into a.
-func (a *agg) mergeInto(o *agg) {
-	mergeT(a.fh, o.fh)
-	mergeT(a.fd, o.fd)
-	mergeT(a.hh, o.hh)
-	mergeT(a.hd, o.hd)
-	mergeQ(a.qh, o.qh)
-	mergeQ(a.qd, o.qd)
-	for k, s := range o.nd {
-		d := a.nd[k]
-		if d == nil {
-			c := *s
-			a.nd[k] = &c
-			continue
-		}
-		d.bo += s.bo
-		d.bi += s.bi
-		d.po += s.po
-		d.pi += s.pi
-		d.n += s.n
-		d.q += s.q
-		d.qb += s.qb
-		d.last = max(d.last, s.last)
+func (d *nagg) merge(s *nagg) {
+	d.bo += s.bo
+	d.bi += s.bi
+	d.po += s.po
+	d.pi += s.pi
+	d.n += s.n
+	d.q += s.q
+	d.qb += s.qb
+	d.last = max(d.last, s.last)
+}
+
+// mergeMaps sums a and b into the larger of the two, which it returns;
+// the smaller one's values may be taken into it as they are, so neither
+// map is to be used again.
+func mergeMaps[K comparable, V any, P interface {
+	*V
+	merge(*V)
+}](a, b map[K]P) map[K]P {
+	if len(a) < len(b) {
+		a, b = b, a
 	}
-	a.rows += o.rows
+	for k, s := range b {
+		if d := a[k]; d != nil {
+			d.merge(s)
+		} else {
+			a[k] = s
+		}
+	}
+	return a
+}
+
+// sum is the sums of a and b, in the memory of the larger of them: a
+// and b are not to be used again. A batch's sums become the pending ones
+// this way without a copy of either.
+func sum(a, b *agg) *agg {
+	a.fh = mergeMaps(a.fh, b.fh)
+	a.hh = mergeMaps(a.hh, b.hh)
+	a.qh = mergeMaps(a.qh, b.qh)
+	a.nd = mergeMaps(a.nd, b.nd)
+	a.rows += b.rows
+	return a
+}
+
+// dayT is m's hourly sums summed per day: keys with the day in place of
+// the hour.
+func dayT(m map[[4]int64]*tagg) map[[4]int64]*tagg {
+	out := make(map[[4]int64]*tagg, len(m)/2)
+	for k, x := range m {
+		k[0] = floorDiv(k[0], 24)
+		if d := out[k]; d != nil {
+			d.merge(x)
+		} else {
+			c := *x
+			out[k] = &c
+		}
+	}
+	return out
 }
 
 // flushRollups writes pend (the sums of the segments ranges name) and a

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -286,5 +288,96 @@ func TestWriteRejectsBadRows(t *testing.T) {
 	}
 	if err := db.Check(ctx); err != nil {
 		t.Error(err)
+	}
+}
+
+// aggString is a's sums in key order, for comparisons.
+func aggString(a *agg) string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "rows %d\n", a.rows)
+	for _, k := range sortedKeys(a.fh) {
+		fmt.Fprintf(&sb, "fh %v %+v\n", k, *a.fh[k])
+	}
+	for _, k := range sortedKeys(a.hh) {
+		fmt.Fprintf(&sb, "hh %v %+v\n", k, *a.hh[k])
+	}
+	for _, k := range sortedKeys(a.qh) {
+		fmt.Fprintf(&sb, "qh %v %+v\n", k, *a.qh[k])
+	}
+	for _, k := range sortedKeys(a.nd) {
+		fmt.Fprintf(&sb, "nd %v %+v\n", k, *a.nd[k])
+	}
+	return sb.String()
+}
+
+// TestSumAggs: two batches' sums summed in the memory of the larger one
+// (as a batch's sums join the pending ones) equal the sums of all their
+// rows, whichever of the two is larger.
+func TestSumAggs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var fs []flowRec
+	var qs []queryRec
+	for range 500 {
+		first := int64(rng.IntN(72)) * msHour / 2
+		fs = append(fs, flowRec{first: first, last: first + int64(rng.IntN(600_000)), ent: int64(rng.IntN(4)), role: int64(rng.IntN(2)),
+			name: int64(rng.IntN(5)), host: int64(rng.IntN(3)), hc: int64(rng.IntN(2)), bo: uint64(rng.IntN(1000)), bi: uint64(rng.IntN(1000)), po: 1, pi: 2, n: 1})
+		qs = append(qs, queryRec{t: first, name: int64(rng.IntN(5)), verdict: int64(rng.IntN(3)), ent: int64(rng.IntN(3)), grp: int64(rng.IntN(2))})
+	}
+	fill := func(a *agg, lo, hi int) *agg {
+		for i := lo; i < hi; i++ {
+			dev := int64(i % 7)
+			a.flow(dev, floorDiv(fs[i].first, msHour), &fs[i])
+			a.query(dev, floorDiv(qs[i].t, msHour), &qs[i], 2)
+		}
+		return a
+	}
+	want := aggString(fill(newAgg(), 0, len(fs)))
+	for _, cut := range []int{0, 50, 250, 450, 500} {
+		if got := aggString(sum(fill(newAgg(), 0, cut), fill(newAgg(), cut, len(fs)))); got != want {
+			t.Errorf("cut at %d: sums differ\n got %s\nwant %s", cut, got, want)
+		}
+	}
+}
+
+// TestFailedWriteKeepsPending: a batch whose transaction fails leaves the
+// sums pending in memory as they were, and what the rollups then say is
+// what the good batches wrote.
+func TestFailedWriteKeepsPending(t *testing.T) {
+	ctx := context.Background()
+	db, err := OpenWith(ctx, store.Config{Path: filepath.Join(t.TempDir(), "s.db")}, nil, Options{RollupDelay: time.Hour, Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	good := func(bo uint64) []store.Flow {
+		var fs []store.Flow
+		for i := range 40 {
+			fs = append(fs, store.Flow{First: t0.Add(time.Duration(i) * 3 * time.Minute), Device: fmt.Sprintf("10.0.0.%d", i%4), Peer: "192.0.2.9",
+				Entity: []string{"", "tiktok"}[i%2], Role: "owner", Name: "x.example", Host: "aws",
+				Traffic: store.Traffic{BytesOut: bo, BytesIn: 2 * bo, PacketsOut: 1, PacketsIn: 1, Flows: 1}})
+		}
+		return fs
+	}
+	if err := db.Write(ctx, &store.Batch{Flows: good(100), Queries: []store.Query{{Time: t0, Client: "10.0.0.1", Name: "x.example", Verdict: "block", Rule: "r", Entity: "tiktok"}}}); err != nil {
+		t.Fatal(err)
+	}
+	before, ranges := aggString(db.pend), len(db.pendRanges)
+	if db.pend.rows != 41 || ranges != 2 {
+		t.Fatalf("pending after the first batch: %d rows, %d ranges", db.pend.rows, ranges)
+	}
+	// the same keys again, then a row that fails the batch
+	bad := store.Batch{Flows: append(good(7), store.Flow{Device: "10.0.0.1"}), Queries: []store.Query{{Time: t0, Client: "10.0.0.1", Name: "x.example"}}}
+	if err := db.Write(ctx, &bad); err == nil {
+		t.Fatal("a flow without a time was accepted")
+	}
+	if got := aggString(db.pend); got != before || len(db.pendRanges) != ranges {
+		t.Errorf("a failed batch changed the pending sums\n got %s\nwant %s", got, before)
+	}
+	ov, err := db.Overview(ctx, store.Filter{Since: t0.Add(-time.Hour), Until: t0.Add(3 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ov.Entities) != 1 || ov.Entities[0].Period.BytesOut != 20*100 || ov.Entities[0].Period.Flows != 20 || ov.Queries != 1 {
+		t.Errorf("rollups after a failed batch: %+v, %d queries", ov.Entities, ov.Queries)
 	}
 }

@@ -133,7 +133,7 @@ func (d *DB) Write(ctx context.Context, b *store.Batch) error {
 		if d.pend.rows == 0 {
 			d.pendSince = d.now()
 		}
-		d.pend.mergeInto(w.a)
+		d.pend = sum(d.pend, w.a)
 		d.pendRanges = append(d.pendRanges, ranges...)
 	}
 	for i, id := range ids {
@@ -629,7 +629,7 @@ func (w *wtx) rollups(a *agg) error {
 	for _, t := range []struct {
 		table, tcol string
 		m           map[[4]int64]*tagg
-	}{{"host_h", "h", a.hh}, {"host_d", "d", a.hd}} {
+	}{{"host_h", "h", a.hh}, {"host_d", "d", dayT(a.hh)}} {
 		ks := sortedKeys(t.m)
 		err := w.multi("INSERT INTO "+t.table+"("+t.tcol+", ent, host, hc, bo, bi, po, pi, n) VALUES ", sumT, 9, len(ks),
 			func(i int, dst []any) []any {
@@ -655,18 +655,16 @@ func (w *wtx) rollups(a *agg) error {
 			return err
 		}
 	}
-	fd := make(map[[4]int64][]uint64, len(a.fd))
-	for k, x := range a.fd {
-		base := k[0] * msDay
-		fd[k] = []uint64{x.bo, x.bi, x.po, x.pi, x.n, uint64(max(x.first-base, 0)), uint64(max(x.last-base, 0))}
+	fd := map[[4]int64][]uint64{}
+	for k, x := range a.fh {
+		addDay(fd, k, x.first, []uint64{x.bo, x.bi, x.po, x.pi, x.n, 0, 0}, x.last)
 	}
 	if err := w.writeBlocks(flowFam, blockDeltas(fd)); err != nil {
 		return err
 	}
-	qd := make(map[[6]int64][]uint64, len(a.qd))
-	for k, x := range a.qd {
-		base := k[0] * msDay
-		qd[k] = []uint64{x.n, uint64(max(x.first-base, 0)), uint64(max(x.last-base, 0))}
+	qd := map[[6]int64][]uint64{}
+	for k, x := range a.qh {
+		addDay(qd, k, x.first, []uint64{x.n, 0, 0}, x.last)
 	}
 	if err := w.writeBlocks(queryFam, blockDeltas(qd)); err != nil {
 		return err
@@ -678,6 +676,20 @@ func (w *wtx) rollups(a *agg) error {
 			k, x := ks[i], a.nd[ks[i]]
 			return append(dst, k[0], k[1], k[2], int64(x.bo), int64(x.bi), int64(x.po), int64(x.pi), int64(x.n), int64(x.q), int64(x.qb), x.last)
 		})
+}
+
+// addDay adds to m the values v of an hour's key k (hour first), under
+// the key of its day; v ends with two places for first and last, which
+// addDay fills in ms within the day. m takes v.
+func addDay[K [4]int64 | [6]int64](m map[K][]uint64, k K, first int64, v []uint64, last int64) {
+	k[0] = floorDiv(k[0], 24)
+	base := k[0] * msDay
+	v[len(v)-2], v[len(v)-1] = uint64(max(first-base, 0)), uint64(max(last-base, 0))
+	if acc := m[k]; acc != nil {
+		mergeDay(acc, v)
+		return
+	}
+	m[k] = v
 }
 
 func (w *wtx) audit(a *store.Audit) (int64, error) {
