@@ -87,6 +87,7 @@ type Tracker struct {
 	// hubs counts the counterparts of addresses in flows with no inside
 	// end, to find the capture's vantage point (deviceIsDst)
 	hubs  hubs
+	certs tlshello.CertCache // what recent server certificates said
 	Stats Stats
 }
 
@@ -612,7 +613,7 @@ func (t *Tracker) serverStream(f *entry, p *decode.Packet) {
 		return
 	}
 	f.cert = append(f.cert, p.Payload...)
-	c, _, err := tlshello.ParseServerCertificate(f.cert)
+	c, _, err := t.certs.ParseServerCertificate(f.cert)
 	switch {
 	case err == nil:
 		f.certDone = true

@@ -180,19 +180,89 @@ func FuzzParseServerCertificate(f *testing.F) {
 	leaf := selfSigned(f, "fuzz.example", []string{"Fuzz Org"}, []string{"fuzz.example"})
 	f.Add(BuildServerCertificate(leaf))
 	f.Add(serverHello(ext(extSupportedVersions, 3, 4)))
+	var cc CertCache
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, need, err := ParseServerCertificate(b)
+		c, need, err := ParseServerCertificate(b)
 		if errors.Is(err, ErrNeedMore) && need <= len(b) {
 			t.Fatalf("need %d for %d bytes", need, len(b))
+		}
+		// the cache answers as the parser, the first time and the second
+		for range 2 {
+			c2, need2, err2 := cc.ParseServerCertificate(b)
+			if fmt.Sprint(err2) != fmt.Sprint(err) || need2 != need || describeCert(&c2) != describeCert(&c) || string(c2.DER) != string(c.DER) {
+				t.Fatalf("cached: %s %d %v; parsed: %s %d %v", describeCert(&c2), need2, err2, describeCert(&c), need, err)
+			}
 		}
 	})
 }
 
 func BenchmarkParseServerCertificate(b *testing.B) {
 	flight := BuildServerCertificate(selfSigned(b, "bench.example", []string{"Bench Org"}, []string{"bench.example"}))
-	b.ReportAllocs()
-	b.SetBytes(int64(len(flight)))
-	for b.Loop() {
-		_, _, _ = ParseServerCertificate(flight)
+	b.Run("parse", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(flight)))
+		for b.Loop() {
+			_, _, _ = ParseServerCertificate(flight)
+		}
+	})
+	b.Run("cached", func(b *testing.B) {
+		var cc CertCache
+		b.ReportAllocs()
+		b.SetBytes(int64(len(flight)))
+		for b.Loop() {
+			_, _, _ = cc.ParseServerCertificate(flight)
+		}
+	})
+}
+
+// TestCertCache: the cache gives what parsing gives, the DER of the
+// stream at hand and the version of its own ServerHello, and stays
+// within its bound.
+func TestCertCache(t *testing.T) {
+	leaf := selfSigned(t, "demo.example", []string{"Example Org"}, []string{"demo.example", "www.demo.example"})
+	flight := BuildServerCertificate(leaf)
+	want, _, err := ParseServerCertificate(flight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cc CertCache
+	for i := range 3 {
+		stream := append([]byte(nil), flight...) // a connection's own buffer
+		got, need, err := cc.ParseServerCertificate(stream)
+		if err != nil || need != 0 {
+			t.Fatalf("round %d: need %d, %v", i, need, err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("round %d (-parsed +cached):\n%s", i, diff)
+		}
+		if string(got.DER) != string(leaf) {
+			t.Fatalf("round %d: DER is not the leaf certificate", i)
+		}
+		clear(stream) // the caller reuses its buffer: the cache must not see it
+	}
+	if len(cc.m) != 1 {
+		t.Fatalf("%d certificates cached, want 1", len(cc.m))
+	}
+	if got, _, _ := cc.ParseServerCertificate(flight); got.CommonName != "demo.example" {
+		t.Fatalf("after the buffer was cleared: %q", got.CommonName)
+	}
+
+	// a malformed certificate is not remembered as a good one
+	bad := append([]byte(nil), flight...)
+	bad[len(bad)-len(leaf)+10] ^= 0xff
+	if _, _, err := cc.ParseServerCertificate(bad); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("corrupt certificate: %v", err)
+	}
+
+	// many distinct certificates: the cache empties itself past its bound
+	der := selfSigned(t, "many.example", nil, nil)
+	for i := range 2 * certCacheBytes / len(der) {
+		d := append([]byte(nil), der...)
+		d[len(d)-1] ^= byte(i) // a different key (a signature byte)
+		d[len(d)-2] ^= byte(i >> 8)
+		cc.put(d, Certificate{CommonName: "many.example"})
+		if cc.bytes > certCacheBytes {
+			t.Fatalf("cache holds %d bytes, bound %d", cc.bytes, certCacheBytes)
+		}
 	}
 }
