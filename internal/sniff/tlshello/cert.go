@@ -56,6 +56,7 @@ func ParseServerCertificate(stream []byte) (c Certificate, need int, err error) 
 type CertCache struct {
 	m     map[string]Certificate
 	bytes int
+	hs    []byte // the handshake bytes of the stream being parsed
 }
 
 // certCacheBytes bounds the DER bytes a CertCache keeps (the fields kept
@@ -64,8 +65,10 @@ const certCacheBytes = 1 << 20
 
 // ParseServerCertificate is the package's ParseServerCertificate, with
 // the first certificate looked up in the cache before it is parsed. The
-// Certificate is the same; its slices (Organization, DNSNames,
-// IssuerOrganization) are shared with the cache and must not be changed.
+// Certificate is the same, but its DER lies in the cache's scratch
+// memory, valid until the next call, and its other slices (Organization,
+// DNSNames, IssuerOrganization) are shared with the cache and must not be
+// changed.
 func (cc *CertCache) ParseServerCertificate(stream []byte) (c Certificate, need int, err error) {
 	return parseServerCertificate(stream, cc)
 }
@@ -95,6 +98,10 @@ func parseServerCertificate(stream []byte, cc *CertCache) (c Certificate, need i
 		return c, 0, err
 	}
 	var hs []byte // handshake bytes gathered from the records so far
+	if cc != nil {
+		hs = cc.hs[:0] // the cache's scratch: DER lives in it until the next call
+		defer func() { cc.hs = hs[:0] }()
+	}
 	pos := 0      // start of the next unparsed handshake message in hs
 	off := 0      // start of the next record in stream
 	for {
