@@ -225,6 +225,7 @@ func (f *Feed) flush(extra *store.Batch) {
 	for _, e := range f.ents {
 		b.Entities = append(b.Entities, e)
 	}
+	f.rows.group()
 	b.More = store.FlowRows{N: f.rows.n, Each: f.each}
 	f.eachOK = true
 	if b.Len() > 0 {

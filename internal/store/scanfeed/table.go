@@ -144,6 +144,65 @@ func (t *table) grow() {
 	}
 }
 
+// gkey is what a row's device and hour are: the device's site, address
+// and address family, and the hour.
+type gkey struct {
+	dev  [16]byte
+	hour uint32
+	site uint16
+	v4   bool
+}
+
+// group moves the rows so that those of a device and hour come one after
+// another, as a store's writer encodes them into one segment each and
+// holds only the segments not yet written (sqlite's segAcc): groups in
+// the order of their first row, rows in their order within a group (a
+// stable counting sort, rows moved in place along the cycles of the
+// permutation). It drops the index, which no longer finds the rows: it is
+// for a table about to be read and reset, and the index's memory is not
+// held while the rows are written.
+func (t *table) group() {
+	t.slots = nil
+	if t.n < 2 {
+		return
+	}
+	gs := map[gkey]int32{}
+	var start []int32 // rows of each group, then where it starts
+	to := make([]int32, t.n)
+	for i := 0; i < t.n; i++ {
+		k := &t.at(i).k
+		g := gkey{dev: [16]byte(k[kDev : kDev+16]), hour: get32(k, kHour), site: get16(k, kSite), v4: k[kRole]&(1<<6) != 0}
+		x, ok := gs[g]
+		if !ok {
+			x = int32(len(start))
+			gs[g] = x
+			start = append(start, 0)
+		}
+		start[x]++
+		to[i] = x
+	}
+	if len(start) == 1 {
+		return
+	}
+	at := int32(0)
+	for x, n := range start {
+		start[x] = at
+		at += n
+	}
+	for i, x := range to {
+		to[i] = start[x]
+		start[x]++
+	}
+	// to[i] is where the row now at i goes
+	for i := range to {
+		for j := int(to[i]); j != i; j = int(to[i]) {
+			a, b := t.at(i), t.at(j)
+			*a, *b = *b, *a
+			to[i], to[j] = to[j], to[i]
+		}
+	}
+}
+
 // reset forgets the rows. With a pool, the chunks go back to it (those
 // each has not handed back already); without, the feed keeps them for
 // its next rows, which overwrite them.

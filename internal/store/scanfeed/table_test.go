@@ -1,11 +1,14 @@
 package scanfeed
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"hash/maphash"
 	"math/rand/v2"
 	"net/netip"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -181,4 +184,60 @@ func heap() float64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return float64(m.HeapAlloc)
+}
+
+// TestTableGroup: group moves rows (over several chunks) so that those
+// of a device and hour come together, groups in the order of their first
+// row and rows in their order within a group, every row kept with its
+// sums; the table takes rows again after reset.
+func TestTableGroup(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	tb := table{seed: maphash.MakeSeed()}
+	var keys []fkey
+	for i := range 5000 {
+		var k fkey
+		dev := netip.AddrFrom4([4]byte{10, 0, 0, byte(rng.IntN(60))})
+		putAddr(&k, kDev, dev)
+		putAddr(&k, kPeer, netip.AddrFrom4([4]byte{192, 0, byte(i >> 8), byte(i)}))
+		put32(&k, kHour, uint32(500_000+rng.IntN(3)))
+		put16(&k, kSite, uint16(rng.IntN(2)))
+		k[kRole] = 1<<6 | 1<<7
+		if rng.IntN(5) == 0 { // the same bytes, an IPv6 device: another group
+			k[kRole] &^= 1 << 6
+		}
+		r, added := tb.find(&k)
+		if !added {
+			t.Fatal("a key found twice")
+		}
+		r.t.BytesOut = uint64(i)
+		keys = append(keys, k)
+	}
+	gk := func(k *fkey) string {
+		return fmt.Sprint(k[kDev:kDev+16], get32(k, kHour), get16(k, kSite), k[kRole]&(1<<6))
+	}
+	firstOf := map[string]int{}
+	for i := range keys {
+		if _, ok := firstOf[gk(&keys[i])]; !ok {
+			firstOf[gk(&keys[i])] = i
+		}
+	}
+	want := slices.Clone(keys)
+	slices.SortStableFunc(want, func(a, b fkey) int { return cmp.Compare(firstOf[gk(&a)], firstOf[gk(&b)]) })
+	tb.group()
+	if tb.n != len(keys) || tb.slots != nil {
+		t.Fatalf("after group: %d rows, index %d", tb.n, len(tb.slots))
+	}
+	for i := range want {
+		r := tb.at(i)
+		if r.k != want[i] {
+			t.Fatalf("row %d: key %x, want %x", i, r.k, want[i])
+		}
+		if r.t.BytesOut != uint64(slices.Index(keys, r.k)) {
+			t.Fatalf("row %d lost its sums", i)
+		}
+	}
+	tb.reset()
+	if _, added := tb.find(&keys[0]); !added || tb.n != 1 {
+		t.Errorf("after reset: added %v, %d rows", added, tb.n)
+	}
 }

@@ -331,12 +331,15 @@ func (w *wtx) flows(n int, fs iter.Seq[*store.Flow]) error {
 	if n == 0 {
 		return nil
 	}
-	// each row is encoded into its device-hour segment as it comes: the
-	// write holds the encoded rows (about 40 bytes each), not a record
-	// per row, however many rows the batch streams (store.Batch.More)
-	var acc segAcc
+	// each row is encoded into its device-hour segment as it comes, and
+	// segments are inserted as they complete (segAcc): the write holds
+	// some encoded rows (about 40 bytes each), not a record per row,
+	// however many rows the batch streams (store.Batch.More)
+	acc := newSegAcc(w, "flow_seg")
 	var total uint64
 	r := new(flowRec) // one for all rows: nothing keeps it past its row
+	var base int64
+	enc := func(b []byte) []byte { return appendFlow(b, base, r) }
 	i := -1
 	for f := range fs {
 		i++
@@ -385,10 +388,12 @@ func (w *wtx) flows(n int, fs iter.Seq[*store.Flow]) error {
 				}
 			}
 		}
-		b := acc.buf(dev, h)
-		*b = appendFlow(*b, h*msHour, r)
+		base = h * msHour
+		if err := acc.add(dev, h, enc); err != nil {
+			return err
+		}
 	}
-	if err := acc.write(w, "flow_seg"); err != nil {
+	if err := acc.insert(); err != nil {
 		return err
 	}
 	_, err := w.exec("UPDATE meta SET v = v + ? WHERE k = 'flows'", int64(total))
@@ -422,45 +427,120 @@ func (w *wtx) ids(dev, h int64, syms []symRef, ent *int64, entity string, name *
 
 // segAcc gathers a batch's rows ("flow_seg", "query_seg") per device and
 // hour as they come, each encoded at once relative to its hour, rows in
-// batch order within a segment: a write holds the encoded rows, not a
-// record per row.
+// batch order within a segment, and inserts the segments as the batch
+// goes, so that a write holds a part of the batch's encoded rows, not
+// all of them:
+//   - while the rows of a device and hour come one after another (a
+//     scanfeed gives them so), a segment is complete when the next one
+//     begins, and complete ones are inserted once they hold segEager
+//     bytes;
+//   - once they do not (a device-hour's rows come again after another's),
+//     segments are held until the batch ends or they hold segBudget
+//     bytes, when all are inserted and a device-hour whose rows come
+//     again begins a segment of its own.
+//
+// A device and hour has a segment per batch anyway (per part, here), and
+// readers read all of them, rows in id order.
 type segAcc struct {
-	at   map[segKey]int // index in keys, bufs and n
-	keys []segKey
-	bufs [][]byte
-	n    []int64
+	w     *wtx
+	table string
+	at    map[segKey]int // index in segs of an open segment, -1 once inserted
+	segs  []openSeg
+	cur   int  // index in segs of the last row's segment, -1 none
+	apart bool // a device-hour's rows came again after another's
+	held  int  // bytes in segs
+	free  [][]byte
+	args  [][4]any
 }
 
-// buf is the segment of dev and hour h, counting one more row in it.
-func (s *segAcc) buf(dev, h int64) *[]byte {
+type openSeg struct {
+	k segKey
+	n int64
+	b []byte
+}
+
+// segBudget bounds the bytes of encoded rows a write holds when a
+// device-hour's rows do not come together; segEager is what it holds
+// while they do. Rows that seem to come together but then do not (a
+// device-hour's rows again after those of many others) cost the segments
+// inserted before: segEager is large enough that only a batch of more
+// than a few thousand device-hours in turn pays that, with at most one
+// more segment per device-hour.
+var segBudget, segEager = 4 << 20, 256 << 10
+
+func newSegAcc(w *wtx, table string) *segAcc {
+	return &segAcc{w: w, table: table, at: map[segKey]int{}, cur: -1}
+}
+
+// add appends a row to the segment of dev and hour h: enc appends the
+// row's encoding to its argument and returns the result.
+func (s *segAcc) add(dev, h int64, enc func([]byte) []byte) error {
 	k := segKey{dev, h}
-	i, ok := s.at[k]
-	if !ok {
-		if s.at == nil {
-			s.at = map[segKey]int{}
+	if s.cur < 0 || s.segs[s.cur].k != k {
+		if err := s.begin(k); err != nil {
+			return err
 		}
-		i = len(s.keys)
-		s.at[k] = i
-		s.keys, s.bufs, s.n = append(s.keys, k), append(s.bufs, nil), append(s.n, 0)
 	}
-	s.n[i]++
-	return &s.bufs[i]
+	sg := &s.segs[s.cur]
+	n := len(sg.b)
+	sg.b = enc(sg.b)
+	sg.n++
+	s.held += len(sg.b) - n
+	if s.held > segBudget {
+		return s.insert()
+	}
+	return nil
 }
 
-// write inserts the segments into table, by hour then device.
-func (s *segAcc) write(w *wtx, table string) error {
-	order := make([]int, len(s.keys))
-	for i := range order {
-		order[i] = i
+// begin makes k's segment the current one, opening one if k has none.
+func (s *segAcc) begin(k segKey) error {
+	i, seen := s.at[k]
+	if seen {
+		s.apart = true
+		if i >= 0 {
+			s.cur = i
+			return nil
+		}
+	} else if !s.apart && s.held >= segEager {
+		// every segment held is complete
+		if err := s.insert(); err != nil {
+			return err
+		}
 	}
-	slices.SortFunc(order, func(a, b int) int {
-		return cmp.Or(cmp.Compare(s.keys[a].h, s.keys[b].h), cmp.Compare(s.keys[a].dev, s.keys[b].dev))
+	var b []byte
+	if n := len(s.free); n > 0 {
+		b, s.free = s.free[n-1], s.free[:n-1]
+	}
+	s.cur = len(s.segs)
+	s.at[k] = s.cur
+	s.segs = append(s.segs, openSeg{k: k, b: b})
+	return nil
+}
+
+// insert inserts the segments held, by hour then device, and keeps their
+// buffers for the next ones.
+func (s *segAcc) insert() error {
+	if len(s.segs) == 0 {
+		return nil
+	}
+	slices.SortFunc(s.segs, func(a, b openSeg) int {
+		return cmp.Or(cmp.Compare(a.k.h, b.k.h), cmp.Compare(a.k.dev, b.k.dev))
 	})
-	segs := make([][4]any, 0, len(order))
-	for _, i := range order {
-		segs = append(segs, [4]any{s.keys[i].dev, s.keys[i].h, s.n[i], s.bufs[i]})
+	s.args = s.args[:0]
+	for _, sg := range s.segs {
+		s.args = append(s.args, [4]any{sg.k.dev, sg.k.h, sg.n, sg.b})
 	}
-	return w.insertSegs(table, segs)
+	if err := s.w.insertSegs(s.table, s.args); err != nil {
+		return err
+	}
+	clear(s.args)
+	for i := range s.segs {
+		s.at[s.segs[i].k] = -1
+		s.free = append(s.free, s.segs[i].b[:0])
+		s.segs[i] = openSeg{}
+	}
+	s.segs, s.cur, s.held = s.segs[:0], -1, 0
+	return nil
 }
 
 // maxEvidence bounds the evidence kept per device and entity: the first
@@ -510,8 +590,10 @@ func (w *wtx) queries(qs []store.Query) error {
 	if len(qs) == 0 {
 		return nil
 	}
-	var acc segAcc
+	acc := newSegAcc(w, "query_seg")
 	r := new(queryRec) // one for all rows, as for flows
+	var base int64
+	enc := func(b []byte) []byte { return appendQuery(b, base, r) }
 	blockID, err := w.sym("block")
 	if err != nil {
 		return err
@@ -547,10 +629,12 @@ func (w *wtx) queries(qs []store.Query) error {
 			}
 		}
 		w.a.query(dev, h, r, blockID)
-		b := acc.buf(dev, h)
-		*b = appendQuery(*b, h*msHour, r)
+		base = h * msHour
+		if err := acc.add(dev, h, enc); err != nil {
+			return err
+		}
 	}
-	if err := acc.write(w, "query_seg"); err != nil {
+	if err := acc.insert(); err != nil {
 		return err
 	}
 	_, err = w.exec("UPDATE meta SET v = v + ? WHERE k = 'queries'", int64(len(qs)))
