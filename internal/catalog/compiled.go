@@ -51,7 +51,6 @@ const GenerateCommand = "go generate ./catalog/"
 
 const (
 	prefixRec   = 12
-	prefixChunk = 64 // prefix Assets are made this many at a time
 	numSections = 7
 	headerLen   = len(compiledMagic) + 4 + 4*numSections
 )
@@ -433,56 +432,65 @@ func (r *reader) idx(n int) int {
 }
 
 // compiledPrefixes are the generated prefixes of the compiled catalog.
+// Each prefix's Asset is made on its first match and kept, in blocks of
+// prefixBlock pointers made as they are first needed. Peers spread over
+// the whole address space match a small share of the prefixes (most are
+// a /24 or smaller), so a sensor holds the Assets of those, not of their
+// neighbours too (it held 4.5-6 MB when they were made 64 at a time).
 type compiledPrefixes struct {
 	tab    prefixTab
 	recs   string
 	str    string
 	groups []Asset // the fields a group's rows share
-	chunks []atomic.Pointer[[prefixChunk]Asset]
+	blocks []atomic.Pointer[[prefixBlock]atomic.Pointer[Asset]]
 }
+
+const prefixBlock = 64
 
 func (c *compiledPrefixes) len() int { return len(c.recs) / prefixRec }
 
-// asset is generated prefix i, its chunk made on first use; nil for an
-// index or record out of bounds (a corrupt blob).
+// asset is generated prefix i, made on first use; nil for an index or
+// record out of bounds (a corrupt blob).
 func (c *compiledPrefixes) asset(i uint32) *Asset {
 	if int(i) >= c.len() {
 		return nil
 	}
-	ch := &c.chunks[i/prefixChunk]
-	p := ch.Load()
-	if p == nil {
-		p = c.fill(int(i / prefixChunk))
-		if !ch.CompareAndSwap(nil, p) {
-			p = ch.Load()
+	bp := &c.blocks[i/prefixBlock]
+	b := bp.Load()
+	if b == nil {
+		b = new([prefixBlock]atomic.Pointer[Asset])
+		if !bp.CompareAndSwap(nil, b) {
+			b = bp.Load()
 		}
 	}
-	if a := &p[i%prefixChunk]; a.Entity != nil {
+	p := &b[i%prefixBlock]
+	if a := p.Load(); a != nil {
 		return a
 	}
-	return nil
+	a := c.make(int(i))
+	if a == nil {
+		return nil
+	}
+	if !p.CompareAndSwap(nil, a) {
+		a = p.Load()
+	}
+	return a
 }
 
-func (c *compiledPrefixes) fill(chunk int) *[prefixChunk]Asset {
-	p := new([prefixChunk]Asset)
-	for j := range p {
-		i := chunk*prefixChunk + j
-		if i >= c.len() {
-			break
-		}
-		o := i * prefixRec
-		off, line := le32(c.recs, o), le32(c.recs, o+4)
-		g := uint16(c.recs[o+8]) | uint16(c.recs[o+9])<<8
-		end := uint64(off) + uint64(c.recs[o+10])
-		if int(g) >= len(c.groups) || end > uint64(len(c.str)) {
-			continue // corrupt: left zero, and asset says no match
-		}
-		a := &p[j]
-		*a = c.groups[g]
-		a.Value = c.str[off:end]
-		a.Pos.Line = int(line)
+// make builds prefix i's Asset from its record and group.
+func (c *compiledPrefixes) make(i int) *Asset {
+	o := i * prefixRec
+	off, line := le32(c.recs, o), le32(c.recs, o+4)
+	g := uint16(c.recs[o+8]) | uint16(c.recs[o+9])<<8
+	end := uint64(off) + uint64(c.recs[o+10])
+	if int(g) >= len(c.groups) || end > uint64(len(c.str)) || c.groups[g].Entity == nil {
+		return nil // corrupt: no match
 	}
-	return p
+	a := new(Asset)
+	*a = c.groups[g]
+	a.Value = c.str[off:end]
+	a.Pos.Line = int(line)
+	return a
 }
 
 // openCompiled decodes a compiled catalog, resolving ownership at at.
@@ -631,7 +639,7 @@ func openCompiled(blob string, at time.Time) (*Index, error) {
 	// The prefix records and ranges are not walked here (that would touch
 	// a megabyte that most commands never read): a record or range value
 	// out of bounds is checked where it is used, and reads as no match.
-	cp.chunks = make([]atomic.Pointer[[prefixChunk]Asset], (cp.len()+prefixChunk-1)/prefixChunk)
+	cp.blocks = make([]atomic.Pointer[[prefixBlock]atomic.Pointer[Asset]], (cp.len()+prefixBlock-1)/prefixBlock)
 	ix.compiled = cp
 	ix.lazyDone.Store(true)
 
