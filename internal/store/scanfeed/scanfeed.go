@@ -49,6 +49,7 @@ type Feed struct {
 	roles  ids[catalog.Role]
 	entl   ids[*catalog.Entity]
 	evs    []store.Evidence
+	long   map[fkey]int64 // last (ns) of rows whose last is lastLong
 	each   func(yield func(*store.Flow) bool)
 	eachOK bool // the rows may be read (once, with a pool)
 }
@@ -112,10 +113,11 @@ func (f *Feed) Flow(fl *flowrec.Flow, res attribute.Result) {
 		// number afresh (catalogs and sites this many are not seen)
 		f.flush(nil)
 	}
+	hour := fl.First / int64(time.Hour)
 	var k fkey
 	putAddr(&k, kDev, fl.Device)
 	putAddr(&k, kPeer, fl.Peer)
-	put32(&k, kHour, uint32(fl.First/int64(time.Hour)))
+	put32(&k, kHour, uint32(hour))
 	put32(&k, kName, uint32(f.names.id(fl.Name())))
 	put16(&k, kSite, uint16(f.sites.id(fl.Site)))
 	put16(&k, kEnt, uint16(f.entl.id(o.Entity)))
@@ -128,9 +130,22 @@ func (f *Feed) Flow(fl *flowrec.Flow, res attribute.Result) {
 	if fl.Peer.Is4() {
 		k[kRole] |= 1 << 7
 	}
+	start := hour * int64(time.Hour)
+	first := uint32(min(max(fl.First-start, 0)/int64(time.Millisecond), lastLong-1))
+	last := uint32(lastLong)
+	if d := max(fl.Last-start, 0) / int64(time.Millisecond); d < lastLong {
+		last = uint32(d)
+	} else {
+		if f.long == nil {
+			f.long = map[fkey]int64{}
+		}
+		if l, ok := f.long[k]; !ok || fl.Last > l {
+			f.long[k] = fl.Last
+		}
+	}
 	r, added := f.rows.find(&k)
 	if added {
-		r.first, r.last = fl.First, fl.Last
+		r.first, r.last = first, last
 		if o.Entity != nil {
 			f.entity(o.Entity)
 			if o.Asset != nil {
@@ -148,8 +163,8 @@ func (f *Feed) Flow(fl *flowrec.Flow, res attribute.Result) {
 			f.entity(h.Entity)
 		}
 	}
-	r.first = min(r.first, fl.First)
-	r.last = max(r.last, fl.Last)
+	r.first = min(r.first, first)
+	r.last = max(r.last, last)
 	r.t.Add(store.Traffic{BytesOut: fl.BytesOut, BytesIn: fl.BytesIn, PacketsOut: fl.PacketsOut, PacketsIn: fl.PacketsIn, Flows: 1})
 	f.n++
 	if f.rows.n >= f.MaxRows {
@@ -162,7 +177,12 @@ func (f *Feed) row(r *row, out *store.Flow) {
 	k := &r.k
 	fam := k[kRole]
 	dev, peer := addrAt(k, kDev, fam&(1<<6) != 0), addrAt(k, kPeer, fam&(1<<7) != 0)
-	*out = store.Flow{Hour: time.Unix(0, int64(get32(k, kHour))*int64(time.Hour)).UTC(), First: time.Unix(0, r.first).UTC(), Last: time.Unix(0, r.last).UTC(),
+	start := int64(get32(k, kHour)) * int64(time.Hour)
+	last := start + int64(r.last)*int64(time.Millisecond)
+	if r.last == lastLong {
+		last = f.long[*k]
+	}
+	*out = store.Flow{Hour: time.Unix(0, start).UTC(), First: time.Unix(0, start+int64(r.first)*int64(time.Millisecond)).UTC(), Last: time.Unix(0, last).UTC(),
 		Device: flowrec.DeviceID(f.sites.list[get16(k, kSite)], dev), Peer: peer.String(), Port: get16(k, kPort), Proto: flowrec.ProtoName(k[kProto]),
 		Name: f.names.list[get32(k, kName)], Role: string(f.roles.list[fam&0x3f]), Source: f.source, Traffic: r.t}
 	if e := f.entl.list[get16(k, kEnt)]; e != nil {
@@ -236,6 +256,7 @@ func (f *Feed) flush(extra *store.Batch) {
 	f.names.reset()
 	f.names.id("")
 	f.sites.reset()
+	clear(f.long)
 	f.roles.reset()
 	f.entl.reset()
 	f.entl.id(nil)

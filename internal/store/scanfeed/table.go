@@ -3,6 +3,7 @@ package scanfeed
 import (
 	"encoding/binary"
 	"hash/maphash"
+	"math"
 	"net/netip"
 	"sync"
 
@@ -13,8 +14,9 @@ import (
 // Go map: a sensor holds one interval's rows while the previous one is
 // written, and at 200,000 distinct flows an interval the map (a 120-byte
 // key with netip.Addr and strings, a separate slice of sums grown by
-// doubling) held 285 bytes a row. Here a row is 112 bytes, the key a
-// fixed array of small ids (the strings interned per feed), the rows in
+// doubling) held 285 bytes a row. Here a row is 104 bytes, the key a
+// fixed array of small ids (the strings interned per feed), the times in
+// milliseconds within the row's hour, the rows in
 // fixed-size chunks (no doubling) indexed by an open-addressed table of
 // int32 (8 to 16 bytes a row). Chunks a written interval no longer needs
 // go back to a Pool that the next interval takes them from, so a sensor
@@ -51,16 +53,21 @@ func addrAt(k *fkey, at int, v4 bool) netip.Addr {
 	return a
 }
 
-// row is one summed row: its key and what was summed under it.
+// row is one summed row: its key and what was summed under it. first and
+// last are milliseconds since the start of the key's hour (the stores
+// keep milliseconds); a last past what 32 bits hold (a flow of 49 days)
+// is lastLong, and kept in Feed.long.
 type row struct {
 	k           fkey
-	first, last int64
+	first, last uint32
 	t           store.Traffic
 	host        uint16 // index in Feed.entl (0 = none)
 	ev          uint32 // 1+index in Feed.evs; 0 = none
 }
 
-// chunkRows is how many rows a chunk holds: 1,024 rows of 112 bytes.
+const lastLong = math.MaxUint32
+
+// chunkRows is how many rows a chunk holds: 1,024 rows of 104 bytes.
 const chunkRows = 1024
 
 type chunk [chunkRows]row

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/outflow-dev/outflow/internal/attribute"
 	"github.com/outflow-dev/outflow/internal/catalog"
@@ -239,5 +240,57 @@ func TestTableGroup(t *testing.T) {
 	tb.reset()
 	if _, added := tb.find(&keys[0]); !added || tb.n != 1 {
 		t.Errorf("after reset: added %v, %d rows", added, tb.n)
+	}
+}
+
+// TestRowTimes: a row keeps its first and last time to the millisecond
+// (as both stores keep them), the earliest first and latest last of its
+// flows, a last 60 days after its hour exactly, and a row is 104 bytes.
+func TestRowTimes(t *testing.T) {
+	if s := unsafe.Sizeof(row{}); s != 104 {
+		t.Errorf("a row is %d bytes", s)
+	}
+	var got []store.Flow
+	f := New(context.Background(), writerFunc(func(b *store.Batch) error {
+		for fl := range b.AllFlows() {
+			got = append(got, *fl)
+		}
+		return nil
+	}), "t")
+	h := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	peer := func(i byte) netip.Addr { return netip.AddrFrom4([4]byte{192, 0, 2, i}) }
+	dev := netip.MustParseAddr("10.0.0.1")
+	type span struct{ first, last time.Time }
+	in := []struct {
+		peer byte
+		span
+	}{
+		{1, span{h.Add(1500*time.Microsecond + 999), h.Add(10*time.Minute + 700*time.Microsecond)}},
+		{1, span{h.Add(3 * time.Second), h.Add(20*time.Minute + 5*time.Millisecond + 1)}},
+		{2, span{h.Add(59*time.Minute + 59*time.Second + 999999999), h.Add(60*24*time.Hour + 123456789)}},
+		{2, span{h.Add(30 * time.Minute), h.Add(31 * time.Minute)}},
+		{3, span{h.Add(time.Minute), time.Unix(0, 0)}},
+	}
+	for _, x := range in {
+		fl := flowrec.Flow{Device: dev, Peer: peer(x.peer), Proto: 6, PeerPort: 443, First: x.first.UnixNano(), Last: x.last.UnixNano(), BytesOut: 1}
+		f.Flow(&fl, attribute.Result{})
+	}
+	if err := f.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	ms := func(t time.Time) time.Time { return time.UnixMilli(t.UnixMilli()).UTC() }
+	want := map[string]span{
+		"192.0.2.1": {ms(in[0].first), ms(in[1].last)},
+		"192.0.2.2": {ms(in[3].first), in[2].last},
+		"192.0.2.3": {ms(in[4].first), h},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d rows", len(got))
+	}
+	for _, r := range got {
+		w := want[r.Peer]
+		if !r.First.Equal(w.first) || !r.Last.Equal(w.last) || !r.Hour.Equal(h) {
+			t.Errorf("%s: hour %v, first %v, last %v; want %v %v", r.Peer, r.Hour, r.First, r.Last, w.first, w.last)
+		}
 	}
 }
