@@ -91,15 +91,35 @@ func NewReader(name string, r io.Reader, size int64) (*Reader, error) {
 	if size >= 0 && size < int64(bufSize) {
 		bufSize = max(int(size), 4096)
 	}
-	br := bufio.NewReaderSize(r, bufSize)
-	cr := &countingReader{r: br} // counts what the decoder consumed, not read-ahead
-	magic, err := br.Peek(4)
-	if err != nil {
+	// The first 24 bytes tell the format. Classic pcap is then read
+	// straight from r by its own reader, so the read-ahead buffer is only
+	// made for the formats that need it (it was filled, and its megabyte
+	// copied, for every classic capture).
+	var hdr [24]byte
+	n, err := io.ReadFull(r, hdr[:])
+	if n < 4 {
+		if err == nil || errors.Is(err, io.ErrUnexpectedEOF) {
+			err = io.EOF
+		}
 		return nil, fmt.Errorf("%s: not a capture file: %w", name, shortRead(err))
 	}
-	rd := &Reader{Name: name, Size: size, count: cr}
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	rd := &Reader{Name: name, Size: size}
+	magic := hdr[:4]
+	isNG := magic[0] == 0x0a && magic[1] == 0x0d && magic[2] == 0x0d && magic[3] == 0x0a
+	if !isNG && n == len(hdr) {
+		if c, link, snap, ok := newClassic(r, hdr[:]); ok {
+			rd.cl, rd.link, rd.Snaplen = c, link, snap
+			return rd, nil
+		}
+	}
+	br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(hdr[:n]), r), bufSize)
+	cr := &countingReader{r: br} // counts what the decoder consumed, not read-ahead
+	rd.count = cr
 	switch {
-	case magic[0] == 0x0a && magic[1] == 0x0d && magic[2] == 0x0d && magic[3] == 0x0a:
+	case isNG:
 		// Mixed link types: a merged pcapng has interfaces of several
 		// kinds, and without this gopacket drops every packet not of the
 		// first interface's kind. It costs one small allocation a packet.
@@ -109,19 +129,9 @@ func NewReader(name string, r io.Reader, size int64) (*Reader, error) {
 		}
 		rd.ng, rd.IsPcapNG = ng, true
 		rd.link = layers.LinkType(255) // unknown until the first packet names its interface
-	case len(magic) == 4:
-		hdr, err := br.Peek(24)
-		if err != nil {
-			return nil, fmt.Errorf("%s: not a pcap or pcapng file: %w", name, shortRead(err))
-		}
-		if c, link, snap, ok := newClassic(r, hdr); ok {
-			// The classic reader takes the stream from here; hand it what
-			// bufio already read ahead.
-			c.r = io.MultiReader(bytes.NewReader(bufferedAfter(br, 24)), r)
-			rd.cl, rd.link, rd.Snaplen = c, link, snap
-			return rd, nil
-		}
-		fallthrough
+		return rd, nil
+	case n < len(hdr):
+		return nil, fmt.Errorf("%s: not a pcap or pcapng file: %w", name, io.ErrUnexpectedEOF)
 	default:
 		p, err := pcapgo.NewReader(cr)
 		if err != nil {
@@ -170,15 +180,6 @@ func (r *Reader) BytesRead() int64 {
 		return r.cl.off
 	}
 	return r.count.n
-}
-
-// bufferedAfter returns what br holds past the first skip bytes.
-func bufferedAfter(br *bufio.Reader, skip int) []byte {
-	b, _ := br.Peek(br.Buffered())
-	if len(b) < skip {
-		return nil
-	}
-	return append([]byte(nil), b[skip:]...)
 }
 
 // Packets is the number of packets read so far.
