@@ -14,6 +14,9 @@ type Report struct {
 	Warnings  []string    `json:"warnings"`
 	Stats     Stats       `json:"stats"`
 	Catalog   CatalogInfo `json:"catalog"`
+	// each, for a report from FinishStream, builds the devices in turn
+	// (EachDevice); Devices is then nil.
+	each func(func(*Device) error) error
 }
 
 // CatalogInfo says which catalog answered.

@@ -366,8 +366,27 @@ func (s *Scanner) evidence(e *expAgg, o attribute.Attribution, res attribute.Res
 	}
 }
 
-// Finish flushes the tracker and builds the report.
+// Finish flushes the tracker and builds the report, every device in it.
 func (s *Scanner) Finish(now time.Time) *Report {
+	rep := s.FinishStream(now)
+	rep.Devices = []Device{}
+	_ = rep.EachDevice(func(d *Device) error {
+		rep.Devices = append(rep.Devices, *d)
+		return nil
+	})
+	rep.each = nil
+	return rep
+}
+
+// FinishStream flushes the tracker and returns the report without its
+// devices: Devices is nil, and EachDevice builds them one at a time, in
+// the report's order, from the sums the scanner keeps. Everything else
+// (totals, warnings, stats) is complete. A report of many devices is
+// then written (internal/report/scanreport) without all of it in memory
+// at once: on the ten-times-larger capture of bench/scan/distinct.sh, 32,600
+// devices, the report's structures and its JSON took more memory than
+// the scan itself. The scanner must not read more input afterwards.
+func (s *Scanner) FinishStream(now time.Time) *Report {
 	s.tracker.Flush()
 	ix := s.at.Index()
 	rep := &Report{Generated: now.UTC().Format(time.RFC3339), Inputs: s.inputs, Warnings: s.warns,
@@ -393,73 +412,40 @@ func (s *Scanner) Finish(now time.Time) *Report {
 	if st.Evicted > 0 {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the flow table was full %d times: the oldest flows were closed early (counts stay right; a flow may be split)", st.Evicted))
 	}
-	totals := map[expKey]*Total{}
-	totalDevs := map[expKey]map[netip.Addr]bool{}
-	known := s.tracker.Devices()
 	addrs := make([]netip.Addr, 0, len(s.devs))
 	for a := range s.devs {
 		addrs = append(addrs, a)
 	}
 	sort.Slice(addrs, func(i, j int) bool { return addrs[i].Less(addrs[j]) })
+	// The totals and the devices' warnings first, from the sums alone:
+	// they come after the devices in every output, which can then be
+	// written as they are built.
+	totals := map[expKey]*Total{}
 	for _, a := range addrs {
 		d := s.devs[a]
-		dev := Device{Address: a.String(), Other: d.other, Exposures: []Exposure{}, Flows: d.flows}
-		if kd := known.Lookup(a); kd != nil {
-			if len(kd.MAC) == 6 {
-				dev.MAC = kd.MAC.String()
-				if v := s.at.MAC(kd.MAC); v.Found() {
-					dev.Vendor = &Vendor{Entity: v.Entity.ID, Name: v.Entity.Name, Role: string(v.Role), Lists: attribute.Lists(v.Entity), Source: v.Asset.Source.ID}
-				}
-			}
-			dev.Hostname = kd.Hostname
-		}
-		dev.OnLink = s.tracker.OnLink(a)
 		if d.dropped > 0 {
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: %d flows not listed (limit 10000 per device)", a, d.dropped))
 		}
 		for k, e := range d.exp {
-			sm := attribute.Summarize(e.a)
-			x := Exposure{Entity: sm.Entity, Name: sm.Name, Jurisdiction: sm.Jurisdiction, Controlling: sm.Controlling, OwnerChain: sm.OwnerChain,
-				Minority: sm.Minority, Role: sm.Role, Lists: sm.Lists, Counts: e.c, FirstSeen: ts(e.first), LastSeen: ts(e.last),
-				Evidence: e.evidence, Confidence: e.a.Confidence.String(), Unverified: sm.Unverified}
-			for h := range e.hosts {
-				x.HostedBy = append(x.HostedBy, h)
-			}
-			sort.Strings(x.HostedBy)
-			dev.Exposures = append(dev.Exposures, x)
 			t := totals[k]
 			if t == nil {
+				// the first device in address order names it, as its
+				// exposure does
+				sm := attribute.Summarize(e.a)
 				t = &Total{Entity: sm.Entity, Name: sm.Name, Jurisdiction: sm.Jurisdiction, Controlling: sm.Controlling, Role: sm.Role, Lists: sm.Lists}
 				totals[k] = t
-				totalDevs[k] = map[netip.Addr]bool{}
 			}
 			addCounts(&t.Counts, e.c)
-			totalDevs[k][a] = true
+			t.Devices++ // a device has one exposure per key
 		}
-		sort.Slice(dev.Exposures, func(i, j int) bool {
-			x, y := dev.Exposures[i], dev.Exposures[j]
-			if x.BytesOut+x.BytesIn != y.BytesOut+y.BytesIn {
-				return x.BytesOut+x.BytesIn > y.BytesOut+y.BytesIn
-			}
-			return x.Entity+x.Role < y.Entity+y.Role
-		})
-		if dev.LooksLikeServer = d.serving.mark(); dev.LooksLikeServer != nil {
-			rep.Warnings = append(rep.Warnings, serverWarning(a, dev.LooksLikeServer))
+		if sv := d.serving.mark(); sv != nil {
+			rep.Warnings = append(rep.Warnings, serverWarning(a, sv))
 		}
-		dev.Bypass = d.bypass.Entries()
 		if d.bypass.Dropped > 0 {
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: %d bypass flows not listed (limit %d entries per device)", a, d.bypass.Dropped, bypass.MaxEntries))
 		}
-		for _, h := range d.hidden {
-			dev.Hidden = append(dev.Hidden, *h)
-		}
-		sort.Slice(dev.Hidden, func(i, j int) bool {
-			return dev.Hidden[i].Reason+dev.Hidden[i].Peer < dev.Hidden[j].Reason+dev.Hidden[j].Peer
-		})
-		rep.Devices = append(rep.Devices, dev)
 	}
-	for k, t := range totals {
-		t.Devices = len(totalDevs[k])
+	for _, t := range totals {
 		rep.Totals = append(rep.Totals, *t)
 	}
 	sort.Slice(rep.Totals, func(i, j int) bool {
@@ -469,17 +455,83 @@ func (s *Scanner) Finish(now time.Time) *Report {
 		}
 		return x.Entity+x.Role < y.Entity+y.Role
 	})
-	if rep.Devices == nil {
-		rep.Devices = []Device{}
-	}
 	if rep.Totals == nil {
 		rep.Totals = []Total{}
+	}
+	rep.each = func(fn func(*Device) error) error {
+		for _, a := range addrs {
+			dev := s.device(a)
+			if err := fn(&dev); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	return rep
 }
 
+// device builds the report's entry for one device from its sums.
+func (s *Scanner) device(a netip.Addr) Device {
+	d := s.devs[a]
+	dev := Device{Address: a.String(), Other: d.other, Exposures: []Exposure{}, Flows: d.flows}
+	if kd := s.tracker.Devices().Lookup(a); kd != nil {
+		if len(kd.MAC) == 6 {
+			dev.MAC = kd.MAC.String()
+			if v := s.at.MAC(kd.MAC); v.Found() {
+				dev.Vendor = &Vendor{Entity: v.Entity.ID, Name: v.Entity.Name, Role: string(v.Role), Lists: attribute.Lists(v.Entity), Source: v.Asset.Source.ID}
+			}
+		}
+		dev.Hostname = kd.Hostname
+	}
+	dev.OnLink = s.tracker.OnLink(a)
+	for _, e := range d.exp {
+		sm := attribute.Summarize(e.a)
+		x := Exposure{Entity: sm.Entity, Name: sm.Name, Jurisdiction: sm.Jurisdiction, Controlling: sm.Controlling, OwnerChain: sm.OwnerChain,
+			Minority: sm.Minority, Role: sm.Role, Lists: sm.Lists, Counts: e.c, FirstSeen: ts(e.first), LastSeen: ts(e.last),
+			Evidence: e.evidence, Confidence: e.a.Confidence.String(), Unverified: sm.Unverified}
+		for h := range e.hosts {
+			x.HostedBy = append(x.HostedBy, h)
+		}
+		sort.Strings(x.HostedBy)
+		dev.Exposures = append(dev.Exposures, x)
+	}
+	sort.Slice(dev.Exposures, func(i, j int) bool {
+		x, y := dev.Exposures[i], dev.Exposures[j]
+		if x.BytesOut+x.BytesIn != y.BytesOut+y.BytesIn {
+			return x.BytesOut+x.BytesIn > y.BytesOut+y.BytesIn
+		}
+		return x.Entity+x.Role < y.Entity+y.Role
+	})
+	dev.LooksLikeServer = d.serving.mark()
+	dev.Bypass = d.bypass.Entries()
+	for _, h := range d.hidden {
+		dev.Hidden = append(dev.Hidden, *h)
+	}
+	sort.Slice(dev.Hidden, func(i, j int) bool {
+		return dev.Hidden[i].Reason+dev.Hidden[i].Peer < dev.Hidden[j].Reason+dev.Hidden[j].Peer
+	})
+	return dev
+}
+
 // Concern reports whether the report names any entity of concern.
 func (r *Report) Concern() bool { return len(r.Totals) > 0 }
+
+// EachDevice calls fn with each device in the report's order (by
+// address), stopping at fn's first error: those of Devices, or those
+// FinishStream left to be built, each built when its turn comes (fn
+// must not keep the pointer). A streamed report's devices can be walked
+// once or more, the scanner holding their sums.
+func (r *Report) EachDevice(fn func(*Device) error) error {
+	if r.each != nil {
+		return r.each(fn)
+	}
+	for i := range r.Devices {
+		if err := fn(&r.Devices[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 func addCounts(dst *Counts, c Counts) {
 	dst.BytesOut += c.BytesOut

@@ -185,7 +185,12 @@ func Scan(ctx context.Context, env *cli.Env, o Options, files []string) int {
 		}
 	}
 	bar.finish()
-	rep := s.Finish(env.Now())
+	var rep *scan.Report
+	if feed != nil {
+		rep = s.Finish(env.Now()) // the feed stores every device
+	} else {
+		rep = s.FinishStream(env.Now()) // each device built as it is written
+	}
 	if feed != nil {
 		_, err := feed.Close(rep)
 		if err == nil && ing != nil {

@@ -9,6 +9,7 @@ package scanreport
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"strconv"
 	"strings"
@@ -19,24 +20,74 @@ import (
 	"github.com/outflow-dev/outflow/internal/scan"
 )
 
-// JSON writes the report as one indented JSON document. It is encoded
-// compact, then indented into a buffer sized for the result, byte for
-// byte what json.Encoder with SetIndent writes: the encoder grows its
-// indent buffer by doubling, which on bench/scan/distinct.sh's capture
-// (a 3.2 MB report) took 5-7 MB more peak memory.
+// JSON writes the report as one indented JSON document, byte for byte
+// what json.Encoder with SetEscapeHTML(false) and SetIndent("", "  ")
+// writes for it. The devices are encoded one at a time as
+// Report.EachDevice yields them, each into a buffer reused for the next,
+// and the rest of the report around them: the whole document was once
+// built in memory, then indented into a second buffer, which on the
+// ten-times-larger capture of bench/scan/distinct.sh (a 32 MB report)
+// took more memory than the scan.
 func JSON(w io.Writer, r *scan.Report) error {
+	// The report without its devices, indented: it has "devices": [] as
+	// its third member, on a line of its own (no string in a JSON
+	// document holds a raw newline), where the devices go.
+	rest := *r
+	rest.Devices = []scan.Device{}
+	var head bytes.Buffer
+	if err := indented(&head, &rest, ""); err != nil {
+		return err
+	}
+	const slot = "\n  \"devices\": []"
+	doc := head.Bytes()
+	i := bytes.Index(doc, []byte(slot))
+	if i < 0 {
+		return errors.New("scanreport: no devices member in the report's JSON")
+	}
+	if _, err := w.Write(doc[:i+len(slot)-1]); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	n := 0
+	err := r.EachDevice(func(d *scan.Device) error {
+		buf.Reset()
+		if n == 0 {
+			buf.WriteString("\n    ")
+		} else {
+			buf.WriteString(",\n    ")
+		}
+		n++
+		if err := indented(&buf, d, "    "); err != nil {
+			return err
+		}
+		// indented ends in the encoder's newline
+		_, err := w.Write(buf.Bytes()[:buf.Len()-1])
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		if _, err := io.WriteString(w, "\n  "); err != nil {
+			return err
+		}
+	}
+	_, err = w.Write(doc[i+len(slot)-1:])
+	return err
+}
+
+// indented appends v's JSON, HTML characters unescaped, indented by two
+// spaces under prefix, and the encoder's final newline. The compact form
+// goes through a scratch buffer that is dropped afterwards.
+func indented(dst *bytes.Buffer, v any, prefix string) error {
 	var raw bytes.Buffer
 	enc := json.NewEncoder(&raw)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(r); err != nil {
+	if err := enc.Encode(v); err != nil {
 		return err
 	}
-	out := bytes.NewBuffer(make([]byte, 0, raw.Len()*2))
-	if err := json.Indent(out, raw.Bytes(), "", "  "); err != nil {
-		return err
-	}
-	_, err := w.Write(out.Bytes())
-	return err
+	dst.Grow(raw.Len() * 2)
+	return json.Indent(dst, raw.Bytes(), prefix, "  ")
 }
 
 // CSVHeader is the first row of CSV output.
@@ -47,7 +98,7 @@ var CSVHeader = []string{"device", "mac", "hostname", "vendor", "entity", "name"
 func CSV(w io.Writer, r *scan.Report) error {
 	cw := safetext.NewCSVWriter(w)
 	_ = cw.Write(CSVHeader)
-	for _, d := range r.Devices {
+	_ = r.EachDevice(func(d *scan.Device) error {
 		vendor := ""
 		if d.Vendor != nil {
 			vendor = d.Vendor.Entity
@@ -62,7 +113,8 @@ func CSV(w io.Writer, r *scan.Report) error {
 				u(e.BytesOut), u(e.BytesIn), u(e.PacketsOut), u(e.PacketsIn), strconv.Itoa(e.Flows),
 				e.FirstSeen, e.LastSeen, strings.Join(ev, "; "), e.Controlling})
 		}
-	}
+		return nil
+	})
 	cw.Flush()
 	return cw.Error()
 }
@@ -88,9 +140,9 @@ func Text(w io.Writer, r *scan.Report, all bool) error {
 	}
 	p("catalog: %d entities, %d assets, ownership as of %s\n\n", r.Catalog.Entities, r.Catalog.Assets, r.Catalog.At)
 	shown := 0
-	for _, d := range r.Devices {
+	_ = r.EachDevice(func(d *scan.Device) error {
 		if len(d.Exposures) == 0 && len(d.Bypass) == 0 && !all && d.Vendor == nil && d.LooksLikeServer == nil {
-			continue
+			return nil
 		}
 		shown++
 		p("%s", d.Address)
@@ -207,7 +259,8 @@ func Text(w io.Writer, r *scan.Report, all bool) error {
 			}
 		}
 		p("\n")
-	}
+		return bw.Err
+	})
 	if shown == 0 {
 		p("No device talked to an entity of concern.\n\n")
 	}
