@@ -78,11 +78,14 @@ type Scanner struct {
 	ended func(*flowrec.Flow)
 }
 
+// devAgg is one device's sums. A capture of many devices (every copy
+// of bench/scan/distinct.sh's capture has other addresses) keeps one per
+// device to the end, most with nothing of concern: the maps are made when
+// first needed.
 type devAgg struct {
-	addr    netip.Addr
-	exp     map[expKey]*expAgg
+	exp     map[expKey]*expAgg // nil until its first exposure
 	other   Counts
-	hidden  map[string]*Hidden
+	hidden  map[string]*Hidden // nil until its first hidden name
 	flows   []FlowLine
 	dropped int
 	bypass  bypass.Window
@@ -100,7 +103,7 @@ type expAgg struct {
 	first    int64
 	last     int64
 	evidence []attribute.Evidence
-	hosts    map[string]bool
+	hosts    map[string]bool // nil until the first
 }
 
 // New returns a scanner over an attributor.
@@ -264,7 +267,7 @@ func (s *Scanner) sink(f *flowrec.Flow) {
 	}
 	d := s.devs[f.Device]
 	if d == nil {
-		d = &devAgg{addr: f.Device, exp: map[expKey]*expAgg{}, hidden: map[string]*Hidden{}}
+		d = &devAgg{}
 		s.devs[f.Device] = d
 	}
 	s.bypass.Add(&d.bypass, f)
@@ -277,6 +280,9 @@ func (s *Scanner) sink(f *flowrec.Flow) {
 			h = &Hidden{Reason: f.Hidden.String(), Peer: f.Peer.String(), Name: firstNonEmpty(f.SNI, f.QUICSNI), Context: s.context(f.Peer)}
 			if res.Owner.Found() {
 				h.Entity = res.Owner.Entity.ID
+			}
+			if d.hidden == nil {
+				d.hidden = map[string]*Hidden{}
 			}
 			d.hidden[key] = h
 		}
@@ -292,7 +298,10 @@ func (s *Scanner) sink(f *flowrec.Flow) {
 	k := expKey{o.Entity, o.Role}
 	e := d.exp[k]
 	if e == nil {
-		e = &expAgg{a: o, first: f.First, hosts: map[string]bool{}}
+		e = &expAgg{a: o, first: f.First}
+		if d.exp == nil {
+			d.exp = map[expKey]*expAgg{}
+		}
 		d.exp[k] = e
 	} else if o.Better(e.a) {
 		e.a = o
@@ -306,6 +315,9 @@ func (s *Scanner) sink(f *flowrec.Flow) {
 	}
 	s.evidence(e, o, res, f)
 	if h := res.Host; h.Found() && h.Entity != o.Entity {
+		if e.hosts == nil {
+			e.hosts = map[string]bool{}
+		}
 		e.hosts[h.Entity.ID] = true
 	}
 	s.line(d, f, o.Entity.ID, string(o.Role), c)

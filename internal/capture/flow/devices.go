@@ -10,19 +10,19 @@ import (
 type Device struct {
 	Addr     netip.Addr
 	MAC      net.HardwareAddr
-	Hostname string // from DHCP option 12/81 or an mDNS announcement
-	NameFrom string // "dhcp" or "mdns"
+	Hostname string  // from DHCP option 12/81 or an mDNS announcement
+	NameFrom string  // "dhcp" or "mdns"
+	mac      [6]byte // what MAC holds, without an allocation of its own
 }
 
 // Devices maps inside addresses to what is known of them.
 type Devices struct {
 	byAddr map[netip.Addr]*Device
 	byMAC  map[[6]byte]string // DHCP hostnames by client MAC, before the address is known
-	macOf  map[netip.Addr][6]byte
 }
 
 func newDevices() *Devices {
-	return &Devices{byAddr: map[netip.Addr]*Device{}, byMAC: map[[6]byte]string{}, macOf: map[netip.Addr][6]byte{}}
+	return &Devices{byAddr: map[netip.Addr]*Device{}, byMAC: map[[6]byte]string{}}
 }
 
 func (ds *Devices) get(a netip.Addr) *Device {
@@ -38,12 +38,11 @@ func (ds *Devices) mac(a netip.Addr, mac [6]byte) {
 	if a.IsUnspecified() {
 		return // a DHCP client before it has an address
 	}
-	if _, ok := ds.macOf[a]; ok {
-		return
+	if d := ds.byAddr[a]; d != nil && d.MAC != nil {
+		return // the first MAC seen, or DHCP's, stays
 	}
-	ds.macOf[a] = mac
 	d := ds.get(a)
-	d.MAC = net.HardwareAddr(append([]byte(nil), mac[:]...))
+	d.setMAC(mac)
 	if d.Hostname == "" {
 		if h := ds.byMAC[mac]; h != "" {
 			d.Hostname, d.NameFrom = h, "dhcp"
@@ -56,6 +55,17 @@ func (ds *Devices) name(a netip.Addr, name, from string) {
 	if d.Hostname == "" || d.NameFrom == "mdns" && from == "dhcp" {
 		d.Hostname, d.NameFrom = name, from
 	}
+}
+
+func (d *Device) setMAC(mac [6]byte) {
+	if d.MAC != nil {
+		// DHCP's after another: a slice of its own, for whoever has the
+		// one before
+		d.MAC = net.HardwareAddr(append([]byte(nil), mac[:]...))
+		return
+	}
+	d.mac = mac
+	d.MAC = net.HardwareAddr(d.mac[:])
 }
 
 // Lookup returns what is known of an address, or nil.
@@ -120,9 +130,8 @@ func (ds *Devices) dhcp(b []byte) (client netip.Addr) {
 	}
 	for _, a := range []netip.Addr{yi, req, ci} {
 		if a.IsValid() && !a.IsUnspecified() {
-			ds.macOf[a] = mac
 			d := ds.get(a)
-			d.MAC = net.HardwareAddr(append([]byte(nil), mac[:]...))
+			d.setMAC(mac)
 			if host != "" {
 				ds.name(a, host, "dhcp")
 			}

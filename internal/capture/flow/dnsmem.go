@@ -13,6 +13,9 @@ type dnsMemory struct {
 	m     map[dnsKey]dnsEntry
 	max   int
 	grace int64
+	// next is the size of m at which to sweep it; high the most answers
+	// m has held since it was made.
+	next, high int
 	// Stats
 	added, evicted uint64
 }
@@ -28,7 +31,7 @@ func newDNSMemory(max int, grace time.Duration) *dnsMemory {
 	if max <= 0 {
 		max = 200_000
 	}
-	return &dnsMemory{m: make(map[dnsKey]dnsEntry, 1024), max: max, grace: int64(grace)}
+	return &dnsMemory{m: make(map[dnsKey]dnsEntry, 1024), max: max, grace: int64(grace), next: dnsMinSweep}
 }
 
 // add records that client learned addr for name (asked as query).
@@ -50,6 +53,10 @@ func (d *dnsMemory) add(client, addr netip.Addr, name, query string, ttl uint32,
 	d.m[dnsKey{client, addr}] = e
 	d.m[dnsKey{netip.Addr{}, addr}] = e
 	d.added++
+	d.high = max(d.high, len(d.m))
+	if len(d.m) >= d.next {
+		d.sweep(now)
+	}
 }
 
 func (d *dnsMemory) lookup(client, addr netip.Addr, now int64) (name, query string, ok bool) {
@@ -60,6 +67,38 @@ func (d *dnsMemory) lookup(client, addr netip.Addr, now int64) (name, query stri
 		return e.name, e.query, true
 	}
 	return "", "", false
+}
+
+// Answers are swept out an hour after they expire, each time the map
+// has doubled since the last sweep (so that a sweep costs a constant per
+// answer added). Lookups ask as of a flow's last packet, which may be
+// before the latest one by up to the flow timeouts (minutes), or a little
+// more in a capture not quite in time order: an hour is past either.
+const (
+	dnsKeep     = time.Hour
+	dnsMinSweep = 4096 // answers in the map before the first sweep
+)
+
+// sweep drops the answers that expired before now by more than dnsKeep,
+// and makes the map anew once it holds under a quarter of what it held
+// (a Go map keeps its size as entries go). Without it, a long capture of
+// many clients (bench/scan/distinct.sh's, 400 days of copies) kept every
+// answer until the memory was half full (max).
+func (d *dnsMemory) sweep(now int64) {
+	cut := now - int64(dnsKeep)
+	for k, e := range d.m {
+		if e.expires < cut {
+			delete(d.m, k)
+		}
+	}
+	if len(d.m) < d.high/4 {
+		m := make(map[dnsKey]dnsEntry, len(d.m))
+		for k, e := range d.m {
+			m[k] = e
+		}
+		d.m, d.high = m, len(m)
+	}
+	d.next = max(dnsMinSweep, 2*len(d.m))
 }
 
 func (d *dnsMemory) expire(now int64) {
