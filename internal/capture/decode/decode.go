@@ -43,6 +43,9 @@ type Packet struct {
 	TCPFlags       uint8 // FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10
 	Seq            uint32
 	Payload        []byte
+	// HopLimit is the IP header's TTL (IPv4) or hop limit (IPv6), of the
+	// innermost IP header.
+	HopLimit uint8
 
 	// Fragments: FragID identifies the datagram; a first fragment has
 	// FragOffset 0 and MoreFrags set and carries the ports.
@@ -330,6 +333,7 @@ func (d *Decoder) fromIP(b []byte, p *Packet, depth int) error {
 		}
 		p.Src = netip.AddrFrom4([4]byte(d.ip4.SrcIP.To4()))
 		p.Dst = netip.AddrFrom4([4]byte(d.ip4.DstIP.To4()))
+		p.HopLimit = d.ip4.TTL
 		proto, pay = d.ip4.Protocol, d.ip4.Payload
 		if d.ip4.Flags&layers.IPv4MoreFragments != 0 || d.ip4.FragOffset != 0 {
 			p.Fragment, p.FragID, p.FragOffset = true, uint32(d.ip4.Id), d.ip4.FragOffset
@@ -341,6 +345,7 @@ func (d *Decoder) fromIP(b []byte, p *Packet, depth int) error {
 		}
 		p.Src = netip.AddrFrom16([16]byte(d.ip6.SrcIP))
 		p.Dst = netip.AddrFrom16([16]byte(d.ip6.DstIP))
+		p.HopLimit = d.ip6.HopLimit
 		var err error
 		if proto, pay, err = d.ip6Ext(d.ip6.NextHeader, d.ip6.Payload, p); err != nil {
 			return err

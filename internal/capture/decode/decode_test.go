@@ -95,7 +95,7 @@ func TestDecodeFields(t *testing.T) {
 			t.Fatal(err)
 		}
 		if p.Src.String() != "192.168.1.10" || p.Dst.String() != "8.8.8.8" || p.SrcPort != 5353 || p.DstPort != 53 ||
-			string(p.Payload) != "hello" || !p.HasMAC || p.SrcMAC[0] != 0x34 || p.Fragment != frag {
+			string(p.Payload) != "hello" || !p.HasMAC || p.SrcMAC[0] != 0x34 || p.Fragment != frag || p.HopLimit != 64 {
 			t.Errorf("frag=%v: decoded %+v", frag, p)
 		}
 	}

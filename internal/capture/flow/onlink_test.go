@@ -26,12 +26,19 @@ func TestOnLinkLearnt(t *testing.T) {
 	na[0] = 136
 	copy(na[8:], netip.MustParseAddr("2001:db8:1::70").AsSlice())
 	p := pkt("2001:db8:1::7", "ff02::1", 0, 0, 58, na)
-	p.Proto = 58
+	p.Proto, p.HopLimit = 58, 255
 	tr.Packet(p, 86, t0)
 	ns := make([]byte, 24)
 	ns[0] = 135
 	p = pkt("::", "ff02::1:ff00:71", 0, 0, 58, ns) // duplicate address detection: no sender yet
-	p.Proto = 58
+	p.Proto, p.HopLimit = 58, 255
+	tr.Packet(p, 86, t0)
+	// an advertisement that was routed (hop limit below 255): not on the link
+	na2 := make([]byte, 24)
+	na2[0] = 136
+	copy(na2[8:], netip.MustParseAddr("2001:db8:9::90").AsSlice())
+	p = pkt("2001:db8:9::9", "ff02::1", 0, 0, 58, na2)
+	p.Proto, p.HopLimit = 58, 64
 	tr.Packet(p, 86, t0)
 
 	b := make([]byte, 240)
@@ -42,6 +49,7 @@ func TestOnLinkLearnt(t *testing.T) {
 	tr.Packet(udp("192.0.2.1", "255.255.255.255", 67, 68, b), 342, t0)
 
 	for a, want := range map[string]string{"198.51.100.8": "arp", "2001:db8:1::7": "ndp", "2001:db8:1::70": "ndp", "192.0.2.50": "dhcp",
+		"2001:db8:9::9": "", "2001:db8:9::90": "",
 		"0.0.0.0": "", "192.168.1.9": "", "255.255.255.255": "", "203.0.113.9": "", "::": ""} {
 		if got := tr.OnLink(netip.MustParseAddr(a)); got != want {
 			t.Errorf("OnLink(%s) = %q, want %q", a, got, want)

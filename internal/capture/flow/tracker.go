@@ -172,10 +172,12 @@ func (t *Tracker) onLink(a netip.Addr, how string) {
 // neighbour learns from an ICMPv6 neighbour solicitation or
 // advertisement (RFC 4861) which addresses are on the link: the sender's
 // (not the unspecified one of duplicate address detection) and an
-// advertisement's target.
+// advertisement's target. As RFC 4861 (7.1.1, 7.1.2) has receivers do,
+// a message whose hop limit is not 255 is ignored: it was routed, or
+// forged from off the link.
 func (t *Tracker) neighbour(p *decode.Packet) {
 	b := p.Payload
-	if len(b) < 24 || b[1] != 0 || b[0] != 135 && b[0] != 136 {
+	if len(b) < 24 || b[1] != 0 || b[0] != 135 && b[0] != 136 || p.HopLimit != 255 {
 		return
 	}
 	t.onLink(p.Src, "ndp")
