@@ -29,7 +29,8 @@ func BenchmarkWriteFlows(b *testing.B) {
 
 func benchWrite(b *testing.B, srv *chtest.Server, rows int) {
 	ctx := context.Background()
-	cfg, err := clickhouse.ParseURL(srv.URL(fmt.Sprintf("outflow_bench%d", rows))+"?spool=off", store.Config{})
+	// OUTFLOW_BENCH_CH_WRITE adds URL parameters (compression=none)
+	cfg, err := clickhouse.ParseURL(srv.URL(fmt.Sprintf("outflow_bench%d", rows))+"?spool=off"+os.Getenv("OUTFLOW_BENCH_CH_WRITE"), store.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -59,6 +60,7 @@ func benchWrite(b *testing.B, srv *chtest.Server, rows int) {
 	if err := db.Write(ctx, batch); err != nil {
 		b.Fatal(err)
 	}
+	cpu0, srv0 := chtest.ProcCPU(os.Getpid()), srv.CPU()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		h := t0.Add(time.Duration(i) * time.Hour)
@@ -71,6 +73,14 @@ func benchWrite(b *testing.B, srv *chtest.Server, rows int) {
 		}
 	}
 	b.ReportMetric(float64(b.N*rows)/b.Elapsed().Seconds(), "rows/s")
+	// processor time per batch, of this process (the writer, and the
+	// loop setting the rows' times) and of the server (the inserts, and
+	// any merge that ran meanwhile): on a shared machine the wall time
+	// depends on the others' load, these less
+	if cpu, sc := chtest.ProcCPU(os.Getpid())-cpu0, srv.CPU()-srv0; cpu > 0 && sc > 0 {
+		b.ReportMetric(cpu.Seconds()/float64(b.N), "client-cpu-s/op")
+		b.ReportMetric(sc.Seconds()/float64(b.N), "server-cpu-s/op")
+	}
 }
 
 // BenchmarkDashboard times every Reader call the dashboard makes over

@@ -33,6 +33,10 @@ type Config struct {
 	// in bytes (0: no bound).
 	Spool    string
 	SpoolMax int64
+	// Compression of the native protocol's blocks: "lz4" (the default)
+	// or "none", cheaper for both ends where the network is not the
+	// limit (a server on the same machine).
+	Compression string
 }
 
 // DefaultSpoolMax bounds a spool to 1 GiB.
@@ -54,12 +58,12 @@ func defaultSpool(c Config) string {
 // DefaultConfig is a local server's "outflow" database.
 func DefaultConfig() Config {
 	return Config{Addr: []string{"127.0.0.1:9000"}, Database: "outflow", User: "default",
-		DialTimeout: 5 * time.Second, ReadTimeout: 5 * time.Minute}
+		DialTimeout: 5 * time.Second, ReadTimeout: 5 * time.Minute, Compression: "lz4"}
 }
 
 var ident = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
-// ParseURL reads clickhouse://[USER[:PASSWORD]@]HOST:PORT[,HOST:PORT]/DB[?cluster=NAME&dial_timeout=5s&read_timeout=5m&spool=DIR|off&spool_max=BYTES]
+// ParseURL reads clickhouse://[USER[:PASSWORD]@]HOST:PORT[,HOST:PORT]/DB[?cluster=NAME&compression=lz4|none&dial_timeout=5s&read_timeout=5m&spool=DIR|off&spool_max=BYTES]
 // into a Config, with sc's retention.
 func ParseURL(raw string, sc store.Config) (Config, error) {
 	c := DefaultConfig()
@@ -118,6 +122,11 @@ func ParseURL(raw string, sc store.Config) (Config, error) {
 			if val != "off" && !filepath.IsAbs(val) {
 				return c, fmt.Errorf("clickhouse: %s: spool: want an absolute directory or off", redact(raw))
 			}
+		case "compression":
+			if val != "lz4" && val != "none" {
+				return c, fmt.Errorf("clickhouse: %s: compression %q: want lz4 or none", redact(raw), val)
+			}
+			c.Compression = val
 		case "spool_max":
 			n, err := strconv.ParseInt(val, 10, 64)
 			if err != nil || n < 0 {
@@ -136,7 +145,7 @@ func ParseURL(raw string, sc store.Config) (Config, error) {
 				c.RollupRetention = d
 			}
 		default:
-			return c, fmt.Errorf("clickhouse: %s: unknown parameter %q (cluster, dial_timeout, read_timeout, retention, rollup_retention, spool, spool_max)", redact(raw), k)
+			return c, fmt.Errorf("clickhouse: %s: unknown parameter %q (cluster, compression, dial_timeout, read_timeout, retention, rollup_retention, spool, spool_max)", redact(raw), k)
 		}
 	}
 	switch c.Spool {

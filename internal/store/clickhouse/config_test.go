@@ -29,3 +29,18 @@ func TestPasswordOutOfArguments(t *testing.T) {
 		t.Errorf("the URL's password: %q, want it to win", c.Password)
 	}
 }
+
+// TestCompression: compression is lz4 unless the URL says none; other
+// methods are refused.
+func TestCompression(t *testing.T) {
+	for url, want := range map[string]string{"clickhouse://h/db": "lz4", "clickhouse://h/db?compression=none": "none",
+		"clickhouse://h/db?compression=lz4": "lz4", "clickhouse://h/db?compression=zstd": ""} {
+		c, err := ParseURL(url, store.Config{})
+		switch {
+		case want == "" && err == nil:
+			t.Errorf("%s: accepted (%q)", url, c.Compression)
+		case want != "" && (err != nil || c.Compression != want):
+			t.Errorf("%s: %q, %v; want %q", url, c.Compression, err, want)
+		}
+	}
+}

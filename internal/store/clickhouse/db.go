@@ -126,9 +126,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opt Options) (*DB, 
 }
 
 func (d *DB) connect(addr []string) (driver.Conn, error) {
+	method := ch.CompressionLZ4
+	if d.cfg.Compression == "none" {
+		method = ch.CompressionNone
+	}
 	return ch.Open(&ch.Options{Addr: addr, Auth: ch.Auth{Database: "default", Username: d.cfg.User, Password: d.cfg.Password},
 		DialTimeout: d.cfg.DialTimeout, ReadTimeout: d.cfg.ReadTimeout, MaxOpenConns: 8,
-		Compression: &ch.Compression{Method: ch.CompressionLZ4}})
+		Compression: &ch.Compression{Method: method}})
 }
 
 // Start connects, reads the server's version and applies the

@@ -133,11 +133,14 @@ func (d *DB) send(ctx context.Context, p *payload, replay bool) error {
 // blockRows is the rows of one native block of an insert. A table's rows
 // go in blocks of this many, all in the same INSERT (the server squashes
 // them into parts of up to min_insert_block_size_rows, a million by
-// default, as it did the single block): the driver then reuses one
+// default, as it did a single block): the driver then reuses one
 // block's column buffers instead of growing them to the whole batch from
 // empty for every insert, which was half the writer's CPU at 500,000 rows
-// (BenchmarkWriteFlows, docs/benchmarks.md).
-const blockRows = 1 << 16
+// (BenchmarkWriteFlows, docs/benchmarks.md). 16,384 rather than 65,536:
+// the driver's buffers of one block grow anew for every insert, and a
+// quarter of them is a quarter of the writer's allocations (39 instead
+// of 139 MB per 500,000-row batch), for the same work on the server.
+const blockRows = 1 << 14
 
 // insert sends tables, each in one insert, a column at a time, in blocks
 // of blockRows.

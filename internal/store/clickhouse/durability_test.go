@@ -229,15 +229,17 @@ func TestKill9(t *testing.T) {
 }
 
 // TestBatchInBlocks writes batches larger than one native block (the
-// writer sends a table's rows in blocks of 65,536, all in one INSERT):
-// every row is stored once, in one part per insert, and the rollups agree.
+// writer sends a table's rows in blocks of 16,384, all in one INSERT):
+// every row is stored once, in one part per insert, and the rollups agree;
+// the first batch with LZ4, the second with compression=none.
 func TestBatchInBlocks(t *testing.T) {
 	srv := chtest.Start(t)
-	db := openCH(t, srv.URL("blocks")+"?spool=off")
-	defer db.Close()
-	const per = 150_001 // three blocks, the last of one row
-	for i := range 2 {
-		if err := db.Write(context.Background(), flowBatch(i, per)); err != nil {
+	const per = 3*16384 + 1 // four blocks, the last of one row
+	for i, url := range []string{srv.URL("blocks") + "?spool=off", srv.URL("blocks") + "?spool=off&compression=none"} {
+		db := openCH(t, url)
+		err := db.Write(context.Background(), flowBatch(i, per))
+		db.Close()
+		if err != nil {
 			t.Fatal(err)
 		}
 	}

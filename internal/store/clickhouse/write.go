@@ -285,7 +285,11 @@ func (r *rows) flows(n int, fs iter.Seq[*store.Flow]) error {
 		}
 		last = max(last, first)
 		peer := f.Peer
-		if a, err := netip.ParseAddr(f.Peer); err == nil {
+		if a, err := netip.ParseAddr(f.Peer); err == nil && !a.Is4() {
+			// an IPv4 address parses only in its one dotted form, which
+			// is kept as it came (a new string for every row was a
+			// tenth of the writer's allocations); others are written
+			// the one way
 			peer = a.Unmap().String()
 		}
 		n := f.Flows
