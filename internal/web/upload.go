@@ -329,8 +329,12 @@ func (s *Server) uploadPage(w http.ResponseWriter, r *http.Request) {
 	}
 	d := &uploadData{Job: job}
 	if job.State == store.UploadDone {
-		// The audit the worker stored: the newest of this file's digest.
-		as, err := s.r.Audits(r.Context(), store.Filter{Limit: 200})
+		// The audit the worker stored: the newest of this file's digest
+		// among those stored while the job ran (the worker audits one
+		// file at a time, so that is one or a few, however many audits
+		// the store holds; the newest 200 of all missed it once 200 more
+		// had been stored since).
+		as, err := s.r.Audits(r.Context(), store.Filter{Since: job.Time.Add(-time.Minute), Until: job.Updated.Add(time.Minute), Limit: 200})
 		if err != nil {
 			s.storeFail(w, r, err)
 			return

@@ -111,6 +111,34 @@ func TestUpload(t *testing.T) {
 		}
 		auditURLs = append(auditURLs, m[1])
 	}
+	// 250 audits of other files stored later: each upload's page still
+	// finds its own audit
+	info, err := s.r.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wcfg := store.DefaultConfig()
+	wcfg.Path, wcfg.Retention, wcfg.RollupRetention, wcfg.MaxSize = info.Path, 0, 0, 0
+	w, err := sqlite.Open(t.Context(), wcfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var later store.Batch
+	for i := range 250 {
+		later.Audits = append(later.Audits, store.Audit{Time: testNow.Add(time.Hour + time.Duration(i)*time.Second), App: "com.example.other",
+			Version: itoa(int64(i)), SHA256: sha([]byte(itoa(int64(i))))})
+	}
+	if err := w.Write(t.Context(), &later); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	for i, loc := range []string{"/apps/uploads/1", "/apps/uploads/2"} {
+		page := readBody(t, s.do(t, req{target: loc, cookies: []*http.Cookie{vsess}}))
+		if !strings.Contains(page, `href="`+auditURLs[i]+`"`) {
+			t.Fatalf("%s lost its audit (%s) after 250 later audits:\n%s", loc, auditURLs[i], page)
+		}
+	}
+
 	rep := readBody(t, s.do(t, req{target: auditURLs[1], cookies: []*http.Cookie{vsess}}))
 	for _, want := range []string{"com.zhiliaoapp.musically", "Versions of com.zhiliaoapp.musically", `href="` + auditURLs[0] + `">1.0`, "2.0"} {
 		if !strings.Contains(rep, want) {
