@@ -146,6 +146,7 @@ type devState struct {
 	win    bypass.Window
 	mac    [6]byte
 	hasMAC bool
+	fdev   uint32 // the interval's feed's index of the device
 }
 
 // MaxDevices bounds the devices one interval follows for bypasses and
@@ -233,18 +234,19 @@ func (s *Sensor) flow(f *flowrec.Flow) {
 			s.deps.OnConcern(f, res)
 		}
 	}
-	s.cur.feed.Flow(f, res)
 	iv := s.cur
 	k := devKey{f.Site, f.Device}
 	d := iv.devs[k]
 	if d == nil {
 		if len(iv.devs) >= MaxDevices {
 			s.met.devDrops.Inc()
+			iv.feed.Flow(f, res)
 			return
 		}
-		d = &devState{}
+		d = &devState{fdev: iv.feed.Device(f.Site, f.Device)}
 		iv.devs[k] = d
 	}
+	iv.feed.FlowOf(f, res, d.fdev)
 	iv.bypass.Add(&d.win, f)
 	if f.HasMAC {
 		d.mac, d.hasMAC = f.DeviceMAC, true

@@ -10,7 +10,9 @@ package scanfeed
 
 import (
 	"context"
+	"encoding/binary"
 	"hash/maphash"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -43,8 +45,14 @@ type Feed struct {
 	err    error
 	n      int
 
-	// what the rows' keys name, interned for this feed's rows
+	// what the rows' keys name, interned for this feed's rows; devices
+	// (and their sites) for the feed's life, so that a caller may keep
+	// a device's index (Device) across the feed's writes
 	sites  ids[string]
+	site   string // the last device's site, whose index is siteID
+	siteID uint32
+	devs   ids[devKey]
+	devIDs []string // store device IDs of devs, made as rows are read
 	names  ids[string]
 	roles  ids[catalog.Role]
 	entl   ids[*catalog.Entity]
@@ -52,6 +60,43 @@ type Feed struct {
 	long   map[fkey]int64 // last (ns) of rows whose last is lastLong
 	each   func(yield func(*store.Flow) bool)
 	eachOK bool // the rows may be read (once, with a pool)
+}
+
+// devKey is a device: the 16-byte form of its address, its site's index
+// in Feed.sites and whether the address is IPv4, as bytes that hash
+// quickly.
+type devKey [21]byte
+
+// Device is the feed's index of the device of site and address a, for
+// FlowOf. The index holds for the feed's life.
+func (f *Feed) Device(site string, a netip.Addr) uint32 {
+	if site != f.site || len(f.sites.list) == 0 {
+		f.site, f.siteID = site, uint32(f.sites.id(site))
+	}
+	var k devKey
+	b := a.As16()
+	copy(k[:16], b[:])
+	binary.LittleEndian.PutUint32(k[16:], f.siteID)
+	if a.Is4() {
+		k[20] = 1
+	}
+	return uint32(f.devs.id(k))
+}
+
+// devID is the store's ID of device i, made once per feed.
+func (f *Feed) devID(i uint32) string {
+	if int(i) >= len(f.devIDs) {
+		f.devIDs = append(f.devIDs, make([]string, len(f.devs.list)-len(f.devIDs))...)
+	}
+	if f.devIDs[i] == "" {
+		d := &f.devs.list[i]
+		a := netip.AddrFrom16([16]byte(d[:16]))
+		if d[20] == 1 {
+			a = a.Unmap()
+		}
+		f.devIDs[i] = flowrec.DeviceID(f.sites.list[binary.LittleEndian.Uint32(d[16:])], a)
+	}
+	return f.devIDs[i]
 }
 
 // ids numbers the values a feed's rows name, from 0 in the order seen.
@@ -101,6 +146,13 @@ func (f *Feed) WithPool(p *Pool) *Feed {
 
 // Flow takes one finished flow and its attribution (scan.Config.OnFlow).
 func (f *Feed) Flow(fl *flowrec.Flow, res attribute.Result) {
+	f.FlowOf(fl, res, f.Device(fl.Site, fl.Device))
+}
+
+// FlowOf is Flow for a flow of the device whose index Device gave: a
+// caller that keeps its devices (the sensor) spares the feed a lookup
+// per flow. fl.Site and fl.Device are not read.
+func (f *Feed) FlowOf(fl *flowrec.Flow, res attribute.Result, dev uint32) {
 	if f.err != nil {
 		return
 	}
@@ -108,25 +160,21 @@ func (f *Feed) Flow(fl *flowrec.Flow, res attribute.Result) {
 	if !o.Concern() {
 		o = attribute.Attribution{}
 	}
-	if len(f.sites.list) > 0xfffe || len(f.entl.list) > 0xfffd || len(f.roles.list) > 0x3e {
+	if len(f.entl.list) > 0xfffd || len(f.roles.list) > 0x3e {
 		// the key's ids would not hold another: write what is held and
-		// number afresh (catalogs and sites this many are not seen)
+		// number afresh (catalogs this many are not seen)
 		f.flush(nil)
 	}
 	hour := fl.First / int64(time.Hour)
 	var k fkey
-	putAddr(&k, kDev, fl.Device)
+	put32(&k, kDev, dev)
 	putAddr(&k, kPeer, fl.Peer)
 	put32(&k, kHour, uint32(hour))
 	put32(&k, kName, uint32(f.names.id(fl.Name())))
-	put16(&k, kSite, uint16(f.sites.id(fl.Site)))
 	put16(&k, kEnt, uint16(f.entl.id(o.Entity)))
 	put16(&k, kPort, fl.PeerPort)
 	k[kProto] = fl.Proto
 	k[kRole] = uint8(f.roles.id(o.Role))
-	if fl.Device.Is4() {
-		k[kRole] |= 1 << 6
-	}
 	if fl.Peer.Is4() {
 		k[kRole] |= 1 << 7
 	}
@@ -175,16 +223,15 @@ func (f *Feed) Flow(fl *flowrec.Flow, res attribute.Result) {
 // row builds the store's row of r into out.
 func (f *Feed) row(r *row, out *store.Flow) {
 	k := &r.k
-	fam := k[kRole]
-	dev, peer := addrAt(k, kDev, fam&(1<<6) != 0), addrAt(k, kPeer, fam&(1<<7) != 0)
+	role := k[kRole]
 	start := int64(get32(k, kHour)) * int64(time.Hour)
 	last := start + int64(r.last)*int64(time.Millisecond)
 	if r.last == lastLong {
 		last = f.long[*k]
 	}
 	*out = store.Flow{Hour: time.Unix(0, start).UTC(), First: time.Unix(0, start+int64(r.first)*int64(time.Millisecond)).UTC(), Last: time.Unix(0, last).UTC(),
-		Device: flowrec.DeviceID(f.sites.list[get16(k, kSite)], dev), Peer: peer.String(), Port: get16(k, kPort), Proto: flowrec.ProtoName(k[kProto]),
-		Name: f.names.list[get32(k, kName)], Role: string(f.roles.list[fam&0x3f]), Source: f.source, Traffic: r.t}
+		Device: f.devID(get32(k, kDev)), Peer: addrAt(k, kPeer, role&(1<<7) != 0).String(), Port: get16(k, kPort), Proto: flowrec.ProtoName(k[kProto]),
+		Name: f.names.list[get32(k, kName)], Role: string(f.roles.list[role&0x3f]), Source: f.source, Traffic: r.t}
 	if e := f.entl.list[get16(k, kEnt)]; e != nil {
 		out.Entity = e.ID
 		if r.ev != 0 {
@@ -255,7 +302,6 @@ func (f *Feed) flush(extra *store.Batch) {
 	f.rows.reset()
 	f.names.reset()
 	f.names.id("")
-	f.sites.reset()
 	clear(f.long)
 	f.roles.reset()
 	f.entl.reset()

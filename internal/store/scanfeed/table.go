@@ -14,30 +14,29 @@ import (
 // Go map: a sensor holds one interval's rows while the previous one is
 // written, and at 200,000 distinct flows an interval the map (a 120-byte
 // key with netip.Addr and strings, a separate slice of sums grown by
-// doubling) held 285 bytes a row. Here a row is 104 bytes, the key a
-// fixed array of small ids (the strings interned per feed), the times in
-// milliseconds within the row's hour, the rows in
+// doubling) held 285 bytes a row. Here a row is 88 bytes, the key a
+// fixed array of small ids (the strings and devices interned per feed),
+// the times in milliseconds within the row's hour, the rows in
 // fixed-size chunks (no doubling) indexed by an open-addressed table of
 // int32 (8 to 16 bytes a row). Chunks a written interval no longer needs
 // go back to a Pool that the next interval takes them from, so a sensor
 // holds about one interval's rows, not two (BenchmarkActiveFlowsHeap,
 // BenchmarkTable in this package).
 
-// fkey is a row's key: device, peer, hour, name, site, entity, port,
-// protocol, role and address families, as bytes so that it hashes with
+// fkey is a row's key: device, peer, hour, name, entity, port, protocol,
+// role and the peer's address family, as bytes so that it hashes with
 // maphash.Bytes and compares as an array.
-type fkey [48]byte
+type fkey [34]byte
 
 const (
-	kDev   = 0  // [16]byte, the 16-byte form of the device's address
-	kPeer  = 16 // [16]byte
-	kHour  = 32 // uint32, hours since the epoch
-	kName  = 36 // uint32, 1+index in Feed.names; 0 = no name
-	kSite  = 40 // uint16, index in Feed.sites
-	kEnt   = 42 // uint16, index in Feed.entl (0 = none)
-	kPort  = 44 // uint16
-	kProto = 46 // uint8
-	kRole  = 47 // uint8: bits 0-5 index in Feed.roles, bit 6 device is IPv4, bit 7 peer is IPv4
+	kDev   = 0  // uint32, index in Feed.devs (site, address)
+	kPeer  = 4  // [16]byte, the 16-byte form of the peer's address
+	kHour  = 20 // uint32, hours since the epoch
+	kName  = 24 // uint32, 1+index in Feed.names; 0 = no name
+	kEnt   = 28 // uint16, index in Feed.entl (0 = none)
+	kPort  = 30 // uint16
+	kProto = 32 // uint8
+	kRole  = 33 // uint8: bits 0-5 index in Feed.roles, bit 7 peer is IPv4
 )
 
 func putAddr(k *fkey, at int, a netip.Addr) {
@@ -58,16 +57,16 @@ func addrAt(k *fkey, at int, v4 bool) netip.Addr {
 // keep milliseconds); a last past what 32 bits hold (a flow of 49 days)
 // is lastLong, and kept in Feed.long.
 type row struct {
-	k           fkey
-	first, last uint32
 	t           store.Traffic
+	first, last uint32
+	k           fkey
 	host        uint16 // index in Feed.entl (0 = none)
 	ev          uint32 // 1+index in Feed.evs; 0 = none
 }
 
 const lastLong = math.MaxUint32
 
-// chunkRows is how many rows a chunk holds: 1,024 rows of 104 bytes.
+// chunkRows is how many rows a chunk holds: 1,024 rows of 88 bytes.
 const chunkRows = 1024
 
 type chunk [chunkRows]row
@@ -151,14 +150,8 @@ func (t *table) grow() {
 	}
 }
 
-// gkey is what a row's device and hour are: the device's site, address
-// and address family, and the hour.
-type gkey struct {
-	dev  [16]byte
-	hour uint32
-	site uint16
-	v4   bool
-}
+// gkey is a row's device and hour.
+type gkey struct{ dev, hour uint32 }
 
 // group moves the rows so that those of a device and hour come one after
 // another, as a store's writer encodes them into one segment each and
@@ -178,7 +171,7 @@ func (t *table) group() {
 	to := make([]int32, t.n)
 	for i := 0; i < t.n; i++ {
 		k := &t.at(i).k
-		g := gkey{dev: [16]byte(k[kDev : kDev+16]), hour: get32(k, kHour), site: get16(k, kSite), v4: k[kRole]&(1<<6) != 0}
+		g := gkey{get32(k, kDev), get32(k, kHour)}
 		x, ok := gs[g]
 		if !ok {
 			x = int32(len(start))

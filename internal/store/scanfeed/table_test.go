@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -197,15 +198,10 @@ func TestTableGroup(t *testing.T) {
 	var keys []fkey
 	for i := range 5000 {
 		var k fkey
-		dev := netip.AddrFrom4([4]byte{10, 0, 0, byte(rng.IntN(60))})
-		putAddr(&k, kDev, dev)
+		put32(&k, kDev, uint32(rng.IntN(120)))
 		putAddr(&k, kPeer, netip.AddrFrom4([4]byte{192, 0, byte(i >> 8), byte(i)}))
 		put32(&k, kHour, uint32(500_000+rng.IntN(3)))
-		put16(&k, kSite, uint16(rng.IntN(2)))
-		k[kRole] = 1<<6 | 1<<7
-		if rng.IntN(5) == 0 { // the same bytes, an IPv6 device: another group
-			k[kRole] &^= 1 << 6
-		}
+		k[kRole] = 1 << 7
 		r, added := tb.find(&k)
 		if !added {
 			t.Fatal("a key found twice")
@@ -214,7 +210,7 @@ func TestTableGroup(t *testing.T) {
 		keys = append(keys, k)
 	}
 	gk := func(k *fkey) string {
-		return fmt.Sprint(k[kDev:kDev+16], get32(k, kHour), get16(k, kSite), k[kRole]&(1<<6))
+		return fmt.Sprint(get32(k, kDev), get32(k, kHour))
 	}
 	firstOf := map[string]int{}
 	for i := range keys {
@@ -245,9 +241,9 @@ func TestTableGroup(t *testing.T) {
 
 // TestRowTimes: a row keeps its first and last time to the millisecond
 // (as both stores keep them), the earliest first and latest last of its
-// flows, a last 60 days after its hour exactly, and a row is 104 bytes.
+// flows, a last 60 days after its hour exactly, and a row is 88 bytes.
 func TestRowTimes(t *testing.T) {
-	if s := unsafe.Sizeof(row{}); s != 104 {
+	if s := unsafe.Sizeof(row{}); s != 88 {
 		t.Errorf("a row is %d bytes", s)
 	}
 	var got []store.Flow
@@ -292,5 +288,66 @@ func TestRowTimes(t *testing.T) {
 		if !r.First.Equal(w.first) || !r.Last.Equal(w.last) || !r.Hour.Equal(h) {
 			t.Errorf("%s: hour %v, first %v, last %v; want %v %v", r.Peer, r.Hour, r.First, r.Last, w.first, w.last)
 		}
+	}
+}
+
+// TestFlowOf: flows given with device indexes a caller took once (as the
+// sensor does) and kept across the feed's early writes are written as
+// the same flows given to Flow.
+func TestFlowOf(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	var fls []flowrec.Flow
+	for i := range 5000 {
+		dev := netip.AddrFrom4([4]byte{10, 0, 0, byte(rng.IntN(50))})
+		if i%7 == 0 {
+			dev = netip.AddrFrom16(dev.As16()) // the same bytes, IPv6: another device
+		}
+		at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC).Add(time.Duration(rng.IntN(3*3600)) * time.Second).UnixNano()
+		fls = append(fls, flowrec.Flow{Site: fmt.Sprintf("s%d", rng.IntN(3)), Device: dev, Peer: netip.AddrFrom4([4]byte{192, 0, 2, byte(rng.IntN(200))}),
+			PeerPort: 443, Proto: 6, First: at, Last: at + int64(time.Second), BytesOut: uint64(rng.IntN(100))})
+	}
+	var sums [2]*sumWriter
+	for i := range sums {
+		sums[i] = &sumWriter{rows: map[string]store.Traffic{}, first: map[string]time.Time{}}
+		f := New(context.Background(), sums[i], "t")
+		f.MaxRows = 700
+		type dk struct {
+			site string
+			a    netip.Addr
+		}
+		devs := map[dk]uint32{}
+		for j := range fls {
+			fl := &fls[j]
+			if i == 0 {
+				f.Flow(fl, attribute.Result{})
+				continue
+			}
+			k := dk{fl.Site, fl.Device}
+			d, ok := devs[k]
+			if !ok {
+				d = f.Device(fl.Site, fl.Device)
+				devs[k] = d
+			}
+			f.FlowOf(fl, attribute.Result{}, d)
+		}
+		if err := f.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sums[1].batches < 5 || len(sums[0].rows) < 1000 {
+		t.Fatalf("%d batches, %d rows", sums[1].batches, len(sums[0].rows))
+	}
+	if fmt.Sprint(sums[0].rows) != fmt.Sprint(sums[1].rows) || fmt.Sprint(sums[0].first) != fmt.Sprint(sums[1].first) {
+		t.Error("FlowOf wrote other rows than Flow")
+	}
+	want, got := map[string]bool{}, map[string]bool{}
+	for j := range fls {
+		want[flowrec.DeviceID(fls[j].Site, fls[j].Device)] = true
+	}
+	for k := range sums[1].rows {
+		got[k[:strings.IndexByte(k, '|')]] = true
+	}
+	if len(want) < 100 || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("devices written %v, want %v", got, want)
 	}
 }
