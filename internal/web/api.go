@@ -112,6 +112,8 @@ func (s *Server) apiRoutes() []route {
 			s.json(w, r, a)
 		}},
 		{"/api/inventory", listAPI(s, "all", cachedList(s, "inventory", s.r.Inventory))},
+		{"/api/uploads", s.uploadsAPI},
+		{"/api/uploads/{id}", s.uploadAPI},
 		{"/api/alerts", func(w http.ResponseWriter, r *http.Request) {
 			// backends with an alert table (SQLite, ClickHouse) implement it
 			as, ok := s.r.(store.Alerts)

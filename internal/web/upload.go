@@ -303,29 +303,31 @@ func (s *Server) resumeUploads(ctx context.Context) {
 }
 
 type uploadData struct {
-	Job   *store.UploadJob
-	Audit *store.Audit
+	Job   *store.UploadJob `json:"job"`
+	Audit *store.Audit     `json:"audit,omitempty"` // once done: the audit it stored
 }
 
-func (s *Server) uploadPage(w http.ResponseWriter, r *http.Request) {
+// uploadData reads job id and, once it is done, its audit; it answers
+// the request itself (false) when it cannot.
+func (s *Server) uploadData(w http.ResponseWriter, r *http.Request) (*uploadData, bool) {
 	ul, ok := s.uploadLog()
 	if !ok {
 		s.fail(w, r, http.StatusNotImplemented, "this store keeps no upload jobs")
-		return
+		return nil, false
 	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id < 1 {
 		s.fail(w, r, http.StatusBadRequest, "upload id: want a number")
-		return
+		return nil, false
 	}
 	job, err := ul.UploadJob(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		s.fail(w, r, http.StatusNotFound, "no such upload")
-		return
+		return nil, false
 	}
 	if err != nil {
 		s.storeFail(w, r, err)
-		return
+		return nil, false
 	}
 	d := &uploadData{Job: job}
 	if job.State == store.UploadDone {
@@ -337,7 +339,7 @@ func (s *Server) uploadPage(w http.ResponseWriter, r *http.Request) {
 		as, err := s.r.Audits(r.Context(), store.Filter{Since: job.Time.Add(-time.Minute), Until: job.Updated.Add(time.Minute), Limit: 200})
 		if err != nil {
 			s.storeFail(w, r, err)
-			return
+			return nil, false
 		}
 		for _, a := range as {
 			full, err := s.r.Audit(r.Context(), a.ID)
@@ -347,9 +349,54 @@ func (s *Server) uploadPage(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	v := s.newView(r, "apps", "Upload "+strconv.FormatInt(id, 10))
+	return d, true
+}
+
+func (s *Server) uploadPage(w http.ResponseWriter, r *http.Request) {
+	d, ok := s.uploadData(w, r)
+	if !ok {
+		return
+	}
+	v := s.newView(r, "apps", "Upload "+strconv.FormatInt(d.Job.ID, 10))
 	v.Data = d
 	s.render(w, r, http.StatusOK, "upload", v)
+}
+
+// uploadAPI is GET /api/uploads/{id}: the job and, once it is done, its
+// audit, for a script that uploaded a file and waits for the verdict.
+func (s *Server) uploadAPI(w http.ResponseWriter, r *http.Request) {
+	if d, ok := s.uploadData(w, r); ok {
+		s.json(w, r, d)
+	}
+}
+
+// uploadsAPI is GET /api/uploads: the jobs, newest first, as a list.
+func (s *Server) uploadsAPI(w http.ResponseWriter, r *http.Request) {
+	ul, ok := s.uploadLog()
+	if !ok {
+		s.fail(w, r, http.StatusNotImplemented, "this store keeps no upload jobs")
+		return
+	}
+	q := r.URL.Query()
+	f, p, err := s.filter(r.Context(), q, "all", store.MaxLimit)
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	if q.Get("until") == "" {
+		f.Until = s.now().Add(time.Minute) // a job stamped this instant, as the page lists it
+		p.Until = f.Until
+	}
+	js, err := ul.UploadJobs(r.Context(), f)
+	if err != nil {
+		s.storeFail(w, r, err)
+		return
+	}
+	out := list[store.UploadJob]{Until: p.Until, Limit: f.Limit, Offset: f.Offset, Items: js}
+	if !p.Since.IsZero() {
+		out.Since = &p.Since
+	}
+	s.json(w, r, out)
 }
 
 // uploadsPage lists the uploads, newest first, from the store.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -137,6 +138,29 @@ func TestUpload(t *testing.T) {
 		if !strings.Contains(page, `href="`+auditURLs[i]+`"`) {
 			t.Fatalf("%s lost its audit (%s) after 250 later audits:\n%s", loc, auditURLs[i], page)
 		}
+	}
+
+	// the same as JSON, for scripts that upload and wait
+	var one struct {
+		Job   store.UploadJob `json:"job"`
+		Audit *store.Audit    `json:"audit"`
+	}
+	if err := json.Unmarshal([]byte(readBody(t, s.do(t, req{target: "/api/uploads/2", cookies: []*http.Cookie{vsess}}))), &one); err != nil {
+		t.Fatal(err)
+	}
+	if one.Job.ID != 2 || one.Job.State != store.UploadDone || one.Audit == nil || "/apps/"+itoa(one.Audit.ID) != auditURLs[1] ||
+		one.Audit.SHA256 != one.Job.SHA256 || one.Audit.Version != "2.0" {
+		t.Fatalf("/api/uploads/2: %+v, audit %+v", one.Job, one.Audit)
+	}
+	var all struct{ Items []store.UploadJob }
+	if err := json.Unmarshal([]byte(readBody(t, s.do(t, req{target: "/api/uploads", cookies: []*http.Cookie{vsess}}))), &all); err != nil {
+		t.Fatal(err)
+	}
+	if len(all.Items) != 2 || all.Items[0].ID != 2 || all.Items[1].ID != 1 {
+		t.Fatalf("/api/uploads: %+v", all.Items)
+	}
+	if resp := s.do(t, req{target: "/api/uploads/9", cookies: []*http.Cookie{vsess}}); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("/api/uploads/9: %d", resp.StatusCode)
 	}
 
 	rep := readBody(t, s.do(t, req{target: auditURLs[1], cookies: []*http.Cookie{vsess}}))
