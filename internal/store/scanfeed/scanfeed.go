@@ -12,6 +12,7 @@ import (
 	"context"
 	"encoding/binary"
 	"hash/maphash"
+	"math"
 	"net/netip"
 	"strings"
 	"time"
@@ -57,7 +58,8 @@ type Feed struct {
 	roles  ids[catalog.Role]
 	entl   ids[*catalog.Entity]
 	evs    []store.Evidence
-	long   map[fkey]int64 // last (ns) of rows whose last is lastLong
+	long   map[fkey]int64      // last (ns) of rows whose last is lastLong
+	big    map[fkey]*[3]uint64 // packets out and in and flows past a row's 32 bits
 	each   func(yield func(*store.Flow) bool)
 	eachOK bool // the rows may be read (once, with a pool)
 }
@@ -213,7 +215,22 @@ func (f *Feed) FlowOf(fl *flowrec.Flow, res attribute.Result, dev uint32) {
 	}
 	r.first = min(r.first, first)
 	r.last = max(r.last, last)
-	r.t.Add(store.Traffic{BytesOut: fl.BytesOut, BytesIn: fl.BytesIn, PacketsOut: fl.PacketsOut, PacketsIn: fl.PacketsIn, Flows: 1})
+	r.bo += fl.BytesOut
+	r.bi += fl.BytesIn
+	if po, pi, n := uint64(r.po)+fl.PacketsOut, uint64(r.pi)+fl.PacketsIn, uint64(r.n)+1; max(po, pi, n) <= math.MaxUint32 {
+		r.po, r.pi, r.n = uint32(po), uint32(pi), uint32(n)
+	} else {
+		if f.big == nil {
+			f.big = map[fkey]*[3]uint64{}
+		}
+		b := f.big[k]
+		if b == nil {
+			b = new([3]uint64)
+			f.big[k] = b
+		}
+		b[0], b[1], b[2] = b[0]+po, b[1]+pi, b[2]+n
+		r.po, r.pi, r.n = 0, 0, 0
+	}
 	f.n++
 	if f.rows.n >= f.MaxRows {
 		f.flush(nil)
@@ -231,7 +248,15 @@ func (f *Feed) row(r *row, out *store.Flow) {
 	}
 	*out = store.Flow{Hour: time.Unix(0, start).UTC(), First: time.Unix(0, start+int64(r.first)*int64(time.Millisecond)).UTC(), Last: time.Unix(0, last).UTC(),
 		Device: f.devID(get32(k, kDev)), Peer: addrAt(k, kPeer, role&(1<<7) != 0).String(), Port: get16(k, kPort), Proto: flowrec.ProtoName(k[kProto]),
-		Name: f.names.list[get32(k, kName)], Role: string(f.roles.list[role&0x3f]), Source: f.source, Traffic: r.t}
+		Name: f.names.list[get32(k, kName)], Role: string(f.roles.list[role&0x3f]), Source: f.source,
+		Traffic: store.Traffic{BytesOut: r.bo, BytesIn: r.bi, PacketsOut: uint64(r.po), PacketsIn: uint64(r.pi), Flows: uint64(r.n)}}
+	if len(f.big) > 0 {
+		if b := f.big[*k]; b != nil {
+			out.PacketsOut += b[0]
+			out.PacketsIn += b[1]
+			out.Flows += b[2]
+		}
+	}
 	if e := f.entl.list[get16(k, kEnt)]; e != nil {
 		out.Entity = e.ID
 		if r.ev != 0 {
@@ -303,6 +328,7 @@ func (f *Feed) flush(extra *store.Batch) {
 	f.names.reset()
 	f.names.id("")
 	clear(f.long)
+	clear(f.big)
 	f.roles.reset()
 	f.entl.reset()
 	f.entl.id(nil)

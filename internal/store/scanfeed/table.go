@@ -6,15 +6,13 @@ import (
 	"math"
 	"net/netip"
 	"sync"
-
-	"github.com/outflow-dev/outflow/internal/store"
 )
 
 // The feed's rows live in a table written for the purpose rather than a
 // Go map: a sensor holds one interval's rows while the previous one is
 // written, and at 200,000 distinct flows an interval the map (a 120-byte
 // key with netip.Addr and strings, a separate slice of sums grown by
-// doubling) held 285 bytes a row. Here a row is 88 bytes, the key a
+// doubling) held 285 bytes a row. Here a row is 80 bytes, the key a
 // fixed array of small ids (the strings and devices interned per feed),
 // the times in milliseconds within the row's hour, the rows in
 // fixed-size chunks (no doubling) indexed by an open-addressed table of
@@ -55,10 +53,12 @@ func addrAt(k *fkey, at int, v4 bool) netip.Addr {
 // row is one summed row: its key and what was summed under it. first and
 // last are milliseconds since the start of the key's hour (the stores
 // keep milliseconds); a last past what 32 bits hold (a flow of 49 days)
-// is lastLong, and kept in Feed.long.
+// is lastLong, and kept in Feed.long. Packets and flows are counted in
+// 32 bits, and what would not fit goes to Feed.big.
 type row struct {
-	t           store.Traffic
+	bo, bi      uint64 // bytes out and in
 	first, last uint32
+	po, pi, n   uint32 // packets out and in, flows
 	k           fkey
 	host        uint16 // index in Feed.entl (0 = none)
 	ev          uint32 // 1+index in Feed.evs; 0 = none
@@ -66,7 +66,7 @@ type row struct {
 
 const lastLong = math.MaxUint32
 
-// chunkRows is how many rows a chunk holds: 1,024 rows of 88 bytes.
+// chunkRows is how many rows a chunk holds: 1,024 rows of 80 bytes.
 const chunkRows = 1024
 
 type chunk [chunkRows]row
