@@ -16,6 +16,11 @@ type dnsMemory struct {
 	// next is the size of m at which to sweep it; high the most answers
 	// m has held since it was made.
 	next, high int
+	// logs: answers have come from logs (LearnDNS). A Zeek dns.log is
+	// read whole before its conn.log, and a followed log reports a
+	// connection when it ends, so lookups may lag the newest answer by
+	// hours: such a memory is not swept, only bounded by max.
+	logs bool
 	// Stats
 	added, evicted uint64
 }
@@ -54,7 +59,7 @@ func (d *dnsMemory) add(client, addr netip.Addr, name, query string, ttl uint32,
 	d.m[dnsKey{netip.Addr{}, addr}] = e
 	d.added++
 	d.high = max(d.high, len(d.m))
-	if len(d.m) >= d.next {
+	if len(d.m) >= d.next && !d.logs {
 		d.sweep(now)
 	}
 }
@@ -69,11 +74,12 @@ func (d *dnsMemory) lookup(client, addr netip.Addr, now int64) (name, query stri
 	return "", "", false
 }
 
-// Answers are swept out an hour after they expire, each time the map
-// has doubled since the last sweep (so that a sweep costs a constant per
-// answer added). Lookups ask as of a flow's last packet, which may be
-// before the latest one by up to the flow timeouts (minutes), or a little
-// more in a capture not quite in time order: an hour is past either.
+// Answers learnt from packets are swept out an hour after they expire,
+// each time the map has doubled since the last sweep (so that a sweep
+// costs a constant per answer added). Lookups ask as of a flow's last
+// packet, which may be before the latest one by up to the flow timeouts
+// (minutes), or a little more in a capture not quite in time order: an
+// hour is past either. Answers from logs are not swept (dnsMemory.logs).
 const (
 	dnsKeep     = time.Hour
 	dnsMinSweep = 4096 // answers in the map before the first sweep

@@ -819,6 +819,7 @@ func (t *Tracker) Flush() {
 // LearnDNS remembers a DNS answer a log source (Zeek, Suricata) reported:
 // client resolved name (asked as query) to addr, valid ttl seconds from at.
 func (t *Tracker) LearnDNS(client, addr netip.Addr, name, query string, ttl uint32, at time.Time) {
+	t.dns.logs = true
 	t.dns.add(client, addr.Unmap(), t.intern([]byte(name)), t.intern([]byte(query)), ttl, at.UnixNano())
 	t.Stats.DNSAnswers++
 }

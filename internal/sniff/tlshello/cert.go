@@ -102,8 +102,8 @@ func parseServerCertificate(stream []byte, cc *CertCache) (c Certificate, need i
 		hs = cc.hs[:0] // the cache's scratch: DER lives in it until the next call
 		defer func() { cc.hs = hs[:0] }()
 	}
-	pos := 0      // start of the next unparsed handshake message in hs
-	off := 0      // start of the next record in stream
+	pos := 0 // start of the next unparsed handshake message in hs
+	off := 0 // start of the next record in stream
 	for {
 		// Take the next record, or what has arrived of it.
 		if len(stream)-off < 5 {
