@@ -17,7 +17,7 @@ type UploadJob struct {
 	Size    int64     `json:"size"`
 	State   string    `json:"state"` // queued, auditing, done, failed
 	Error   string    `json:"error,omitzero"`
-	Path    string    `json:"-"` // the file awaiting its audit; "" once it is gone
+	Path    string    `json:"-"` // the file awaiting its audit; kept once done (the audit names it as its source), "" once failed
 	Updated time.Time `json:"updated"`
 }
 

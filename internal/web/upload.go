@@ -230,9 +230,12 @@ func (s *Server) setJob(ctx context.Context, id int64, state, msg string) {
 	j, err := ul.UploadJob(ctx, id)
 	if err == nil {
 		j.State, j.Error, j.Updated = state, msg, s.now().UTC()
-		if state == store.UploadDone || state == store.UploadFailed {
+		if state == store.UploadFailed {
 			j.Path = ""
 		}
+		// a done job keeps its file's path, gone by now: the audit names
+		// it as its source, which tells this job's audit from that of
+		// the same file uploaded again
 		err = ul.WriteUploadJob(ctx, j)
 	}
 	if err != nil {
@@ -343,7 +346,9 @@ func (s *Server) uploadData(w http.ResponseWriter, r *http.Request) (*uploadData
 		}
 		for _, a := range as {
 			full, err := s.r.Audit(r.Context(), a.ID)
-			if err == nil && full.SHA256 == job.SHA256 {
+			// by the file it was made from (unique to the job), or by
+			// digest for a job stored before done jobs kept their path
+			if err == nil && full.SHA256 == job.SHA256 && (job.Path == "" || full.Source == job.Path) {
 				d.Audit = full
 				break
 			}
