@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/gob"
 	"fmt"
 	"slices"
@@ -94,6 +95,105 @@ func (c *col) slice(lo, hi int) any {
 		return c.U8[lo:hi]
 	}
 	return nil
+}
+
+func gather[T any](s []T, perm []int32, into []T) []T {
+	into = slices.Grow(into[:0], len(perm))
+	for _, i := range perm {
+		into = append(into, s[i])
+	}
+	return into
+}
+
+// gather is the column's values at perm, in that order, in sc's slice of
+// the column's kind (reused from one block to the next).
+func (c *col) gather(perm []int32, sc *col) any {
+	switch c.K {
+	case kStr:
+		sc.S = gather(c.S, perm, sc.S)
+		return sc.S
+	case kI64:
+		sc.I = gather(c.I, perm, sc.I)
+		return sc.I
+	case kU64:
+		sc.U = gather(c.U, perm, sc.U)
+		return sc.U
+	case kU32:
+		sc.U32 = gather(c.U32, perm, sc.U32)
+		return sc.U32
+	case kU16:
+		sc.U16 = gather(c.U16, perm, sc.U16)
+		return sc.U16
+	case kU8:
+		sc.U8 = gather(c.U8, perm, sc.U8)
+		return sc.U8
+	}
+	return nil
+}
+
+// sortPerm is the order of rows by (dev, h), stable, as the server
+// sorts them (strings byte by byte); nil when they are in order already.
+// Devices are ranked once and the rows placed by a counting sort, so
+// it costs a map lookup a row rather than a comparison sort's string
+// comparisons; a device's rows are sorted by hour only when they are
+// not in order.
+func sortPerm(dev []string, h []int64) []int32 {
+	n := len(dev)
+	if n != len(h) || n > 1<<31-1 {
+		return nil
+	}
+	sorted := true
+	for i := 1; i < n && sorted; i++ {
+		c := cmp.Compare(dev[i-1], dev[i])
+		sorted = c < 0 || c == 0 && h[i-1] <= h[i]
+	}
+	if sorted {
+		return nil
+	}
+	id := make(map[string]int32, 1024)
+	ids := make([]int32, n)
+	var keys []string
+	for i, s := range dev {
+		x, ok := id[s]
+		if !ok {
+			x = int32(len(keys))
+			id[s] = x
+			keys = append(keys, s)
+		}
+		ids[i] = x
+	}
+	byKey := make([]int32, len(keys)) // device ids in key order
+	for i := range byKey {
+		byKey[i] = int32(i)
+	}
+	slices.SortFunc(byKey, func(a, b int32) int { return cmp.Compare(keys[a], keys[b]) })
+	start := make([]int32, len(keys)+1) // by id: where its rows start
+	for _, x := range ids {
+		start[x+1]++
+	}
+	at := make([]int32, len(keys))
+	var sum int32
+	for _, x := range byKey {
+		at[x] = sum
+		sum += start[x+1]
+	}
+	perm := make([]int32, n)
+	for i, x := range ids {
+		perm[at[x]] = int32(i)
+		at[x]++
+	}
+	for lo := 0; lo < n; {
+		hi := lo + 1
+		for hi < n && ids[perm[hi]] == ids[perm[lo]] {
+			hi++
+		}
+		run := perm[lo:hi]
+		if !slices.IsSortedFunc(run, func(a, b int32) int { return cmp.Compare(h[a], h[b]) }) {
+			slices.SortStableFunc(run, func(a, b int32) int { return cmp.Compare(h[a], h[b]) })
+		}
+		lo = hi
+	}
+	return perm
 }
 
 func filter[T any](s []T, keep []bool) []T {

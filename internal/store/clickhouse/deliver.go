@@ -142,8 +142,15 @@ func (d *DB) send(ctx context.Context, p *payload, replay bool) error {
 // of 139 MB per 500,000-row batch), for the same work on the server.
 const blockRows = 1 << 14
 
+// sortKey is, per table, the columns of its ORDER BY (dev, h): their
+// rows are sent in that order (sortPerm), and the server, finding each
+// block already sorted, writes the part without sorting it (permuting a
+// 500,000-row block's columns, the comparisons and the page faults of
+// the copies were about a sixth of its work per batch).
+var sortKey = map[string][2]int{"flow": {3, 0}, "query": {2, 1}}
+
 // insert sends tables, each in one insert, a column at a time, in blocks
-// of blockRows.
+// of blockRows; flow and query in the order of their ORDER BY.
 func (d *DB) insert(ctx context.Context, tables []*tab) error {
 	ictx := d.insertCtx(ctx)
 	for _, t := range tables {
@@ -155,10 +162,21 @@ func (d *DB) insert(ctx context.Context, tables []*tab) error {
 			return fmt.Errorf("%s: %w", t.Name, err)
 		}
 		n := t.rows()
+		var perm []int32
+		var scratch []col
+		if k, ok := sortKey[t.Name]; ok {
+			if perm = sortPerm(t.Cols[k[0]].S, t.Cols[k[1]].I); perm != nil {
+				scratch = make([]col, len(t.Cols))
+			}
+		}
 		for lo := 0; lo < n; lo += blockRows {
 			hi := min(lo+blockRows, n)
 			for i := range t.Cols {
-				if err := bt.Column(i).Append(t.Cols[i].slice(lo, hi)); err != nil {
+				v := t.Cols[i].slice(lo, hi)
+				if perm != nil {
+					v = t.Cols[i].gather(perm[lo:hi], &scratch[i])
+				}
+				if err := bt.Column(i).Append(v); err != nil {
 					bt.Abort()
 					return fmt.Errorf("%s: column %d: %w", t.Name, i, err)
 				}

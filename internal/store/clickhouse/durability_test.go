@@ -230,8 +230,9 @@ func TestKill9(t *testing.T) {
 
 // TestBatchInBlocks writes batches larger than one native block (the
 // writer sends a table's rows in blocks of 16,384, all in one INSERT):
-// every row is stored once, in one part per insert, and the rollups agree;
-// the first batch with LZ4, the second with compression=none.
+// every row is stored once, in one part per insert, whole (the rows go
+// sorted by device and hour), and the rollups agree; the first batch
+// with LZ4, the second with compression=none.
 func TestBatchInBlocks(t *testing.T) {
 	srv := chtest.Start(t)
 	const per = 3*16384 + 1 // four blocks, the last of one row
@@ -261,5 +262,31 @@ func TestBatchInBlocks(t *testing.T) {
 	}
 	if parts > 2 {
 		t.Errorf("%d active parts of blocks.flow for 2 batches, want at most 2", parts)
+	}
+	// the writer sends the rows sorted by (dev, h), not as the batch
+	// had them: every stored row is still whole (flowBatch's row j has
+	// its time j ms into the hour, its device, peer and name from j)
+	rs, err := c.Query(context.Background(), "SELECT first, dev, peer, name FROM blocks.flow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	var n, bad int
+	for rs.Next() {
+		var first int64
+		var dev, peer, name string
+		if err := rs.Scan(&first, &dev, &peer, &name); err != nil {
+			t.Fatal(err)
+		}
+		j := int(first % 3600000)
+		n++
+		if dev != fmt.Sprintf("10.0.%d.%d", j/200%4, j%200) || peer != fmt.Sprintf("192.0.2.%d", j%50) || name != fmt.Sprintf("n%d.example.com", j%50) {
+			if bad++; bad <= 3 {
+				t.Errorf("row %d: %s %s %s", j, dev, peer, name)
+			}
+		}
+	}
+	if err := rs.Err(); err != nil || n != 2*per || bad > 0 {
+		t.Fatalf("%d rows read (%v), %d of them mixing values of different rows", n, err, bad)
 	}
 }
