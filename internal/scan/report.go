@@ -15,7 +15,8 @@ type Report struct {
 	Stats     Stats       `json:"stats"`
 	Catalog   CatalogInfo `json:"catalog"`
 	// each, for a report from FinishStream, builds the devices in turn
-	// (EachDevice); Devices is then nil.
+	// (EachDevice), and sums Totals and the devices' Warnings on its
+	// first walk; Devices is then nil.
 	each func(func(*Device) error) error
 }
 

@@ -44,15 +44,27 @@ type Config struct {
 	// attribution, before it is summed into the report (outflow scan
 	// --store keeps flows per hour). It must not keep f.
 	OnFlow func(f *flowrec.Flow, res attribute.Result)
+	// MaxDevices bounds the devices whose sums are kept while the scan
+	// reads: the flows of any device past them are spilled to a
+	// temporary file, and summed device by device when the report is
+	// written (FinishStream), to the same report. A capture of tens of
+	// thousands of devices (bench/scan/distinct.sh 400) held most of its
+	// memory in their sums. 0 is DefaultMaxDevices.
+	MaxDevices int
 	// Workers above 1 reads and decodes a capture on one goroutine while
 	// the flow tracker runs on another (readPipelined): the same work in
 	// the same order, so the report is the same byte for byte.
 	Workers int
 }
 
+// DefaultMaxDevices is Config.MaxDevices by default: under 3 MB of sums
+// on bench/scan/distinct.sh's captures, and every device of the 40-copy
+// one (3,261).
+const DefaultMaxDevices = 4096
+
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{Flow: flow.DefaultConfig(), MaxEvidence: 12}
+	return Config{Flow: flow.DefaultConfig(), MaxEvidence: 12, MaxDevices: DefaultMaxDevices}
 }
 
 // Scanner reads captures into one report.
@@ -73,6 +85,9 @@ type Scanner struct {
 	// read counts the packets read from captures, for Progress; it is
 	// the reading goroutine's own (the tracker's counters are not).
 	read uint64
+	// spill holds the flows of the devices past cfg.MaxDevices; nil
+	// until the first.
+	spill *spill
 	// ended, while readPipelined runs, takes finished flows to the
 	// goroutine that sums them; nil the rest of the time.
 	ended func(*flowrec.Flow)
@@ -110,6 +125,9 @@ type expAgg struct {
 func New(cfg Config, at *attribute.Attributor) *Scanner {
 	if cfg.MaxEvidence <= 0 {
 		cfg.MaxEvidence = 12
+	}
+	if cfg.MaxDevices <= 0 {
+		cfg.MaxDevices = DefaultMaxDevices
 	}
 	s := &Scanner{cfg: cfg, at: at, devs: map[netip.Addr]*devAgg{}, bypass: bypass.New(at)}
 	s.tracker = flow.New(cfg.Flow, s.finished)
@@ -259,17 +277,35 @@ func (s *Scanner) finished(f *flowrec.Flow) {
 	s.sink(f)
 }
 
-// sink attributes one finished flow and sums it.
+// sink attributes one finished flow and sums it, or spills it when its
+// device is past Config.MaxDevices.
 func (s *Scanner) sink(f *flowrec.Flow) {
 	res := s.at.Flow(f)
 	if s.cfg.OnFlow != nil {
 		s.cfg.OnFlow(f, res)
 	}
+	if res.Owner.Concern() {
+		s.concern++
+	}
 	d := s.devs[f.Device]
 	if d == nil {
+		if s.spill != nil || len(s.devs) >= s.cfg.MaxDevices {
+			// a device with no sums in memory has all its flows
+			// spilled, attributed again when summed (FinishStream)
+			if s.spill == nil {
+				s.spill = &spill{}
+			}
+			s.spill.add(f)
+			return
+		}
 		d = &devAgg{}
 		s.devs[f.Device] = d
 	}
+	s.sum(d, f, res)
+}
+
+// sum adds one attributed flow to its device's sums.
+func (s *Scanner) sum(d *devAgg, f *flowrec.Flow, res attribute.Result) {
 	s.bypass.Add(&d.bypass, f)
 	d.serving.add(f)
 	c := Counts{BytesOut: f.BytesOut, BytesIn: f.BytesIn, PacketsOut: f.PacketsOut, PacketsIn: f.PacketsIn, Flows: 1}
@@ -294,7 +330,6 @@ func (s *Scanner) sink(f *flowrec.Flow) {
 		s.line(d, f, "", "", c)
 		return
 	}
-	s.concern++
 	k := expKey{o.Entity, o.Role}
 	e := d.exp[k]
 	if e == nil {
@@ -379,25 +414,34 @@ func (s *Scanner) evidence(e *expAgg, o attribute.Attribution, res attribute.Res
 }
 
 // Finish flushes the tracker and builds the report, every device in it.
+// Flows spilled to a temporary file that cannot be read back (it is the
+// scanner's own) leave the devices after them out, and a warning says so.
 func (s *Scanner) Finish(now time.Time) *Report {
 	rep := s.FinishStream(now)
 	rep.Devices = []Device{}
-	_ = rep.EachDevice(func(d *Device) error {
+	if err := rep.EachDevice(func(d *Device) error {
 		rep.Devices = append(rep.Devices, *d)
 		return nil
-	})
+	}); err != nil {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the report stops at %d devices: %v", len(rep.Devices), err))
+	}
 	rep.each = nil
+	_ = s.Close()
 	return rep
 }
 
 // FinishStream flushes the tracker and returns the report without its
 // devices: Devices is nil, and EachDevice builds them one at a time, in
-// the report's order, from the sums the scanner keeps. Everything else
-// (totals, warnings, stats) is complete. A report of many devices is
-// then written (internal/report/scanreport) without all of it in memory
-// at once: on the ten-times-larger capture of bench/scan/distinct.sh, 32,600
-// devices, the report's structures and its JSON took more memory than
-// the scan itself. The scanner must not read more input afterwards.
+// the report's order, from the sums the scanner keeps or the flows it
+// spilled. The totals and the devices' warnings (which come after the
+// devices in every output) are complete once EachDevice has walked
+// every device; the rest at once. A report of many devices is then
+// written (internal/report/scanreport) without all of it in memory at
+// once: on the ten-times-larger capture of bench/scan/distinct.sh,
+// 32,671 devices, the report's structures and its JSON took more memory
+// than the scan itself. The scanner must not read more input
+// afterwards; Close removes its temporary file once the report is
+// written.
 func (s *Scanner) FinishStream(now time.Time) *Report {
 	s.tracker.Flush()
 	ix := s.at.Index()
@@ -429,62 +473,124 @@ func (s *Scanner) FinishStream(now time.Time) *Report {
 		addrs = append(addrs, a)
 	}
 	sort.Slice(addrs, func(i, j int) bool { return addrs[i].Less(addrs[j]) })
-	// The totals and the devices' warnings first, from the sums alone:
-	// they come after the devices in every output, which can then be
-	// written as they are built.
-	totals := map[expKey]*Total{}
-	for _, a := range addrs {
-		d := s.devs[a]
-		if d.dropped > 0 {
-			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: %d flows not listed (limit 10000 per device)", a, d.dropped))
-		}
-		for k, e := range d.exp {
-			t := totals[k]
-			if t == nil {
-				// the first device in address order names it, as its
-				// exposure does
-				sm := attribute.Summarize(e.a)
-				t = &Total{Entity: sm.Entity, Name: sm.Name, Jurisdiction: sm.Jurisdiction, Controlling: sm.Controlling, Role: sm.Role, Lists: sm.Lists}
-				totals[k] = t
-			}
-			addCounts(&t.Counts, e.c)
-			t.Devices++ // a device has one exposure per key
-		}
-		if sv := d.serving.mark(); sv != nil {
-			rep.Warnings = append(rep.Warnings, serverWarning(a, sv))
-		}
-		if d.bypass.Dropped > 0 {
-			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: %d bypass flows not listed (limit %d entries per device)", a, d.bypass.Dropped, bypass.MaxEntries))
-		}
-	}
-	for _, t := range totals {
-		rep.Totals = append(rep.Totals, *t)
-	}
-	sort.Slice(rep.Totals, func(i, j int) bool {
-		x, y := rep.Totals[i], rep.Totals[j]
-		if x.BytesOut != y.BytesOut {
-			return x.BytesOut > y.BytesOut
-		}
-		return x.Entity+x.Role < y.Entity+y.Role
-	})
-	if rep.Totals == nil {
-		rep.Totals = []Total{}
-	}
+	rep.Totals = []Total{}
+	walked := false
 	rep.each = func(fn func(*Device) error) error {
-		for _, a := range addrs {
-			dev := s.device(a)
-			if err := fn(&dev); err != nil {
-				return err
-			}
+		// The totals and the devices' warnings come after the devices
+		// in every output: they are summed on the first walk.
+		var (
+			totals map[expKey]*Total
+			warns  []string
+		)
+		if !walked {
+			totals = map[expKey]*Total{}
 		}
+		err := s.eachSum(addrs, func(a netip.Addr, d *devAgg) error {
+			if totals != nil {
+				warns = s.deviceTotals(a, d, totals, warns)
+			}
+			dev := s.device(a, d)
+			return fn(&dev)
+		})
+		if err != nil || walked {
+			return err
+		}
+		walked = true
+		rep.Warnings = append(rep.Warnings, warns...)
+		for _, t := range totals {
+			rep.Totals = append(rep.Totals, *t)
+		}
+		sort.Slice(rep.Totals, func(i, j int) bool {
+			x, y := rep.Totals[i], rep.Totals[j]
+			if x.BytesOut != y.BytesOut {
+				return x.BytesOut > y.BytesOut
+			}
+			return x.Entity+x.Role < y.Entity+y.Role
+		})
 		return nil
 	}
 	return rep
 }
 
+// eachSum calls fn with each device's sums in address order: those kept
+// during the scan (addrs, sorted) and those of the devices whose flows were
+// spilled, summed from a merge of the spill's runs one device at a time.
+func (s *Scanner) eachSum(addrs []netip.Addr, fn func(netip.Addr, *devAgg) error) error {
+	if s.spill == nil {
+		for _, a := range addrs {
+			if err := fn(a, s.devs[a]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	r, err := s.spill.reader()
+	if err != nil {
+		return err
+	}
+	var f flowrec.Flow
+	for {
+		next, ok := r.peek()
+		if len(addrs) > 0 && (!ok || addrs[0].Less(next)) {
+			if err := fn(addrs[0], s.devs[addrs[0]]); err != nil {
+				return err
+			}
+			addrs = addrs[1:]
+			continue
+		}
+		if !ok {
+			return nil
+		}
+		d := &devAgg{}
+		for a, ok := next, true; ok && a == next; a, ok = r.peek() {
+			if err := r.next(&f); err != nil {
+				return err
+			}
+			s.sum(d, &f, s.at.Flow(&f))
+		}
+		if err := fn(next, d); err != nil {
+			return err
+		}
+	}
+}
+
+// deviceTotals adds a device's exposures to the totals, and appends its
+// warnings.
+func (s *Scanner) deviceTotals(a netip.Addr, d *devAgg, totals map[expKey]*Total, warns []string) []string {
+	if d.dropped > 0 {
+		warns = append(warns, fmt.Sprintf("%s: %d flows not listed (limit 10000 per device)", a, d.dropped))
+	}
+	for k, e := range d.exp {
+		t := totals[k]
+		if t == nil {
+			// the first device in address order names it, as its
+			// exposure does
+			sm := attribute.Summarize(e.a)
+			t = &Total{Entity: sm.Entity, Name: sm.Name, Jurisdiction: sm.Jurisdiction, Controlling: sm.Controlling, Role: sm.Role, Lists: sm.Lists}
+			totals[k] = t
+		}
+		addCounts(&t.Counts, e.c)
+		t.Devices++ // a device has one exposure per key
+	}
+	if sv := d.serving.mark(); sv != nil {
+		warns = append(warns, serverWarning(a, sv))
+	}
+	if d.bypass.Dropped > 0 {
+		warns = append(warns, fmt.Sprintf("%s: %d bypass flows not listed (limit %d entries per device)", a, d.bypass.Dropped, bypass.MaxEntries))
+	}
+	return warns
+}
+
+// Close removes the scan's temporary file, if it spilled flows to one;
+// a report from FinishStream cannot be walked afterwards.
+func (s *Scanner) Close() error {
+	err := s.spill.close()
+	s.spill = nil
+	return err
+}
+
 // device builds the report's entry for one device from its sums.
-func (s *Scanner) device(a netip.Addr) Device {
-	d := s.devs[a]
+func (s *Scanner) device(a netip.Addr, d *devAgg) Device {
 	dev := Device{Address: a.String(), Other: d.other, Exposures: []Exposure{}, Flows: d.flows}
 	if kd := s.tracker.Devices().Lookup(a); kd != nil {
 		if len(kd.MAC) == 6 {
@@ -529,10 +635,12 @@ func (s *Scanner) device(a netip.Addr) Device {
 func (r *Report) Concern() bool { return len(r.Totals) > 0 }
 
 // EachDevice calls fn with each device in the report's order (by
-// address), stopping at fn's first error: those of Devices, or those
-// FinishStream left to be built, each built when its turn comes (fn
-// must not keep the pointer). A streamed report's devices can be walked
-// once or more, the scanner holding their sums.
+// address), stopping at fn's first error or one reading the scan's
+// spilled flows back: those of Devices, or those FinishStream left to be
+// built, each built when its turn comes (fn must not keep the pointer).
+// A streamed report's devices can be walked once or more, until the
+// scanner is closed; its Totals and the devices' Warnings are complete
+// after the first walk to the end.
 func (r *Report) EachDevice(fn func(*Device) error) error {
 	if r.each != nil {
 		return r.each(fn)

@@ -190,6 +190,7 @@ func Scan(ctx context.Context, env *cli.Env, o Options, files []string) int {
 		rep = s.Finish(env.Now()) // the feed stores every device
 	} else {
 		rep = s.FinishStream(env.Now()) // each device built as it is written
+		defer s.Close()
 	}
 	if feed != nil {
 		_, err := feed.Close(rep)

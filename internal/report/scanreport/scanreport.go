@@ -29,27 +29,35 @@ import (
 // ten-times-larger capture of bench/scan/distinct.sh (a 32 MB report)
 // took more memory than the scan.
 func JSON(w io.Writer, r *scan.Report) error {
-	// The report without its devices, indented: it has "devices": [] as
-	// its third member, on a line of its own (no string in a JSON
-	// document holds a raw newline), where the devices go.
-	rest := *r
-	rest.Devices = []scan.Device{}
-	var head bytes.Buffer
-	if err := indented(&head, &rest, ""); err != nil {
+	// The report without its devices, indented, has "devices": [] as its
+	// third member on a line of its own (no string in a JSON document
+	// holds a raw newline), where the devices go. What comes after them
+	// (totals, warnings) is encoded after them: a streamed report sums
+	// it as its devices are walked.
+	const slot = "\n  \"devices\": []"
+	around := func() ([]byte, int, error) {
+		rest := *r
+		rest.Devices = []scan.Device{}
+		var b bytes.Buffer
+		if err := indented(&b, &rest, ""); err != nil {
+			return nil, 0, err
+		}
+		i := bytes.Index(b.Bytes(), []byte(slot))
+		if i < 0 {
+			return nil, 0, errors.New("scanreport: no devices member in the report's JSON")
+		}
+		return b.Bytes(), i + len(slot) - 1, nil
+	}
+	doc, at, err := around()
+	if err != nil {
 		return err
 	}
-	const slot = "\n  \"devices\": []"
-	doc := head.Bytes()
-	i := bytes.Index(doc, []byte(slot))
-	if i < 0 {
-		return errors.New("scanreport: no devices member in the report's JSON")
-	}
-	if _, err := w.Write(doc[:i+len(slot)-1]); err != nil {
+	if _, err := w.Write(doc[:at]); err != nil {
 		return err
 	}
 	var buf bytes.Buffer
 	n := 0
-	err := r.EachDevice(func(d *scan.Device) error {
+	err = r.EachDevice(func(d *scan.Device) error {
 		buf.Reset()
 		if n == 0 {
 			buf.WriteString("\n    ")
@@ -72,7 +80,10 @@ func JSON(w io.Writer, r *scan.Report) error {
 			return err
 		}
 	}
-	_, err = w.Write(doc[i+len(slot)-1:])
+	if doc, at, err = around(); err != nil {
+		return err
+	}
+	_, err = w.Write(doc[at:])
 	return err
 }
 
