@@ -164,6 +164,9 @@ func Scan(ctx context.Context, env *cli.Env, o Options, files []string) int {
 		cfg.OnFlow = feed.Flow
 	}
 	s := scan.New(cfg, at)
+	if o.Interface == "" {
+		defer startHeapBudget(heapBudget)()
+	}
 	failed := false
 	if o.Interface != "" {
 		if err := captureLive(ctx, env, s, o); err != nil {

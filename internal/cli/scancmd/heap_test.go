@@ -1,0 +1,54 @@
+package scancmd
+
+import (
+	"runtime"
+	"runtime/debug"
+	"testing"
+)
+
+// The limit is the budget while the live heap is about half of it, then
+// half again the live heap and the runtime's memory, then twice the
+// live heap.
+func TestLimitFor(t *testing.T) {
+	const mb = 1 << 20
+	for _, tc := range []struct{ live, want int64 }{
+		{0, 36 * mb},
+		{18 * mb, 36 * mb},
+		{20 * mb, 38 * mb},
+		{64 * mb, 104 * mb},
+		{500 * mb, 1000 * mb},
+	} {
+		if got := limitFor(36*mb, tc.live); got != tc.want {
+			t.Errorf("live %d MB: limit %d MB, want %d", tc.live/mb, got/mb, tc.want/mb)
+		}
+	}
+}
+
+// startHeapBudget sets the budget, raises it after a collection when the
+// live heap asks for more, and stop puts back the limit before; a
+// GOMEMLIMIT of the user's is left alone.
+func TestHeapBudget(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	stop := startHeapBudget(1 << 10) // under any live heap
+	if got := debug.SetMemoryLimit(-1); got != 1<<10 {
+		t.Errorf("limit %d, want the budget", got)
+	}
+	// the finalizer runs on its own goroutine after a collection
+	for i := 0; i < 1000 && debug.SetMemoryLimit(-1) == 1<<10; i++ {
+		runtime.GC()
+		runtime.Gosched()
+	}
+	if got := debug.SetMemoryLimit(-1); got <= 8<<20 {
+		t.Errorf("limit %d after collections: not raised with the live heap", got)
+	}
+	stop()
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Errorf("limit %d after stop, want %d", got, before)
+	}
+	t.Setenv("GOMEMLIMIT", "1GiB")
+	stop = startHeapBudget(1 << 10)
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Errorf("limit %d with GOMEMLIMIT set, want it left at %d", got, before)
+	}
+	stop()
+}
