@@ -136,7 +136,7 @@ func TestHubsBounded(t *testing.T) {
 	if len(h.m) != maxHubAddrs || len(h.pairs) != maxHubPairs {
 		t.Errorf("%d addresses and %d pairs counted, want the bounds %d and %d", len(h.m), len(h.pairs), maxHubAddrs, maxHubPairs)
 	}
-	if e := h.m[hub]; e.peers != maxHubPairs || e.flows != maxHubPairs+100 {
+	if e := h.m[keyOf(hub)]; e.peers != maxHubPairs || e.flows != maxHubPairs+100 {
 		t.Errorf("the hub: %+v, want %d counterparts and %d flows", e, maxHubPairs, maxHubPairs+100)
 	}
 	late := netip.AddrFrom4([4]byte{11, 0, 0, 1})
@@ -149,7 +149,7 @@ func TestHubsBounded(t *testing.T) {
 	a, b := netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("203.0.113.1")
 	g.note(a, b)
 	g.note(b, a)
-	if e := g.m[a]; e.peers != 1 || e.flows != 2 {
+	if e := g.m[keyOf(a)]; e.peers != 1 || e.flows != 2 {
 		t.Errorf("after two flows of one pair: %+v, want 1 counterpart, 2 flows", e)
 	}
 }
@@ -162,7 +162,7 @@ func TestHubsOnlyAtCreation(t *testing.T) {
 	for range 100 {
 		tr.Packet(p, 60, t0.Add(time.Millisecond))
 	}
-	if e := tr.hubs.m[netip.MustParseAddr("198.51.100.7")]; e.flows != 1 {
+	if e := tr.hubs.m[keyOf(netip.MustParseAddr("198.51.100.7"))]; e.flows != 1 {
 		t.Errorf("the phone's flows counted %d times, want once", e.flows)
 	}
 }

@@ -19,15 +19,15 @@ import (
 const heapBudget = 36 << 20
 
 // limitFor is the limit for a live heap: the budget, or once the live
-// heap is past half of it, half again the live heap and 8 MiB for the
-// runtime's own memory, and past 64 MiB twice the live heap, what
+// heap is past about half of it, half again the live heap and 4 MiB for
+// the runtime's own memory, and past 64 MiB twice the live heap, what
 // GOGC=100 lets the heap grow to, so that a scan that holds more does not
 // spend its time collecting.
 func limitFor(budget, live int64) int64 {
 	if live > 64<<20 {
 		return 2 * live
 	}
-	return max(budget, live+live/2+8<<20)
+	return max(budget, live+live/2+4<<20)
 }
 
 // startHeapBudget sets the limit, and after every collection raises it

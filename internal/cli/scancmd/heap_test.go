@@ -13,9 +13,9 @@ func TestLimitFor(t *testing.T) {
 	const mb = 1 << 20
 	for _, tc := range []struct{ live, want int64 }{
 		{0, 36 * mb},
-		{18 * mb, 36 * mb},
-		{20 * mb, 38 * mb},
-		{64 * mb, 104 * mb},
+		{20 * mb, 36 * mb},
+		{22 * mb, 37 * mb},
+		{64 * mb, 100 * mb},
 		{500 * mb, 1000 * mb},
 	} {
 		if got := limitFor(36*mb, tc.live); got != tc.want {
@@ -38,7 +38,7 @@ func TestHeapBudget(t *testing.T) {
 		runtime.GC()
 		runtime.Gosched()
 	}
-	if got := debug.SetMemoryLimit(-1); got <= 8<<20 {
+	if got := debug.SetMemoryLimit(-1); got <= 4<<20 {
 		t.Errorf("limit %d after collections: not raised with the live heap", got)
 	}
 	stop()
