@@ -457,18 +457,18 @@ func merge(fc *fileConfig, o *options) {
 // asks for: a size, "off" (0: Go's default, the heap may grow to twice
 // what is live) or "auto"/"" (derived). The derived limit is what the
 // sensor is built to hold: 24 MiB (runtime, catalog, the store writer's
-// and the alerts' state), 144 bytes for each summed row of one interval
-// (112 for the row, the rest its index and the writer's sums; the
+// and the alerts' state), 128 bytes for each summed row of one interval
+// (80 for the row, the rest its index and the writer's sums; the
 // interval being written hands its rows to the next as they are stored),
 // 256 bytes for each flow of each interface's flow table. With 200,000
-// rows an interval the live heap peaks at about 44 MiB of the 58 this
-// gives (docs/benchmarks.md, "Sensor"). It is soft: past it the garbage
-// collector runs more often (at most half the CPU), nothing is refused or
-// dropped.
+// rows an interval the live heap peaks at about 30 MB of the 54.5 MiB
+// this gives (docs/benchmarks.md, "Sensor"). It is soft: past it the
+// garbage collector runs more often (at most half the CPU), nothing is
+// refused or dropped.
 func memoryLimit(spec string, rows, ifaces, flows int) (int64, error) {
 	switch spec {
 	case "", "auto":
-		return 24<<20 + 144*int64(rows) + 256*int64(ifaces)*int64(flows), nil
+		return 24<<20 + 128*int64(rows) + 256*int64(ifaces)*int64(flows), nil
 	case "off", "0":
 		return 0, nil
 	}

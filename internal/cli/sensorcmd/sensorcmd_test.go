@@ -257,8 +257,8 @@ func TestMemoryLimit(t *testing.T) {
 		want int64
 		bad  bool
 	}{
-		{"", 24<<20 + 144*250_000, false},
-		{"auto", 24<<20 + 144*250_000, false},
+		{"", 24<<20 + 128*250_000, false},
+		{"auto", 24<<20 + 128*250_000, false},
 		{"off", 0, false},
 		{"96MiB", 96 << 20, false},
 		{"-1", 0, true},
