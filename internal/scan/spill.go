@@ -57,6 +57,11 @@ var spillRunBytes = 512 << 10
 
 var spillCRC = crc32.MakeTable(crc32.Castagnoli)
 
+// maxSpillRecord bounds a record's length as read back, against a length
+// that is garbage: a flow from a log line (at most 16 MiB, internal/ingest)
+// is well under it.
+const maxSpillRecord = 64 << 20
+
 // add encodes f into the current run.
 func (sp *spill) add(f *flowrec.Flow) {
 	off := len(sp.arena)
@@ -192,7 +197,7 @@ func (c *spillCursor) advance() (bool, error) {
 	if err == io.EOF {
 		return false, nil
 	}
-	if err != nil || n > 1<<20 {
+	if err != nil || n > maxSpillRecord {
 		return false, c.corrupt(errors.New("bad record length"))
 	}
 	if cap(c.buf) < int(n)+4 {

@@ -195,6 +195,26 @@ func TestSpillCorruptFails(t *testing.T) {
 	}
 }
 
+// A flow of long names (a log line's, up to 16 MiB) comes back whole.
+func TestSpillLongRecord(t *testing.T) {
+	sp := &spill{}
+	defer sp.close()
+	f := fullFlow(1)
+	f.SNI = strings.Repeat("x", 3<<20)
+	sp.add(&f)
+	r, err := sp.reader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got flowrec.Flow
+	if err := r.next(&got); err != nil || got.SNI != f.SNI {
+		t.Errorf("%v; %d bytes of SNI back", err, len(got.SNI))
+	}
+	if _, ok := r.peek(); ok {
+		t.Errorf("more than one flow")
+	}
+}
+
 // The file is gone once the scanner is closed.
 func TestSpillFileRemoved(t *testing.T) {
 	dir := t.TempDir()
