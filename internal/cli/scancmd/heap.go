@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync"
 	"sync/atomic"
 )
 
@@ -30,20 +31,52 @@ func limitFor(budget, live int64) int64 {
 	return max(budget, live+live/2+4<<20)
 }
 
+// The limit is the process's: scans at once in one process (tests, a
+// program running several) share one tuner, set by the first and put
+// back by the last.
+var budget struct {
+	sync.Mutex
+	users   int
+	prev    int64
+	stopped *atomic.Bool
+}
+
 // startHeapBudget sets the limit, and after every collection raises it
 // with the live heap; stop puts back the limit there was. A limit the
 // user set (GOMEMLIMIT) is left alone.
-func startHeapBudget(budget int64) (stop func()) {
+func startHeapBudget(limit int64) (stop func()) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return func() {}
 	}
-	prev := debug.SetMemoryLimit(budget)
-	var stopped atomic.Bool
+	budget.Lock()
+	defer budget.Unlock()
+	budget.users++
+	if budget.users == 1 {
+		budget.prev = debug.SetMemoryLimit(limit)
+		budget.stopped = new(atomic.Bool)
+		tune(limit, budget.stopped)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			budget.Lock()
+			defer budget.Unlock()
+			budget.users--
+			if budget.users == 0 {
+				budget.stopped.Store(true)
+				debug.SetMemoryLimit(budget.prev)
+			}
+		})
+	}
+}
+
+// tune raises the limit with the live heap after each collection until
+// stopped: a finalizer runs after the collection that found its object
+// unreachable, one per cycle, rearmed each time.
+func tune(limit int64, stopped *atomic.Bool) {
 	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	var arm func()
 	arm = func() {
-		// a finalizer runs after the collection that found its object
-		// unreachable: one per cycle, rearmed each time
 		x := new([2]*int)
 		runtime.SetFinalizer(x, func(*[2]*int) {
 			if stopped.Load() {
@@ -51,14 +84,10 @@ func startHeapBudget(budget int64) (stop func()) {
 			}
 			metrics.Read(sample)
 			if sample[0].Value.Kind() == metrics.KindUint64 {
-				debug.SetMemoryLimit(limitFor(budget, int64(sample[0].Value.Uint64())))
+				debug.SetMemoryLimit(limitFor(limit, int64(sample[0].Value.Uint64())))
 			}
 			arm()
 		})
 	}
 	arm()
-	return func() {
-		stopped.Store(true)
-		debug.SetMemoryLimit(prev)
-	}
 }

@@ -41,7 +41,14 @@ func TestHeapBudget(t *testing.T) {
 	if got := debug.SetMemoryLimit(-1); got <= 4<<20 {
 		t.Errorf("limit %d after collections: not raised with the live heap", got)
 	}
+	// a second scan at once shares it; the last to stop puts it back
+	stop2 := startHeapBudget(1 << 10)
 	stop()
+	stop() // twice: no effect
+	if got := debug.SetMemoryLimit(-1); got == before {
+		t.Errorf("the first scan to stop put back the limit while another ran")
+	}
+	stop2()
 	if got := debug.SetMemoryLimit(-1); got != before {
 		t.Errorf("limit %d after stop, want %d", got, before)
 	}
