@@ -34,8 +34,9 @@ type Config struct {
 	Spool    string
 	SpoolMax int64
 	// Compression of the native protocol's blocks: "lz4" (the default)
-	// or "none", cheaper for both ends where the network is not the
-	// limit (a server on the same machine).
+	// or "none", which saves the writer its LZ4 but on loopback cost the
+	// server more than it saved (docs/benchmarks.md): for a writer whose
+	// own CPU is the limit.
 	Compression string
 }
 
