@@ -468,6 +468,12 @@ func (s *Scanner) FinishStream(now time.Time) *Report {
 	if st.Evicted > 0 {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the flow table was full %d times: the oldest flows were closed early (counts stay right; a flow may be split)", st.Evicted))
 	}
+	if s.spill != nil {
+		if s.spill.flush(); s.spill.err != nil {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("the flows of the devices past the first %d could not be written to a temporary file (%v): "+
+				"they were held in memory (%d bytes); set TMPDIR to a writable directory", s.cfg.MaxDevices, s.spill.err, s.spill.memBytes()))
+		}
+	}
 	addrs := make([]netip.Addr, 0, len(s.devs))
 	for a := range s.devs {
 		addrs = append(addrs, a)

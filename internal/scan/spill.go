@@ -57,10 +57,11 @@ var spillRunBytes = 512 << 10
 
 var spillCRC = crc32.MakeTable(crc32.Castagnoli)
 
-// maxSpillRecord bounds a record's length as read back, against a length
-// that is garbage: a flow from a log line (at most 16 MiB, internal/ingest)
-// is well under it.
-const maxSpillRecord = 64 << 20
+// uvarintLen is the length of n as a uvarint.
+func uvarintLen(n uint64) int {
+	var b [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(b[:], n)
+}
 
 // add encodes f into the current run.
 func (sp *spill) add(f *flowrec.Flow) {
@@ -116,6 +117,16 @@ func (sp *spill) flush() {
 	sp.arena, sp.index = sp.arena[:0], sp.index[:0]
 }
 
+// memBytes is what the runs kept in memory hold (the file could not be
+// written).
+func (sp *spill) memBytes() int64 {
+	var n int64
+	for _, r := range sp.runs {
+		n += int64(len(r.mem))
+	}
+	return n
+}
+
 // close removes the file.
 func (sp *spill) close() error {
 	if sp == nil || sp.file == nil {
@@ -143,7 +154,7 @@ func (sp *spill) reader() (*spillReader, error) {
 		} else {
 			src = io.NewSectionReader(sp.file, run.off, run.len)
 		}
-		c := &spillCursor{run: i, r: bufio.NewReaderSize(src, 8<<10), name: fmt.Sprintf("spilled flows, run %d", i)}
+		c := &spillCursor{run: i, r: bufio.NewReaderSize(src, 8<<10), left: run.len, name: fmt.Sprintf("spilled flows, run %d", i)}
 		ok, err := c.advance()
 		if err != nil {
 			return nil, err
@@ -185,21 +196,28 @@ func (r *spillReader) next(f *flowrec.Flow) error {
 type spillCursor struct {
 	run  int
 	r    *bufio.Reader
+	left int64 // bytes of the run not read yet
 	f    flowrec.Flow
 	buf  []byte
 	name string
 	n    int // records read
 }
 
-// advance reads the cursor's next record; false at the end of its run.
+// advance reads the cursor's next record; false at the end of its run,
+// which is where the run's length says it is: a run that ends early, or
+// a record longer than what is left of it, is corrupt.
 func (c *spillCursor) advance() (bool, error) {
-	n, err := binary.ReadUvarint(c.r)
-	if err == io.EOF {
+	if c.left == 0 {
 		return false, nil
 	}
-	if err != nil || n > maxSpillRecord {
+	n, err := binary.ReadUvarint(c.r)
+	if err != nil {
+		return false, c.corrupt(fmt.Errorf("record length: %w (%d bytes of the run left)", err, c.left))
+	}
+	if rec := int64(uvarintLen(n)) + 4; n > uint64(c.left) || int64(n)+rec > c.left {
 		return false, c.corrupt(errors.New("bad record length"))
 	}
+	c.left -= int64(uvarintLen(n)) + int64(n) + 4
 	if cap(c.buf) < int(n)+4 {
 		c.buf = make([]byte, int(n)+4)
 	}

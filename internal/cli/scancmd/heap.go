@@ -79,6 +79,10 @@ func tune(limit int64, stopped *atomic.Bool) {
 	arm = func() {
 		x := new([2]*int)
 		runtime.SetFinalizer(x, func(*[2]*int) {
+			// under the lock that stop takes: a limit set after stop
+			// put the old one back would outlive the scan
+			budget.Lock()
+			defer budget.Unlock()
 			if stopped.Load() {
 				return
 			}

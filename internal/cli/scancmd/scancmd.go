@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"os"
 	"runtime"
@@ -162,6 +163,12 @@ func Scan(ctx context.Context, env *cli.Env, o Options, files []string) int {
 		}
 		feed = scanfeed.New(ctx, w, source)
 		cfg.OnFlow = feed.Flow
+	}
+	if o.Interface != "" {
+		// a live capture has no end: its devices' flows spilled to a
+		// file would grow it for as long as it runs, so every device
+		// keeps its sums in memory, as the flow table bounds them
+		cfg.MaxDevices = math.MaxInt
 	}
 	s := scan.New(cfg, at)
 	if o.Interface == "" {

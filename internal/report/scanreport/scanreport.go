@@ -109,7 +109,7 @@ var CSVHeader = []string{"device", "mac", "hostname", "vendor", "entity", "name"
 func CSV(w io.Writer, r *scan.Report) error {
 	cw := safetext.NewCSVWriter(w)
 	_ = cw.Write(CSVHeader)
-	_ = r.EachDevice(func(d *scan.Device) error {
+	err := r.EachDevice(func(d *scan.Device) error {
 		vendor := ""
 		if d.Vendor != nil {
 			vendor = d.Vendor.Entity
@@ -127,6 +127,11 @@ func CSV(w io.Writer, r *scan.Report) error {
 		return nil
 	})
 	cw.Flush()
+	if err != nil {
+		// the devices could not all be read back (the scan's spilled
+		// flows): the rows stop short, and the caller must say so
+		return err
+	}
 	return cw.Error()
 }
 
@@ -151,7 +156,7 @@ func Text(w io.Writer, r *scan.Report, all bool) error {
 	}
 	p("catalog: %d entities, %d assets, ownership as of %s\n\n", r.Catalog.Entities, r.Catalog.Assets, r.Catalog.At)
 	shown := 0
-	_ = r.EachDevice(func(d *scan.Device) error {
+	walkErr := r.EachDevice(func(d *scan.Device) error {
 		if len(d.Exposures) == 0 && len(d.Bypass) == 0 && !all && d.Vendor == nil && d.LooksLikeServer == nil {
 			return nil
 		}
@@ -272,6 +277,11 @@ func Text(w io.Writer, r *scan.Report, all bool) error {
 		p("\n")
 		return bw.Err
 	})
+	if walkErr != nil && bw.Err == nil {
+		// the devices could not all be read back (the scan's spilled
+		// flows): no totals, no "no device" line, and the caller says so
+		return walkErr
+	}
 	if shown == 0 {
 		p("No device talked to an entity of concern.\n\n")
 	}
