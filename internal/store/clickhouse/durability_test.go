@@ -266,27 +266,43 @@ func TestBatchInBlocks(t *testing.T) {
 	// the writer sends the rows sorted by (dev, h), not as the batch
 	// had them: every stored row is still whole (flowBatch's row j has
 	// its time j ms into the hour, its device, peer and name from j)
-	rs, err := c.Query(context.Background(), "SELECT first, dev, peer, name FROM blocks.flow")
+	rs, err := c.Query(context.Background(), "SELECT first, last, dev, peer, name, ord FROM blocks.flow")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rs.Close()
 	var n, bad int
+	ords := map[int64]map[int]int64{} // hour -> row j -> ord
 	for rs.Next() {
-		var first int64
+		var first, last, ord int64
 		var dev, peer, name string
-		if err := rs.Scan(&first, &dev, &peer, &name); err != nil {
+		if err := rs.Scan(&first, &last, &dev, &peer, &name, &ord); err != nil {
 			t.Fatal(err)
 		}
 		j := int(first % 3600000)
 		n++
-		if dev != fmt.Sprintf("10.0.%d.%d", j/200%4, j%200) || peer != fmt.Sprintf("192.0.2.%d", j%50) || name != fmt.Sprintf("n%d.example.com", j%50) {
+		if dev != fmt.Sprintf("10.0.%d.%d", j/200%4, j%200) || peer != fmt.Sprintf("192.0.2.%d", j%50) || name != fmt.Sprintf("n%d.example.com", j%50) ||
+			last-first != 1000 {
 			if bad++; bad <= 3 {
-				t.Errorf("row %d: %s %s %s", j, dev, peer, name)
+				t.Errorf("row %d: %s %s %s, last-first %d", j, dev, peer, name, last-first)
 			}
 		}
+		h := first / 3600000
+		if ords[h] == nil {
+			ords[h] = map[int]int64{}
+		}
+		ords[h][j] = ord
 	}
 	if err := rs.Err(); err != nil || n != 2*per || bad > 0 {
 		t.Fatalf("%d rows read (%v), %d of them mixing values of different rows", n, err, bad)
+	}
+	// each row keeps its place in its batch (ord), which newest-first
+	// pages and the replay check read, whatever order it was sent in
+	for h, byJ := range ords {
+		for j := 1; j < per; j++ {
+			if byJ[j] <= byJ[j-1] {
+				t.Fatalf("hour %d: row %d has ord %d, row %d ord %d: the batch's order is lost", h, j, byJ[j], j-1, byJ[j-1])
+			}
+		}
 	}
 }
