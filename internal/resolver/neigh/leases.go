@@ -95,6 +95,9 @@ func cleanHost(b []byte) string {
 		prevDot = c == '.'
 		out[i] = c
 	}
+	if prevDot {
+		return "" // "name.." : an empty last label
+	}
 	return string(out)
 }
 
