@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -68,18 +67,7 @@ func sameWithWorkers(t *testing.T, ix *catalog.Index, tune func(*Config), files 
 func TestWorkersSameReportSharedCaptures(t *testing.T) {
 	dir := sharedPcaps(t)
 	ix := openCatalog(t)
-	var files []string
-	for _, pat := range []string{"*.pcap", "*.pcapng"} {
-		m, err := filepath.Glob(filepath.Join(dir, pat))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, m...)
-	}
-	slices.Sort(files)
-	if len(files) < 20 {
-		t.Fatalf("%d captures in %s; its README lists 26", len(files), dir)
-	}
+	files := sharedFiles(t)
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) { sameWithWorkers(t, ix, nil, f) })
 	}
