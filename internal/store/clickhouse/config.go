@@ -38,7 +38,14 @@ type Config struct {
 	// server more than it saved (docs/benchmarks.md): for a writer whose
 	// own CPU is the limit.
 	Compression string
+	// Inserts is how many inserts of one table's rows a batch makes at
+	// once (each of at least partRows rows; 1: one insert a table).
+	Inserts int
 }
+
+// maxInserts bounds Config.Inserts: the connections left to readers of
+// the connection pool's eight.
+const maxInserts = 4
 
 // DefaultSpoolMax bounds a spool to 1 GiB.
 const DefaultSpoolMax = 1 << 30
@@ -59,12 +66,12 @@ func defaultSpool(c Config) string {
 // DefaultConfig is a local server's "outflow" database.
 func DefaultConfig() Config {
 	return Config{Addr: []string{"127.0.0.1:9000"}, Database: "outflow", User: "default",
-		DialTimeout: 5 * time.Second, ReadTimeout: 5 * time.Minute, Compression: "lz4"}
+		DialTimeout: 5 * time.Second, ReadTimeout: 5 * time.Minute, Compression: "lz4", Inserts: 2}
 }
 
 var ident = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
-// ParseURL reads clickhouse://[USER[:PASSWORD]@]HOST:PORT[,HOST:PORT]/DB[?cluster=NAME&compression=lz4|none&dial_timeout=5s&read_timeout=5m&spool=DIR|off&spool_max=BYTES]
+// ParseURL reads clickhouse://[USER[:PASSWORD]@]HOST:PORT[,HOST:PORT]/DB[?cluster=NAME&compression=lz4|none&dial_timeout=5s&inserts=2&read_timeout=5m&spool=DIR|off&spool_max=BYTES]
 // into a Config, with sc's retention.
 func ParseURL(raw string, sc store.Config) (Config, error) {
 	c := DefaultConfig()
@@ -128,6 +135,12 @@ func ParseURL(raw string, sc store.Config) (Config, error) {
 				return c, fmt.Errorf("clickhouse: %s: compression %q: want lz4 or none", redact(raw), val)
 			}
 			c.Compression = val
+		case "inserts":
+			n, err := strconv.Atoi(val)
+			if err != nil || n < 1 || n > maxInserts {
+				return c, fmt.Errorf("clickhouse: %s: inserts: want 1 to %d", redact(raw), maxInserts)
+			}
+			c.Inserts = n
 		case "spool_max":
 			n, err := strconv.ParseInt(val, 10, 64)
 			if err != nil || n < 0 {
@@ -146,7 +159,7 @@ func ParseURL(raw string, sc store.Config) (Config, error) {
 				c.RollupRetention = d
 			}
 		default:
-			return c, fmt.Errorf("clickhouse: %s: unknown parameter %q (cluster, compression, dial_timeout, read_timeout, retention, rollup_retention, spool, spool_max)", redact(raw), k)
+			return c, fmt.Errorf("clickhouse: %s: unknown parameter %q (cluster, compression, dial_timeout, inserts, read_timeout, retention, rollup_retention, spool, spool_max)", redact(raw), k)
 		}
 	}
 	switch c.Spool {

@@ -30,6 +30,21 @@ func TestPasswordOutOfArguments(t *testing.T) {
 	}
 }
 
+// TestInserts: two concurrent inserts a table unless the URL says 1 to
+// 4; others are refused.
+func TestInserts(t *testing.T) {
+	for url, want := range map[string]int{"clickhouse://h/db": 2, "clickhouse://h/db?inserts=1": 1, "clickhouse://h/db?inserts=4": 4,
+		"clickhouse://h/db?inserts=0": 0, "clickhouse://h/db?inserts=5": 0, "clickhouse://h/db?inserts=two": 0} {
+		c, err := ParseURL(url, store.Config{})
+		switch {
+		case want == 0 && err == nil:
+			t.Errorf("%s: accepted (%d)", url, c.Inserts)
+		case want != 0 && (err != nil || c.Inserts != want):
+			t.Errorf("%s: %d, %v; want %d", url, c.Inserts, err, want)
+		}
+	}
+}
+
 // TestCompression: compression is lz4 unless the URL says none; other
 // methods are refused.
 func TestCompression(t *testing.T) {

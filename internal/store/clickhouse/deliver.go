@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
@@ -149,49 +150,93 @@ const blockRows = 1 << 14
 // the copies were about a sixth of its work per batch).
 var sortKey = map[string][2]int{"flow": {3, 0}, "query": {2, 1}}
 
-// insert sends tables, each in one insert, a column at a time, in blocks
-// of blockRows; flow and query in the order of their ORDER BY.
+// partRows is the fewest rows of one of a table's concurrent inserts (a
+// variable for tests).
+var partRows = 1 << 17
+
+// insert sends tables, one after another, a column at a time in blocks
+// of blockRows; flow and query in the order of their ORDER BY. A table
+// of at least twice partRows goes in up to cfg.Inserts inserts of
+// consecutive rows at once, each on its own connection: on one insert
+// the server works on a single core, and its work after the last block
+// (squashing the blocks, writing the part, the views' rollups) is about
+// half of its CPU per batch, with the writer waiting. A batch was
+// already one insert per table, not a transaction: its rows carry keys,
+// and a replay leaves out those the server holds, whichever inserts
+// failed.
 func (d *DB) insert(ctx context.Context, tables []*tab) error {
 	ictx := d.insertCtx(ctx)
 	for _, t := range tables {
-		if t.rows() == 0 {
+		n := t.rows()
+		if n == 0 {
 			continue
 		}
-		bt, err := d.conn.PrepareBatch(ictx, "INSERT INTO "+d.t(t.Name)+" ("+columns[t.Name]+")")
-		if err != nil {
-			return fmt.Errorf("%s: %w", t.Name, err)
-		}
-		n := t.rows()
 		var perm []int32
-		var scratch []col
 		if k, ok := sortKey[t.Name]; ok {
-			if perm = sortPerm(t.Cols[k[0]].S, t.Cols[k[1]].I); perm != nil {
-				scratch = make([]col, len(t.Cols))
+			perm = sortPerm(t.Cols[k[0]].S, t.Cols[k[1]].I)
+		}
+		parts := max(1, min(d.cfg.Inserts, n/partRows))
+		if parts == 1 {
+			if err := d.insertRows(ictx, t, perm, 0, n); err != nil {
+				return err
+			}
+			d.m.rows.Add(float64(n))
+			continue
+		}
+		errs := make([]error, parts)
+		var wg sync.WaitGroup
+		for p := range parts {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[p] = d.insertRows(ictx, t, perm, p*n/parts, (p+1)*n/parts)
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				return err
 			}
 		}
-		for lo := 0; lo < n; lo += blockRows {
-			hi := min(lo+blockRows, n)
-			for i := range t.Cols {
-				v := t.Cols[i].slice(lo, hi)
-				if perm != nil {
-					v = t.Cols[i].gather(perm[lo:hi], &scratch[i])
-				}
-				if err := bt.Column(i).Append(v); err != nil {
-					bt.Abort()
-					return fmt.Errorf("%s: column %d: %w", t.Name, i, err)
-				}
+		d.m.rows.Add(float64(n))
+	}
+	return nil
+}
+
+// insertRows sends rows lo to hi of t (of perm, when it orders them) in
+// one insert.
+func (d *DB) insertRows(ctx context.Context, t *tab, perm []int32, lo, hi int) error {
+	bt, err := d.conn.PrepareBatch(ctx, "INSERT INTO "+d.t(t.Name)+" ("+columns[t.Name]+")")
+	if err != nil {
+		return fmt.Errorf("%s: %w", t.Name, err)
+	}
+	var scratch []col
+	if perm != nil {
+		scratch = make([]col, len(t.Cols))
+	}
+	for b := lo; b < hi; b += blockRows {
+		e := min(b+blockRows, hi)
+		for i := range t.Cols {
+			var v any
+			if perm != nil {
+				v = t.Cols[i].gather(perm[b:e], &scratch[i])
+			} else {
+				v = t.Cols[i].slice(b, e)
 			}
-			if hi < n {
-				if err := bt.Flush(); err != nil {
-					bt.Abort()
-					return fmt.Errorf("%s: %w", t.Name, err)
-				}
+			if err := bt.Column(i).Append(v); err != nil {
+				bt.Abort()
+				return fmt.Errorf("%s: column %d: %w", t.Name, i, err)
 			}
 		}
-		if err := bt.Send(); err != nil {
-			return fmt.Errorf("%s: %w", t.Name, err)
+		if e < hi {
+			if err := bt.Flush(); err != nil {
+				bt.Abort()
+				return fmt.Errorf("%s: %w", t.Name, err)
+			}
 		}
-		d.m.rows.Add(float64(t.rows()))
+	}
+	if err := bt.Send(); err != nil {
+		return fmt.Errorf("%s: %w", t.Name, err)
 	}
 	return nil
 }

@@ -229,14 +229,18 @@ func TestKill9(t *testing.T) {
 }
 
 // TestBatchInBlocks writes batches larger than one native block (the
-// writer sends a table's rows in blocks of 16,384, all in one INSERT):
-// every row is stored once, in one part per insert, whole (the rows go
-// sorted by device and hour), and the rollups agree; the first batch
-// with LZ4, the second with compression=none.
+// writer sends a table's rows in blocks of 16,384) and than one of a
+// table's concurrent inserts (16,384 rows here): every row is stored
+// once, in one part per insert, whole (the rows go sorted by device and
+// hour), and the rollups agree. The first batch goes with LZ4 in two
+// inserts at once (the default), the second with compression=none in
+// one, the third in three.
 func TestBatchInBlocks(t *testing.T) {
 	srv := chtest.Start(t)
+	defer clickhouse.SetPartRows(16384)()
 	const per = 3*16384 + 1 // four blocks, the last of one row
-	for i, url := range []string{srv.URL("blocks") + "?spool=off", srv.URL("blocks") + "?spool=off&compression=none"} {
+	urls := []string{srv.URL("blocks") + "?spool=off", srv.URL("blocks") + "?spool=off&compression=none&inserts=1", srv.URL("blocks") + "?spool=off&inserts=3"}
+	for i, url := range urls {
 		db := openCH(t, url)
 		err := db.Write(context.Background(), flowBatch(i, per))
 		db.Close()
@@ -244,8 +248,9 @@ func TestBatchInBlocks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	const batches, inserts = 3, 2 + 1 + 3
 	got := count(t, srv, "blocks")
-	if want := (totals{rows: 2 * per, bytes: 2 * per, keys: 2 * per, rollup: 2 * per, batches: 2}); got != want {
+	if want := (totals{rows: batches * per, bytes: batches * per, keys: batches * per, rollup: batches * per, batches: batches}); got != want {
 		t.Fatalf("server holds %+v, want %+v", got, want)
 	}
 	c, err := ch.Open(&ch.Options{Addr: []string{srv.Addr()}})
@@ -253,15 +258,15 @@ func TestBatchInBlocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	// the server squashes an insert's blocks: each batch is one part of
-	// the detail table, as when the batch went in one block (before
-	// merges; OPTIMIZE is not run)
+	// the server squashes an insert's blocks: each insert is one part of
+	// the detail table, as when it went in one block. Parts an insert
+	// made have level 0, and stay listed for minutes after a merge.
 	var parts uint64
-	if err := c.QueryRow(context.Background(), "SELECT count() FROM system.parts WHERE database = 'blocks' AND table = 'flow' AND active").Scan(&parts); err != nil {
+	if err := c.QueryRow(context.Background(), "SELECT count() FROM system.parts WHERE database = 'blocks' AND table = 'flow' AND level = 0").Scan(&parts); err != nil {
 		t.Fatal(err)
 	}
-	if parts > 2 {
-		t.Errorf("%d active parts of blocks.flow for 2 batches, want at most 2", parts)
+	if parts != inserts {
+		t.Errorf("%d parts of blocks.flow made by inserts, want %d", parts, inserts)
 	}
 	// the writer sends the rows sorted by (dev, h), not as the batch
 	// had them: every stored row is still whole (flowBatch's row j has
@@ -293,7 +298,7 @@ func TestBatchInBlocks(t *testing.T) {
 		}
 		ords[h][j] = ord
 	}
-	if err := rs.Err(); err != nil || n != 2*per || bad > 0 {
+	if err := rs.Err(); err != nil || n != batches*per || bad > 0 {
 		t.Fatalf("%d rows read (%v), %d of them mixing values of different rows", n, err, bad)
 	}
 	// each row keeps its place in its batch (ord), which newest-first

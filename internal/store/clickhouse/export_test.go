@@ -6,3 +6,11 @@ func MigrateUpTo(v int) (restore func()) {
 	upTo = v
 	return func() { upTo = schemaVersion }
 }
+
+// SetPartRows makes a table's concurrent inserts at least n rows each
+// until the returned func is called.
+func SetPartRows(n int) (restore func()) {
+	old := partRows
+	partRows = n
+	return func() { partRows = old }
+}
