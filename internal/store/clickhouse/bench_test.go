@@ -23,14 +23,29 @@ import (
 func BenchmarkWriteFlows(b *testing.B) {
 	srv := chtest.Start(b)
 	for _, rows := range []int{10000, 100000, 500000} {
-		b.Run(fmt.Sprintf("batch=%d", rows), func(b *testing.B) { benchWrite(b, srv, rows) })
+		b.Run(fmt.Sprintf("batch=%d", rows), func(b *testing.B) {
+			benchWrite(b, srv.URL(fmt.Sprintf("outflow_bench%d", rows))+"?spool=off", srv.CPU, rows)
+		})
 	}
 }
 
-func benchWrite(b *testing.B, srv *chtest.Server, rows int) {
+// BenchmarkWriteFlowsCluster is BenchmarkWriteFlows into a cluster of two
+// shards, two servers on the same machine (?cluster=NAME: the writer
+// inserts into the Distributed table of the first, which sends each
+// shard its rows); server-cpu-s/op is both servers'.
+func BenchmarkWriteFlowsCluster(b *testing.B) {
+	s1, s2 := chtest.Start2(b)
+	cpu := func() time.Duration { return s1.CPU() + s2.CPU() }
+	rows := 500000
+	b.Run(fmt.Sprintf("batch=%d", rows), func(b *testing.B) {
+		benchWrite(b, s1.URL("outflow_bench_cluster")+"?spool=off&cluster="+chtest.Cluster, cpu, rows)
+	})
+}
+
+func benchWrite(b *testing.B, url string, serverCPU func() time.Duration, rows int) {
 	ctx := context.Background()
 	// OUTFLOW_BENCH_CH_WRITE adds URL parameters (compression=none)
-	cfg, err := clickhouse.ParseURL(srv.URL(fmt.Sprintf("outflow_bench%d", rows))+"?spool=off"+os.Getenv("OUTFLOW_BENCH_CH_WRITE"), store.Config{})
+	cfg, err := clickhouse.ParseURL(url+os.Getenv("OUTFLOW_BENCH_CH_WRITE"), store.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -60,7 +75,7 @@ func benchWrite(b *testing.B, srv *chtest.Server, rows int) {
 	if err := db.Write(ctx, batch); err != nil {
 		b.Fatal(err)
 	}
-	cpu0, srv0 := chtest.ProcCPU(os.Getpid()), srv.CPU()
+	cpu0, srv0 := chtest.ProcCPU(os.Getpid()), serverCPU()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		h := t0.Add(time.Duration(i) * time.Hour)
@@ -77,7 +92,7 @@ func benchWrite(b *testing.B, srv *chtest.Server, rows int) {
 	// loop setting the rows' times) and of the server (the inserts, and
 	// any merge that ran meanwhile): on a shared machine the wall time
 	// depends on the others' load, these less
-	if cpu, sc := chtest.ProcCPU(os.Getpid())-cpu0, srv.CPU()-srv0; cpu > 0 && sc > 0 {
+	if cpu, sc := chtest.ProcCPU(os.Getpid())-cpu0, serverCPU()-srv0; cpu > 0 && sc > 0 {
 		b.ReportMetric(cpu.Seconds()/float64(b.N), "client-cpu-s/op")
 		b.ReportMetric(sc.Seconds()/float64(b.N), "server-cpu-s/op")
 	}
