@@ -24,14 +24,26 @@ func TestLimitFor(t *testing.T) {
 	}
 }
 
-// startHeapBudget sets the budget, raises it after a collection when the
-// live heap asks for more, and stop puts back the limit before; a
-// GOMEMLIMIT of the user's is left alone.
+// gcPercent is GOGC as the runtime has it.
+func gcPercent() int {
+	p := debug.SetGCPercent(100)
+	debug.SetGCPercent(p)
+	return p
+}
+
+// startHeapBudget sets the budget and turns GOGC's trigger off, raises
+// the limit after a collection when the live heap asks for more, and
+// stop puts back the limit and GOGC before; a GOMEMLIMIT or GOGC of the
+// user's is left alone.
 func TestHeapBudget(t *testing.T) {
-	before := debug.SetMemoryLimit(-1)
+	t.Setenv("GOGC", "") // as when unset: the test runner may have one
+	before, beforeGC := debug.SetMemoryLimit(-1), gcPercent()
 	stop := startHeapBudget(1 << 10) // under any live heap
 	if got := debug.SetMemoryLimit(-1); got != 1<<10 {
 		t.Errorf("limit %d, want the budget", got)
+	}
+	if got := gcPercent(); got != -1 {
+		t.Errorf("GOGC %d during a scan, want off (-1)", got)
 	}
 	// the finalizer runs on its own goroutine after a collection
 	for i := 0; i < 1000 && debug.SetMemoryLimit(-1) == 1<<10; i++ {
@@ -52,6 +64,15 @@ func TestHeapBudget(t *testing.T) {
 	if got := debug.SetMemoryLimit(-1); got != before {
 		t.Errorf("limit %d after stop, want %d", got, before)
 	}
+	if got := gcPercent(); got != beforeGC {
+		t.Errorf("GOGC %d after stop, want %d", got, beforeGC)
+	}
+	t.Setenv("GOGC", "200")
+	stop = startHeapBudget(1 << 10)
+	if got := gcPercent(); got != beforeGC {
+		t.Errorf("GOGC %d with GOGC set, want it left at %d", got, beforeGC)
+	}
+	stop()
 	t.Setenv("GOMEMLIMIT", "1GiB")
 	stop = startHeapBudget(1 << 10)
 	if got := debug.SetMemoryLimit(-1); got != before {
