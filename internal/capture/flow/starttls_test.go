@@ -95,3 +95,58 @@ func TestSTARTTLS(t *testing.T) {
 		})
 	}
 }
+
+// A flow done with its certificate leaves its buffer to the next flow
+// that collects one; flows collecting at the same time each keep their
+// own, and each learns its own server's certificate.
+func TestCertBuffersReused(t *testing.T) {
+	tr, out := collect(DefaultConfig())
+	at := t0
+	step := func() time.Time { at = at.Add(time.Millisecond); return at }
+	type conn struct {
+		dev, srv string
+		cs, ss   uint32
+		cert     []byte
+	}
+	conns := make([]*conn, 3)
+	for i := range conns {
+		cn := []string{"a.example", "b.example", "c.example"}[i]
+		c := &conn{dev: "192.168.1.5", srv: "203.0.113." + string(rune('1'+i)), cs: 100, ss: 900,
+			cert: tlshello.BuildServerCertificate(certDER(t, cn, "Org "+cn))}
+		conns[i] = c
+		tr.Packet(tcp(c.dev, c.srv, 50000, 443, c.cs, decode.SYN, nil), 74, step())
+		c.cs++
+		tr.Packet(tcp(c.srv, c.dev, 443, 50000, c.ss, decode.SYN|decode.ACK, nil), 74, step())
+		c.ss++
+		hello := tlshello.BuildClientHello(cn, nil)
+		tr.Packet(tcp(c.dev, c.srv, 50000, 443, c.cs, decode.ACK, hello), 66+len(hello), step())
+		c.cs += uint32(len(hello))
+	}
+	serv := func(c *conn, b []byte) {
+		tr.Packet(tcp(c.srv, c.dev, 443, 50000, c.ss, decode.ACK, b), 66+len(b), step())
+		c.ss += uint32(len(b))
+	}
+	a, b, c := conns[0], conns[1], conns[2]
+	serv(a, a.cert[:40]) // a collects
+	serv(b, b.cert[:40])
+	serv(b, b.cert[40:]) // b done: its buffer kept
+	if len(tr.certBufs) != 1 {
+		t.Fatalf("%d buffers kept after a certificate, want 1", len(tr.certBufs))
+	}
+	serv(c, c.cert[:40]) // c takes it
+	if len(tr.certBufs) != 0 {
+		t.Fatalf("%d buffers kept while c collects, want 0", len(tr.certBufs))
+	}
+	serv(a, a.cert[40:])
+	serv(c, c.cert[40:])
+	tr.Flush()
+	if len(*out) != 3 {
+		t.Fatalf("%d flows", len(*out))
+	}
+	for _, f := range *out {
+		want := map[string]string{"203.0.113.1": "a.example", "203.0.113.2": "b.example", "203.0.113.3": "c.example"}[f.Peer.String()]
+		if f.CertCN != want || f.CertOrg != "Org "+want {
+			t.Errorf("%s: certificate %q/%q, want %q", f.Peer, f.CertCN, f.CertOrg, want)
+		}
+	}
+}

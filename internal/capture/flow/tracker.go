@@ -66,21 +66,27 @@ type Sink func(*flowrec.Flow)
 
 // Tracker is the flow table. It is not safe for concurrent use.
 type Tracker struct {
-	cfg    Config
-	sink   Sink
-	flows  map[Key]int32 // index into slab
-	slab   []entry
-	free   []int32
-	lru    lru
-	dns    *dnsMemory
-	devs   *Devices
-	frags  map[fragKey]fragEntry
-	now    int64
-	sweep  int64
-	qpool  assemblerPool
-	peers  peerMemory
-	names  map[string]string
-	dnsMsg dnsmsg.Message
+	cfg   Config
+	sink  Sink
+	flows map[Key]int32 // index into slab
+	slab  []entry
+	free  []int32
+	lru   lru
+	dns   *dnsMemory
+	devs  *Devices
+	frags map[fragKey]fragEntry
+	now   int64
+	sweep int64
+	qpool assemblerPool
+	// certBufs are the buffers of flows done with the server's
+	// certificate, for the next flows to collect theirs in: a flow stays
+	// in the table long after its handshake, and kept its buffer until
+	// it ended, so every new TLS flow grew a new one (on distinct flows,
+	// the zeroing and page faults of those were 1.4 % of a scan).
+	certBufs [][]byte
+	peers    peerMemory
+	names    map[string]string
+	dnsMsg   dnsmsg.Message
 	// onLinks are the addresses the capture showed on its own link
 	// (ARP, DHCP, neighbour discovery): inside whatever cfg.Local says
 	onLinks map[netip.Addr]string // how: "arp", "dhcp", "ndp"
@@ -597,8 +603,7 @@ func (t *Tracker) serverStream(f *entry, p *decode.Packet) {
 	if seq != f.srvSeq {
 		if int32(seq-f.srvSeq) > 0 {
 			if collecting {
-				f.certDone = true
-				f.cert = f.cert[:0]
+				t.certDone(f)
 			} else {
 				f.srvSeq = seq + uint32(len(p.Payload))
 			}
@@ -610,26 +615,43 @@ func (t *Tracker) serverStream(f *entry, p *decode.Packet) {
 		return
 	}
 	if len(f.cert)+len(p.Payload) > tlshello.MaxCertificateStream {
-		f.certDone = true
-		f.cert = f.cert[:0]
+		t.certDone(f)
 		return
+	}
+	if f.cert == nil {
+		if n := len(t.certBufs); n > 0 {
+			f.cert, t.certBufs[n-1] = t.certBufs[n-1], nil
+			t.certBufs = t.certBufs[:n-1]
+		}
 	}
 	f.cert = append(f.cert, p.Payload...)
 	c, _, err := t.certs.ParseServerCertificate(f.cert)
 	switch {
 	case err == nil:
-		f.certDone = true
+		t.certDone(f)
 		if len(c.Organization) > 0 {
 			f.CertOrg = c.Organization[0]
 		}
 		f.CertCN = c.CommonName
 		t.peers.add(f.Peer, "", f.CertOrg)
-		f.cert = f.cert[:0]
 	case errors.Is(err, tlshello.ErrNeedMore):
 	default:
-		f.certDone = true
-		f.cert = f.cert[:0]
+		t.certDone(f)
 	}
+}
+
+// maxCertBufs bounds the buffers kept for flows to come, and
+// maxCertBuf each one's size.
+const maxCertBufs, maxCertBuf = 256, 16 << 10
+
+// certDone ends f's collection of the server's certificate, and keeps
+// its buffer for the next flow's.
+func (t *Tracker) certDone(f *entry) {
+	f.certDone = true
+	if c := cap(f.cert); c > 0 && c <= maxCertBuf && len(t.certBufs) < maxCertBufs {
+		t.certBufs = append(t.certBufs, f.cert[:0])
+	}
+	f.cert = nil
 }
 
 func (t *Tracker) quicInitial(f *entry, payload []byte) {
