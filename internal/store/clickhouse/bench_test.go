@@ -22,7 +22,7 @@ import (
 // the writer's and the server's work in a running writer.
 func BenchmarkWriteFlows(b *testing.B) {
 	srv := chtest.Start(b)
-	for _, rows := range []int{10000, 100000, 500000} {
+	for _, rows := range []int{10000, 100000, 250000, 500000} {
 		b.Run(fmt.Sprintf("batch=%d", rows), func(b *testing.B) {
 			benchWrite(b, srv.URL(fmt.Sprintf("outflow_bench%d", rows))+"?spool=off", srv.CPU, rows)
 		})

@@ -1,6 +1,7 @@
 package clickhouse
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,20 +15,20 @@ import (
 	"github.com/outflow-dev/outflow/internal/store/clickhouse/spool"
 )
 
-// Delivery. A batch is one insert per table (dimensions first) and then
-// a row in batches naming it: that row is written last, so a batch named
-// there is wholly stored. ClickHouse has no transaction over tables, and
+// Delivery. A batch is one insert per table (dimensions first; a large
+// table's rows in a few at once) and then a row in batches naming it:
+// that row is written last, so a batch named there is wholly stored. ClickHouse has no transaction over tables, and
 // a server that dies mid-batch can hold part of it; the batch then goes
 // to the spool with the rest, and its replay first asks what the server
 // holds: nothing when batches names it, otherwise every row whose key
-// (the sequence number each row carries, or the audit ID) is already
+// (the sequence number each row carries, or the audit or alert ID) is already
 // there is left out. So a batch is counted once however often it is
 // replayed.
 
 // keyCol is, per table, the column whose value is unique to a row of a
 // batch; names has none and is idempotent (read with DISTINCT).
 var keyCol = map[string]int{"sym": 1, "ent_v": 0, "dev_v": 0, "rule_v": 0, "flow": 21, "query": 15, "evidence": 8,
-	"audit": 0, "finding": 0, "inventory_v": 9, "ingest": 0}
+	"audit": 0, "finding": 0, "inventory_v": 9, "ingest": 0, "bypass": 16, "alert": 0}
 
 // hourCol: tables partitioned by hour, where the batch's hours prune the
 // replay's check, and which carry the batch id.
@@ -151,8 +152,9 @@ const blockRows = 1 << 14
 var sortKey = map[string][2]int{"flow": {3, 0}, "query": {2, 1}}
 
 // partRows is the fewest rows of one of a table's concurrent inserts (a
-// variable for tests).
-var partRows = 1 << 17
+// variable for tests): the sensor's batches of up to 250,000 rows go in
+// two; a scan feed's of 100,000 in one, where two gave mixed results.
+var partRows = 1 << 16
 
 // insert sends tables, one after another, a column at a time in blocks
 // of blockRows; flow and query in the order of their ORDER BY. A table
@@ -162,8 +164,9 @@ var partRows = 1 << 17
 // (squashing the blocks, writing the part, the views' rollups) is about
 // half of its CPU per batch, with the writer waiting. A batch was
 // already one insert per table, not a transaction: its rows carry keys,
-// and a replay leaves out those the server holds, whichever inserts
-// failed.
+// and a replay leaves out those the server holds. The first insert to
+// fail cancels the others; one that had finished keeps its rows, as a
+// table inserted before a failing one does (see the top of this file).
 func (d *DB) insert(ctx context.Context, tables []*tab) error {
 	ictx := d.insertCtx(ctx)
 	for _, t := range tables {
@@ -183,24 +186,46 @@ func (d *DB) insert(ctx context.Context, tables []*tab) error {
 			d.m.rows.Add(float64(n))
 			continue
 		}
+		pctx, cancel := context.WithCancel(ictx)
 		errs := make([]error, parts)
 		var wg sync.WaitGroup
 		for p := range parts {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs[p] = d.insertRows(ictx, t, perm, p*n/parts, (p+1)*n/parts)
+				if errs[p] = d.insertRows(pctx, t, perm, p*n/parts, (p+1)*n/parts); errs[p] != nil {
+					cancel()
+				}
 			}()
 		}
 		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				return err
-			}
+		cancel()
+		if err := firstErr(ctx, errs); err != nil {
+			return err
 		}
 		d.m.rows.Add(float64(n))
 	}
 	return nil
+}
+
+// firstErr is the error of concurrent inserts that says most: the
+// server's refusal (the caller's error, not spooled), else a failure to
+// reach it, else one made by the cancel that followed either.
+func firstErr(ctx context.Context, errs []error) error {
+	var reach, cancelled error
+	for _, err := range errs {
+		var ex *ch.Exception
+		switch {
+		case err == nil:
+		case errors.As(err, &ex):
+			return err
+		case ctx.Err() == nil && errors.Is(err, context.Canceled):
+			cancelled = cmp.Or(cancelled, err)
+		default:
+			reach = cmp.Or(reach, err)
+		}
+	}
+	return cmp.Or(reach, cancelled)
 }
 
 // insertRows sends rows lo to hi of t (of perm, when it orders them) in

@@ -155,9 +155,10 @@ func (r *rows) dev(key, grp string) (string, error) {
 	return key, nil
 }
 
-// Write stores a batch: sent to the server (one insert per table, then
-// its id in batches), or, while the server cannot be reached or older
-// batches wait in the spool, appended to the spool. It returns nil once
+// Write stores a batch: sent to the server (one insert per table, or a
+// few at once for a large one, then its id in batches), or, while the
+// server cannot be reached or older batches wait in the spool, appended
+// to the spool. It returns nil once
 // the batch is on the server or synced to the spool; the rollups follow
 // by the engine's views.
 func (d *DB) Write(ctx context.Context, b *store.Batch) error {
