@@ -39,7 +39,7 @@ func JSON(w io.Writer, r *scan.Report) error {
 		rest := *r
 		rest.Devices = []scan.Device{}
 		var b bytes.Buffer
-		if err := indented(&b, &rest, ""); err != nil {
+		if err := new(indenter).indented(&b, &rest, ""); err != nil {
 			return nil, 0, err
 		}
 		i := bytes.Index(b.Bytes(), []byte(slot))
@@ -56,6 +56,7 @@ func JSON(w io.Writer, r *scan.Report) error {
 		return err
 	}
 	var buf bytes.Buffer
+	var in indenter
 	n := 0
 	err = r.EachDevice(func(d *scan.Device) error {
 		buf.Reset()
@@ -65,7 +66,7 @@ func JSON(w io.Writer, r *scan.Report) error {
 			buf.WriteString(",\n    ")
 		}
 		n++
-		if err := indented(&buf, d, "    "); err != nil {
+		if err := in.indented(&buf, d, "    "); err != nil {
 			return err
 		}
 		// indented ends in the encoder's newline
@@ -87,18 +88,26 @@ func JSON(w io.Writer, r *scan.Report) error {
 	return err
 }
 
-// indented appends v's JSON, HTML characters unescaped, indented by two
-// spaces under prefix, and the encoder's final newline. The compact form
-// goes through a scratch buffer that is dropped afterwards.
-func indented(dst *bytes.Buffer, v any, prefix string) error {
-	var raw bytes.Buffer
-	enc := json.NewEncoder(&raw)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+// indenter appends values' JSON, HTML characters unescaped, indented by
+// two spaces under a prefix, and the encoder's final newline. Its compact
+// form goes through a scratch buffer and one encoder kept from one value
+// to the next (a report's thousands of devices each made their own).
+type indenter struct {
+	raw bytes.Buffer
+	enc *json.Encoder
+}
+
+func (in *indenter) indented(dst *bytes.Buffer, v any, prefix string) error {
+	if in.enc == nil {
+		in.enc = json.NewEncoder(&in.raw)
+		in.enc.SetEscapeHTML(false)
+	}
+	in.raw.Reset()
+	if err := in.enc.Encode(v); err != nil {
 		return err
 	}
-	dst.Grow(raw.Len() * 2)
-	return json.Indent(dst, raw.Bytes(), prefix, "  ")
+	dst.Grow(in.raw.Len() * 2)
+	return json.Indent(dst, in.raw.Bytes(), prefix, "  ")
 }
 
 // CSVHeader is the first row of CSV output.
