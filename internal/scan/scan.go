@@ -91,6 +91,29 @@ type Scanner struct {
 	// ended, while readPipelined runs, takes finished flows to the
 	// goroutine that sums them; nil the rest of the time.
 	ended func(*flowrec.Flow)
+	// sums are attributions' summaries (summary), used by the stage
+	// that sums flows and then by the report's, never at once.
+	sums map[attribute.Attribution]attribute.Summary
+}
+
+// maxSums bounds Scanner.sums: distinct attributions (entity, evidence
+// value, asset) number a few per name of concern.
+const maxSums = 4096
+
+// summary is attribute.Summarize(a), kept: a report's devices share
+// their entities' summaries, whose lists and owner chains were made again
+// for every device and piece of evidence (3 % of a scan of distinct
+// flows). Callers must not change the slices in it.
+func (s *Scanner) summary(a attribute.Attribution) attribute.Summary {
+	if sm, ok := s.sums[a]; ok {
+		return sm
+	}
+	sm := attribute.Summarize(a)
+	if s.sums == nil || len(s.sums) >= maxSums {
+		s.sums = make(map[attribute.Attribution]attribute.Summary, 64)
+	}
+	s.sums[a] = sm
+	return sm
 }
 
 // devAgg is one device's sums. A capture of many devices (every copy
@@ -399,9 +422,9 @@ func (s *Scanner) evidence(e *expAgg, o attribute.Attribution, res attribute.Res
 		if len(e.evidence) >= s.cfg.MaxEvidence {
 			return
 		}
-		sm := attribute.Summarize(a)
-		sm.Evidence.Value = v
-		e.evidence = append(e.evidence, sm.Evidence)
+		ev := s.summary(a).Evidence
+		ev.Value = v
+		e.evidence = append(e.evidence, ev)
 	}
 	add(o)
 	if res.Host.Found() && res.Host.Entity == o.Entity && res.Host.Kind != o.Kind {
@@ -571,7 +594,7 @@ func (s *Scanner) deviceTotals(a netip.Addr, d *devAgg, totals map[expKey]*Total
 		if t == nil {
 			// the first device in address order names it, as its
 			// exposure does
-			sm := attribute.Summarize(e.a)
+			sm := s.summary(e.a)
 			t = &Total{Entity: sm.Entity, Name: sm.Name, Jurisdiction: sm.Jurisdiction, Controlling: sm.Controlling, Role: sm.Role, Lists: sm.Lists}
 			totals[k] = t
 		}
@@ -602,14 +625,14 @@ func (s *Scanner) device(a netip.Addr, d *devAgg) Device {
 		if len(kd.MAC) == 6 {
 			dev.MAC = kd.MAC.String()
 			if v := s.at.MAC(kd.MAC); v.Found() {
-				dev.Vendor = &Vendor{Entity: v.Entity.ID, Name: v.Entity.Name, Role: string(v.Role), Lists: attribute.Lists(v.Entity), Source: v.Asset.Source.ID}
+				dev.Vendor = &Vendor{Entity: v.Entity.ID, Name: v.Entity.Name, Role: string(v.Role), Lists: s.summary(v).Lists, Source: v.Asset.Source.ID}
 			}
 		}
 		dev.Hostname = kd.Hostname
 	}
 	dev.OnLink = s.tracker.OnLink(a)
 	for _, e := range d.exp {
-		sm := attribute.Summarize(e.a)
+		sm := s.summary(e.a)
 		x := Exposure{Entity: sm.Entity, Name: sm.Name, Jurisdiction: sm.Jurisdiction, Controlling: sm.Controlling, OwnerChain: sm.OwnerChain,
 			Minority: sm.Minority, Role: sm.Role, Lists: sm.Lists, Counts: e.c, FirstSeen: ts(e.first), LastSeen: ts(e.last),
 			Evidence: e.evidence, Confidence: e.a.Confidence.String(), Unverified: sm.Unverified}
