@@ -89,7 +89,8 @@ func JSON(w io.Writer, r *scan.Report) error {
 }
 
 // indenter appends values' JSON, HTML characters unescaped, indented by
-// two spaces under a prefix, and the encoder's final newline. Its compact
+// two spaces under a prefix as json.Indent does (appendIndent), and the
+// encoder's final newline. Its compact
 // form goes through a scratch buffer and one encoder kept from one value
 // to the next (a report's thousands of devices each made their own).
 type indenter struct {
@@ -107,7 +108,8 @@ func (in *indenter) indented(dst *bytes.Buffer, v any, prefix string) error {
 		return err
 	}
 	dst.Grow(in.raw.Len() * 2)
-	return json.Indent(dst, in.raw.Bytes(), prefix, "  ")
+	dst.Write(appendIndent(dst.AvailableBuffer(), in.raw.Bytes(), prefix, "  "))
+	return nil
 }
 
 // CSVHeader is the first row of CSV output.
