@@ -22,11 +22,15 @@ type item struct {
 
 // Batches in flight between the reading goroutine and the tracker's:
 // enough to keep both busy, few enough to keep memory flat (each holds
-// batchItems items and batchBytes of payload: under 1 MB in all).
+// batchItems items and batchBytes of payload: about 3 MB in all). Each
+// hand-off wakes a goroutine, on two cores shared by three stages: 1,024
+// items a batch instead of 256 took a pipelined scan of the 40-copy
+// distinct capture from about 0.9 to 0.67-0.75 of the wall on one
+// goroutine (BenchmarkScanWorkers, docs/benchmarks.md); 4,096 was slower.
 const (
 	batches    = 4
-	batchItems = 256
-	batchBytes = 128 << 10
+	batchItems = 1024
+	batchBytes = 512 << 10
 )
 
 // batch is a run of items with their payloads copied into one arena:
@@ -65,7 +69,7 @@ func (b *batch) add(it *item) bool {
 // records.
 type flowBatch []flowrec.Flow
 
-const flowBatchLen = 128
+const flowBatchLen = 512
 
 // readPipelined is Read's loop in three stages that run at once: this
 // goroutine reads and decodes packets (decode), a second feeds them to
