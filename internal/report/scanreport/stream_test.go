@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -50,9 +52,11 @@ type writer func(*bytes.Buffer, *scan.Report) error
 
 var writers = map[string]writer{
 	"json": func(b *bytes.Buffer, r *scan.Report) error { return scanreport.JSON(b, r) },
-	"csv":  func(b *bytes.Buffer, r *scan.Report) error { return scanreport.CSV(b, r) },
-	"text": func(b *bytes.Buffer, r *scan.Report) error { return scanreport.Text(b, r, false) },
-	"all":  func(b *bytes.Buffer, r *scan.Report) error { return scanreport.Text(b, r, true) },
+	// the devices encoded on a second goroutine (--workers)
+	"json-concurrent": func(b *bytes.Buffer, r *scan.Report) error { return scanreport.JSONConcurrent(b, r) },
+	"csv":             func(b *bytes.Buffer, r *scan.Report) error { return scanreport.CSV(b, r) },
+	"text":            func(b *bytes.Buffer, r *scan.Report) error { return scanreport.Text(b, r, false) },
+	"all":             func(b *bytes.Buffer, r *scan.Report) error { return scanreport.Text(b, r, true) },
 }
 
 func written(t *testing.T, w writer, r *scan.Report) []byte {
@@ -151,15 +155,21 @@ func TestStreamedNoDevices(t *testing.T) {
 	}
 }
 
-// A write error stops the devices and is returned.
+// A write error stops the devices and is returned, by both JSON writers.
 func TestStreamedWriteError(t *testing.T) {
-	rep := &scan.Report{Devices: []scan.Device{{Address: "10.0.0.1"}, {Address: "10.0.0.2"}}}
-	w := &failAfter{n: 1}
-	if err := scanreport.JSON(w, rep); !errors.Is(err, errFull) {
-		t.Fatalf("got %v, want %v", err, errFull)
+	var devs []scan.Device
+	for i := range 1000 {
+		devs = append(devs, scan.Device{Address: fmt.Sprintf("10.0.%d.%d", i/250, i%250)})
 	}
-	if w.writes != 2 {
-		t.Errorf("%d writes, want 2: the head, then the first device that failed", w.writes)
+	rep := &scan.Report{Devices: devs}
+	for name, write := range map[string]func(io.Writer, *scan.Report) error{"JSON": scanreport.JSON, "JSONConcurrent": scanreport.JSONConcurrent} {
+		w := &failAfter{n: 1}
+		if err := write(w, rep); !errors.Is(err, errFull) {
+			t.Fatalf("%s: got %v, want %v", name, err, errFull)
+		}
+		if w.writes != 2 {
+			t.Errorf("%s: %d writes, want 2: the head, then the first device that failed", name, w.writes)
+		}
 	}
 }
 
