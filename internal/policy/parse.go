@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -253,7 +254,7 @@ func at(ns []*yaml.Node, i int) *yaml.Node {
 	return nil
 }
 
-var idRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+var idRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`) })
 
 func (c *compiler) compile(raw *rawPolicy, doc *yaml.Node) {
 	p := c.p
@@ -266,7 +267,7 @@ func (c *compiler) compile(raw *rawPolicy, doc *yaml.Node) {
 			c.add(line, "group %d has no name", i+1)
 			continue
 		}
-		if !idRE.MatchString(rg.Name) {
+		if !idRE().MatchString(rg.Name) {
 			c.add(line, "group name %q: use letters, digits, '-', '_', '.'", rg.Name)
 		}
 		if _, dup := byName[rg.Name]; dup {
@@ -398,7 +399,7 @@ func (c *compiler) rule(i int, rr *rawRule, n *yaml.Node, groups map[string]int,
 		Except: Exceptions{Names: rr.Except.Names, Groups: rr.Except.Groups, Clients: rr.Except.Clients}}
 	if r.ID == "" {
 		r.ID = "rule-" + strconv.Itoa(line)
-	} else if !idRE.MatchString(r.ID) {
+	} else if !idRE().MatchString(r.ID) {
 		c.add(lineOf(n, "id"), "rule id %q: use letters, digits, '-', '_', '.'", r.ID)
 	}
 	if ids[r.ID] {

@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/cli"
@@ -96,8 +97,8 @@ func help(ctx context.Context, run func(context.Context, *cli.Env, []string) int
 type subcommand struct{ name, summary string }
 
 var (
-	subWord  = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
-	listLine = regexp.MustCompile(`^  ([a-z][a-z0-9-]*)\b(?:.*?\s{2,}(\S.*))?$`)
+	subWord  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9-]*$`) })
+	listLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^  ([a-z][a-z0-9-]*)\b(?:.*?\s{2,}(\S.*))?$`) })
 )
 
 // subcommands finds the subcommands a help text names: the lines of a
@@ -107,7 +108,7 @@ func subcommands(h string, path []string) []subcommand {
 	var subs []subcommand
 	seen := map[string]bool{}
 	add := func(name, summary string) {
-		if !subWord.MatchString(name) {
+		if !subWord().MatchString(name) {
 			return
 		}
 		if seen[name] {
@@ -132,7 +133,7 @@ func subcommands(h string, path []string) []subcommand {
 			inList = false
 			continue
 		case inList:
-			if m := listLine.FindStringSubmatch(line); m != nil {
+			if m := listLine().FindStringSubmatch(line); m != nil {
 				add(m[1], strings.TrimSpace(m[2]))
 			}
 			continue
@@ -159,7 +160,7 @@ func parseFlag(line string) (Flag, bool) {
 	}
 	head, usage, _ := strings.Cut(line[3:], "\t")
 	f := strings.Fields(head)
-	if len(f) == 0 || len(f) > 2 || !flagName.MatchString(f[0]) {
+	if len(f) == 0 || len(f) > 2 || !flagName().MatchString(f[0]) {
 		return Flag{}, false
 	}
 	fl := Flag{Name: f[0], Usage: strings.TrimSpace(usage)}
@@ -169,7 +170,7 @@ func parseFlag(line string) (Flag, bool) {
 	return fl, true
 }
 
-var flagName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+var flagName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`) })
 
 // parseFlags reads flag.PrintDefaults output: "  -name type" then the
 // usage on lines indented by four spaces and a tab.

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/store"
@@ -69,7 +70,7 @@ func DefaultConfig() Config {
 		DialTimeout: 5 * time.Second, ReadTimeout: 5 * time.Minute, Compression: "lz4", Inserts: 2}
 }
 
-var ident = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+var ident = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`) })
 
 // ParseURL reads clickhouse://[USER[:PASSWORD]@]HOST:PORT[,HOST:PORT]/DB[?cluster=NAME&compression=lz4|none&dial_timeout=5s&inserts=2&read_timeout=5m&spool=DIR|off&spool_max=BYTES]
 // into a Config, with sc's retention.
@@ -96,7 +97,7 @@ func ParseURL(raw string, sc store.Config) (Config, error) {
 	if db := strings.Trim(u.Path, "/"); db != "" {
 		c.Database = db
 	}
-	if !ident.MatchString(c.Database) {
+	if !ident().MatchString(c.Database) {
 		return c, fmt.Errorf("clickhouse: %s: database %q: want letters, digits and _", redact(raw), c.Database)
 	}
 	if u.User != nil {
@@ -111,7 +112,7 @@ func ParseURL(raw string, sc store.Config) (Config, error) {
 		val := v[len(v)-1]
 		switch k {
 		case "cluster":
-			if !ident.MatchString(val) {
+			if !ident().MatchString(val) {
 				return c, fmt.Errorf("clickhouse: %s: cluster %q: want letters, digits and _", redact(raw), val)
 			}
 			c.Cluster = val

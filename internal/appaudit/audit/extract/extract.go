@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/outflow-dev/outflow/internal/appaudit/apk"
@@ -137,7 +138,7 @@ type Native struct {
 
 // Primary DEX entries: the names androguard reads (classes.dex,
 // classes2.dex...), including those the runtime skips (see Code.SkippedDex).
-var primaryDex = regexp.MustCompile(`^classes\d*\.dex$`)
+var primaryDex = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^classes\d*\.dex$`) })
 
 // Read reads the app at path. The error is for a file that cannot be
 // opened as an app at all; everything else is a Problem in the App.
@@ -319,5 +320,5 @@ func dexIsPrimary(it apk.Item, primary map[string]bool) bool {
 		return true
 	}
 	parent := strings.TrimSuffix(it.Path, "!"+it.Entry)
-	return primary[parent] && primaryDex.MatchString(it.Entry)
+	return primary[parent] && primaryDex().MatchString(it.Entry)
 }
