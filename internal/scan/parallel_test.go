@@ -95,7 +95,10 @@ func TestWorkersSameReportSharedCaptures(t *testing.T) {
 	})
 }
 
-// manyFlowsCapture writes a capture of 60 devices making 4,000 random
+// manyFlows is enough flows for more packets than four batches hold.
+const manyFlows = 5500
+
+// manyFlowsCapture writes a capture of 60 devices making 5,500 random
 // moves: asking the resolver for a name that it answers with one of 40
 // addresses (so that each address is renamed many times over), and
 // connecting to an address with no name in the connection (named by the
@@ -130,7 +133,7 @@ func manyFlowsCapture(t *testing.T) string {
 	marker, markerPeer := netip.MustParseAddr("192.168.7.200"), netip.MustParseAddr("203.0.113.250")
 	c.lookup(marker, next(), "www.wikipedia.org", markerPeer)
 	c.tcp(marker, markerPeer, 40001, 443, opaque, resp)
-	for i := range 4000 {
+	for i := range manyFlows {
 		if i%700 == 699 {
 			c.now = c.now.Add(11 * time.Minute)
 		}
@@ -174,7 +177,7 @@ func TestWorkersSameReportManyFlows(t *testing.T) {
 			if err := json.Unmarshal(b, &rep); err != nil {
 				t.Fatal(err)
 			}
-			if rep.Stats.Flows < 4000 || rep.Stats.Packets < 4*batches*batchItems {
+			if rep.Stats.Flows < manyFlows || rep.Stats.Packets < 4*batches*batchItems {
 				t.Errorf("%d flows in %d packets: too few to cross many batches", rep.Stats.Flows, rep.Stats.Packets)
 			}
 			named := map[string]string{} // marker flow's device port → name/entity

@@ -49,7 +49,7 @@ func (b *batch) add(it *item) bool {
 	if len(pl) > 0 {
 		switch {
 		case len(pl) > cap(b.arena):
-			// larger than any arena (a snap length past 128 KB): a copy
+			// larger than any arena (a snap length past 512 KiB): a copy
 			// of its own
 			pl = append([]byte(nil), pl...)
 		case len(b.arena)+len(pl) > cap(b.arena):

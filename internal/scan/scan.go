@@ -100,11 +100,15 @@ type Scanner struct {
 // value, asset) number a few per name of concern.
 const maxSums = 4096
 
-// summary is attribute.Summarize(a), kept: a report's devices share
-// their entities' summaries, whose lists and owner chains were made again
-// for every device and piece of evidence (3 % of a scan of distinct
-// flows). Callers must not change the slices in it.
+// summary is attribute.Summarize(a), kept, but for its evidence's value
+// (empty): a report's devices share their entities' summaries, whose
+// lists and owner chains were made again for every device and piece of
+// evidence (3 % of a scan of distinct flows). Callers must not change the
+// slices in it.
 func (s *Scanner) summary(a attribute.Attribution) attribute.Summary {
+	// the indicator's value only fills the summary's evidence, whose
+	// callers put in their own: one entry serves every name of an asset
+	a.Value = ""
 	if sm, ok := s.sums[a]; ok {
 		return sm
 	}

@@ -13,13 +13,13 @@ import (
 // runtime while its live heap is small: the collector then runs more often
 // as the heap nears it, instead of letting it grow to twice the live heap
 // (GOGC=100). The scan also turns GOGC's own trigger off: with the limit
-// at most twice the live heap once that is past 8 MiB (limitFor), the
-// limit is what starts a collection whenever the live heap is past half
-// the budget anyway, and below that a collection only spent processor
-// time and, scanning the binary's 5.6 MB of globals for the first time,
-// page faults (on the 40-copy capture of bench/scan/distinct.sh: two
-// collections, 9 % more CPU-seconds and 500 more faults, for a peak 1 MB
-// lower). The binary's own pages take about 22 MB of resident memory
+// at most twice the live heap once that is past half the budget
+// (limitFor), the limit is what starts a collection then anyway, and
+// below that a collection only spent processor time and, scanning the
+// binary's 5.6 MB of globals for the first time, page faults (on the
+// 40-copy capture of bench/scan/distinct.sh: two collections, 9 % more
+// CPU-seconds and 500 more faults, and a peak 1 MB higher, 40.6 MB
+// against 39.5). The binary's own pages take about 22 MB of resident memory
 // besides; with a live heap of 18-20 MB (bench/scan/distinct.sh 400: the
 // tracker's tables and 4,096 devices' sums) the peak was 83 MB without a
 // limit and 62 MB with this one, in the same CPU-seconds

@@ -112,7 +112,9 @@ func writeJSON(w io.Writer, r *scan.Report, concurrent bool) error {
 // changes nothing it shares with the ones before (the entities'
 // summaries, a kept device's flow lines).
 func writeConcurrently(r *scan.Report, write func(*scan.Device) error) error {
-	devs := make(chan scan.Device, 64)
+	// a few in flight: a spilled device with --all holds up to 10,000
+	// flow lines
+	devs := make(chan scan.Device, 4)
 	done := make(chan error, 1)
 	var failed atomic.Bool
 	go func() {
