@@ -33,11 +33,13 @@ func (d *DB) WriteAlerts(ctx context.Context, as []store.Alert) error {
 	}
 	err := d.deliver(ctx, r.p, nil)
 	r.recycle()
+	// the IDs are used even when the server refused the batch: it may
+	// hold some of its rows, which a later alert must not collide with
+	d.alertN += int64(len(as))
 	if err != nil {
 		d.m.errs.Inc()
 		return fmt.Errorf("clickhouse: %s: alerts: %w", d.cfg, err)
 	}
-	d.alertN += int64(len(as))
 	return nil
 }
 

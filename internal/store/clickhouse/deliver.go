@@ -1,13 +1,13 @@
 package clickhouse
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
@@ -188,19 +188,22 @@ func (d *DB) insert(ctx context.Context, tables []*tab) error {
 		}
 		pctx, cancel := context.WithCancel(ictx)
 		errs := make([]error, parts)
+		var first atomic.Int32 // the insert that failed first, and cancelled the others
+		first.Store(-1)
 		var wg sync.WaitGroup
 		for p := range parts {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				if errs[p] = d.insertRows(pctx, t, perm, p*n/parts, (p+1)*n/parts); errs[p] != nil {
+					first.CompareAndSwap(-1, int32(p))
 					cancel()
 				}
 			}()
 		}
 		wg.Wait()
 		cancel()
-		if err := firstErr(ctx, errs); err != nil {
+		if err := firstErr(errs, int(first.Load())); err != nil {
 			return err
 		}
 		d.m.rows.Add(float64(n))
@@ -209,23 +212,27 @@ func (d *DB) insert(ctx context.Context, tables []*tab) error {
 }
 
 // firstErr is the error of concurrent inserts that says most: the
-// server's refusal (the caller's error, not spooled), else a failure to
-// reach it, else one made by the cancel that followed either.
-func firstErr(ctx context.Context, errs []error) error {
-	var reach, cancelled error
+// server's refusal (the caller's error, not spooled), whichever insert
+// met it; else the error of the insert that failed first (first, or -1),
+// not what the cancel it caused made of the others (a closed connection,
+// context.Canceled). A cancelled insert may still have stored its rows:
+// the driver sends its blocks before it looks at the context.
+func firstErr(errs []error, first int) error {
 	for _, err := range errs {
 		var ex *ch.Exception
-		switch {
-		case err == nil:
-		case errors.As(err, &ex):
+		if errors.As(err, &ex) {
 			return err
-		case ctx.Err() == nil && errors.Is(err, context.Canceled):
-			cancelled = cmp.Or(cancelled, err)
-		default:
-			reach = cmp.Or(reach, err)
 		}
 	}
-	return cmp.Or(reach, cancelled)
+	if first >= 0 && first < len(errs) && errs[first] != nil {
+		return errs[first]
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // insertRows sends rows lo to hi of t (of perm, when it orders them) in
@@ -336,8 +343,17 @@ func (d *DB) missing(ctx context.Context, p *payload) (*payload, bool, error) {
 	return out, false, nil
 }
 
+// maxStrikes is how many times a spooled part may fail to replay while
+// the server answers before it is set aside.
+const maxStrikes = 5
+
 // drain sends the spool's entries, oldest first, until it is empty or a
-// send fails.
+// send fails. A part that this build cannot read, or that fails
+// maxStrikes times while the server answers a ping (it refuses the
+// batch, or drops the connection in the middle of it, as 18.16 does
+// when an insert passes its memory limit), is set aside (kept in the
+// slot's directory, logged and counted) instead of holding every later
+// batch back until the spool is full.
 func (d *DB) drain(ctx context.Context) error {
 	if d.sp == nil {
 		return nil
@@ -356,20 +372,43 @@ func (d *DB) drain(ctx context.Context) error {
 			}
 			p, err := decode(data)
 			if err != nil {
-				// a part this build cannot read is kept aside, not dropped
 				d.m.replayErrs.Inc()
-				return fmt.Errorf("%s: %w", part, err)
+				if aerr := d.setAside(part, err); aerr != nil {
+					return fmt.Errorf("%s: %w (and %v)", part, err, aerr)
+				}
+				continue
 			}
 			if err := d.send(ctx, p, true); err != nil {
 				d.m.replayErrs.Inc()
+				if ctx.Err() == nil && (!unreachable(ctx, err) || d.conn.Ping(ctx) == nil) {
+					if d.strikes[part]++; d.strikes[part] >= maxStrikes {
+						if aerr := d.setAside(part, err); aerr == nil {
+							continue
+						}
+					}
+				}
 				return err
 			}
+			delete(d.strikes, part)
 			if err := d.sp.Remove(part); err != nil {
 				return err
 			}
 			d.m.replayed.Inc()
 		}
 	}
+	return nil
+}
+
+// setAside takes a part that cannot be delivered out of the spool's
+// queue. Callers hold dmu.
+func (d *DB) setAside(part string, why error) error {
+	dst, err := d.sp.SetAside(part)
+	if err != nil {
+		return err
+	}
+	delete(d.strikes, part)
+	d.m.setAside.Inc()
+	d.log.Error("clickhouse: a spooled batch that cannot be delivered is set aside; later batches go on", "part", dst, "err", why)
 	return nil
 }
 

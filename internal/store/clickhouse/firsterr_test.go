@@ -10,35 +10,33 @@ import (
 )
 
 // TestFirstErr: of concurrent inserts' errors, the server's refusal wins
-// (the caller's error, whichever insert met it), then a failure to reach
-// the server (spooled), and a cancel that followed either comes last.
+// (the caller's error, whichever insert met it), then the error of the
+// insert that failed first, not what the cancel made of the others.
 func TestFirstErr(t *testing.T) {
 	ctx := context.Background()
 	refused := fmt.Errorf("flow: %w", &ch.Exception{Code: 252, Message: "Too many parts"})
 	gone := fmt.Errorf("flow: %w", errors.New("read: connection reset by peer"))
 	cancelled := fmt.Errorf("flow: %w", context.Canceled)
+	closed := fmt.Errorf("flow: %w", errors.New("write: use of closed network connection"))
 	for _, tc := range []struct {
-		errs []error
-		want error
+		errs  []error
+		first int
+		want  error
 	}{
-		{[]error{nil, nil}, nil},
-		{[]error{gone, refused}, refused},
-		{[]error{refused, gone}, refused},
-		{[]error{cancelled, gone}, gone},
-		{[]error{cancelled, refused, nil}, refused},
-		{[]error{nil, cancelled}, cancelled},
+		{[]error{nil, nil}, -1, nil},
+		{[]error{gone, refused}, 0, refused},
+		{[]error{refused, gone}, 1, refused},
+		{[]error{cancelled, gone}, 1, gone},
+		{[]error{closed, gone}, 1, gone}, // the cancel closed the other's connection
+		{[]error{cancelled, refused, nil}, 0, refused},
+		{[]error{nil, cancelled}, -1, cancelled},
 	} {
-		if got := firstErr(ctx, tc.errs); got != tc.want {
-			t.Errorf("%v: %v, want %v", tc.errs, got, tc.want)
+		got := firstErr(tc.errs, tc.first)
+		if got != tc.want {
+			t.Errorf("%v (first %d): %v, want %v", tc.errs, tc.first, got, tc.want)
 		}
-		if got := firstErr(ctx, tc.errs); got != nil && unreachable(ctx, got) != (got != refused) {
-			t.Errorf("%v: unreachable(%v) = %v", tc.errs, got, !(got != refused))
+		if got != nil && unreachable(ctx, got) != (got != refused) {
+			t.Errorf("%v: unreachable(%v) = %v", tc.errs, got, got != refused)
 		}
-	}
-	// the caller's own cancel is no sibling's: it is not left for last
-	done, cancel := context.WithCancel(ctx)
-	cancel()
-	if got := firstErr(done, []error{cancelled, gone}); got != cancelled {
-		t.Errorf("caller cancelled: %v, want %v", got, cancelled)
 	}
 }

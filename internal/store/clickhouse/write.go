@@ -176,13 +176,20 @@ func (d *DB) write(ctx context.Context, b *store.Batch, st *spool.Stage) error {
 	auditN := d.auditN
 	r := d.newRows(ctx)
 	err := r.build(b)
-	if err == nil {
+	built := err == nil
+	if built {
 		err = d.deliver(ctx, r.p, st)
 	}
 	r.recycle()
 	if err != nil {
 		d.m.errs.Inc()
-		d.cache, d.auditN = newCache(), auditN
+		d.cache = newCache()
+		if !built {
+			// nothing was sent: its audit IDs are free again. Those of a
+			// batch the server refused may be partly stored, and are not
+			// handed out a second time.
+			d.auditN = auditN
+		}
 		return fmt.Errorf("clickhouse: %s: %w", d.cfg, err)
 	}
 	d.m.batches.Inc()

@@ -133,3 +133,43 @@ func TestSlots(t *testing.T) {
 		t.Fatalf("two spools share %s", a.Dir)
 	}
 }
+
+// TestSetAside: a part set aside leaves the queue and the bound, stays
+// on disk, and is not queued again when the slot is opened anew.
+func TestSetAside(t *testing.T) {
+	root := t.TempDir()
+	s, err := Open(root, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []string{"aaa", "bbb"} {
+		if err := s.Append([]byte(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	parts, err := s.Oldest()
+	if err != nil || len(parts) != 1 {
+		t.Fatalf("%v %v", parts, err)
+	}
+	dst, err := s.SetAside(parts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(dst); err != nil || string(b) != "aaa" || filepath.Dir(dst) != s.Dir {
+		t.Fatalf("set aside as %s: %q, %v", dst, b, err)
+	}
+	if s.Len() != 1 || s.Bytes() != 3 {
+		t.Fatalf("Len %d Bytes %d, want 1 and 3", s.Len(), s.Bytes())
+	}
+	s.Close()
+	if s, err = Open(root, 10); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := drain(t, s); len(got) != 1 || got[0] != "bbb" {
+		t.Fatalf("reopened, drained %q, want [bbb]", got)
+	}
+	if _, err := os.Stat(dst); err != nil {
+		t.Fatalf("the part set aside is gone: %v", err)
+	}
+}
