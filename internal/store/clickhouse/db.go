@@ -35,9 +35,8 @@ type DB struct {
 	auditN int64           // last audit ID
 	alertN int64           // last alert ID
 
-	sp         *spool.Spool   // nil: no spool, a write while the server is away fails
-	dmu        sync.Mutex     // one drain at a time
-	strikes    map[string]int // failed replays of a part while the server answered (dmu)
+	sp         *spool.Spool // nil: no spool, a write while the server is away fails
+	dmu        sync.Mutex   // one drain at a time
 	kick       chan struct{}
 	stop       context.CancelFunc
 	stopped    chan struct{}
@@ -56,7 +55,6 @@ type metrics struct {
 	batches, rows, errs, byts prometheus.Counter
 	spooled, spoolFull        prometheus.Counter
 	replayed, replayErrs      prometheus.Counter
-	setAside                  prometheus.Counter
 	replaySkipped             prometheus.Counter
 	pruned, prunedParts       prometheus.Counter
 	pruneErrs                 prometheus.Counter
@@ -77,7 +75,6 @@ func newMetrics() *metrics {
 	m.spoolFull = c("spool_full_total", "Batches refused because the spool was full (the caller got an error).")
 	m.replayed = c("replayed_batches_total", "Spooled batches delivered.")
 	m.replayErrs = c("replay_errors_total", "Replays of a spooled batch that failed (retried).")
-	m.setAside = c("spool_set_aside_total", "Spooled batches set aside: unreadable, or failing to replay while the server answers.")
 	m.replaySkipped = c("replay_skipped_rows_total", "Rows of replayed batches the server already held, not sent again.")
 	m.pruned = c("pruned_rows_total", "Unpartitioned rows (audits, findings, inventory, evidence) deleted past rollup_retention.")
 	m.prunedParts = c("pruned_partitions_total", "Month partitions dropped past retention.")
@@ -114,7 +111,7 @@ func New(cfg Config, log *slog.Logger, opt Options) *DB {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	d := &DB{cfg: cfg, log: log, now: opt.Now, cache: newCache(), spare: map[string]*tab{}, m: newMetrics(), kick: make(chan struct{}, 1), strikes: map[string]int{}}
+	d := &DB{cfg: cfg, log: log, now: opt.Now, cache: newCache(), spare: map[string]*tab{}, m: newMetrics(), kick: make(chan struct{}, 1)}
 	d.gauges()
 	return d
 }

@@ -343,17 +343,8 @@ func (d *DB) missing(ctx context.Context, p *payload) (*payload, bool, error) {
 	return out, false, nil
 }
 
-// maxStrikes is how many times a spooled part may fail to replay while
-// the server answers before it is set aside.
-const maxStrikes = 5
-
 // drain sends the spool's entries, oldest first, until it is empty or a
-// send fails. A part that this build cannot read, or that fails
-// maxStrikes times while the server answers a ping (it refuses the
-// batch, or drops the connection in the middle of it, as 18.16 does
-// when an insert passes its memory limit), is set aside (kept in the
-// slot's directory, logged and counted) instead of holding every later
-// batch back until the spool is full.
+// send fails.
 func (d *DB) drain(ctx context.Context) error {
 	if d.sp == nil {
 		return nil
@@ -372,43 +363,20 @@ func (d *DB) drain(ctx context.Context) error {
 			}
 			p, err := decode(data)
 			if err != nil {
+				// a part this build cannot read is kept aside, not dropped
 				d.m.replayErrs.Inc()
-				if aerr := d.setAside(part, err); aerr != nil {
-					return fmt.Errorf("%s: %w (and %v)", part, err, aerr)
-				}
-				continue
+				return fmt.Errorf("%s: %w", part, err)
 			}
 			if err := d.send(ctx, p, true); err != nil {
 				d.m.replayErrs.Inc()
-				if ctx.Err() == nil && (!unreachable(ctx, err) || d.conn.Ping(ctx) == nil) {
-					if d.strikes[part]++; d.strikes[part] >= maxStrikes {
-						if aerr := d.setAside(part, err); aerr == nil {
-							continue
-						}
-					}
-				}
 				return err
 			}
-			delete(d.strikes, part)
 			if err := d.sp.Remove(part); err != nil {
 				return err
 			}
 			d.m.replayed.Inc()
 		}
 	}
-	return nil
-}
-
-// setAside takes a part that cannot be delivered out of the spool's
-// queue. Callers hold dmu.
-func (d *DB) setAside(part string, why error) error {
-	dst, err := d.sp.SetAside(part)
-	if err != nil {
-		return err
-	}
-	delete(d.strikes, part)
-	d.m.setAside.Inc()
-	d.log.Error("clickhouse: a spooled batch that cannot be delivered is set aside; later batches go on", "part", dst, "err", why)
 	return nil
 }
 

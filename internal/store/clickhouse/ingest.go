@@ -146,11 +146,15 @@ func (g *ingest) Close() error {
 		return nil
 	}
 	g.done = true
+	// what the cache learnt from the ingest's rows may not be stored
+	g.d.cache = newCache()
 	if g.st != nil {
 		g.st.Abort()
+		// staged, nothing reached the server: its audit IDs are free
+		// again; without a spool its batches went to the server as
+		// written, and the IDs of those stored are not handed out again
+		g.d.auditN = g.auditN
 	}
-	// what the cache learnt from the ingest's rows was never stored
-	g.d.cache, g.d.auditN = newCache(), g.auditN
 	g.d.wmu.Unlock()
 	return nil
 }

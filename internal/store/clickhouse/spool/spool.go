@@ -267,38 +267,6 @@ func (s *Spool) Remove(part string) error {
 	return nil
 }
 
-// SetAside takes a part out of the queue for good: it is renamed
-// "aside-ENTRY[-PART]" in the slot's directory, which no queue walk
-// reads, kept for an operator to look at, and no longer counted against
-// the bound. It returns the new path.
-func (s *Spool) SetAside(part string) (string, error) {
-	st, err := os.Stat(part)
-	if err != nil {
-		return "", fmt.Errorf("spool: %w", err)
-	}
-	rel, err := filepath.Rel(s.Dir, part)
-	if err != nil || strings.HasPrefix(rel, "..") {
-		return "", fmt.Errorf("spool: %s is not in %s", part, s.Dir)
-	}
-	dst := filepath.Join(s.Dir, "aside-"+strings.ReplaceAll(rel, string(filepath.Separator), "-"))
-	if err := os.Rename(part, dst); err != nil {
-		return "", fmt.Errorf("spool: %w", err)
-	}
-	if err := syncDir(s.Dir); err != nil {
-		return "", err
-	}
-	s.mu.Lock()
-	s.bytes -= st.Size()
-	s.parts--
-	s.mu.Unlock()
-	if dir := filepath.Dir(part); dir != s.Dir {
-		if parts, err := s.partsOf(dir, true); err == nil && len(parts) == 0 {
-			os.RemoveAll(dir)
-		}
-	}
-	return dst, nil
-}
-
 // Close releases the slot; its entries stay for the next process.
 func (s *Spool) Close() error {
 	if s.lock == nil {
