@@ -13,9 +13,9 @@
 //
 // The walk is written by hand over the frame's bytes, with gopacket's
 // IPv4, IPv6 and UDP layers (reused structs) for the headers whose rules
-// are subtle (TCP's few fields are read by hand: tcpHeader); gopacket's DecodingLayerParser has no decoder for
-// several of these encapsulations and fixes the first layer at
-// construction. Nothing is allocated per packet (BenchmarkDecode*).
+// are subtle (TCP's few fields are read by hand: tcpHeader); gopacket's
+// DecodingLayerParser has no decoder for several of these encapsulations
+// and fixes the first layer at construction. Nothing is allocated per packet (BenchmarkDecode*).
 // IPv4 and IPv6 fragments are reported as fragments: the first carries the
 // transport header, the others only their length.
 //

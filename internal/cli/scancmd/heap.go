@@ -19,10 +19,10 @@ import (
 // binary's 5.6 MB of globals for the first time, page faults (on the
 // 40-copy capture of bench/scan/distinct.sh: two collections, 9 % more
 // CPU-seconds and 500 more faults, and a peak 1 MB higher, 40.6 MB
-// against 39.5). The binary's own pages take about 22 MB of resident memory
-// besides; with a live heap of 18-20 MB (bench/scan/distinct.sh 400: the
-// tracker's tables and 4,096 devices' sums) the peak was 83 MB without a
-// limit and 62 MB with this one, in the same CPU-seconds
+// against 39.5). The binary's own pages take about 22 MB of resident
+// memory besides; with a live heap of 18-20 MB (bench/scan/distinct.sh
+// 400: the tracker's tables and 4,096 devices' sums) the peak was 83 MB
+// without a limit and 62 MB with this one, in the same CPU-seconds
 // (docs/benchmarks.md, "Distinct flows").
 const heapBudget = 36 << 20
 

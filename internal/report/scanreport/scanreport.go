@@ -144,9 +144,9 @@ func writeConcurrently(r *scan.Report, write func(*scan.Device) error) error {
 
 // indenter appends values' JSON, HTML characters unescaped, indented by
 // two spaces under a prefix as json.Indent does (appendIndent), and the
-// encoder's final newline. Its compact
-// form goes through a scratch buffer and one encoder kept from one value
-// to the next (a report's thousands of devices each made their own).
+// encoder's final newline. Its compact form goes through a scratch
+// buffer and one encoder kept from one value to the next (a report's
+// thousands of devices each made their own).
 type indenter struct {
 	raw bytes.Buffer
 	enc *json.Encoder

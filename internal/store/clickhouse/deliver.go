@@ -17,13 +17,13 @@ import (
 
 // Delivery. A batch is one insert per table (dimensions first; a large
 // table's rows in a few at once) and then a row in batches naming it:
-// that row is written last, so a batch named there is wholly stored. ClickHouse has no transaction over tables, and
-// a server that dies mid-batch can hold part of it; the batch then goes
-// to the spool with the rest, and its replay first asks what the server
-// holds: nothing when batches names it, otherwise every row whose key
-// (the sequence number each row carries, or the audit or alert ID) is already
-// there is left out. So a batch is counted once however often it is
-// replayed.
+// that row is written last, so a batch named there is wholly stored.
+// ClickHouse has no transaction over tables, and a server that dies
+// mid-batch can hold part of it; the batch then goes to the spool with
+// the rest, and its replay first asks what the server holds: nothing
+// when batches names it, otherwise every row whose key (the sequence
+// number each row carries, or the audit or alert ID) is already there is
+// left out. So a batch is counted once however often it is replayed.
 
 // keyCol is, per table, the column whose value is unique to a row of a
 // batch; names has none and is idempotent (read with DISTINCT).
@@ -165,8 +165,9 @@ var partRows = 1 << 16
 // half of its CPU per batch, with the writer waiting. A batch was
 // already one insert per table, not a transaction: its rows carry keys,
 // and a replay leaves out those the server holds. The first insert to
-// fail cancels the others; one that had finished keeps its rows, as a
-// table inserted before a failing one does (see the top of this file).
+// fail cancels the others; one that had finished, or got too far to
+// stop, keeps its rows, as a table inserted before a failing one does
+// (see the top of this file).
 func (d *DB) insert(ctx context.Context, tables []*tab) error {
 	ictx := d.insertCtx(ctx)
 	for _, t := range tables {

@@ -158,9 +158,8 @@ func (r *rows) dev(key, grp string) (string, error) {
 // Write stores a batch: sent to the server (one insert per table, or a
 // few at once for a large one, then its id in batches), or, while the
 // server cannot be reached or older batches wait in the spool, appended
-// to the spool. It returns nil once
-// the batch is on the server or synced to the spool; the rollups follow
-// by the engine's views.
+// to the spool. It returns nil once the batch is on the server or synced
+// to the spool; the rollups follow by the engine's views.
 func (d *DB) Write(ctx context.Context, b *store.Batch) error {
 	if b == nil || b.Len() == 0 {
 		return nil
