@@ -115,9 +115,7 @@ func appendItem(src []byte, key string, v any) ([]byte, error) {
 				end--
 			}
 		}
-		col := val.Content[0].Column - 1 // the items' column; "- " is two before
-		ind := max(col-2, 0)
-		text := indentItem(item, ind+2)
+		text := indentItem(item, dashColumn(ls, val.Content[0])+2)
 		if end > 0 && !strings.HasSuffix(ls[end-1], "\n") {
 			ls[end-1] += "\n"
 		}
@@ -125,6 +123,23 @@ func appendItem(src []byte, key string, v any) ([]byte, error) {
 		return []byte(out), nil
 	}
 	return join(src, key+":\n"+indentItem(item, 2)), nil
+}
+
+// dashColumn is the column of the "-" that opens a sequence's first
+// item: before the item on its line ("-   name: x" puts the item past
+// the usual two columns), or alone on the line above it; two before the
+// item's own column otherwise.
+func dashColumn(ls []string, first *yaml.Node) int {
+	col := first.Column - 1
+	if l := first.Line - 1; l < len(ls) && col <= len(ls[l]) {
+		if pre := ls[l][:col]; strings.HasPrefix(strings.TrimLeft(pre, " "), "-") {
+			return len(pre) - len(strings.TrimLeft(pre, " "))
+		}
+		if l > 0 && strings.TrimSpace(ls[l-1]) == "-" {
+			return len(ls[l-1]) - len(strings.TrimLeft(ls[l-1], " "))
+		}
+	}
+	return max(col-2, 0)
 }
 
 func isBlankOrComment(l string) bool {
