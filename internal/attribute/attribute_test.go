@@ -97,7 +97,7 @@ func TestLookupIndicators(t *testing.T) {
 func TestEspressifIsChipOnly(t *testing.T) {
 	ix := at.Index()
 	var mac net.HardwareAddr
-	for _, a := range ix.Assets {
+	for _, a := range ix.Assets() {
 		if a.Kind == catalog.KindOUI && a.Entity.ID == "espressif" && len(a.Value) == 8 {
 			mac, _ = net.ParseMAC(a.Value + ":00:00:01")
 			break

@@ -11,7 +11,7 @@ func TestBuiltinValid(t *testing.T) {
 	if err := ix.Check(); err != nil {
 		t.Fatalf("built-in prefix table does not validate:\n%v", err)
 	}
-	if len(ix.Entities) == 0 || len(ix.Assets) == 0 {
-		t.Fatalf("built-in catalog is empty: %d entities, %d assets", len(ix.Entities), len(ix.Assets))
+	if len(ix.Entities) == 0 || len(ix.Assets()) == 0 {
+		t.Fatalf("built-in catalog is empty: %d entities, %d assets", len(ix.Entities), len(ix.Assets()))
 	}
 }

@@ -40,8 +40,13 @@ type Index struct {
 	Sources  map[string]*Source
 	Entities map[string]*Entity
 	Lists    map[string]*List
-	Assets   []*Asset
-	At       time.Time // the date ownership links were resolved for
+	// assets are the assets made when the index was (all of them when
+	// it was compiled from text; those added after opening the compiled
+	// catalog, which makes its own on first use: built). An asset's id,
+	// the value of every matcher, counts built's assets first.
+	assets []*Asset
+	built  *builtAssets
+	At     time.Time // the date ownership links were resolved for
 	// DNSServices are the resolvers and HTTP-DNS services by id.
 	DNSServices map[string]*DNSService
 	dns         dnsIndex
@@ -282,9 +287,7 @@ func Compile(r *Raw, opt Options) (*Index, error) {
 		if claims[claimKey{a.Kind, a.Value}] != a {
 			continue
 		}
-		id := uint32(len(ix.Assets))
-		ix.Assets = append(ix.Assets, a)
-		if err := ix.insert(a, id); err != nil {
+		if err := ix.insert(a.Kind, a.Value, ix.addAsset(a)); err != nil {
 			add(a.Pos, "%s %q: %v", a.Kind, a.Value, err)
 		}
 	}
@@ -377,12 +380,12 @@ func (ix *Index) Check() error {
 // It does not parse them: before they are parsed, their rows are counted.
 func (ix *Index) AssetCount() int {
 	if ix.compiled != nil {
-		return len(ix.Assets) + ix.compiled.len()
+		return ix.assetLen() + ix.compiled.len()
 	}
 	if ix.lazyDone.Load() {
-		return len(ix.Assets) + len(ix.lazyAssets)
+		return ix.assetLen() + len(ix.lazyAssets)
 	}
-	return len(ix.Assets) + ix.lazyRowN
+	return ix.assetLen() + ix.lazyRowN
 }
 
 // lazyRows counts the data rows of unparsed tables: lines that are neither
@@ -409,11 +412,58 @@ func lazyRows(files []lazyFile) int {
 // AllAssets is every asset, the lazily parsed prefixes included.
 func (ix *Index) AllAssets() []*Asset {
 	if ix.compiled != nil {
-		return ix.compiled.appendAll(append(make([]*Asset, 0, len(ix.Assets)+ix.compiled.len()), ix.Assets...))
+		return ix.compiled.appendAll(ix.appendAssets(make([]*Asset, 0, ix.assetLen()+ix.compiled.len())))
 	}
 	ix.lazyOnce.Do(ix.loadLazy)
-	out := make([]*Asset, 0, len(ix.Assets)+len(ix.lazyAssets))
-	return append(append(out, ix.Assets...), ix.lazyAssets...)
+	out := make([]*Asset, 0, ix.assetLen()+len(ix.lazyAssets))
+	return append(ix.appendAssets(out), ix.lazyAssets...)
+}
+
+// Assets is every asset but the generated prefixes (AllAssets has those
+// too), in id order. An index opened from the compiled catalog makes
+// those not made yet.
+func (ix *Index) Assets() []*Asset {
+	return ix.appendAssets(make([]*Asset, 0, ix.assetLen()))
+}
+
+func (ix *Index) appendAssets(dst []*Asset) []*Asset {
+	if b := ix.built; b != nil {
+		for i := range b.n {
+			dst = append(dst, b.asset(uint32(i)))
+		}
+	}
+	return append(dst, ix.assets...)
+}
+
+// assetLen is the number of assets but the generated prefixes.
+func (ix *Index) assetLen() int {
+	n := len(ix.assets)
+	if ix.built != nil {
+		n += ix.built.n
+	}
+	return n
+}
+
+// asset is the asset of an id a matcher holds; nil for one out of range
+// (only a corrupt compiled catalog has one).
+func (ix *Index) asset(id uint32) *Asset {
+	if b := ix.built; b != nil {
+		if int(id) < b.n {
+			return b.asset(id)
+		}
+		id -= uint32(b.n)
+	}
+	if int(id) < len(ix.assets) {
+		return ix.assets[id]
+	}
+	return nil
+}
+
+// addAsset appends an asset made now and returns its id.
+func (ix *Index) addAsset(a *Asset) uint32 {
+	id := uint32(ix.assetLen())
+	ix.assets = append(ix.assets, a)
+	return id
 }
 
 // layerOf is the top directory of a position: layers are named apart.
@@ -505,34 +555,34 @@ func (ix *Index) memberships(ents []*Entity) {
 	}
 }
 
-func (ix *Index) insert(a *Asset, id uint32) error {
-	switch a.Kind {
+func (ix *Index) insert(kind AssetKind, value string, id uint32) error {
+	switch kind {
 	case KindDomain:
-		_, err := ix.domains.Add(a.Value, id)
+		_, err := ix.domains.Add(value, id)
 		return err
 	case KindLabel:
-		ix.labels[a.Value] = id
+		ix.labels[value] = id
 	case KindASN:
-		n, _ := strconv.ParseUint(strings.TrimPrefix(a.Value, "AS"), 10, 32)
+		n, _ := strconv.ParseUint(strings.TrimPrefix(value, "AS"), 10, 32)
 		ix.asns[uint32(n)] = id
 	case KindPrefix:
-		p, err := netip.ParsePrefix(a.Value)
+		p, err := netip.ParsePrefix(value)
 		if err != nil {
 			return err
 		}
 		ix.prefixes.Insert(p, id)
 	case KindCertOrg:
-		ix.certOrgs[a.Value] = id
+		ix.certOrgs[value] = id
 	case KindAndroidApp, KindIOSApp:
-		ix.apps[a.Value] = id
+		ix.apps[value] = id
 	case KindSDK:
-		ix.sdks[a.Value] = id
+		ix.sdks[value] = id
 	case KindProgram:
-		ix.programs[a.Value] = id
+		ix.programs[value] = id
 	case KindProtocol:
-		ix.protocols[a.Value] = id
+		ix.protocols[value] = id
 	case KindOUI:
-		v, bits, _ := parseOUI(a.Value)
+		v, bits, _ := parseOUI(value)
 		ix.ouis[ouiSlot(bits)][v] = id
 	}
 	return nil

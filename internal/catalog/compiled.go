@@ -245,8 +245,9 @@ func encodeIndex(ix *Index) ([]byte, error) {
 		e.s(s.Note)
 		e.pos(s.Pos)
 	}
-	e.u(uint64(len(ix.Assets)))
-	for _, a := range ix.Assets {
+	assets := ix.Assets()
+	e.u(uint64(len(assets)))
+	for _, a := range assets {
 		e.u(entIdx[a.Entity])
 		e.s(string(a.Kind))
 		e.s(a.Value)
@@ -442,7 +443,7 @@ type compiledPrefixes struct {
 	recs   string
 	str    string
 	groups []Asset // the fields a group's rows share
-	blocks []atomic.Pointer[[prefixBlock]atomic.Pointer[Asset]]
+	slots  slots
 }
 
 const prefixBlock = 64
@@ -455,7 +456,20 @@ func (c *compiledPrefixes) asset(i uint32) *Asset {
 	if int(i) >= c.len() {
 		return nil
 	}
-	bp := &c.blocks[i/prefixBlock]
+	return c.slots.get(i, c.make)
+}
+
+// slots hold Assets made on first use, in blocks of prefixBlock pointers
+// made as they are first needed. Readers on several goroutines may make
+// the same Asset at once; all of them return the one stored first.
+type slots []atomic.Pointer[[prefixBlock]atomic.Pointer[Asset]]
+
+func newSlots(n int) slots { return make(slots, (n+prefixBlock-1)/prefixBlock) }
+
+// get is Asset i, made by mk if it is not yet; i must be below the n the
+// slots were made for.
+func (s slots) get(i uint32, mk func(int) *Asset) *Asset {
+	bp := &s[i/prefixBlock]
 	b := bp.Load()
 	if b == nil {
 		b = new([prefixBlock]atomic.Pointer[Asset])
@@ -467,7 +481,7 @@ func (c *compiledPrefixes) asset(i uint32) *Asset {
 	if a := p.Load(); a != nil {
 		return a
 	}
-	a := c.make(int(i))
+	a := mk(int(i))
 	if a == nil {
 		return nil
 	}
@@ -475,6 +489,42 @@ func (c *compiledPrefixes) asset(i uint32) *Asset {
 		a = p.Load()
 	}
 	return a
+}
+
+// builtAssets are the assets of the compiled catalog but its generated
+// prefixes. Opening it reads and checks every record but makes no Asset:
+// that is a megabyte of memory, and most of a short command's start-up
+// (cold pages cost 7-12 us each on the machines it was measured on),
+// while a lookup or a scan returns a few of them. Each is made from its
+// record on first use (asset) and kept.
+type builtAssets struct {
+	n     int
+	offs  []uint32 // where each record starts in r.s
+	r     reader   // its err is never set again: every record was read once
+	ents  []Entity
+	srcs  []Source
+	slots slots
+}
+
+func (b *builtAssets) asset(i uint32) *Asset { return b.slots.get(i, b.make) }
+
+// make builds asset i from its record, read when the catalog was opened.
+func (b *builtAssets) make(i int) *Asset {
+	r := b.r // a copy: readers on other goroutines use theirs
+	r.i = int(b.offs[i])
+	a := new(Asset)
+	r.asset(a, b.ents, b.srcs)
+	return a
+}
+
+// asset reads one asset record into a.
+func (r *reader) asset(a *Asset, ents []Entity, srcs []Source) {
+	if len(ents) == 0 || len(srcs) == 0 {
+		r.err = errCorrupt // an asset of no entity, or citing no source
+		return
+	}
+	*a = Asset{Entity: &ents[r.idx(len(ents))], Kind: AssetKind(r.s1()), Value: r.s1(), Role: Role(r.s1()), Name: r.s1(),
+		Source: &srcs[r.idx(len(srcs))], AsOf: r.date(), Status: Status(r.s1()), Note: r.s1(), Pos: r.pos()}
 }
 
 // make builds prefix i's Asset from its record and group.
@@ -595,19 +645,27 @@ func openCompiled(blob string, at time.Time) (*Index, error) {
 		return nil, r.err
 	}
 
-	slab := make([]Asset, r.n())
+	// Every asset record read and checked, its start kept: the Assets
+	// are made on first use (builtAssets).
+	b := &builtAssets{n: r.n(), ents: ents, srcs: srcs}
+	b.offs = make([]uint32, b.n)
 	counts := map[AssetKind]int{}
-	for i := range slab {
-		a := &slab[i]
-		*a = Asset{Entity: &ents[r.idx(len(ents))], Kind: AssetKind(r.s1()), Value: r.s1(), Role: Role(r.s1()), Name: r.s1(),
-			Source: &srcs[r.idx(len(srcs))], AsOf: r.date(), Status: Status(r.s1()), Note: r.s1(), Pos: r.pos()}
+	domainBytes := 0
+	for i := range b.offs {
+		b.offs[i] = uint32(r.i)
+		var a Asset
+		r.asset(&a, ents, srcs)
 		counts[a.Kind]++
+		if a.Kind == KindDomain {
+			domainBytes += len(a.Value)
+		}
 	}
 	if r.err != nil {
 		return nil, r.err
 	}
 	// The matchers sized for what they will hold: no growing.
-	ix := newIndex(at, sources, entities, listm, counts[KindDomain])
+	ix := newIndex(at, sources, entities, listm, 0)
+	ix.domains.Reserve(counts[KindDomain], domainBytes)
 	ix.labels = make(map[string]uint32, counts[KindLabel])
 	ix.asns = make(map[uint32]uint32, counts[KindASN])
 	ix.certOrgs = make(map[string]uint32, counts[KindCertOrg])
@@ -616,11 +674,12 @@ func openCompiled(blob string, at time.Time) (*Index, error) {
 	ix.programs = make(map[string]uint32, counts[KindProgram])
 	ix.protocols = make(map[string]uint32, counts[KindProtocol])
 	ix.ouis[2] = make(map[uint64]uint32, counts[KindOUI])
-	ix.Assets = make([]*Asset, len(slab))
-	for i := range slab {
-		a := &slab[i]
-		ix.Assets[i] = a
-		if err := ix.insert(a, uint32(i)); err != nil {
+	kr := *r
+	for i, off := range b.offs {
+		kr.i = int(off)
+		var a Asset
+		kr.asset(&a, ents, srcs)
+		if err := ix.insert(a.Kind, a.Value, uint32(i)); err != nil {
 			return nil, fmt.Errorf("compiled catalog: %s: %w", a.Pos, err)
 		}
 	}
@@ -639,8 +698,11 @@ func openCompiled(blob string, at time.Time) (*Index, error) {
 	// The prefix records and ranges are not walked here (that would touch
 	// a megabyte that most commands never read): a record or range value
 	// out of bounds is checked where it is used, and reads as no match.
-	cp.blocks = make([]atomic.Pointer[[prefixBlock]atomic.Pointer[Asset]], (cp.len()+prefixBlock-1)/prefixBlock)
+	cp.slots = newSlots(cp.len())
 	ix.compiled = cp
+	b.r = *r
+	b.slots = newSlots(b.n)
+	ix.built = b
 	ix.lazyDone.Store(true)
 
 	ents2 := make([]*Entity, len(ents))

@@ -303,26 +303,50 @@ func BenchmarkOpenText(b *testing.B) {
 	}
 }
 
-// TestCompiledConcurrentLookups: prefix Assets made on first use are made
-// once, whichever goroutine gets there first.
+// TestCompiledConcurrentLookups: prefix and other Assets made on first
+// use are made once, whichever goroutine gets there first.
 func TestCompiledConcurrentLookups(t *testing.T) {
 	ix, err := openCompiled(builtin.Compiled, testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := netip.MustParseAddr("1.48.0.1")
-	got := make(chan *Asset, 8)
-	for range cap(got) {
-		go func() { got <- ix.LookupAddr(x) }()
-	}
-	first := <-got
-	if first == nil || first.Value != "1.48.0.0/18" || first.Entity.ID != "china-telecom" {
-		t.Fatalf("1.48.0.1: %+v", first)
-	}
-	for range cap(got) - 1 {
-		if a := <-got; a != first {
-			t.Fatal("two Assets made for one prefix")
+	for _, tc := range []struct {
+		what, value, entity string
+		lookup              func() *Asset
+	}{
+		{"1.48.0.1", "1.48.0.0/18", "china-telecom", func() *Asset { return ix.LookupAddr(netip.MustParseAddr("1.48.0.1")) }},
+		{"www.tiktok.com", "tiktok.com", "tiktok", func() *Asset { return ix.LookupDomain("www.tiktok.com") }},
+	} {
+		got := make(chan *Asset, 8)
+		for range cap(got) {
+			go func() { got <- tc.lookup() }()
 		}
+		first := <-got
+		if first == nil || first.Value != tc.value || first.Entity.ID != tc.entity {
+			t.Fatalf("%s: %+v", tc.what, first)
+		}
+		for range cap(got) - 1 {
+			if a := <-got; a != first {
+				t.Fatalf("%s: two Assets made for one", tc.what)
+			}
+		}
+	}
+	// Assets() makes the rest: the one made by the lookups among them.
+	tiktok := ix.LookupDomain("tiktok.com")
+	n := 0
+	for _, a := range ix.Assets() {
+		if a == nil {
+			t.Fatal("Assets() holds nil")
+		}
+		if a.Kind == KindDomain && a.Value == "tiktok.com" {
+			n++
+			if a != tiktok {
+				t.Fatal("Assets() made tiktok.com again")
+			}
+		}
+	}
+	if n != 1 {
+		t.Fatalf("tiktok.com %d times in Assets()", n)
 	}
 }
 

@@ -220,7 +220,7 @@ func TestLazyPrefixTable(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "t/assets/"+LazyTable+":4: prefix \"10.1.2.3/8\"") {
 		t.Fatalf("Check: %v", err)
 	}
-	if n := len(ix.AllAssets()); n != len(ix.Assets)+1 {
+	if n := len(ix.AllAssets()); n != len(ix.Assets())+1 {
 		t.Fatalf("AllAssets %d", n)
 	}
 }
@@ -238,7 +238,7 @@ func TestAssetCountDoesNotParse(t *testing.T) {
 	if ix.lazyDone.Load() {
 		t.Fatal("AssetCount parsed the prefix table")
 	}
-	if after := len(ix.AllAssets()); after != before || after == len(ix.Assets) {
-		t.Fatalf("counted %d before parsing, %d after (%d eager)", before, after, len(ix.Assets))
+	if after := len(ix.AllAssets()); after != before || after == len(ix.Assets()) {
+		t.Fatalf("counted %d before parsing, %d after (%d eager)", before, after, len(ix.Assets()))
 	}
 }

@@ -8,7 +8,8 @@ import (
 )
 
 // The Lookup methods return the asset that matches, or nil. None of them
-// allocates.
+// allocates, but to make an asset of the compiled catalog the first time
+// it is returned.
 
 // LookupDomain finds the most specific domain asset for a hostname: the
 // longest listed suffix at a label boundary, else a listed label anywhere
@@ -25,7 +26,7 @@ func (ix *Index) LookupDomain(name string) *Asset {
 // LookupDomainBytes is LookupDomain for an already normalised name.
 func (ix *Index) LookupDomainBytes(b []byte) *Asset {
 	if v, _, ok := ix.domains.Lookup(b); ok {
-		return ix.Assets[v]
+		return ix.asset(v)
 	}
 	if len(ix.labels) == 0 {
 		return nil
@@ -39,7 +40,7 @@ func (ix *Index) LookupDomainBytes(b []byte) *Asset {
 			break // the last label is a TLD, never a pattern
 		}
 		if v, ok := ix.labels[string(b[start:end])]; ok {
-			return ix.Assets[v]
+			return ix.asset(v)
 		}
 		start = end + 1
 	}
@@ -49,15 +50,14 @@ func (ix *Index) LookupDomainBytes(b []byte) *Asset {
 // LookupAddr finds the prefix asset that holds an address (longest match).
 func (ix *Index) LookupAddr(a netip.Addr) *Asset {
 	if c := ix.compiled; c != nil {
-		switch v := c.tab.lookup(a.Unmap()); {
+		v := c.tab.lookup(a.Unmap())
+		switch {
 		case v == 0:
 			return nil
 		case v&lazyBit != 0:
 			return c.asset(v &^ lazyBit)
-		case int(v) <= len(ix.Assets):
-			return ix.Assets[v-1]
 		}
-		return nil // a corrupt blob
+		return ix.asset(v - 1) // nil out of range: a corrupt blob
 	}
 	ix.lazyOnce.Do(ix.loadLazy)
 	v, ok := ix.prefixes.Lookup(a.Unmap())
@@ -67,13 +67,13 @@ func (ix *Index) LookupAddr(a netip.Addr) *Asset {
 	if v&lazyBit != 0 {
 		return ix.lazyAssets[v&^lazyBit]
 	}
-	return ix.Assets[v]
+	return ix.asset(v)
 }
 
 // LookupASN finds the asset for an AS number.
 func (ix *Index) LookupASN(asn uint32) *Asset {
 	if v, ok := ix.asns[asn]; ok {
-		return ix.Assets[v]
+		return ix.asset(v)
 	}
 	return nil
 }
@@ -82,10 +82,10 @@ func (ix *Index) LookupASN(asn uint32) *Asset {
 // folded by the caller with NormalizeOrg, or given as in the certificate).
 func (ix *Index) LookupCertOrg(org string) *Asset {
 	if v, ok := ix.certOrgs[org]; ok {
-		return ix.Assets[v]
+		return ix.asset(v)
 	}
 	if v, ok := ix.certOrgs[NormalizeOrg(org)]; ok {
-		return ix.Assets[v]
+		return ix.asset(v)
 	}
 	return nil
 }
@@ -93,7 +93,7 @@ func (ix *Index) LookupCertOrg(org string) *Asset {
 // LookupProgram finds a desktop program publisher or name.
 func (ix *Index) LookupProgram(name string) *Asset {
 	if v, ok := ix.programs[NormalizeOrg(name)]; ok {
-		return ix.Assets[v]
+		return ix.asset(v)
 	}
 	return nil
 }
@@ -102,7 +102,7 @@ func (ix *Index) LookupProgram(name string) *Asset {
 // its payload (a sniff/signature ID such as "oicq").
 func (ix *Index) LookupProtocol(id string) *Asset {
 	if v, ok := ix.protocols[id]; ok {
-		return ix.Assets[v]
+		return ix.asset(v)
 	}
 	return nil
 }
@@ -110,7 +110,7 @@ func (ix *Index) LookupProtocol(id string) *Asset {
 // LookupApp finds an Android package name or iOS bundle id, exactly.
 func (ix *Index) LookupApp(id string) *Asset {
 	if v, ok := ix.apps[id]; ok {
-		return ix.Assets[v]
+		return ix.asset(v)
 	}
 	return nil
 }
@@ -145,7 +145,7 @@ func (ix *Index) LookupSDK(class string) *Asset {
 func (ix *Index) lookupDotted(b []byte) *Asset {
 	for end := len(b); end > 0; {
 		if v, ok := ix.sdks[string(b[:end])]; ok {
-			return ix.Assets[v]
+			return ix.asset(v)
 		}
 		end--
 		for end > 0 && b[end] != '.' {
@@ -163,13 +163,13 @@ func (ix *Index) LookupMAC(mac net.HardwareAddr) *Asset {
 	}
 	v := uint64(mac[0])<<40 | uint64(mac[1])<<32 | uint64(mac[2])<<24 | uint64(mac[3])<<16 | uint64(mac[4])<<8 | uint64(mac[5])
 	if id, ok := ix.ouis[0][v>>12]; ok {
-		return ix.Assets[id]
+		return ix.asset(id)
 	}
 	if id, ok := ix.ouis[1][v>>20]; ok {
-		return ix.Assets[id]
+		return ix.asset(id)
 	}
 	if id, ok := ix.ouis[2][v>>24]; ok {
-		return ix.Assets[id]
+		return ix.asset(id)
 	}
 	return nil
 }
@@ -181,8 +181,7 @@ func (ix *Index) DomainCount() int { return ix.domains.Len() }
 // to an asset that stands for the list. It is for building the index, not
 // for use while it is being read.
 func (ix *Index) AddDomains(a *Asset, names func(yield func(string) bool)) (added int, err error) {
-	id := uint32(len(ix.Assets))
-	ix.Assets = append(ix.Assets, a)
+	id := ix.addAsset(a)
 	for n := range names {
 		ok, err := ix.domains.Add(n, id)
 		if err != nil {

@@ -41,7 +41,7 @@ func newPublishers(ix *catalog.Index) publishers {
 	if ix == nil {
 		return p
 	}
-	for _, a := range ix.Assets {
+	for _, a := range ix.Assets() {
 		if a != nil && a.Kind == catalog.KindProgram && a.Entity != nil {
 			add(a.Value, a)
 		}

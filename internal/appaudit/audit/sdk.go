@@ -26,7 +26,7 @@ func newSDKTable(ix *catalog.Index) *sdkTable {
 	}
 	seen := map[string]bool{}
 	var values []string
-	for _, a := range ix.Assets {
+	for _, a := range ix.Assets() {
 		if a.Kind == catalog.KindSDK && !seen[a.Value] {
 			seen[a.Value] = true
 			values = append(values, a.Value)

@@ -40,6 +40,15 @@ func New(n int) *Set {
 	return s
 }
 
+// Reserve makes room for names more names of bytes bytes in all (as
+// Normalize leaves them), so that adding them copies nothing.
+func (s *Set) Reserve(names, bytes int) {
+	s.grow(len(s.vals) + names)
+	s.data = append(make([]byte, 0, len(s.data)+bytes), s.data...)
+	s.offs = append(make([]uint32, 0, len(s.offs)+names), s.offs...)
+	s.vals = append(make([]uint32, 0, len(s.vals)+names), s.vals...)
+}
+
 // Len is the number of names in the set.
 func (s *Set) Len() int { return len(s.vals) }
 

@@ -239,7 +239,7 @@ func catalogInfo(ix *catalog.Index) audit.CatalogInfo {
 	if !ix.At.IsZero() {
 		ci.OwnershipAsOf = ix.At.UTC().Format(time.DateOnly)
 	}
-	for _, a := range ix.Assets {
+	for _, a := range ix.Assets() {
 		if a.Kind == catalog.KindSDK {
 			ci.SDKPrefixes++
 		}

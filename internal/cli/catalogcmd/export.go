@@ -152,7 +152,7 @@ func Indicators(ix *catalog.Index, sel Selector, names, addrs bool) []indicator.
 		return x
 	}
 	if names {
-		for _, a := range ix.Assets {
+		for _, a := range ix.Assets() {
 			if a.Kind == catalog.KindDomain && sel.Match(a) {
 				x := mk(a.Entity, a.Rule(), a.Source, a.Source.ID, a.AsOf, a.Status)
 				x.Domain = a.Value
@@ -260,7 +260,7 @@ func genPrefixes(env *cli.Env, args []string) int {
 		return env.Errorf(cli.ExitFailure, "catalog: %v", err)
 	}
 	want := asngen.Want{}
-	for _, a := range ix.Assets {
+	for _, a := range ix.Assets() {
 		if a.Kind == catalog.KindASN {
 			n, _ := strconv.ParseUint(strings.TrimPrefix(a.Value, "AS"), 10, 32)
 			want[uint32(n)] = asngen.Holder{Entity: a.Entity.ID, Role: string(a.Role)}
