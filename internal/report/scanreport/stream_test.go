@@ -173,6 +173,35 @@ func TestStreamedWriteError(t *testing.T) {
 	}
 }
 
+// The concurrent writer hands devices on in runs, closed at 64 devices
+// or 5,000 flow lines: across runs of both kinds (a device of 6,000
+// lines among small ones) it writes json.Encoder's bytes, as JSON does.
+func TestConcurrentRuns(t *testing.T) {
+	var devs []scan.Device
+	for i := range 1000 {
+		d := scan.Device{Address: fmt.Sprintf("10.0.%d.%d", i/250, i%250), Exposures: []scan.Exposure{}}
+		n := i % 7
+		if i == 300 || i == 301 || i == 777 {
+			n = 6000
+		}
+		for j := range n {
+			d.Flows = append(d.Flows, scan.FlowLine{Proto: "tcp", Peer: fmt.Sprintf("192.0.2.%d:%d", j%250, j)})
+		}
+		devs = append(devs, d)
+	}
+	rep := &scan.Report{Devices: devs, Totals: []scan.Total{}, Warnings: []string{}}
+	want := encoded(t, rep)
+	for name, write := range map[string]func(io.Writer, *scan.Report) error{"JSON": scanreport.JSON, "JSONConcurrent": scanreport.JSONConcurrent} {
+		var b bytes.Buffer
+		if err := write(&b, rep); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !bytes.Equal(b.Bytes(), want) {
+			t.Errorf("%s differs from json.Encoder's:\n%s", name, firstDiff(want, b.Bytes()))
+		}
+	}
+}
+
 var errFull = errors.New("disk full")
 
 type failAfter struct{ n, writes int }
