@@ -557,9 +557,15 @@ func (s *Scanner) eachSum(addrs []netip.Addr, fn func(netip.Addr, *devAgg) error
 		}
 		return nil
 	}
-	r, err := s.spill.reader()
+	sr, err := s.spill.reader()
 	if err != nil {
 		return err
+	}
+	var r flowSource = sr
+	if s.cfg.Workers > 1 {
+		p := newPrefetch(sr)
+		defer p.stop()
+		r = p
 	}
 	var f flowrec.Flow
 	for {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -82,7 +83,7 @@ func TestSpilledSameReport(t *testing.T) {
 	if spilled != 0 {
 		t.Fatalf("the shared captures spilled %d flows by default", spilled)
 	}
-	for _, tc := range []struct{ max, workers int }{{1, 1}, {5, 1}, {1, 2}} {
+	for _, tc := range []struct{ max, workers int }{{1, 1}, {5, 1}, {1, 2}, {5, 2}} {
 		got, spilled := spilledJSON(t, ix, tc.max, tc.workers, files...)
 		if spilled < 200 {
 			t.Errorf("max %d: only %d flows spilled", tc.max, spilled)
@@ -209,6 +210,65 @@ func TestSpillCorruptFails(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "spilled flows, run 1") || !strings.Contains(err.Error(), "corrupt") {
 		t.Errorf("error %q", err)
+	}
+}
+
+// A spill read through prefetch (a scan on more than one core) gives
+// the reader's flows, in its order, and a corrupt run's error after the
+// same flows, with peek naming the device of the flow in its place; a
+// prefetch stopped half-way returns.
+func TestPrefetchSameFlows(t *testing.T) {
+	read := func(corrupt bool, pre bool, stopAfter int) (devs []netip.Addr, flows []flowrec.Flow, err error) {
+		sp := &spill{}
+		for i := range 3000 {
+			f := fullFlow(i)
+			sp.add(&f)
+		}
+		sp.flush()
+		defer sp.close()
+		if len(sp.runs) < 2 {
+			t.Fatalf("%d runs", len(sp.runs))
+		}
+		if corrupt {
+			if _, err := sp.file.WriteAt([]byte{0xff}, sp.runs[1].off+sp.runs[1].len/2); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r, err := sp.reader()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var src flowSource = r
+		if pre {
+			p := newPrefetch(r)
+			defer p.stop()
+			src = p
+		}
+		for len(flows) != stopAfter {
+			d, ok := src.peek()
+			if !ok {
+				return devs, flows, nil
+			}
+			var f flowrec.Flow
+			if err := src.next(&f); err != nil {
+				return append(devs, d), flows, err
+			}
+			devs, flows = append(devs, d), append(flows, f)
+		}
+		return devs, flows, nil
+	}
+	for _, corrupt := range []bool{false, true} {
+		wd, wf, werr := read(corrupt, false, -1)
+		gd, gf, gerr := read(corrupt, true, -1)
+		if corrupt != (werr != nil) || len(wf) < prefetchLen {
+			t.Fatalf("corrupt %v: %d flows then %v", corrupt, len(wf), werr)
+		}
+		if fmt.Sprint(gerr) != fmt.Sprint(werr) || !slices.Equal(gd, wd) || !reflect.DeepEqual(gf, wf) {
+			t.Errorf("corrupt %v: prefetch gave %d flows (%d devices) then %v; the reader %d (%d) then %v", corrupt, len(gf), len(gd), gerr, len(wf), len(wd), werr)
+		}
+	}
+	if _, f, err := read(false, true, 10); len(f) != 10 || err != nil {
+		t.Errorf("stopped after 10: %d flows, %v", len(f), err)
 	}
 }
 
