@@ -216,8 +216,8 @@ type prefetch struct {
 	done   chan struct{}
 	exited chan struct{}
 	cur    flowBatchErr
-	i    int
-	end  bool
+	i      int
+	end    bool
 }
 
 type flowBatchErr struct {
