@@ -9,7 +9,7 @@ import (
 
 // The Lookup methods return the asset that matches, or nil. None of them
 // allocates, but to make an asset of the compiled catalog the first time
-// it is returned.
+// it is returned (and the block of 64 pointers that keeps it).
 
 // LookupDomain finds the most specific domain asset for a hostname: the
 // longest listed suffix at a label boundary, else a listed label anywhere

@@ -236,6 +236,11 @@ func newPrefetch(r *spillReader) *prefetch {
 		defer close(p.exited)
 		defer close(p.full)
 		for {
+			select {
+			case <-p.done: // stopped: not a batch more
+				return
+			default:
+			}
 			var b flowBatchErr
 			select {
 			case b.flows = <-p.free:
