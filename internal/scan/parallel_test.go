@@ -277,3 +277,44 @@ func BenchmarkScanWorkers(b *testing.B) {
 		})
 	}
 }
+
+// PipelineMin pipelines only the captures of at least its size, in one
+// scan of several: the same report, whichever way each file went.
+func TestPipelineMin(t *testing.T) {
+	ix := openCatalog(t)
+	files := sharedFiles(t)
+	var largest int64
+	for _, f := range files {
+		st, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		largest = max(largest, st.Size())
+	}
+	one := scanJSON(t, ix, 1, nil, files...)
+	for _, tc := range []struct {
+		min       int64
+		pipelined bool
+	}{{largest, true}, {largest + 1, false}} {
+		cfg := DefaultConfig()
+		cfg.All = true
+		cfg.Workers, cfg.PipelineMin = 2, tc.min
+		cfg.Flow.Interesting = func(n string) bool { return ix.LookupDomain(n) != nil }
+		s := New(cfg, attribute.New(ix))
+		for _, f := range files {
+			if err := s.ReadFile(context.Background(), f); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+		}
+		if pipelined := s.pipe != nil; pipelined != tc.pipelined {
+			t.Errorf("PipelineMin %d (the largest capture %d bytes): pipelined %v, want %v", tc.min, largest, pipelined, tc.pipelined)
+		}
+		got, err := json.MarshalIndent(s.Finish(testAt), "", " ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, one) {
+			t.Errorf("PipelineMin %d: the report differs from one worker's:\n%s", tc.min, cmp.Diff(string(one), string(got)))
+		}
+	}
+}

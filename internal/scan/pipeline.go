@@ -87,15 +87,26 @@ const flowBatchLen = 512
 // sums are shared across flows and in time order: every shard would have
 // to see every other's updates before its next packet.
 func (s *Scanner) readPipelined(ctx context.Context, r *pcapfile.Reader, in *Input) error {
+	// The batches are the scanner's, made for its first capture and
+	// reused for the next: 3 MB of new memory for every capture made a
+	// scan of the 26 shared captures in one process 2.5 times slower
+	// pipelined than on one goroutine (its page faults).
+	if s.pipe == nil {
+		s.pipe = &pipeBuffers{}
+		for range batches {
+			s.pipe.batches = append(s.pipe.batches, &batch{items: make([]item, 0, batchItems), arena: make([]byte, 0, batchBytes)})
+			s.pipe.flows = append(s.pipe.flows, make(flowBatch, 0, flowBatchLen))
+		}
+	}
 	free := make(chan *batch, batches)
 	full := make(chan *batch, batches)
-	for range batches {
-		free <- &batch{items: make([]item, 0, batchItems), arena: make([]byte, 0, batchBytes)}
+	for _, b := range s.pipe.batches {
+		free <- b
 	}
 	flowFree := make(chan flowBatch, batches)
 	flowFull := make(chan flowBatch, batches)
-	for range batches {
-		flowFree <- make(flowBatch, 0, flowBatchLen)
+	for _, fb := range s.pipe.flows {
+		flowFree <- fb
 	}
 	summed := make(chan struct{})
 	go func() {
@@ -144,5 +155,22 @@ func (s *Scanner) readPipelined(ctx context.Context, r *pcapfile.Reader, in *Inp
 	<-tracked
 	<-summed
 	s.ended = nil
+	// every batch is back, empty: the ones in the free queues, the last
+	// of each kind on its way back too
+	s.pipe.batches = s.pipe.batches[:0]
+	for len(free) > 0 {
+		s.pipe.batches = append(s.pipe.batches, <-free)
+	}
+	s.pipe.flows = s.pipe.flows[:0]
+	for len(flowFree) > 0 {
+		s.pipe.flows = append(s.pipe.flows, <-flowFree)
+	}
 	return err
+}
+
+// pipeBuffers are readPipelined's batches, kept from one capture to the
+// next.
+type pipeBuffers struct {
+	batches []*batch
+	flows   []flowBatch
 }

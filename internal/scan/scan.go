@@ -55,6 +55,12 @@ type Config struct {
 	// the flow tracker runs on another (readPipelined): the same work in
 	// the same order, so the report is the same byte for byte.
 	Workers int
+	// PipelineMin, with Workers above 1, is the smallest capture file
+	// pipelined: a smaller one is read on one goroutine (the same
+	// report). 0 pipelines every capture. The pipeline's batches are
+	// new memory, whose page faults alone outweighed its gain on a
+	// capture under about 10 MB (docs/benchmarks.md, "Across cores").
+	PipelineMin int64
 }
 
 // DefaultMaxDevices is Config.MaxDevices by default: under 3 MB of sums
@@ -91,6 +97,8 @@ type Scanner struct {
 	// ended, while readPipelined runs, takes finished flows to the
 	// goroutine that sums them; nil the rest of the time.
 	ended func(*flowrec.Flow)
+	// pipe holds readPipelined's batches between captures.
+	pipe *pipeBuffers
 	// sums are attributions' summaries (summary), used by the stage
 	// that sums flows and then by the report's, never at once.
 	sums map[attribute.Attribution]attribute.Summary
@@ -181,7 +189,7 @@ func (s *Scanner) ReadFile(ctx context.Context, path string) error {
 func (s *Scanner) Read(ctx context.Context, r *pcapfile.Reader) error {
 	in := Input{Name: r.Name}
 	var rerr error
-	if s.cfg.Workers > 1 {
+	if s.cfg.Workers > 1 && (r.Size < 0 || r.Size >= s.cfg.PipelineMin) {
 		rerr = s.readPipelined(ctx, r, &in)
 	} else {
 		rerr = s.decode(ctx, r, &in, func(it *item) { s.apply(r.Name, it) })
