@@ -279,23 +279,33 @@ func BenchmarkScanWorkers(b *testing.B) {
 }
 
 // PipelineMin pipelines only the captures of at least its size, in one
-// scan of several: the same report, whichever way each file went.
+// scan of several (the largest first: the first pipelined capture must
+// not decide the others): the same report, whichever way each file went.
 func TestPipelineMin(t *testing.T) {
 	ix := openCatalog(t)
 	files := sharedFiles(t)
-	var largest int64
+	sizes := map[int64]int{} // captures by size
 	for _, f := range files {
 		st, err := os.Stat(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		largest = max(largest, st.Size())
+		sizes[st.Size()]++
+	}
+	// the second largest size: the files of that size and larger
+	var first, second int64
+	for n := range sizes {
+		if n > first {
+			first, second = n, first
+		} else if n > second {
+			second = n
+		}
 	}
 	one := scanJSON(t, ix, 1, nil, files...)
 	for _, tc := range []struct {
 		min       int64
-		pipelined bool
-	}{{largest, true}, {largest + 1, false}} {
+		pipelined int
+	}{{0, len(files)}, {second, sizes[first] + sizes[second]}, {first, sizes[first]}, {first + 1, 0}} {
 		cfg := DefaultConfig()
 		cfg.All = true
 		cfg.Workers, cfg.PipelineMin = 2, tc.min
@@ -306,8 +316,8 @@ func TestPipelineMin(t *testing.T) {
 				t.Fatalf("%s: %v", f, err)
 			}
 		}
-		if pipelined := s.pipe != nil; pipelined != tc.pipelined {
-			t.Errorf("PipelineMin %d (the largest capture %d bytes): pipelined %v, want %v", tc.min, largest, pipelined, tc.pipelined)
+		if s.pipelined != tc.pipelined {
+			t.Errorf("PipelineMin %d: %d captures pipelined, want %d", tc.min, s.pipelined, tc.pipelined)
 		}
 		got, err := json.MarshalIndent(s.Finish(testAt), "", " ")
 		if err != nil {

@@ -57,9 +57,11 @@ type Config struct {
 	Workers int
 	// PipelineMin, with Workers above 1, is the smallest capture file
 	// pipelined: a smaller one is read on one goroutine (the same
-	// report). 0 pipelines every capture. The pipeline's batches are
-	// new memory, whose page faults alone outweighed its gain on a
-	// capture under about 10 MB (docs/benchmarks.md, "Across cores").
+	// report). 0 pipelines every capture; a stream of unknown size is
+	// always pipelined. The pipeline's batches (3 MB of new memory the
+	// first time, and its page faults) and hand-offs cost more than it
+	// gained on captures under about 10 MB (docs/benchmarks.md, "Across
+	// cores").
 	PipelineMin int64
 }
 
@@ -97,8 +99,10 @@ type Scanner struct {
 	// ended, while readPipelined runs, takes finished flows to the
 	// goroutine that sums them; nil the rest of the time.
 	ended func(*flowrec.Flow)
-	// pipe holds readPipelined's batches between captures.
-	pipe *pipeBuffers
+	// pipe holds readPipelined's batches between captures, until the
+	// report (FinishStream); pipelined counts the captures it read.
+	pipe      *pipeBuffers
+	pipelined int
 	// sums are attributions' summaries (summary), used by the stage
 	// that sums flows and then by the report's, never at once.
 	sums map[attribute.Attribution]attribute.Summary
@@ -478,6 +482,7 @@ func (s *Scanner) Finish(now time.Time) *Report {
 // afterwards; Close removes its temporary file once the report is
 // written.
 func (s *Scanner) FinishStream(now time.Time) *Report {
+	s.pipe = nil // no capture more: 3.7 MB the collector would scan
 	s.tracker.Flush()
 	ix := s.at.Index()
 	rep := &Report{Generated: now.UTC().Format(time.RFC3339), Inputs: s.inputs, Warnings: s.warns,

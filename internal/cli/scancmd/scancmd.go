@@ -274,10 +274,11 @@ func autoWorkers(inputBytes int64, cpus int) int {
 }
 
 // autoPipelineMin is the size of input from which --workers 0 uses more
-// than one goroutine, and of a capture file that it pipelines. The 26
-// shared captures (4.5 MB) in one scan took 1.2 times the wall pipelined
-// file by file (71.0 ms against 58.7, 2026-12-06), and a 10 MB one was
-// even (0.97-1.02).
+// than one goroutine, and of a capture file that it pipelines (standard
+// input, of unknown size, counts for nothing). The 26 shared captures
+// (4.5 MB) in one scan took 1.15-1.21 times the wall pipelined file by
+// file, and a 10 MB capture 0.97-1.02 (docs/benchmarks.md, "Across
+// cores").
 const autoPipelineMin = 16 << 20
 
 // fingerprints identifies the input files for the store, so that it can
