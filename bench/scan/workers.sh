@@ -20,16 +20,16 @@ rounds="${2:-5}"
 work="${BENCH_DIR:-/tmp/outflow-bench-distinct}"
 export BENCH_DIR="$work"
 bench/scan/distinct.sh "$copies" 0 # builds outflow and the capture, no rounds
+go build -o "$work/cpurun" ./bench/startup/cpurun
 cap="$work/distinct-$copies.pcap"
 packets=$(capinfos -c -M -T -r "$cap" | cut -f2)
 echo "capture: $cap, $(stat -c %s "$cap") bytes, $packets packets"
 
 run() { # workers -> "wall cpu rssMB"
-  local w=$1
-  /usr/bin/time -f "%e %U %S %M" -o "$work/w$w.time" \
-    "$work/outflow" scan --no-progress --json --workers "$w" "$cap" >"$work/w$w.json" 2>"$work/w$w.err" || true
-  read -r wall user sys rss < <(tail -n 1 "$work/w$w.time")
-  echo "$wall $(echo "$user + $sys" | bc -l) $(echo "$rss / 1024" | bc -l)"
+  # bench/startup/cpurun: the wall to the microsecond (/usr/bin/time's is
+  # in 10 ms, and a shell's clock around it counts its own start too)
+  "$work/cpurun" -n 1 -stdout "$work/w$1.json" -- "$work/outflow" scan --no-progress --json --workers "$1" "$cap" |
+    awk '{printf "%.4f %.4f %.1f\n", $19 / 1000, $4 / 1000, $13}'
 }
 
 for r in $(seq "$rounds"); do
@@ -43,6 +43,6 @@ for r in $(seq "$rounds"); do
   fi
   same=same # but for the time the report was generated
   cmp -s <(grep -v '^  "generated": ' "$work/w1.json") <(grep -v '^  "generated": ' "$work/w2.json") || same=DIFFERENT
-  printf "round %d  load %s  | 1 worker: wall %6.2f s cpu %6.2f s RSS %5.1f MB | 2 workers: wall %6.2f s cpu %6.2f s RSS %5.1f MB | wall ratio %.2f | JSON %s\n" \
+  printf "round %d  load %s  | 1 worker: wall %6.3f s cpu %6.2f s RSS %5.1f MB | 2 workers: wall %6.3f s cpu %6.2f s RSS %5.1f MB | wall ratio %.2f | JSON %s\n" \
     "$r" "$load" "$w1" "$c1" "$m1" "$w2" "$c2" "$m2" "$(echo "$w2 / $w1" | bc -l)" "$same"
 done
