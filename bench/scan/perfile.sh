@@ -17,7 +17,7 @@ for tool in ndpiReader bc; do
   command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install -y libndpi-bin bc"; exit 1; }
 done
 CGO_ENABLED=0 go build -o "$work/outflow" ./cmd/outflow
-go build -o "$work/cpurun" ./bench/startup/cpurun # CPU in microseconds: /usr/bin/time counts in 10 ms
+go build -o "$work/cpurun" ./bench/startup/cpurun # CPU to 0.1 ms: /usr/bin/time counts in 10 ms
 files=(../shared/testdata/pcap/*.pcap ../shared/testdata/pcap/*.pcapng)
 
 cpu() { # command... -> CPU-seconds of one run of it

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -285,13 +286,24 @@ func TestPipelineMin(t *testing.T) {
 	ix := openCatalog(t)
 	files := sharedFiles(t)
 	sizes := map[int64]int{} // captures by size
+	size := map[string]int64{}
 	for _, f := range files {
 		st, err := os.Stat(f)
 		if err != nil {
 			t.Fatal(err)
 		}
 		sizes[st.Size()]++
+		size[f] = st.Size()
 	}
+	slices.SortStableFunc(files, func(a, b string) int { // the largest first
+		switch {
+		case size[a] > size[b]:
+			return -1
+		case size[a] < size[b]:
+			return 1
+		}
+		return 0
+	})
 	// the second largest size: the files of that size and larger
 	var first, second int64
 	for n := range sizes {

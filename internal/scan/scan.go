@@ -60,8 +60,8 @@ type Config struct {
 	// report). 0 pipelines every capture; a stream of unknown size is
 	// always pipelined. The pipeline's batches (3 MB of new memory the
 	// first time, and its page faults) and hand-offs cost more than it
-	// gained on captures under about 10 MB (docs/benchmarks.md, "Across
-	// cores").
+	// gained on every capture measured, up to 10.6 MB
+	// (docs/benchmarks.md, "Across cores").
 	PipelineMin int64
 }
 

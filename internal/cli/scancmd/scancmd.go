@@ -277,7 +277,7 @@ func autoWorkers(inputBytes int64, cpus int) int {
 // than one goroutine, and of a capture file that it pipelines (standard
 // input, of unknown size, counts for nothing). The 26 shared captures
 // (4.5 MB) in one scan took 1.15-1.21 times the wall pipelined file by
-// file, and a 10 MB capture 0.97-1.02 (docs/benchmarks.md, "Across
+// file, and a 10.6 MB capture 1.02-1.07 (docs/benchmarks.md, "Across
 // cores").
 const autoPipelineMin = 16 << 20
 
