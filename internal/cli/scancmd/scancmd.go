@@ -50,9 +50,9 @@ type Options struct {
 	FlowExports    bool
 	Store          string // also write the flows, per hour, to this store
 	Again          bool   // store inputs the store has already ingested
-	// Workers: 1 (the flag's default) scans a capture on one goroutine;
-	// 2 or more read and decode, track and attribute at once; 0 picks
-	// (autoWorkers).
+	// Workers: 1 scans a capture on one goroutine; 2 or more read and
+	// decode, track and attribute at once; 0 (the flag's default) picks
+	// (autoWorkers), and pipelines each capture file on its own size.
 	Workers int
 }
 
@@ -73,7 +73,7 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 	fs.BoolVar(&o.FlowExports, "flow-exports", false, "read NetFlow v5/v9 and IPFIX datagrams in the capture (UDP 2055, 4739, 9995, 9996) as the flows they describe")
 	fs.StringVar(&o.Store, "store", "", "also write the flows (summed per device, peer, name, entity and hour) to this store file, for outflow report and serve")
 	fs.BoolVar(&o.Again, "again", false, "with --store: store inputs the store already holds a second time (their traffic is then counted twice)")
-	fs.IntVar(&o.Workers, "workers", 1, "1: scan on one CPU; 2 or more: read, track flows and attribute at once, on up to three CPUs, and write a JSON report's devices while the next are summed, with the same report; 0: 2 or more for 16 MB of captures or more when there are CPUs to spare, each capture file of 16 MB or more pipelined")
+	fs.IntVar(&o.Workers, "workers", 0, "0: as 2 for 16 MB of captures or more when there are CPUs to spare, each capture file of 16 MB or more (and standard input) pipelined, else as 1; 1: scan on one CPU; 2 or more: read, track flows and attribute at once, on up to three CPUs, and write a JSON report's devices while the next are summed, with the same report")
 	fs.Var(&o.IPDB, "ip-db", "an ASN or country database (MMDB or @ip-location-db range CSV) for context on addresses; repeatable")
 	files, code, ok := cli.Parse(fs, args)
 	if !ok {
@@ -261,11 +261,12 @@ func Scan(ctx context.Context, env *cli.Env, o Options, files []string) int {
 	return cli.ExitOK
 }
 
-// autoWorkers is --workers 0: a pipeline of goroutines only pays for its
-// batches and hand-offs on captures of some size (a one-packet capture
-// starts in milliseconds), and only with a second CPU. It is not the
-// default: on a machine whose cores are busy the pipeline gained nothing
-// and cost 8-22 % more CPU-seconds (docs/benchmarks.md, "Across cores").
+// autoWorkers is --workers 0, the default: a pipeline of goroutines only
+// pays for its batches and hand-offs on captures of some size (a
+// one-packet capture starts in milliseconds), and only with a second
+// CPU. It costs 7-20 % more CPU-seconds for 0.65-0.8 of the wall on a
+// large capture (docs/benchmarks.md, "Across cores"); --workers 1 keeps
+// a scan to one CPU.
 func autoWorkers(inputBytes int64, cpus int) int {
 	if cpus < 2 || inputBytes < autoPipelineMin {
 		return 1
