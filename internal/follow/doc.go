@@ -17,8 +17,9 @@
 // Every Config.Poll the follower stats each configured path:
 //   - rename and create (logrotate's default, Zeek, the query log): the
 //     path names another inode. The old file, still open, is read to its
-//     end, then the new file from 0; the old one stays open until a poll
-//     sees it idle, in case its writer has not reopened yet.
+//     end, then the new file from 0; the old one stays open for
+//     Config.RotateWait and until two polls see it idle, in case its
+//     writer has not reopened yet.
 //   - copytruncate: the same inode is shorter than the read position, or
 //     its first bytes changed (truncated and already written past the old
 //     offset). Reading restarts at 0. Lines written between the copy and

@@ -39,6 +39,7 @@ type tracked struct {
 	fresh    bool  // the next batch is New
 	skipping bool  // inside a line longer than MaxLine
 	rotated  bool
+	since    time.Time // when it was found rotated
 	idle     int
 }
 
@@ -91,7 +92,7 @@ func (fl *Follower) pollPath(ctx context.Context, p *pathState) {
 		if fi == nil || !sameFile(c, fi) {
 			// Renamed or removed: the open descriptor still reads it.
 			p.met.rotations.Inc()
-			c.rotated = true
+			c.rotated, c.since = true, fl.deps.Now()
 			p.draining = append(p.draining, c)
 			p.cur = nil
 		}
@@ -105,7 +106,7 @@ func (fl *Follower) pollPath(ctx context.Context, p *pathState) {
 		} else {
 			d.idle = 0
 		}
-		if d.idle < 2 || ctx.Err() != nil {
+		if d.idle < 2 || fl.deps.Now().Sub(d.since) < fl.cfg.RotateWait || ctx.Err() != nil {
 			kept = append(kept, d)
 			continue
 		}
@@ -280,7 +281,7 @@ func (fl *Follower) recoverRotated(p *pathState, cur os.FileInfo) {
 				continue
 			}
 			if t := fl.open(p, c.name, c.fi, &e.State); t != nil {
-				t.rotated = true
+				t.rotated, t.since = true, fl.deps.Now()
 				p.draining = append(p.draining, t)
 			}
 		}

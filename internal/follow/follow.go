@@ -28,6 +28,11 @@ type Config struct {
 	StateDir string `yaml:"state_dir"`
 	// Poll is how often paths are looked at.
 	Poll time.Duration `yaml:"poll"`
+	// RotateWait is how long a file renamed away stays open at the least,
+	// for the lines its writer adds before it reopens the path (a daemon
+	// that logrotate signals after the rename): it is closed once it has
+	// been idle for two polls after that (fluent-bit's rotate_wait).
+	RotateWait time.Duration `yaml:"rotate_wait"`
 	// SaveInterval is how often committed offsets are saved (and at Close).
 	SaveInterval time.Duration `yaml:"save_interval"`
 	// MaxLine bounds a line; longer ones are skipped and counted.
@@ -45,14 +50,14 @@ type Config struct {
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{Poll: time.Second, SaveInterval: time.Second, MaxLine: 1 << 20, Batch: 1024, Fingerprint: 1024}
+	return Config{Poll: time.Second, RotateWait: 5 * time.Second, SaveInterval: time.Second, MaxLine: 1 << 20, Batch: 1024, Fingerprint: 1024}
 }
 
 // Validate checks the configuration.
 func (c Config) Validate() error {
 	switch {
-	case c.Poll <= 0 || c.SaveInterval < 0:
-		return errors.New("follow: poll must be positive and save_interval not negative")
+	case c.Poll <= 0 || c.SaveInterval < 0 || c.RotateWait < 0:
+		return errors.New("follow: poll must be positive, and save_interval and rotate_wait not negative")
 	case c.MaxLine < 1 || c.MaxLine > 256<<20:
 		return fmt.Errorf("follow: max_line %d: want 1 to 256 MiB", c.MaxLine)
 	case c.Batch < 1:

@@ -35,6 +35,7 @@ func newRig(t *testing.T, dir string, mod func(*Config)) *rig {
 	cfg.StateDir = dir
 	cfg.Files = []File{{Path: filepath.Join(dir, "x.log")}}
 	cfg.SaveInterval = 0
+	cfg.RotateWait = 0 // a rotated file closes after two idle polls (TestRotateWait sets it)
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -269,6 +270,39 @@ func TestRestartResumesAtCommit(t *testing.T) {
 	want(t, r3.poll())
 	appendFile(t, p, "line 11\n")
 	want(t, r3.poll(), "line 11")
+}
+
+// A file renamed away stays open for RotateWait, however idle: a line
+// its writer adds after two idle polls, before the wait is over, is read;
+// after the wait, two idle polls close it.
+func TestRotateWait(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x.log")
+	r := newRig(t, dir, func(c *Config) { c.RotateWait = 5 * time.Second })
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	r.fl.deps.Now = func() time.Time { return now }
+	appendFile(t, p, "1\n")
+	want(t, r.poll(), "1")
+	if err := os.Rename(p, p+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p, "2\n")
+	want(t, r.poll(), "2")
+	for range 3 {
+		now = now.Add(time.Second)
+		want(t, r.poll())
+	}
+	appendFile(t, p+".1", "3 late\n") // 3 s after the rename, three idle polls
+	want(t, r.poll(), "3 late")
+	if n := len(r.fl.paths[0].draining); n != 1 {
+		t.Fatalf("%d rotated files open within the wait, want 1", n)
+	}
+	now = now.Add(2 * time.Second) // the wait is over
+	r.poll()
+	r.poll()
+	if n := len(r.fl.paths[0].draining); n != 0 {
+		t.Errorf("%d rotated files open after the wait and two idle polls, want 0", n)
+	}
 }
 
 func TestRestartReadsRotatedRest(t *testing.T) {
