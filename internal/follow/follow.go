@@ -30,8 +30,9 @@ type Config struct {
 	Poll time.Duration `yaml:"poll"`
 	// RotateWait is how long a file renamed away stays open at the least,
 	// for the lines its writer adds before it reopens the path (a daemon
-	// that logrotate signals after the rename): it is closed once it has
-	// been idle for two polls after that (fluent-bit's rotate_wait).
+	// that logrotate signals after the rename): it is closed at the first
+	// poll after that which finds it idle for the second time running
+	// (fluent-bit's rotate_wait).
 	RotateWait time.Duration `yaml:"rotate_wait"`
 	// SaveInterval is how often committed offsets are saved (and at Close).
 	SaveInterval time.Duration `yaml:"save_interval"`

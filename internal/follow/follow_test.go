@@ -303,6 +303,26 @@ func TestRotateWait(t *testing.T) {
 	if n := len(r.fl.paths[0].draining); n != 0 {
 		t.Errorf("%d rotated files open after the wait and two idle polls, want 0", n)
 	}
+
+	// A rotated file found again after a restart waits as long.
+	appendFile(t, p, "4\n")
+	r.close()
+	if err := os.Rename(p, p+".2"); err != nil {
+		t.Fatal(err)
+	}
+	r2 := newRig(t, dir, func(c *Config) { c.RotateWait = 5 * time.Second })
+	r2.fl.deps.Now = func() time.Time { return now }
+	want(t, r2.poll(), "4")
+	r2.poll()
+	r2.poll()
+	appendFile(t, p+".2", "5 late\n")
+	want(t, r2.poll(), "5 late")
+	now = now.Add(5 * time.Second)
+	r2.poll()
+	r2.poll()
+	if n := len(r2.fl.paths[0].draining); n != 0 {
+		t.Errorf("after a restart: %d rotated files open after the wait, want 0", n)
+	}
 }
 
 func TestRestartReadsRotatedRest(t *testing.T) {
@@ -532,6 +552,7 @@ func TestStateFile(t *testing.T) {
 func TestValidate(t *testing.T) {
 	for _, mod := range []func(*Config){
 		func(c *Config) { c.Poll = 0 },
+		func(c *Config) { c.RotateWait = -time.Second },
 		func(c *Config) { c.MaxLine = 0 },
 		func(c *Config) { c.Batch = 0 },
 		func(c *Config) { c.Fingerprint = 0 },

@@ -73,7 +73,7 @@ func Run(ctx context.Context, env *cli.Env, args []string) int {
 	fs.BoolVar(&o.FlowExports, "flow-exports", false, "read NetFlow v5/v9 and IPFIX datagrams in the capture (UDP 2055, 4739, 9995, 9996) as the flows they describe")
 	fs.StringVar(&o.Store, "store", "", "also write the flows (summed per device, peer, name, entity and hour) to this store file, for outflow report and serve")
 	fs.BoolVar(&o.Again, "again", false, "with --store: store inputs the store already holds a second time (their traffic is then counted twice)")
-	fs.IntVar(&o.Workers, "workers", 0, "0: as 2 for 16 MB of captures or more when there are CPUs to spare, each capture file of 16 MB or more (and standard input) pipelined, else as 1; 1: scan on one CPU; 2 or more: read, track flows and attribute at once, on up to three CPUs, and write a JSON report's devices while the next are summed, with the same report")
+	fs.IntVar(&o.Workers, "workers", 0, "0: as 2 when the capture files add up to 16 MB or more and there are CPUs to spare, pipelining each file of 16 MB or more, else as 1; 1: scan on one CPU; 2 or more: read, track flows and attribute at once, on up to three CPUs, and write a JSON report's devices while the next are summed, with the same report")
 	fs.Var(&o.IPDB, "ip-db", "an ASN or country database (MMDB or @ip-location-db range CSV) for context on addresses; repeatable")
 	files, code, ok := cli.Parse(fs, args)
 	if !ok {
