@@ -91,7 +91,7 @@ func appendItem(src []byte, key string, v any) ([]byte, error) {
 		if val.Kind != yaml.SequenceNode || val.Style&yaml.FlowStyle != 0 || len(val.Content) == 0 {
 			// an untagged null or [] on the key's own line ("key:",
 			// "key: ~", "key: []"), not one that goes on below it ("key:\n !")
-			if (val.Kind == yaml.ScalarNode && val.Tag == "!!null" || val.Kind == yaml.SequenceNode && len(val.Content) == 0) &&
+			if (val.Kind == yaml.ScalarNode && val.Tag == "!!null" || val.Kind == yaml.SequenceNode && len(val.Content) == 0 && closedOnLine(ls[k.Line-1])) &&
 				val.Line == k.Line && val.Style&yaml.TaggedStyle == 0 {
 				// the line becomes the block's head
 				head := ls[k.Line-1]
@@ -140,6 +140,22 @@ func dashColumn(ls []string, first *yaml.Node) int {
 		}
 	}
 	return max(col-2, 0)
+}
+
+// closedOnLine reports whether the empty flow sequence on a key's line
+// ends on it ("key: []", "key: [ ] # c"), not on a line below ("key: [",
+// then "]"), which the line's rewrite would leave behind.
+func closedOnLine(l string) bool {
+	i := strings.IndexByte(l, '[')
+	if i < 0 {
+		return false
+	}
+	rest := strings.TrimLeft(l[i+1:], " \t")
+	if !strings.HasPrefix(rest, "]") {
+		return false
+	}
+	rest = strings.TrimSpace(rest[1:])
+	return rest == "" || strings.HasPrefix(rest, "#")
 }
 
 func isBlankOrComment(l string) bool {
