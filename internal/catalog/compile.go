@@ -40,10 +40,11 @@ type Index struct {
 	Sources  map[string]*Source
 	Entities map[string]*Entity
 	Lists    map[string]*List
-	// assets are the assets made when the index was (all of them when
-	// it was compiled from text; those added after opening the compiled
-	// catalog, which makes its own on first use: built). An asset's id,
-	// the value of every matcher, counts built's assets first.
+	// assets are the assets held as made: all of them in an index
+	// compiled from text; in one opened from the compiled catalog, only
+	// those added afterwards (AddDomains), its own being made on first
+	// use (built). An asset's id, the value of every matcher, counts
+	// built's assets first.
 	assets []*Asset
 	built  *builtAssets
 	At     time.Time // the date ownership links were resolved for

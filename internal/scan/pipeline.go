@@ -93,22 +93,15 @@ func (s *Scanner) readPipelined(ctx context.Context, r *pcapfile.Reader, in *Inp
 	// pipelined than on one goroutine (its page faults).
 	s.pipelined++
 	if s.pipe == nil {
-		s.pipe = &pipeBuffers{}
+		s.pipe = &pipeBuffers{free: make(chan *batch, batches), flowFree: make(chan flowBatch, batches)}
 		for range batches {
-			s.pipe.batches = append(s.pipe.batches, &batch{items: make([]item, 0, batchItems), arena: make([]byte, 0, batchBytes)})
-			s.pipe.flows = append(s.pipe.flows, make(flowBatch, 0, flowBatchLen))
+			s.pipe.free <- &batch{items: make([]item, 0, batchItems), arena: make([]byte, 0, batchBytes)}
+			s.pipe.flowFree <- make(flowBatch, 0, flowBatchLen)
 		}
 	}
-	free := make(chan *batch, batches)
+	free, flowFree := s.pipe.free, s.pipe.flowFree
 	full := make(chan *batch, batches)
-	for _, b := range s.pipe.batches {
-		free <- b
-	}
-	flowFree := make(chan flowBatch, batches)
 	flowFull := make(chan flowBatch, batches)
-	for _, fb := range s.pipe.flows {
-		flowFree <- fb
-	}
 	summed := make(chan struct{})
 	go func() {
 		defer close(summed)
@@ -155,23 +148,13 @@ func (s *Scanner) readPipelined(ctx context.Context, r *pcapfile.Reader, in *Inp
 	close(full)
 	<-tracked
 	<-summed
-	s.ended = nil
-	// every batch is back, empty: the ones in the free queues, the last
-	// of each kind on its way back too
-	s.pipe.batches = s.pipe.batches[:0]
-	for len(free) > 0 {
-		s.pipe.batches = append(s.pipe.batches, <-free)
-	}
-	s.pipe.flows = s.pipe.flows[:0]
-	for len(flowFree) > 0 {
-		s.pipe.flows = append(s.pipe.flows, <-flowFree)
-	}
+	s.ended = nil // every batch is back in its free queue, empty
 	return err
 }
 
-// pipeBuffers are readPipelined's batches, kept from one capture to the
-// next.
+// pipeBuffers are readPipelined's free queues, their batches kept from
+// one capture to the next.
 type pipeBuffers struct {
-	batches []*batch
-	flows   []flowBatch
+	free     chan *batch
+	flowFree chan flowBatch
 }
